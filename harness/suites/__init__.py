@@ -1,0 +1,172 @@
+"""Task suites: versioned data files of tasks, each with a prompt, an expected answer and a checker.
+
+A suite file is YAML (a mapping with `name`, `version`, `description`, optional `defaults`, and `tasks`) or
+JSONL (one task per line; the suite is named after the file). The suite's content hash — sha256 of the
+canonical JSON of its validated tasks — is recorded with every run, so two runs are comparable only when
+their hashes match.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import Field, ValidationError, model_validator
+
+from harness.checkers import CHECKERS, CheckerSpec
+from harness.config import NAME_PATTERN, StrictModel, format_validation_error, load_yaml_file
+from harness.errors import ConfigError, SuiteError
+
+BUILTIN_DIR = Path(__file__).parent
+DEFAULT_COMPLETION_TEMPLATE = "Question: {prompt}\nAnswer:"
+DEFAULT_COMPLETION_STOP = ["\n"]
+
+
+class Message(StrictModel):
+    """One chat message."""
+
+    role: Literal["system", "user", "assistant"]
+    content: str
+
+
+class Task(StrictModel):
+    """One task: a chat prompt (and optionally a completion form for base models), an answer and a checker."""
+
+    id: str = Field(pattern=NAME_PATTERN)
+    category: str | None = None
+    messages: list[Message] = Field(min_length=1)
+    completion: str | None = Field(default=None, description="prompt for base (completion-style) models")
+    stop: list[str] = Field(default_factory=list, description="extra stop strings for the completion form")
+    max_tokens: int = Field(ge=1, le=32768)
+    expected: str | int | float | list[str | int | float]
+    checker: CheckerSpec = Field(discriminator="kind")
+
+    @model_validator(mode="after")
+    def _last_message_is_user(self) -> Task:
+        if self.messages[-1].role != "user":
+            raise ValueError("the last message must have role 'user'")
+        return self
+
+    def completion_prompt(self) -> tuple[str, list[str]]:
+        """Prompt and stop strings for a completion-style model: the task's own form, else a default template."""
+        if self.completion is not None:
+            return self.completion, list(self.stop) or list(DEFAULT_COMPLETION_STOP)
+        return DEFAULT_COMPLETION_TEMPLATE.format(prompt=self.messages[-1].content), list(DEFAULT_COMPLETION_STOP)
+
+
+class Suite(StrictModel):
+    """A validated suite and its content hash."""
+
+    name: str
+    version: int | str
+    description: str = ""
+    source: str
+    sha256: str
+    tasks: list[Task]
+
+
+def _normalise_task(raw: dict, defaults: dict) -> dict:
+    data = {**defaults, **raw}
+    if "prompt" in data:
+        if "messages" in data:
+            raise ValueError("give 'prompt' or 'messages', not both")
+        prompt = data.pop("prompt")
+        system = data.pop("system", None)
+        data["messages"] = ([{"role": "system", "content": system}] if system is not None else []) + [
+            {"role": "user", "content": prompt}
+        ]
+    spec = data.get("checker")
+    if isinstance(spec, str):
+        spec = {"kind": spec}
+    if not isinstance(spec, dict) or spec.get("kind") not in CHECKERS:
+        kind = spec.get("kind") if isinstance(spec, dict) else spec
+        raise ValueError(f"key 'checker': unknown or missing checker {kind!r} (one of: {', '.join(CHECKERS)})")
+    try:
+        data["checker"] = CHECKERS[spec["kind"]].model_validate(spec)
+    except ValidationError as exc:
+        raise ValueError(f"checker {spec['kind']}: {format_validation_error(exc)}") from None
+    return data
+
+
+def _build_suite(path: Path, name: str, version: Any, description: str, defaults: dict, raw_tasks: list) -> Suite:
+    if not raw_tasks:
+        raise SuiteError(f"{path}: key 'tasks': the suite has no tasks")
+    tasks: list[Task] = []
+    seen: set[str] = set()
+    for index, raw in enumerate(raw_tasks):
+        label = f"task '{raw['id']}'" if isinstance(raw, dict) and isinstance(raw.get("id"), str) else f"task {index + 1}"
+        if not isinstance(raw, dict):
+            raise SuiteError(f"{path}: {label}: expected a mapping of keys")
+        for required in ("expected", "checker"):
+            if required not in raw and required not in defaults:
+                raise SuiteError(f"{path}: {label}: key '{required}': required")
+        try:
+            task = Task.model_validate(_normalise_task(raw, defaults))
+        except ValidationError as exc:
+            raise SuiteError(f"{path}: {label}: {format_validation_error(exc)}") from None
+        except ValueError as exc:
+            raise SuiteError(f"{path}: {label}: {exc}") from None
+        if task.id in seen:
+            raise SuiteError(f"{path}: {label}: key 'id': duplicate task id")
+        seen.add(task.id)
+        tasks.append(task)
+    canonical = json.dumps(
+        {"name": name, "version": version, "tasks": [t.model_dump(mode="json") for t in tasks]},
+        sort_keys=True, separators=(",", ":"), ensure_ascii=False,
+    )
+    return Suite(name=name, version=version, description=description, source=str(path),
+                 sha256=hashlib.sha256(canonical.encode()).hexdigest(), tasks=tasks)
+
+
+def load_suite_file(path: Path) -> Suite:
+    """Load and validate a suite file (YAML or JSONL); raise `SuiteError` naming file, task and key."""
+    path = Path(path)
+    if path.suffix == ".jsonl":
+        try:
+            lines = path.read_text(encoding="utf-8").splitlines()
+        except OSError as exc:
+            raise SuiteError(f"{path}: cannot read suite: {exc}") from None
+        raw_tasks = []
+        for number, line in enumerate(lines, 1):
+            if line.strip():
+                try:
+                    raw_tasks.append(json.loads(line))
+                except json.JSONDecodeError as exc:
+                    raise SuiteError(f"{path}:{number}: malformed JSON: {exc.msg}") from None
+        return _build_suite(path, path.stem, 1, "", {}, raw_tasks)
+    try:
+        raw = load_yaml_file(path, "suite file")
+    except ConfigError as exc:
+        raise SuiteError(str(exc)) from None
+    if not isinstance(raw, dict):
+        raise SuiteError(f"{path}: expected a mapping with 'name', 'version' and 'tasks'")
+    unknown = sorted(set(raw) - {"name", "version", "description", "defaults", "tasks"})
+    if unknown:
+        raise SuiteError(f"{path}: key '{unknown[0]}': unknown top-level key")
+    for key in ("name", "version", "tasks"):
+        if key not in raw:
+            raise SuiteError(f"{path}: key '{key}': required")
+    defaults = raw.get("defaults") or {}
+    if not isinstance(defaults, dict) or not isinstance(raw["tasks"], list):
+        raise SuiteError(f"{path}: keys 'defaults' and 'tasks' must be a mapping and a list")
+    return _build_suite(path, str(raw["name"]), raw["version"], str(raw.get("description") or ""), defaults, raw["tasks"])
+
+
+def builtin_suites() -> dict[str, Path]:
+    """Built-in suite names and their files."""
+    return {p.stem: p for p in sorted(BUILTIN_DIR.glob("*.yaml"))}
+
+
+def load_suite(name_or_path: str) -> Suite:
+    """A built-in suite by name, or a suite file by path."""
+    builtins = builtin_suites()
+    if name_or_path in builtins:
+        return load_suite_file(builtins[name_or_path])
+    path = Path(name_or_path)
+    if path.suffix in (".yaml", ".yml", ".jsonl") or path.exists():
+        if not path.is_file():
+            raise SuiteError(f"{path}: suite file not found")
+        return load_suite_file(path)
+    raise SuiteError(f"unknown suite {name_or_path!r} (built-in: {', '.join(builtins)}; or give a .yaml/.jsonl path)")
