@@ -1,0 +1,97 @@
+"""Backends turn one prompt into a stream of text chunks; they never read a clock for metrics.
+
+The runner iterates `Backend.stream(prompt)`, stamps every yielded `str` chunk with `time.perf_counter_ns()`
+on receipt, and reads the final `Usage` for token counts. Backends are registered by `kind` and imported
+lazily, so `import harness` needs none of the heavy runtimes; a missing runtime is reported with the extra
+that installs it.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+from abc import ABC, abstractmethod
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from harness.errors import BackendUnavailable
+
+
+@dataclass(frozen=True)
+class Prompt:
+    """What one request sends: chat messages, or a completion text for base models; and its limits."""
+
+    style: Literal["chat", "completion"]
+    max_tokens: int
+    messages: list[dict[str, str]] | None = None
+    text: str | None = None
+    stop: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Usage:
+    """Token counts reported at the end of a stream, each with where it came from.
+
+    `input_tokens_source` / `output_tokens_source`: `runtime` (counted by the runtime that generated),
+    `provider` (an API's usage), `tokenizer` (counted afterwards with a tokenizer), `chunks` (one per chunk).
+    """
+
+    input_tokens: int | None
+    output_tokens: int | None
+    input_tokens_source: str
+    output_tokens_source: str
+    finish_reason: str | None = None
+
+
+class Backend(ABC):
+    """One loaded model. Subclasses implement `load`, `stream` and `close`; none of them times anything."""
+
+    kind: str
+
+    def __init__(self, config: Any, weights_path: Path | None = None) -> None:
+        self.config = config
+        self.weights_path = weights_path
+
+    @abstractmethod
+    def load(self) -> dict[str, Any]:
+        """Load the model; return facts for the manifest (runtime, version, device, threads...)."""
+
+    @abstractmethod
+    def stream(self, prompt: Prompt) -> Iterator[str | Usage]:
+        """Yield text chunks as the runtime produces them, then exactly one `Usage`."""
+
+    def close(self) -> None:
+        """Release the model's memory."""
+
+
+@dataclass(frozen=True)
+class BackendEntry:
+    module: str
+    class_name: str
+    extra: str
+    requires: tuple[str, ...]  # import names that must be importable
+
+
+BACKENDS: dict[str, BackendEntry] = {
+    "llama_cpp": BackendEntry("harness.backends.llama_cpp", "LlamaCppBackend", "llama", ("llama_cpp",)),
+}
+
+
+def backend_availability(kind: str) -> tuple[bool, str]:
+    """Whether the runtime for `kind` is installed, without importing it; the install hint when not."""
+    entry = BACKENDS[kind]
+    missing = [name for name in entry.requires if importlib.util.find_spec(name) is None]
+    if missing:
+        return False, f"runtime not installed ({', '.join(missing)}): pip install 'harness[{entry.extra}]'"
+    return True, "runtime installed"
+
+
+def backend_class(kind: str) -> type[Backend]:
+    """The backend class for `kind`, imported on first use; `BackendUnavailable` names the extra to install."""
+    ok, reason = backend_availability(kind)
+    if not ok:
+        raise BackendUnavailable(reason)
+    entry = BACKENDS[kind]
+    return getattr(importlib.import_module(entry.module), entry.class_name)

@@ -1,0 +1,205 @@
+"""llama-cpp-python, in process: one event per generated token, exact token counts from the runtime.
+
+The backend renders the prompt (the GGUF's own chat template, a named llama-cpp-python chat format, or the
+completion text as given), tokenizes it with the model's tokenizer, and drives `Llama.generate` greedily.
+Each generated token yields its text (possibly empty while held back: an incomplete UTF-8 sequence or a
+possible start of a stop string), so the runner sees token-level arrival times. The KV cache is reset
+before each request so every request pays its own prefill, as a cold request to a server would.
+"""
+
+from __future__ import annotations
+
+import codecs
+import ctypes
+import os
+from collections.abc import Iterator
+from typing import Any
+
+import llama_cpp
+from llama_cpp import Llama, llama_chat_format
+
+from harness.backends import Backend, Prompt, Usage
+from harness.errors import ModelLoadError
+
+
+class PromptTooLong(ValueError):
+    """The prompt plus the requested output does not fit the configured context."""
+
+
+def default_threads() -> int:
+    """Cores this process may run on (llama.cpp's own default is half the logical CPUs)."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+
+def _held_back(text: str, stops: list[str]) -> int:
+    """Length of the longest suffix of `text` that could be the start of a stop string."""
+    longest = 0
+    for stop in stops:
+        for size in range(min(len(stop) - 1, len(text)), longest, -1):
+            if text.endswith(stop[:size]):
+                longest = size
+                break
+    return longest
+
+
+# enum ggml_log_level in ggml.h: NONE 0, DEBUG 1, INFO 2, WARN 3, ERROR 4, CONT 5 (continues the last line)
+_GGML_LOG_ERROR, _GGML_LOG_CONT = 4, 5
+_recent_log: list[tuple[int, str]] = []
+
+
+@llama_cpp.llama_log_callback
+def _log_to_buffer(level: int, text: bytes, user_data: ctypes.c_void_p) -> None:
+    """llama.cpp's log goes to a short buffer instead of stderr; errors from it explain failed loads."""
+    if level == _GGML_LOG_CONT and _recent_log:
+        _recent_log[-1] = (_recent_log[-1][0], _recent_log[-1][1] + text.decode("utf-8", "replace"))
+    else:
+        _recent_log.append((level, text.decode("utf-8", "replace")))
+        del _recent_log[:-50]
+
+
+llama_cpp.llama_log_set(_log_to_buffer, ctypes.c_void_p(0))
+
+
+def _recent_errors() -> str:
+    return " / ".join(text.strip() for level, text in _recent_log if level == _GGML_LOG_ERROR and text.strip())
+
+
+class _PieceDecoder:
+    """Token id -> UTF-8 text, incrementally (a character may span tokens), through one reused buffer."""
+
+    def __init__(self, vocab) -> None:
+        self._vocab = vocab
+        self._buffer = ctypes.create_string_buffer(64)
+        self._utf8 = codecs.getincrementaldecoder("utf-8")(errors="replace")
+
+    def __call__(self, token: int) -> str:
+        n = llama_cpp.llama_token_to_piece(self._vocab, token, self._buffer, len(self._buffer), 0, False)
+        if n < 0:  # piece longer than the buffer: grow it and ask again
+            self._buffer = ctypes.create_string_buffer(-n)
+            n = llama_cpp.llama_token_to_piece(self._vocab, token, self._buffer, len(self._buffer), 0, False)
+        return self._utf8.decode(self._buffer.raw[:n])
+
+    def flush(self) -> str:
+        return self._utf8.decode(b"", final=True)
+
+
+class LlamaCppBackend(Backend):
+    """A GGUF model loaded by llama-cpp-python on CPU (or GPU layers where the build supports them)."""
+
+    kind = "llama_cpp"
+
+    def load(self) -> dict[str, Any]:
+        cfg = self.config
+        n_threads = cfg.n_threads or default_threads()
+        _recent_log.clear()
+        try:
+            self._llm = Llama(
+                model_path=str(self.weights_path),
+                n_ctx=cfg.n_ctx,
+                n_batch=cfg.n_batch,
+                n_threads=n_threads,
+                n_threads_batch=n_threads,
+                n_gpu_layers=cfg.n_gpu_layers,
+                seed=cfg.seed,
+                logits_all=False,
+                verbose=False,
+            )
+        except (ValueError, RuntimeError, OSError) as exc:
+            reason = _recent_errors()
+            raise ModelLoadError(
+                f"llama.cpp could not load {self.weights_path}: {exc}" + (f" ({reason})" if reason else "")
+            ) from None
+        self._vocab = self._llm._model.vocab
+        self._formatter = self._chat_formatter() if cfg.prompt_style == "chat" else None
+        gpu = cfg.n_gpu_layers != 0 and bool(llama_cpp.llama_supports_gpu_offload())
+        return {
+            "runtime": "llama-cpp-python",
+            "runtime_version": llama_cpp.__version__,
+            "device": "gpu" if gpu else "cpu",
+            "n_threads": n_threads,
+            "n_ctx": self._llm.n_ctx(),
+            "chat_format": getattr(self, "_chat_format_name", None),
+            "model_metadata": {
+                k: v for k, v in self._llm.metadata.items()
+                if k in ("general.architecture", "general.name", "general.size_label", "general.file_type")
+            },
+        }
+
+    def _chat_formatter(self):
+        name = self.config.chat_format
+        if name is None or name == "gguf":
+            template = self._llm.metadata.get("tokenizer.chat_template")
+            if not template:
+                raise ModelLoadError(
+                    f"{self.weights_path} carries no chat template; set 'chat_format' or prompt_style: completion"
+                )
+            model = self._llm._model
+            eos, bos = model.token_eos(), model.token_bos()
+            self._chat_format_name = "gguf"
+            return llama_chat_format.Jinja2ChatFormatter(
+                template=template,
+                eos_token=model.token_get_text(eos) if eos != -1 else "",
+                bos_token=model.token_get_text(bos) if bos != -1 else "",
+                stop_token_ids=[eos],
+            )
+        function = getattr(llama_chat_format, "format_" + name.replace("-", "_").replace(".", "_"), None)
+        if function is None:
+            raise ModelLoadError(f"model '{self.config.name}': key 'chat_format': llama-cpp-python has no format {name!r}")
+        self._chat_format_name = name
+        return function
+
+    def _render(self, prompt: Prompt) -> tuple[list[int], list[str]]:
+        if prompt.style == "chat":
+            if self._formatter is None:
+                raise ValueError("chat prompt sent to a completion-style model")
+            result = self._formatter(messages=prompt.messages)
+            stops = [result.stop] if isinstance(result.stop, str) else list(result.stop or [])
+            tokens = self._llm.tokenize(result.prompt.encode("utf-8"), add_bos=not result.added_special, special=True)
+        else:
+            stops = []
+            tokens = self._llm.tokenize(prompt.text.encode("utf-8"), add_bos=True, special=True)
+        stops = [s for s in [*stops, *self.config.stop, *prompt.stop] if s]
+        if len(tokens) + prompt.max_tokens > self._llm.n_ctx():
+            raise PromptTooLong(
+                f"prompt of {len(tokens)} tokens + max_tokens {prompt.max_tokens} exceeds n_ctx {self._llm.n_ctx()}"
+            )
+        return tokens, stops
+
+    def stream(self, prompt: Prompt) -> Iterator[str | Usage]:
+        llm = self._llm
+        tokens, stops = self._render(prompt)
+        vocab, is_eog, decode = self._vocab, llama_cpp.llama_vocab_is_eog, _PieceDecoder(self._vocab)
+        pending, n_out, finish = "", 0, "length"
+        llm.reset()  # no prefix reuse between requests
+        for token in llm.generate(tokens, temp=0.0, top_k=1, top_p=1.0, min_p=0.0, repeat_penalty=1.0):
+            if is_eog(vocab, token):
+                finish = "stop"
+                break
+            n_out += 1
+            pending += decode(token)
+            if stops:
+                cut = min((i for i in (pending.find(s) for s in stops) if i >= 0), default=-1)
+                if cut >= 0:  # the token that completes a stop string still gets its event
+                    yield pending[:cut]
+                    pending, finish = "", "stop"
+                    break
+                keep = _held_back(pending, stops)
+                chunk, pending = pending[: len(pending) - keep], pending[len(pending) - keep :]
+            else:
+                chunk, pending = pending, ""
+            yield chunk
+            if n_out >= prompt.max_tokens:
+                break
+        pending += decode.flush()
+        if pending:
+            yield pending
+        yield Usage(
+            input_tokens=len(tokens), output_tokens=n_out,
+            input_tokens_source="runtime", output_tokens_source="runtime", finish_reason=finish,
+        )
+
+    def close(self) -> None:
+        llm = getattr(self, "_llm", None)
+        if llm is not None:
+            llm.close()
+            self._llm = None

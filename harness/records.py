@@ -1,0 +1,67 @@
+"""Raw per-request records: one JSON line per (model, task, repetition), appended and flushed as each ends.
+
+A record keeps what was observed — timestamps, token counts and their sources, the output text, the
+checker's verdict, the error if any — and nothing derived: latencies and rates are computed from it by
+`harness.metrics`. Field reference (schema 1):
+
+- `run_id`, `model`, `task_id`, `repetition`, `suite`, `suite_sha256`
+- `started_at`: wall-clock ISO-8601 UTC time of the request start (for people; never used for latency)
+- `chunk_offsets_ns`: perf_counter offset of each received chunk from the request start, in ns
+- `chunk_chars`: characters in each chunk (0 for a token whose text was held back)
+- `end_offset_ns`: offset at which the stream ended
+- `input_tokens`, `output_tokens` and their `*_source` (`runtime`, `provider`, `tokenizer`, `chunks`)
+- `finish_reason`, `output_text`, `expected`, `checker`, `verdict`, `extracted`, `verdict_detail`
+- `error`: null, or `{"type": ..., "message": ...}` when the request or the model failed
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import IO, Any
+
+RECORD_SCHEMA = 1
+RECORDS_FILE = "records.jsonl"
+
+
+class RecordWriter:
+    """Appends records to a JSONL file, one line per record, flushed at once so a kill loses at most one line."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = Path(path)
+        self._handle: IO[str] = self.path.open("a", encoding="utf-8")
+
+    def write(self, record: dict[str, Any]) -> None:
+        """Write one record as a single line and flush it to the OS."""
+        self._handle.write(json.dumps(record, ensure_ascii=False, separators=(",", ":")) + "\n")
+        self._handle.flush()
+
+    def close(self) -> None:
+        self._handle.close()
+
+    def __enter__(self) -> RecordWriter:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def read_records(path: Path, warn: IO[str] | None = sys.stderr) -> list[dict[str, Any]]:
+    """All complete records of a JSONL file. A torn last line (a kill mid-write) is dropped with a warning;
+    a malformed line elsewhere is a corrupt file and raises `ValueError` naming the line."""
+    path = Path(path)
+    records = []
+    lines = path.read_text(encoding="utf-8").split("\n")
+    for number, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
+        try:
+            records.append(json.loads(line))
+        except json.JSONDecodeError:
+            is_last = all(not rest.strip() for rest in lines[number:])
+            if not is_last:
+                raise ValueError(f"{path}:{number}: malformed record line") from None
+            if warn is not None:
+                print(f"warning: {path}:{number}: dropped a torn last line (the run was killed mid-write)", file=warn)
+    return records

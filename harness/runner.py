@@ -1,0 +1,225 @@
+"""The runner: loads each model, sends every task, stamps every chunk, checks, and records.
+
+All latency measurement happens here, around `Backend.stream`, with `time.perf_counter_ns()`: the request
+start is stamped just before the first chunk is asked for (so prompt rendering, tokenization and prefill
+count towards TTFT), each chunk on receipt, and the end when the stream is exhausted.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import secrets
+import time
+import traceback
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+from harness.backends import Backend, Prompt, Usage, backend_class
+from harness.checkers import run_checker
+from harness.errors import BackendUnavailable, HarnessError, ModelLoadError, ModelSourceError
+from harness.manifest import new_manifest, write_manifest
+from harness.records import RECORD_SCHEMA, RECORDS_FILE, RecordWriter
+from harness.sources import Weights, locate_weights
+from harness.suites import Suite, Task
+
+
+class Progress(Protocol):
+    """What the runner tells the person watching (the terminal UI implements it)."""
+
+    def model_started(self, model: str, n_requests: int) -> None: ...
+    def request_done(self, model: str, record: dict[str, Any]) -> None: ...
+    def model_finished(self, model: str, status: str, detail: str | None) -> None: ...
+
+
+class SilentProgress:
+    """A `Progress` that shows nothing (for tests and library use)."""
+
+    def model_started(self, model: str, n_requests: int) -> None:
+        pass
+
+    def request_done(self, model: str, record: dict[str, Any]) -> None:
+        pass
+
+    def model_finished(self, model: str, status: str, detail: str | None) -> None:
+        pass
+
+
+@dataclass
+class RunResult:
+    """Where a run wrote its outputs and how it went."""
+
+    run_dir: Path
+    n_records: int = 0
+    n_errors: int = 0
+    failed_models: list[str] = field(default_factory=list)
+
+
+def new_run_id(suite_name: str) -> str:
+    """A sortable, unique run id: UTC time, suite name and a short random suffix."""
+    return f"{dt.datetime.now(dt.timezone.utc):%Y%m%dT%H%M%SZ}-{suite_name}-{secrets.token_hex(3)}"
+
+
+def build_prompt(task: Task, model_cfg: Any) -> Prompt:
+    """The request a task becomes for a model: chat messages, or the completion form for base models."""
+    if getattr(model_cfg, "prompt_style", "chat") == "completion":
+        text, stop = task.completion_prompt()
+        return Prompt(style="completion", max_tokens=task.max_tokens, text=text, stop=stop)
+    return Prompt(style="chat", max_tokens=task.max_tokens, messages=[m.model_dump() for m in task.messages])
+
+
+def timed_stream(backend: Backend, prompt: Prompt) -> dict[str, Any]:
+    """Run one request, stamping each chunk; return the raw observations (never raises for request errors)."""
+    offsets: list[int] = []
+    chars: list[int] = []
+    parts: list[str] = []
+    add_offset, add_chars, add_part = offsets.append, chars.append, parts.append
+    usage: Usage | None = None
+    error = None
+    clock = time.perf_counter_ns
+    started_at = dt.datetime.now(dt.timezone.utc).isoformat(timespec="milliseconds")
+    t0 = clock()
+    try:
+        for item in backend.stream(prompt):
+            t = clock()
+            if item.__class__ is str:
+                add_offset(t - t0)
+                add_chars(len(item))
+                add_part(item)
+            else:
+                usage = item
+        end_offset_ns = clock() - t0
+    except Exception as exc:  # noqa: BLE001 - a failed request is recorded, the run goes on
+        end_offset_ns = clock() - t0
+        error = {"type": type(exc).__name__, "message": str(exc)}
+    text = "".join(parts)
+    return {
+        "started_at": started_at,
+        "chunk_offsets_ns": offsets,
+        "chunk_chars": chars,
+        "end_offset_ns": end_offset_ns,
+        "input_tokens": usage.input_tokens if usage else None,
+        "input_tokens_source": usage.input_tokens_source if usage else None,
+        "output_tokens": usage.output_tokens if usage else None,
+        "output_tokens_source": usage.output_tokens_source if usage else None,
+        "finish_reason": usage.finish_reason if usage else None,
+        "output_text": text,
+        "error": error,
+    }
+
+
+class Runner:
+    """Runs a suite over models, writing records.jsonl and run.json under `out_dir/<run_id>`."""
+
+    def __init__(self, suite: Suite, models: list[Any], models_file: Path, out_dir: Path, repeat: int = 1,
+                 argv: list[str] | None = None, progress: Progress | None = None, run_id: str | None = None,
+                 weights: dict[str, Weights] | None = None) -> None:
+        self.suite = suite
+        self.models = models
+        self.weights = dict(weights or {})
+        self.repeat = repeat
+        self.progress = progress or SilentProgress()
+        self.run_id = run_id or new_run_id(suite.name)
+        self.run_dir = Path(out_dir) / self.run_id
+        self.manifest = new_manifest(
+            self.run_id, argv or [], suite, models_file,
+            settings={"repeat": repeat, "models": [m.name for m in models], "out_dir": str(out_dir)},
+        )
+
+    def _base_record(self, model_name: str, task: Task, repetition: int) -> dict[str, Any]:
+        return {
+            "schema": RECORD_SCHEMA, "run_id": self.run_id, "model": model_name, "task_id": task.id,
+            "repetition": repetition, "suite": self.suite.name, "suite_sha256": self.suite.sha256,
+        }
+
+    def run(self) -> RunResult:
+        """Run every model over every task and repetition; a model that fails does not stop the others."""
+        self.run_dir.mkdir(parents=True, exist_ok=False)
+        write_manifest(self.run_dir, self.manifest)
+        result = RunResult(run_dir=self.run_dir)
+        try:
+            with RecordWriter(self.run_dir / RECORDS_FILE) as writer:
+                for model_cfg in self.models:
+                    self._run_model(model_cfg, writer, result)
+        except KeyboardInterrupt:
+            self.manifest["status"] = "interrupted"
+            raise
+        except BaseException:
+            self.manifest["status"] = "failed"
+            raise
+        else:
+            self.manifest["status"] = "complete"
+        finally:
+            self.manifest["finished_at"] = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+            write_manifest(self.run_dir, self.manifest)
+        return result
+
+    def _run_model(self, cfg: Any, writer: RecordWriter, result: RunResult) -> None:
+        entry: dict[str, Any] = {"kind": cfg.kind, "config": cfg.model_dump(mode="json"), "status": "loading"}
+        self.manifest["models"][cfg.name] = entry
+        n_requests = len(self.suite.tasks) * self.repeat
+        self.progress.model_started(cfg.name, n_requests)
+        backend = None
+        try:
+            weights = self.weights.get(cfg.name) or locate_weights(cfg)
+            entry["weights"] = weights.describe()
+            backend = backend_class(cfg.kind)(cfg, weights.path)
+            t0 = time.perf_counter_ns()
+            entry["load"] = backend.load()
+            entry["load_s"] = (time.perf_counter_ns() - t0) / 1e9
+        except (ModelSourceError, BackendUnavailable, ModelLoadError, HarnessError) as exc:
+            self._fail_model(cfg, entry, writer, result, exc)
+            return
+        except Exception as exc:  # noqa: BLE001 - an unexpected load failure must not stop other models
+            entry["traceback"] = traceback.format_exc(limit=5)
+            self._fail_model(cfg, entry, writer, result, exc)
+            return
+        entry["status"] = "running"
+        write_manifest(self.run_dir, self.manifest)
+        try:
+            for repetition in range(self.repeat):
+                for task in self.suite.tasks:
+                    record = self._base_record(cfg.name, task, repetition)
+                    record.update(timed_stream(backend, build_prompt(task, cfg)))
+                    self._judge(task, record)
+                    writer.write(record)
+                    result.n_records += 1
+                    result.n_errors += record["error"] is not None
+                    self.progress.request_done(cfg.name, record)
+        finally:
+            backend.close()
+        entry["status"] = "complete"
+        write_manifest(self.run_dir, self.manifest)
+        self.progress.model_finished(cfg.name, "complete", None)
+
+    @staticmethod
+    def _judge(task: Task, record: dict[str, Any]) -> None:
+        record["expected"] = task.expected
+        record["checker"] = task.checker.kind
+        if record["error"] is not None:
+            record.update(verdict=None, extracted=None, verdict_detail=None)
+            return
+        verdict = run_checker(task.checker, record["output_text"], task.expected)
+        record.update(verdict=verdict.verdict, extracted=verdict.extracted, verdict_detail=verdict.detail)
+
+    def _fail_model(self, cfg: Any, entry: dict[str, Any], writer: RecordWriter, result: RunResult,
+                    exc: BaseException) -> None:
+        """Record the failure once in the manifest and as an error record for every request it owed."""
+        error = {"type": type(exc).__name__, "message": str(exc)}
+        entry.update(status="failed", error=error)
+        for repetition in range(self.repeat):
+            for task in self.suite.tasks:
+                record = self._base_record(cfg.name, task, repetition)
+                record.update(
+                    started_at=None, chunk_offsets_ns=[], chunk_chars=[], end_offset_ns=None,
+                    input_tokens=None, input_tokens_source=None, output_tokens=None, output_tokens_source=None,
+                    finish_reason=None, output_text="", error=error,
+                    expected=task.expected, checker=task.checker.kind, verdict=None, extracted=None,
+                    verdict_detail=None,
+                )
+                writer.write(record)
+                result.n_records += 1
+                result.n_errors += 1
+        result.failed_models.append(cfg.name)
+        write_manifest(self.run_dir, self.manifest)
+        self.progress.model_finished(cfg.name, "failed", str(exc))

@@ -1,0 +1,78 @@
+"""Derived metrics follow their written definitions; the records reader survives a torn last line."""
+
+from __future__ import annotations
+
+import io
+import json
+
+import pytest
+
+from harness.analysis import summarize
+from harness.metrics import chunk_gaps_s, request_metrics
+from harness.records import RecordWriter, read_records
+
+MS = 1_000_000  # ns
+
+
+def _record(**overrides):
+    record = {
+        "model": "m", "task_id": "t", "repetition": 0, "error": None, "verdict": "correct",
+        # a held-back (empty) chunk first, then content at 100, 120, 140 ms; stream ends at 150 ms
+        "chunk_offsets_ns": [90 * MS, 100 * MS, 120 * MS, 140 * MS],
+        "chunk_chars": [0, 3, 4, 2],
+        "end_offset_ns": 150 * MS,
+        "input_tokens": 50, "output_tokens": 5,
+    }
+    record.update(overrides)
+    return record
+
+
+def test_metrics_follow_definitions():
+    m = request_metrics(_record())
+    assert m["ttft_s"] == pytest.approx(0.100)                       # first non-empty chunk
+    assert m["e2e_s"] == pytest.approx(0.150)
+    assert m["itl_s"] == pytest.approx((0.140 - 0.100) / (5 - 1))    # (t_last - t_first) / (N_out - 1)
+    assert m["tpot_s"] == pytest.approx((0.150 - 0.100) / (5 - 1))   # (E2E - TTFT) / (N_out - 1)
+    assert m["output_tok_per_s"] == pytest.approx((5 - 1) / 0.040)
+    assert m["prompt_tok_per_s"] == pytest.approx(50 / 0.100)
+    assert chunk_gaps_s(_record()) == pytest.approx([0.020, 0.020])
+
+
+def test_undefined_metrics_are_none_not_zero():
+    single = request_metrics(_record(chunk_offsets_ns=[100 * MS], chunk_chars=[3], output_tokens=1))
+    assert single["ttft_s"] == pytest.approx(0.1)
+    assert single["itl_s"] is None and single["output_tok_per_s"] is None and single["tpot_s"] is None
+    failed = request_metrics(_record(error={"type": "X", "message": "boom"}))
+    assert all(value is None for value in failed.values())
+    empty = request_metrics(_record(chunk_offsets_ns=[], chunk_chars=[]))
+    assert empty["ttft_s"] is None and empty["e2e_s"] == pytest.approx(0.15)
+
+
+def test_summary_accuracy_counts_only_scored_requests():
+    records = [_record(), _record(verdict="incorrect"), _record(verdict="error"),
+               _record(verdict=None, error={"type": "X", "message": "x"})]
+    (row,) = summarize(records).to_dict("records")
+    assert (row["n_requests"], row["n_scored"], row["n_correct"]) == (4, 2, 1)
+    assert row["accuracy"] == 0.5
+    assert (row["n_errors"], row["n_checker_errors"]) == (1, 1)
+    assert row["ttft_p50_s"] == pytest.approx(0.1)
+    assert row["output_tokens"] == 20                                  # the failed request reported 5 too
+
+
+def test_torn_last_line_is_dropped_with_a_warning(tmp_path):
+    path = tmp_path / "records.jsonl"
+    with RecordWriter(path) as writer:
+        writer.write({"n": 1})
+        writer.write({"n": 2})
+    with path.open("a") as handle:
+        handle.write('{"n": 3, "output_te')                             # killed mid-write
+    warnings = io.StringIO()
+    assert read_records(path, warn=warnings) == [{"n": 1}, {"n": 2}]
+    assert "dropped a torn last line" in warnings.getvalue()
+
+
+def test_corrupt_line_in_the_middle_is_an_error(tmp_path):
+    path = tmp_path / "records.jsonl"
+    path.write_text(json.dumps({"n": 1}) + "\n{broken\n" + json.dumps({"n": 3}) + "\n")
+    with pytest.raises(ValueError, match=r"records.jsonl:2: malformed record line"):
+        read_records(path)
