@@ -1,0 +1,134 @@
+"""Command line: `harness run`, `harness models`, `harness suites`.
+
+Exit codes: 0 done with no failed request; 1 done, but some requests or models failed (recorded);
+2 bad input (nothing run); 130 interrupted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import traceback
+from pathlib import Path
+
+from rich.console import Console
+from rich.table import Table
+
+from harness import __version__
+from harness.backends import backend_availability
+from harness.config import load_models_config
+from harness.console import TerminalProgress, summary_table
+from harness.errors import (EXIT_BAD_INPUT, EXIT_FAILURES_RECORDED, EXIT_INTERRUPTED, EXIT_OK, InputError,
+                            ModelSourceError)
+from harness.records import RECORDS_FILE, read_records
+from harness.runner import Runner
+from harness.sources import locate_weights, weights_availability
+from harness.suites import builtin_suites, load_suite
+
+DEFAULT_MODELS_FILE = "models.yaml"
+
+
+def _models_file(args: argparse.Namespace) -> Path:
+    return Path(args.models or os.environ.get("HARNESS_MODELS") or DEFAULT_MODELS_FILE)
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    """Validate everything, then run the suite over the selected models and print the summary."""
+    models_file = _models_file(args)
+    config = load_models_config(models_file)
+    models = config.select(args.only)
+    suite = load_suite(args.suite)
+    if args.repeat < 1:
+        raise InputError(f"--repeat: must be at least 1, got {args.repeat}")
+    try:  # missing or truncated weights stop the run here, before any model loads
+        weights = {m.name: locate_weights(m) for m in models}
+    except ModelSourceError as exc:
+        raise ModelSourceError(f"{models_file}: {exc}") from None
+    out = Console(width=None if sys.stdout.isatty() or "COLUMNS" in os.environ else 120)
+    runner = Runner(suite, models, models_file, Path(args.out), repeat=args.repeat, argv=sys.argv, weights=weights)
+    out.print(f"run {runner.run_id}: suite {suite.name} ({len(suite.tasks)} tasks × {args.repeat}), "
+              f"{len(models)} model(s)", highlight=False)
+    try:
+        with TerminalProgress() as progress:
+            runner.progress = progress
+            result = runner.run()
+    except KeyboardInterrupt:
+        print(f"\ninterrupted; partial results in {runner.run_dir}", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    from harness.analysis import summarize  # pandas loads only when there is something to summarise
+
+    records = read_records(result.run_dir / RECORDS_FILE)
+    out.print(summary_table(summarize(records).to_dict("records"), f"Summary · {suite.name} · sha256 {suite.sha256[:12]}"))
+    print(f"records:  {result.run_dir / RECORDS_FILE}\nmanifest: {result.run_dir / 'run.json'}", flush=True)
+    for name in result.failed_models:
+        print(f"model '{name}' failed: {runner.manifest['models'][name]['error']['message']}", file=sys.stderr)
+    return EXIT_FAILURES_RECORDED if result.n_errors else EXIT_OK
+
+
+def cmd_models(args: argparse.Namespace) -> int:
+    """List configured models and whether each can run here, with the reason when not."""
+    config = load_models_config(_models_file(args))
+    table = Table(title=f"Models in {config.source_path}", title_justify="left")
+    for header in ("name", "kind", "prompt", "can run", "detail"):
+        table.add_column(header)
+    for model in config.models:
+        ok_runtime, runtime_reason = backend_availability(model.kind)
+        ok_weights, weights_reason = weights_availability(model)
+        ok = ok_runtime and ok_weights
+        detail = runtime_reason if ok_weights and not ok_runtime else weights_reason
+        table.add_row(model.name, model.kind, model.prompt_style, "[green]yes[/]" if ok else "[red]no[/]", detail)
+    Console().print(table)
+    return EXIT_OK
+
+
+def cmd_suites(args: argparse.Namespace) -> int:
+    """List built-in suites with task counts and content hashes."""
+    table = Table(title="Built-in suites", title_justify="left")
+    for header in ("name", "version", "tasks", "sha256", "description"):
+        table.add_column(header)
+    for name in builtin_suites():
+        suite = load_suite(name)
+        table.add_row(suite.name, str(suite.version), str(len(suite.tasks)), suite.sha256[:12], suite.description.strip())
+    Console().print(table)
+    return EXIT_OK
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of the `harness` command."""
+    parser = argparse.ArgumentParser(prog="harness", description="Benchmark local and API language models "
+                                     "on the same tasks: cost, energy, speed and correctness.")
+    parser.add_argument("--version", action="version", version=f"harness {__version__}")
+    parser.add_argument("--debug", action="store_true", help="show tracebacks for errors")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    run = sub.add_parser("run", help="run a suite over the configured models")
+    run.add_argument("--models", help=f"models file (default: $HARNESS_MODELS or ./{DEFAULT_MODELS_FILE})")
+    run.add_argument("--suite", default="smoke", help="built-in suite name or path to a suite file (default: smoke)")
+    run.add_argument("--only", nargs="+", metavar="NAME", help="run only these models")
+    run.add_argument("--repeat", type=int, default=1, help="run each task N times (default: 1)")
+    run.add_argument("--out", default="results", help="folder for run outputs (default: results)")
+    run.set_defaults(func=cmd_run)
+
+    models = sub.add_parser("models", help="list configured models and whether each can run here")
+    models.add_argument("--models", help=f"models file (default: $HARNESS_MODELS or ./{DEFAULT_MODELS_FILE})")
+    models.set_defaults(func=cmd_models)
+
+    suites = sub.add_parser("suites", help="list built-in suites")
+    suites.set_defaults(func=cmd_suites)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the `harness` command; returns the exit code."""
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except InputError as exc:
+        if args.debug:
+            traceback.print_exc()
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except KeyboardInterrupt:
+        return EXIT_INTERRUPTED
+

@@ -1,0 +1,79 @@
+"""Terminal output: a progress bar per model while running, and the summary table at the end.
+
+Progress goes to stderr and is refreshed only when a request finishes (no refresh thread competing with
+the model for CPU); the summary table goes to stdout.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+
+def _missing(value: Any) -> bool:
+    return value is None or value != value  # None or NaN
+
+
+def _fmt(value: Any, spec: str, scale: float = 1.0, unit: str = "") -> str:
+    if _missing(value):
+        return "–"
+    if spec == "d":  # counts come back from pandas as floats when a column also holds gaps
+        return format(int(round(value)), spec)
+    return format(value * scale, spec) + unit
+
+
+class TerminalProgress:
+    """Implements the runner's `Progress` with one rich progress bar per model."""
+
+    def __init__(self, console: Console | None = None) -> None:
+        self.console = console or Console(stderr=True)
+        self._progress = Progress(
+            TextColumn("{task.description:<28}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+            TextColumn("{task.fields[status]}"), console=self.console, auto_refresh=False, transient=False,
+        )
+        self._bars: dict[str, Any] = {}
+        self._correct: dict[str, int] = {}
+
+    def __enter__(self) -> TerminalProgress:
+        self._progress.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._progress.stop()
+
+    def model_started(self, model: str, n_requests: int) -> None:
+        self._bars[model] = self._progress.add_task(model, total=n_requests, status="loading")
+        self._correct[model] = 0
+        self._progress.refresh()
+
+    def request_done(self, model: str, record: dict[str, Any]) -> None:
+        self._correct[model] += record.get("verdict") == "correct"
+        status = f"{self._correct[model]} correct" + (" · error" if record.get("error") else "")
+        self._progress.update(self._bars[model], advance=1, status=status, refresh=True)
+
+    def model_finished(self, model: str, status: str, detail: str | None) -> None:
+        bar = self._bars[model]
+        if status == "failed":
+            self._progress.update(bar, status=f"[red]failed: {detail}[/red]", refresh=True)
+        else:
+            self._progress.update(bar, status=f"{self._correct[model]} correct · done", refresh=True)
+
+
+def summary_table(rows: list[dict[str, Any]], title: str) -> Table:
+    """The per-model summary rows (from `analysis.summarize`) as a rich table (definitions in the README)."""
+    table = Table(title=title, title_justify="left")
+    for header in ("model", "accuracy", "TTFT p50", "TTFT p90", "out tok/s p50", "E2E p50", "tokens in/out", "errors"):
+        table.add_column(header, justify="left" if header == "model" else "right")
+    for row in rows:
+        accuracy = "–" if _missing(row["accuracy"]) else f"{row['accuracy']:.0%} ({row['n_correct']}/{row['n_scored']})"
+        table.add_row(
+            row["model"], accuracy,
+            _fmt(row["ttft_p50_s"], ".0f", 1000, " ms"), _fmt(row["ttft_p90_s"], ".0f", 1000, " ms"),
+            _fmt(row["output_tok_per_s_p50"], ".1f"), _fmt(row["e2e_p50_s"], ".2f", unit=" s"),
+            f"{_fmt(row['input_tokens'], 'd')}/{_fmt(row['output_tokens'], 'd')}",
+            str(row["n_errors"] + row["n_checker_errors"]),
+        )
+    return table

@@ -1,0 +1,153 @@
+"""End to end: `harness run` on the real embedded models through real llama-cpp-python.
+
+The default benchmark runs once per module (both default models, the smoke suite); its records are checked
+against llama-cpp-python's own non-streaming completion for the same prompts as an independent reference.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import struct
+
+import pytest
+
+from harness.backends.llama_cpp import default_threads
+from harness.manifest import read_manifest
+from harness.metrics import request_metrics
+from harness.records import read_records
+from harness.suites import load_suite
+from tests.conftest import REPO, run_cli, write
+
+pytestmark = pytest.mark.model
+SMOKE = load_suite("smoke")
+
+
+@pytest.fixture(scope="module")
+def default_run(tmp_path_factory):
+    out = tmp_path_factory.mktemp("results")
+    proc = run_cli("run", "--models", str(REPO / "models.yaml"), "--suite", "smoke", "--out", str(out))
+    assert proc.returncode == 0, proc.stderr
+    (run_dir,) = out.iterdir()
+    return proc, run_dir, read_records(run_dir / "records.jsonl"), read_manifest(run_dir)
+
+
+def test_one_record_per_model_and_task(default_run):
+    _, _, records, _ = default_run
+    keys = [(r["model"], r["task_id"], r["repetition"]) for r in records]
+    expected = [(m, t.id, 0) for m in ("smollm2-135m-q4_1", "gemma3-270m-q4_k_m") for t in SMOKE.tasks]
+    assert keys == expected
+    assert all(r["error"] is None for r in records)
+    assert all(r["verdict"] in ("correct", "incorrect") for r in records)
+    assert all(r["suite_sha256"] == SMOKE.sha256 for r in records)
+
+
+def test_stamps_are_ordered_and_metrics_follow_the_definitions(default_run):
+    _, _, records, _ = default_run
+    for record in records:
+        offsets, chars = record["chunk_offsets_ns"], record["chunk_chars"]
+        assert offsets == sorted(offsets) and offsets[-1] <= record["end_offset_ns"]
+        # one event per generated token, plus at most one final flush of held-back text
+        assert record["output_tokens"] <= len(offsets) <= record["output_tokens"] + 1
+        assert "".join(record["output_text"]) and sum(chars) == len(record["output_text"])
+        metrics = request_metrics(record)
+        assert 0 < metrics["ttft_s"] <= metrics["e2e_s"]
+        content = [t for t, n in zip(offsets, chars) if n > 0]
+        if record["output_tokens"] > 1 and content[-1] > content[0]:
+            by_hand = (content[-1] - content[0]) / 1e9 / (record["output_tokens"] - 1)
+            assert metrics["itl_s"] == pytest.approx(by_hand)
+
+
+def test_token_counts_and_text_equal_the_runtimes_own_completion(default_run):
+    """Reference: llama-cpp-python's non-streaming API reports usage for the same greedy request."""
+    from llama_cpp import Llama
+
+    _, _, records, manifest = default_run
+    by_key = {(r["model"], r["task_id"]): r for r in records}
+    for model, chat in (("smollm2-135m-q4_1", True), ("gemma3-270m-q4_k_m", False)):
+        llm = Llama(model_path=manifest["models"][model]["weights"]["path"], n_ctx=2048, seed=0,
+                    n_threads=default_threads(), verbose=False)
+        for task in SMOKE.tasks[::3]:
+            llm.reset()
+            if chat:
+                ref = llm.create_chat_completion(messages=[m.model_dump() for m in task.messages],
+                                                 max_tokens=task.max_tokens, temperature=0.0, repeat_penalty=1.0)
+                ref_text = ref["choices"][0]["message"]["content"]
+            else:
+                prompt, stop = task.completion_prompt()
+                ref = llm.create_completion(prompt, max_tokens=task.max_tokens, temperature=0.0,
+                                            repeat_penalty=1.0, stop=stop)
+                ref_text = ref["choices"][0]["text"]
+            record = by_key[(model, task.id)]
+            assert record["input_tokens"] == ref["usage"]["prompt_tokens"], task.id
+            assert record["output_tokens"] == ref["usage"]["completion_tokens"], task.id
+            assert record["output_text"] == ref_text, task.id
+            assert record["input_tokens_source"] == record["output_tokens_source"] == "runtime"
+        llm.close()
+
+
+def test_manifest_is_complete(default_run):
+    _, run_dir, _, manifest = default_run
+    assert manifest["status"] == "complete"
+    assert manifest["run_id"] == run_dir.name
+    assert manifest["suite"] == {"name": "smoke", "version": 1, "sha256": SMOKE.sha256,
+                                 "source": SMOKE.source, "n_tasks": len(SMOKE.tasks)}
+    host = manifest["host"]
+    assert host["cpu_model"] and host["cpu_logical_cores"] >= 1 and host["ram_bytes"] > 0 and host["python"]
+    assert "llama_cpp_python" in manifest["libraries"] and manifest["harness_version"]
+    assert manifest["command_line"][1:3] == ["run", "--models"]
+    for name, entry in manifest["models"].items():
+        weights = entry["weights"]
+        with open(weights["path"], "rb") as handle:
+            assert weights["sha256"] == hashlib.sha256(handle.read()).hexdigest(), name
+        assert weights["size_bytes"] > 50_000_000 and weights["n_parameters"] > 100_000_000
+        assert entry["status"] == "complete" and entry["load_s"] > 0
+        assert entry["load"]["runtime"] == "llama-cpp-python" and entry["load"]["n_threads"] >= 1
+        assert entry["config"]["name"] == name
+
+
+def test_terminal_summary(default_run):
+    proc, run_dir, records, _ = default_run
+    assert "Summary · smoke" in proc.stdout
+    for model in ("smollm2-135m-q4_1", "gemma3-270m-q4_k_m"):
+        correct = sum(r["verdict"] == "correct" for r in records if r["model"] == model)
+        assert f"({correct}/{len(SMOKE.tasks)})" in proc.stdout
+    assert str(run_dir / "records.jsonl") in proc.stdout
+
+
+def _gguf_with_unknown_architecture(path):
+    """A well-formed GGUF header with no tensors and an architecture llama.cpp does not know."""
+    def string(text):
+        raw = text.encode()
+        return struct.pack("<Q", len(raw)) + raw
+    path.write_bytes(b"GGUF" + struct.pack("<IQQ", 3, 0, 1) + string("general.architecture")
+                     + struct.pack("<I", 8) + string("no-such-arch"))
+    return path
+
+
+def test_a_model_that_fails_to_load_does_not_stop_the_others(tmp_path, smollm2_gguf):
+    broken = _gguf_with_unknown_architecture(tmp_path / "broken.gguf")
+    models = write(tmp_path / "models.yaml", f"""
+        models:
+          - {{name: broken, kind: llama_cpp, path: {broken}}}
+          - {{name: smol, kind: llama_cpp, path: {smollm2_gguf}}}
+        """)
+    suite = write(tmp_path / "three.yaml", """
+        name: three
+        version: 1
+        tasks:
+          - {id: a, prompt: "What is 2 + 2? Reply with the number only.", max_tokens: 8, expected: 4, checker: numeric}
+          - {id: b, prompt: "Is fire hot? Answer yes or no.", max_tokens: 8, expected: "yes", checker: {kind: choice, options: ["yes", "no"]}}
+          - {id: c, prompt: "What is the capital of France?", max_tokens: 8, expected: Paris, checker: contains}
+        """)
+    proc = run_cli("run", "--models", str(models), "--suite", str(suite), "--out", str(tmp_path / "out"))
+    assert proc.returncode == 1, proc.stderr
+    assert "model 'broken' failed: llama.cpp could not load" in proc.stderr
+    assert "unknown model architecture: 'no-such-arch'" in proc.stderr   # llama.cpp's own reason
+    (run_dir,) = (tmp_path / "out").iterdir()
+    records = read_records(run_dir / "records.jsonl")
+    assert [(r["model"], r["task_id"]) for r in records] == [(m, t) for m in ("broken", "smol") for t in "abc"]
+    assert all(r["error"]["type"] == "ModelLoadError" for r in records[:3])
+    assert all(r["error"] is None and r["output_tokens"] > 0 for r in records[3:])
+    manifest = read_manifest(run_dir)
+    assert manifest["models"]["broken"]["status"] == "failed"
+    assert manifest["models"]["smol"]["status"] == "complete"
