@@ -9,12 +9,13 @@ from __future__ import annotations
 import datetime as dt
 import re
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, ValidationInfo, model_validator
 
 from harness.errors import ConfigError
+from harness.providers import OPENAI_COMPATIBLE
 
 NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]*$"
 
@@ -23,6 +24,19 @@ class StrictModel(BaseModel):
     """Base of every config class: unknown keys are errors, values are not coerced between types."""
 
     model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+
+
+def _resolve_path(value: Any, info: ValidationInfo) -> Any:
+    """A path written in a config file is relative to that file's folder."""
+    if isinstance(value, str):
+        value = Path(value).expanduser()
+    base_dir = (info.context or {}).get("base_dir")
+    if isinstance(value, Path) and not value.is_absolute() and base_dir is not None:
+        value = Path(base_dir) / value
+    return value
+
+
+ConfigPath = Annotated[Path, BeforeValidator(_resolve_path)]
 
 
 class HardwareCost(StrictModel):
@@ -66,7 +80,7 @@ class LlamaCppModel(StrictModel):
     kind: Literal["llama_cpp"]
     description: str | None = None
     # Source of the weights: a file, or a Python distribution that ships one.
-    path: Path | None = None
+    path: ConfigPath | None = None
     package: str | None = None
     file: str | None = Field(default=None, description="glob of the GGUF inside `package`")
     assemble: bool = Field(default=False, description="call the package's assemble() to rebuild the GGUF")
@@ -93,8 +107,71 @@ class LlamaCppModel(StrictModel):
         return self
 
 
-MODEL_KINDS: dict[str, type[StrictModel]] = {"llama_cpp": LlamaCppModel}
-ModelConfig = LlamaCppModel
+class GGUFSource(StrictModel):
+    """A GGUF file given by path or by the distribution that ships it (used for tokenizers)."""
+
+    name: str = "tokenizer"
+    path: ConfigPath | None = None
+    package: str | None = None
+    file: str | None = None
+    assemble: bool = False
+
+    @model_validator(mode="after")
+    def _one_source(self) -> GGUFSource:
+        if (self.path is None) == (self.package is None):
+            raise ValueError("give exactly one of 'path' or 'package'")
+        return self
+
+
+class ApiModel(StrictModel):
+    """Fields shared by models reached over an HTTP API."""
+
+    name: str = Field(pattern=NAME_PATTERN)
+    description: str | None = None
+    model: str = Field(min_length=1, description="the provider's model id")
+    base_url: str | None = None
+    api_key_env: str | None = Field(default=None, pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")
+    price_provider: str | None = Field(default=None, description="genai-prices provider id, if not the preset's")
+    temperature: float | None = Field(default=0.0, ge=0, le=2)
+    stop: list[str] = Field(default_factory=list)
+    timeout_s: float = Field(default=120.0, gt=0)
+    max_attempts: int = Field(default=5, ge=1, le=20)
+    concurrency: int = Field(default=1, ge=1, le=1024)
+    max_tokens_floor: int | None = Field(default=None, ge=1, description="output budget at least this (reasoning models)")
+    cost: TokenPrices | None = None
+
+
+class OpenAIModel(ApiModel):
+    """Any OpenAI-compatible Chat Completions endpoint: a provider preset, or a `base_url`."""
+
+    kind: Literal["openai"]
+    provider: Literal[tuple(OPENAI_COMPATIBLE)] | None = None  # type: ignore[valid-type]
+    prompt_style: Literal["chat", "completion"] = "chat"
+    max_tokens_param: Literal["max_tokens", "max_completion_tokens"] | None = None
+    extra_body: dict[str, Any] | None = None
+    tokenizer: GGUFSource | None = Field(default=None, description="counts tokens when the stream has no usage")
+
+    @model_validator(mode="after")
+    def _provider_or_base_url(self) -> OpenAIModel:
+        if self.provider is None and self.base_url is None:
+            raise ValueError(f"give 'provider' (one of: {', '.join(OPENAI_COMPATIBLE)}) or 'base_url'")
+        if self.provider is not None and OPENAI_COMPATIBLE[self.provider].base_url is None and self.base_url is None:
+            raise ValueError(f"provider {self.provider} needs 'base_url' (your resource's endpoint)")
+        return self
+
+
+class AnthropicModel(ApiModel):
+    """Anthropic's Messages API. Its current SDK lists no sampling parameters, so `temperature` is unset by
+    default; when set, it is sent in the request body as given."""
+
+    kind: Literal["anthropic"]
+    temperature: float | None = Field(default=None, ge=0, le=1)
+
+
+MODEL_KINDS: dict[str, type[StrictModel]] = {
+    "llama_cpp": LlamaCppModel, "openai": OpenAIModel, "anthropic": AnthropicModel,
+}
+ModelConfig = LlamaCppModel | OpenAIModel | AnthropicModel
 
 
 class ModelsConfig(StrictModel):
@@ -157,11 +234,8 @@ def _validate_entry(path: Path, index: int, raw: Any) -> ModelConfig:
         raise ConfigError(f"{path}: {label}: key 'kind': required (one of: {', '.join(MODEL_KINDS)})")
     if kind not in MODEL_KINDS:
         raise ConfigError(f"{path}: {label}: key 'kind': unknown kind {kind!r} (one of: {', '.join(MODEL_KINDS)})")
-    data = dict(raw)
-    if isinstance(data.get("path"), str):
-        data["path"] = (path.parent / data["path"]).expanduser()
     try:
-        return MODEL_KINDS[kind].model_validate(data)
+        return MODEL_KINDS[kind].model_validate(raw, context={"base_dir": path.parent})
     except ValidationError as exc:
         raise ConfigError(f"{path}: {label}: {format_validation_error(exc)}") from None
 

@@ -32,9 +32,24 @@ def test_valid_file_loads_and_resolves_paths_relative_to_the_file(tmp_path):
 
 def test_default_models_file_is_valid():
     config = load_models_config(REPO / "models.yaml")
-    names = [m.name for m in config.models]
-    assert names == ["smollm2-135m-q4_1", "gemma3-270m-q4_k_m"]
-    assert config.models[1].prompt_style == "completion" and config.models[1].stop == ["\n"]
+    local = [m for m in config.models if m.kind == "llama_cpp"]
+    assert [m.name for m in local] == ["smollm2-135m-q4_1", "gemma3-270m-q4_k_m"]
+    assert local[1].prompt_style == "completion" and local[1].stop == ["\n"]
+
+
+def test_default_api_models_cover_the_major_providers_with_known_prices():
+    import datetime as dt
+
+    from harness.pricing import RequestPricer
+    from harness.providers import resolve_endpoint
+
+    config = load_models_config(REPO / "models.yaml")
+    api = [m for m in config.models if m.kind != "llama_cpp"]
+    assert {resolve_endpoint(m).price_provider for m in api} >= {"openai", "anthropic", "google", "deepseek", "x-ai"}
+    for model in api:
+        assert model.cost is None  # priced from genai-prices, not by hand
+        prices = RequestPricer(model, warn=pytest.fail).quote(dt.datetime.now(dt.timezone.utc), 100)
+        assert prices.input_usd_per_mtok > 0 and prices.output_usd_per_mtok > 0, model.name
 
 
 @pytest.mark.parametrize(
@@ -54,13 +69,34 @@ def test_default_models_file_is_valid():
     ],
 )
 def test_bad_entry_names_file_model_and_key(tmp_path, entry, expected):
-    path = write(tmp_path / "models.yaml", f"""
-        models:
-          - name: tiny
-            kind: llama_cpp
-            path: tiny.gguf
-            {entry}
-        """)
+    _assert_entry_error(tmp_path, "kind: llama_cpp\n    path: tiny.gguf", entry, expected)
+
+
+@pytest.mark.parametrize(
+    ("entry", "expected"),
+    [
+        ("provider: openia", "key 'provider': Input should be 'openai', 'azure_openai'"),
+        ("temperature: hot", "key 'temperature': Input should be a valid number"),
+        ("max_attempts: 0", "key 'max_attempts': Input should be greater than or equal to 1"),
+        ("api_key: sk-123", "key 'api_key': unknown key"),
+        ("cost: {input_usd_per_mtok: 1, output_usd_per_mtok: 2}", "key 'cost.source': Field required"),
+        ("cost: {input_usd_per_mtok: 1, output_usd_per_mtok: 2, source: x, as_of: someday}",
+         "key 'cost.as_of': Input should be a valid date"),
+    ],
+)
+def test_bad_api_entry_names_file_model_and_key(tmp_path, entry, expected):
+    _assert_entry_error(tmp_path, "kind: openai\n    provider: openai\n    model: gpt-5-mini", entry, expected)
+
+
+def test_api_entry_needs_provider_or_base_url(tmp_path):
+    _assert_entry_error(tmp_path, "kind: openai\n    model: m", "", "give 'provider' (one of: openai")
+    _assert_entry_error(tmp_path, "kind: openai\n    model: m", "provider: azure_openai",
+                        "provider azure_openai needs 'base_url'")
+
+
+def _assert_entry_error(tmp_path, base, entry, expected):
+    path = tmp_path / "models.yaml"
+    path.write_text(f"models:\n  - name: tiny\n    {base}\n    {entry}\n")
     with pytest.raises(ConfigError) as caught:
         load_models_config(path)
     message = str(caught.value)
