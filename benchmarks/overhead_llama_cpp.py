@@ -1,7 +1,7 @@
 """Decode speed through the harness versus bare llama-cpp-python loops, interleaved in one process.
 
 Each round runs the same greedy request three ways on the same loaded model, in rotating order:
-  harness      runner.timed_stream over LlamaCppBackend.stream (what `harness run` does per request)
+  harness      request.timed_stream over LlamaCppBackend.stream (what `harness run` does per request)
   bare-gen     a minimal loop over Llama.generate, stamping each token and decoding its piece
   bare-stream  a loop over Llama.create_completion(stream=True), llama-cpp-python's public streaming API
 Decode tok/s = (N_out - 1) / (t_last - t_first) for every variant. The script also prints llama.cpp's own
@@ -26,7 +26,7 @@ from harness.backends import Prompt
 from harness.backends.llama_cpp import LlamaCppBackend
 from harness.config import LlamaCppModel
 from harness.metrics import request_metrics
-from harness.runner import timed_stream
+from harness.request import timed_stream
 
 PROMPT = [{"role": "user", "content": "Write a long, detailed story about a lighthouse keeper and a storm."}]
 

@@ -18,10 +18,12 @@ from rich.table import Table
 from harness import __version__
 from harness.backends import backend_availability
 from harness.config import load_models_config
-from harness.console import TerminalProgress, summary_table
+from harness.console import TerminalProgress, projected_table, summary_table
 from harness.errors import (EXIT_BAD_INPUT, EXIT_FAILURES_RECORDED, EXIT_INTERRUPTED, EXIT_OK, InputError,
                             ModelSourceError)
 from harness.records import RECORDS_FILE, read_records
+from harness.pricing import API_KINDS
+from harness.providers import missing_key_env, resolve_endpoint
 from harness.runner import Runner
 from harness.sources import locate_weights, weights_availability
 from harness.suites import builtin_suites, load_suite
@@ -41,12 +43,22 @@ def cmd_run(args: argparse.Namespace) -> int:
     suite = load_suite(args.suite)
     if args.repeat < 1:
         raise InputError(f"--repeat: must be at least 1, got {args.repeat}")
+    skipped = {}
+    for model in models:
+        key_env = missing_key_env(model) if model.kind in API_KINDS else None
+        if key_env:
+            skipped[model.name] = f"set {key_env} to run it"
+            print(f"skipping model '{model.name}': set {key_env} to run it", file=sys.stderr)
+    runnable = [m for m in models if m.name not in skipped]
+    if not runnable:
+        raise InputError(f"{models_file}: no selected model can run here ({'; '.join(skipped.values())})")
     try:  # missing or truncated weights stop the run here, before any model loads
-        weights = {m.name: locate_weights(m) for m in models}
+        weights = {m.name: locate_weights(m) for m in runnable if m.kind == "llama_cpp"}
     except ModelSourceError as exc:
         raise ModelSourceError(f"{models_file}: {exc}") from None
     out = Console(width=None if sys.stdout.isatty() or "COLUMNS" in os.environ else 120)
-    runner = Runner(suite, models, models_file, Path(args.out), repeat=args.repeat, argv=sys.argv, weights=weights)
+    runner = Runner(suite, runnable, models_file, Path(args.out), repeat=args.repeat, argv=sys.argv,
+                    weights=weights, skipped=skipped)
     out.print(f"run {runner.run_id}: suite {suite.name} ({len(suite.tasks)} tasks × {args.repeat}), "
               f"{len(models)} model(s)", highlight=False)
     try:
@@ -56,10 +68,13 @@ def cmd_run(args: argparse.Namespace) -> int:
     except KeyboardInterrupt:
         print(f"\ninterrupted; partial results in {runner.run_dir}", file=sys.stderr)
         return EXIT_INTERRUPTED
-    from harness.analysis import summarize  # pandas loads only when there is something to summarise
+    from harness.analysis import projected_costs, summarize  # pandas loads only when there is a summary
 
     records = read_records(result.run_dir / RECORDS_FILE)
     out.print(summary_table(summarize(records).to_dict("records"), f"Summary · {suite.name} · sha256 {suite.sha256[:12]}"))
+    if skipped:
+        projected = projected_costs(records, [m for m in models if m.name in skipped], suite)
+        out.print(projected_table(projected.to_dict("records")))
     print(f"records:  {result.run_dir / RECORDS_FILE}\nmanifest: {result.run_dir / 'run.json'}", flush=True)
     for name in result.failed_models:
         print(f"model '{name}' failed: {runner.manifest['models'][name]['error']['message']}", file=sys.stderr)
@@ -74,10 +89,16 @@ def cmd_models(args: argparse.Namespace) -> int:
         table.add_column(header)
     for model in config.models:
         ok_runtime, runtime_reason = backend_availability(model.kind)
-        ok_weights, weights_reason = weights_availability(model)
+        if model.kind == "llama_cpp":
+            ok_weights, weights_reason = weights_availability(model)
+        else:
+            key_env = missing_key_env(model)
+            ok_weights = key_env is None
+            weights_reason = f"set {key_env} to run it" if key_env else f"{model.model} at {resolve_endpoint(model).base_url}"
         ok = ok_runtime and ok_weights
         detail = runtime_reason if ok_weights and not ok_runtime else weights_reason
-        table.add_row(model.name, model.kind, model.prompt_style, "[green]yes[/]" if ok else "[red]no[/]", detail)
+        table.add_row(model.name, model.kind, getattr(model, "prompt_style", "chat"), "[green]yes[/]" if ok else "[red]no[/]",
+                      detail)
     Console().print(table)
     return EXIT_OK
 

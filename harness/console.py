@@ -54,6 +54,9 @@ class TerminalProgress:
         status = f"{self._correct[model]} correct" + (" · error" if record.get("error") else "")
         self._progress.update(self._bars[model], advance=1, status=status, refresh=True)
 
+    def warn(self, message: str) -> None:
+        self._progress.console.print(f"[yellow]warning:[/] {message}", highlight=False)
+
     def model_finished(self, model: str, status: str, detail: str | None) -> None:
         bar = self._bars[model]
         if status == "failed":
@@ -65,7 +68,8 @@ class TerminalProgress:
 def summary_table(rows: list[dict[str, Any]], title: str) -> Table:
     """The per-model summary rows (from `analysis.summarize`) as a rich table (definitions in the README)."""
     table = Table(title=title, title_justify="left")
-    for header in ("model", "accuracy", "TTFT p50", "TTFT p90", "out tok/s p50", "E2E p50", "tokens in/out", "errors"):
+    for header in ("model", "accuracy", "TTFT p50", "TTFT p90", "out tok/s p50", "E2E p50", "tokens in/out", "$/task",
+                   "errors"):
         table.add_column(header, justify="left" if header == "model" else "right")
     for row in rows:
         accuracy = "–" if _missing(row["accuracy"]) else f"{row['accuracy']:.0%} ({row['n_correct']}/{row['n_scored']})"
@@ -74,6 +78,22 @@ def summary_table(rows: list[dict[str, Any]], title: str) -> Table:
             _fmt(row["ttft_p50_s"], ".0f", 1000, " ms"), _fmt(row["ttft_p90_s"], ".0f", 1000, " ms"),
             _fmt(row["output_tok_per_s_p50"], ".1f"), _fmt(row["e2e_p50_s"], ".2f", unit=" s"),
             f"{_fmt(row['input_tokens'], 'd')}/{_fmt(row['output_tokens'], 'd')}",
-            str(row["n_errors"] + row["n_checker_errors"]),
+            _usd(row["cost_usd_per_task"]), str(row["n_errors"] + row["n_checker_errors"]),
         )
+    return table
+
+
+def _usd(value: Any) -> str:
+    return "–" if _missing(value) else f"${value:.6f}" if value < 0.01 else f"${value:.4f}"
+
+
+def projected_table(rows: list[dict[str, Any]]) -> Table:
+    """API models that did not run (no key): their cost for this suite at list price, marked as projected."""
+    table = Table(title="Projected cost at list price (not measured: these models did not run)", title_justify="left",
+                  style="dim")
+    for header in ("model", "api model", "projected $/task", "projected $ suite", "basis", "prices"):
+        table.add_column(header, justify="right" if "$" in header else "left")
+    for row in rows:
+        table.add_row(row["model"], row["api_model"], _usd(row["cost_usd_per_task"]) + "*",
+                      _usd(row["cost_usd_suite"]) + "*", row["basis"], row["price_source"] or "no price found")
     return table

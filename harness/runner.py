@@ -1,9 +1,5 @@
-"""The runner: loads each model, sends every task, stamps every chunk, checks, and records.
-
-All latency measurement happens here, around `Backend.stream`, with `time.perf_counter_ns()`: the request
-start is stamped just before the first chunk is asked for (so prompt rendering, tokenization and prefill
-count towards TTFT), each chunk on receipt, and the end when the stream is exhausted.
-"""
+"""The runner: loads each model, sends every task (through `harness.request`, which does all the timing),
+checks each answer, prices it, and appends one record per request."""
 
 from __future__ import annotations
 
@@ -11,15 +7,19 @@ import datetime as dt
 import secrets
 import time
 import traceback
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
-from harness.backends import Backend, Prompt, Usage, backend_class
+from harness.backends import Prompt, backend_class
 from harness.checkers import run_checker
 from harness.errors import BackendUnavailable, HarnessError, ModelLoadError, ModelSourceError
 from harness.manifest import new_manifest, write_manifest
+from harness.pricing import API_KINDS, RequestPricer
 from harness.records import RECORD_SCHEMA, RECORDS_FILE, RecordWriter
+from harness.request import execute
+from harness.retry import RetryPolicy
 from harness.sources import Weights, locate_weights
 from harness.suites import Suite, Task
 
@@ -30,6 +30,7 @@ class Progress(Protocol):
     def model_started(self, model: str, n_requests: int) -> None: ...
     def request_done(self, model: str, record: dict[str, Any]) -> None: ...
     def model_finished(self, model: str, status: str, detail: str | None) -> None: ...
+    def warn(self, message: str) -> None: ...
 
 
 class SilentProgress:
@@ -42,6 +43,9 @@ class SilentProgress:
         pass
 
     def model_finished(self, model: str, status: str, detail: str | None) -> None:
+        pass
+
+    def warn(self, message: str) -> None:
         pass
 
 
@@ -68,52 +72,12 @@ def build_prompt(task: Task, model_cfg: Any) -> Prompt:
     return Prompt(style="chat", max_tokens=task.max_tokens, messages=[m.model_dump() for m in task.messages])
 
 
-def timed_stream(backend: Backend, prompt: Prompt) -> dict[str, Any]:
-    """Run one request, stamping each chunk; return the raw observations (never raises for request errors)."""
-    offsets: list[int] = []
-    chars: list[int] = []
-    parts: list[str] = []
-    add_offset, add_chars, add_part = offsets.append, chars.append, parts.append
-    usage: Usage | None = None
-    error = None
-    clock = time.perf_counter_ns
-    started_at = dt.datetime.now(dt.timezone.utc).isoformat(timespec="milliseconds")
-    t0 = clock()
-    try:
-        for item in backend.stream(prompt):
-            t = clock()
-            if item.__class__ is str:
-                add_offset(t - t0)
-                add_chars(len(item))
-                add_part(item)
-            else:
-                usage = item
-        end_offset_ns = clock() - t0
-    except Exception as exc:  # noqa: BLE001 - a failed request is recorded, the run goes on
-        end_offset_ns = clock() - t0
-        error = {"type": type(exc).__name__, "message": str(exc)}
-    text = "".join(parts)
-    return {
-        "started_at": started_at,
-        "chunk_offsets_ns": offsets,
-        "chunk_chars": chars,
-        "end_offset_ns": end_offset_ns,
-        "input_tokens": usage.input_tokens if usage else None,
-        "input_tokens_source": usage.input_tokens_source if usage else None,
-        "output_tokens": usage.output_tokens if usage else None,
-        "output_tokens_source": usage.output_tokens_source if usage else None,
-        "finish_reason": usage.finish_reason if usage else None,
-        "output_text": text,
-        "error": error,
-    }
-
-
 class Runner:
     """Runs a suite over models, writing records.jsonl and run.json under `out_dir/<run_id>`."""
 
     def __init__(self, suite: Suite, models: list[Any], models_file: Path, out_dir: Path, repeat: int = 1,
                  argv: list[str] | None = None, progress: Progress | None = None, run_id: str | None = None,
-                 weights: dict[str, Weights] | None = None) -> None:
+                 weights: dict[str, Weights] | None = None, skipped: dict[str, str] | None = None) -> None:
         self.suite = suite
         self.models = models
         self.weights = dict(weights or {})
@@ -125,6 +89,7 @@ class Runner:
             self.run_id, argv or [], suite, models_file,
             settings={"repeat": repeat, "models": [m.name for m in models], "out_dir": str(out_dir)},
         )
+        self.manifest["skipped_models"] = {name: {"reason": reason} for name, reason in (skipped or {}).items()}
 
     def _base_record(self, model_name: str, task: Task, repetition: int) -> dict[str, Any]:
         return {
@@ -161,9 +126,11 @@ class Runner:
         self.progress.model_started(cfg.name, n_requests)
         backend = None
         try:
-            weights = self.weights.get(cfg.name) or locate_weights(cfg)
-            entry["weights"] = weights.describe()
-            backend = backend_class(cfg.kind)(cfg, weights.path)
+            weights = None
+            if cfg.kind == "llama_cpp":
+                weights = self.weights.get(cfg.name) or locate_weights(cfg)
+                entry["weights"] = weights.describe()
+            backend = backend_class(cfg.kind)(cfg, weights.path if weights else None)
             t0 = time.perf_counter_ns()
             entry["load"] = backend.load()
             entry["load_s"] = (time.perf_counter_ns() - t0) / 1e9
@@ -176,16 +143,38 @@ class Runner:
             return
         entry["status"] = "running"
         write_manifest(self.run_dir, self.manifest)
+        pricer = RequestPricer(cfg, self.progress.warn) if cfg.kind in API_KINDS else None
+        policy = RetryPolicy(max_attempts=getattr(cfg, "max_attempts", 1))
+        jobs = [(repetition, task) for repetition in range(self.repeat) for task in self.suite.tasks]
+
+        def one(job: tuple[int, Task]) -> dict[str, Any]:
+            repetition, task = job
+            record = self._base_record(cfg.name, task, repetition)
+            record.update(execute(backend, build_prompt(task, cfg), policy))
+            record["prices"], record["cost_usd"] = pricer.price(record) if pricer else (None, None)
+            self._judge(task, record)
+            return record
+
+        def done(record: dict[str, Any]) -> None:
+            writer.write(record)
+            result.n_records += 1
+            result.n_errors += record["error"] is not None
+            self.progress.request_done(cfg.name, record)
+
+        concurrency = getattr(cfg, "concurrency", 1)
         try:
-            for repetition in range(self.repeat):
-                for task in self.suite.tasks:
-                    record = self._base_record(cfg.name, task, repetition)
-                    record.update(timed_stream(backend, build_prompt(task, cfg)))
-                    self._judge(task, record)
-                    writer.write(record)
-                    result.n_records += 1
-                    result.n_errors += record["error"] is not None
-                    self.progress.request_done(cfg.name, record)
+            if concurrency == 1:
+                for job in jobs:
+                    done(one(job))
+            else:  # records are written by this thread as requests finish, in completion order
+                with ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix=cfg.name) as pool:
+                    futures = [pool.submit(one, job) for job in jobs]
+                    try:
+                        for future in as_completed(futures):
+                            done(future.result())
+                    except BaseException:
+                        pool.shutdown(wait=True, cancel_futures=True)
+                        raise
         finally:
             backend.close()
         entry["status"] = "complete"
@@ -213,7 +202,9 @@ class Runner:
                 record.update(
                     started_at=None, chunk_offsets_ns=[], chunk_chars=[], end_offset_ns=None,
                     input_tokens=None, input_tokens_source=None, output_tokens=None, output_tokens_source=None,
-                    finish_reason=None, output_text="", error=error,
+                    cache_read_tokens=0, cache_write_tokens=0, reasoning_tokens=None,
+                    finish_reason=None, output_text="", error=error, attempts=0, failed_attempts=[],
+                    prices=None, cost_usd=None,
                     expected=task.expected, checker=task.checker.kind, verdict=None, extracted=None,
                     verdict_detail=None,
                 )

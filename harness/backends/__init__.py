@@ -35,14 +35,19 @@ class Usage:
     """Token counts reported at the end of a stream, each with where it came from.
 
     `input_tokens_source` / `output_tokens_source`: `runtime` (counted by the runtime that generated),
-    `provider` (an API's usage), `tokenizer` (counted afterwards with a tokenizer), `chunks` (one per chunk).
+    `provider` (an API's usage), `tokenizer` (counted afterwards with a tokenizer), `chunks` (one per
+    content chunk), or None when unknown. `input_tokens` includes cache reads and writes; reasoning
+    tokens are part of `output_tokens`.
     """
 
     input_tokens: int | None
     output_tokens: int | None
-    input_tokens_source: str
-    output_tokens_source: str
+    input_tokens_source: str | None
+    output_tokens_source: str | None
     finish_reason: str | None = None
+    cache_read_tokens: int = 0
+    cache_write_tokens: int = 0
+    reasoning_tokens: int | None = None
 
 
 class Backend(ABC):
@@ -62,7 +67,7 @@ class Backend(ABC):
     def stream(self, prompt: Prompt) -> Iterator[str | Usage]:
         """Yield text chunks as the runtime produces them, then exactly one `Usage`."""
 
-    def close(self) -> None:
+    def close(self) -> None:  # noqa: B027 - optional hook: most backends hold nothing to release
         """Release the model's memory."""
 
 
@@ -76,6 +81,8 @@ class BackendEntry:
 
 BACKENDS: dict[str, BackendEntry] = {
     "llama_cpp": BackendEntry("harness.backends.llama_cpp", "LlamaCppBackend", "llama", ("llama_cpp",)),
+    "openai": BackendEntry("harness.backends.openai_api", "OpenAIBackend", "api", ("openai",)),
+    "anthropic": BackendEntry("harness.backends.anthropic_api", "AnthropicBackend", "api", ("anthropic",)),
 }
 
 

@@ -64,6 +64,54 @@ def _recent_errors() -> str:
     return " / ".join(text.strip() for level, text in _recent_log if level == _GGML_LOG_ERROR and text.strip())
 
 
+def chat_formatter(llm: Llama, chat_format: str | None, model_name: str):
+    """The GGUF's own chat template (`chat_format` None or "gguf"), or a llama-cpp-python chat format."""
+    if chat_format is None or chat_format == "gguf":
+        template = llm.metadata.get("tokenizer.chat_template")
+        if not template:
+            raise ModelLoadError(f"model '{model_name}': the GGUF carries no chat template; "
+                                 "set 'chat_format' or prompt_style: completion")
+        model = llm._model
+        eos, bos = model.token_eos(), model.token_bos()
+        return llama_chat_format.Jinja2ChatFormatter(
+            template=template,
+            eos_token=model.token_get_text(eos) if eos != -1 else "",
+            bos_token=model.token_get_text(bos) if bos != -1 else "",
+            stop_token_ids=[eos],
+        )
+    function = getattr(llama_chat_format, "format_" + chat_format.replace("-", "_").replace(".", "_"), None)
+    if function is None:
+        raise ModelLoadError(f"model '{model_name}': key 'chat_format': llama-cpp-python has no format {chat_format!r}")
+    return function
+
+
+def render_prompt(llm: Llama, formatter, prompt: Prompt) -> tuple[list[int], list[str]]:
+    """Prompt tokens (as llama.cpp tokenizes them) and the stop strings the chat format adds."""
+    if prompt.style == "chat":
+        if formatter is None:
+            raise ValueError("chat prompt sent to a completion-style model")
+        result = formatter(messages=prompt.messages)
+        stops = [result.stop] if isinstance(result.stop, str) else list(result.stop or [])
+        return llm.tokenize(result.prompt.encode("utf-8"), add_bos=not result.added_special, special=True), stops
+    return llm.tokenize(prompt.text.encode("utf-8"), add_bos=True, special=True), []
+
+
+class GGUFTokenizer:
+    """Counts tokens with a GGUF's vocabulary (loaded alone, no weights), for servers that report no usage."""
+
+    def __init__(self, path) -> None:
+        self._llm = Llama(model_path=str(path), vocab_only=True, verbose=False)
+        self._formatter = chat_formatter(self._llm, None, str(path)) if "tokenizer.chat_template" in self._llm.metadata else None
+
+    def count_prompt(self, prompt: Prompt) -> int:
+        """Tokens of the prompt as rendered by the GGUF's chat template (what a llama.cpp server evaluates)."""
+        return len(render_prompt(self._llm, self._formatter, prompt)[0])
+
+    def count_text(self, text: str) -> int:
+        """Tokens of generated text."""
+        return len(self._llm.tokenize(text.encode("utf-8"), add_bos=False, special=False)) if text else 0
+
+
 class _PieceDecoder:
     """Token id -> UTF-8 text, incrementally (a character may span tokens), through one reused buffer."""
 
@@ -110,7 +158,7 @@ class LlamaCppBackend(Backend):
                 f"llama.cpp could not load {self.weights_path}: {exc}" + (f" ({reason})" if reason else "")
             ) from None
         self._vocab = self._llm._model.vocab
-        self._formatter = self._chat_formatter() if cfg.prompt_style == "chat" else None
+        self._formatter = chat_formatter(self._llm, cfg.chat_format, cfg.name) if cfg.prompt_style == "chat" else None
         gpu = cfg.n_gpu_layers != 0 and bool(llama_cpp.llama_supports_gpu_offload())
         return {
             "runtime": "llama-cpp-python",
@@ -118,46 +166,15 @@ class LlamaCppBackend(Backend):
             "device": "gpu" if gpu else "cpu",
             "n_threads": n_threads,
             "n_ctx": self._llm.n_ctx(),
-            "chat_format": getattr(self, "_chat_format_name", None),
+            "chat_format": (cfg.chat_format or "gguf") if cfg.prompt_style == "chat" else None,
             "model_metadata": {
                 k: v for k, v in self._llm.metadata.items()
                 if k in ("general.architecture", "general.name", "general.size_label", "general.file_type")
             },
         }
 
-    def _chat_formatter(self):
-        name = self.config.chat_format
-        if name is None or name == "gguf":
-            template = self._llm.metadata.get("tokenizer.chat_template")
-            if not template:
-                raise ModelLoadError(
-                    f"{self.weights_path} carries no chat template; set 'chat_format' or prompt_style: completion"
-                )
-            model = self._llm._model
-            eos, bos = model.token_eos(), model.token_bos()
-            self._chat_format_name = "gguf"
-            return llama_chat_format.Jinja2ChatFormatter(
-                template=template,
-                eos_token=model.token_get_text(eos) if eos != -1 else "",
-                bos_token=model.token_get_text(bos) if bos != -1 else "",
-                stop_token_ids=[eos],
-            )
-        function = getattr(llama_chat_format, "format_" + name.replace("-", "_").replace(".", "_"), None)
-        if function is None:
-            raise ModelLoadError(f"model '{self.config.name}': key 'chat_format': llama-cpp-python has no format {name!r}")
-        self._chat_format_name = name
-        return function
-
     def _render(self, prompt: Prompt) -> tuple[list[int], list[str]]:
-        if prompt.style == "chat":
-            if self._formatter is None:
-                raise ValueError("chat prompt sent to a completion-style model")
-            result = self._formatter(messages=prompt.messages)
-            stops = [result.stop] if isinstance(result.stop, str) else list(result.stop or [])
-            tokens = self._llm.tokenize(result.prompt.encode("utf-8"), add_bos=not result.added_special, special=True)
-        else:
-            stops = []
-            tokens = self._llm.tokenize(prompt.text.encode("utf-8"), add_bos=True, special=True)
+        tokens, stops = render_prompt(self._llm, self._formatter, prompt)
         stops = [s for s in [*stops, *self.config.stop, *prompt.stop] if s]
         if len(tokens) + prompt.max_tokens > self._llm.n_ctx():
             raise PromptTooLong(

@@ -1,0 +1,58 @@
+"""What the OpenAI and Anthropic backends share: the API key, SDK error classification, and scrubbing.
+
+Both official SDKs are generated from the same template (the same exception hierarchy), so one function
+maps either SDK's exceptions to `RequestFailed`. The `timeout` given to each SDK (seconds) bounds the
+connection and every read, so a stream that stalls longer than `timeout_s` fails. Their own retries are
+turned off: the runner retries, so that every attempt is recorded.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from types import ModuleType
+
+from harness.providers import resolve_endpoint
+from harness.retry import RequestFailed, classify_status, parse_retry_after
+
+NO_KEY = "not-needed"  # servers that take no key still get a non-empty bearer token from the SDKs
+
+
+def api_key(cfg) -> str:
+    """The key from the model's environment variable (the preflight has already checked it is set)."""
+    key_env = resolve_endpoint(cfg).key_env
+    return os.environ.get(key_env, "") if key_env else NO_KEY
+
+
+
+
+def scrub(text: str, secret: str | None) -> str:
+    """Remove the key from any text that could reach a record or a log."""
+    return text.replace(secret, "***") if secret and secret != NO_KEY else text
+
+
+def to_request_failed(exc: BaseException, sdk: ModuleType, secret: str | None, mid_stream: bool) -> RequestFailed:
+    """Classify an exception raised by `sdk` (openai or anthropic) or by httpx during a request.
+
+    A connection lost after the stream began is `disconnected`; before it, `connection`.
+    """
+    cause = exc.__cause__ or exc.__context__
+    detail = f" ({type(cause).__name__}: {cause})" if cause is not None and str(cause) not in str(exc) else ""
+    message = scrub(f"{type(exc).__name__}: {exc}{detail}", secret)
+    if isinstance(exc, sdk.APIStatusError):
+        status = exc.status_code
+        headers = exc.response.headers if exc.response is not None else None
+        return RequestFailed(classify_status(status), message, status_code=status,
+                             retry_after_s=parse_retry_after(headers))
+    # The SDKs may sit on httpx or on a fork of it (anthropic 2.x: httpx2), so transport errors are
+    # recognised by their class names rather than by one package's classes.
+    lineage = {cls.__name__ for cls in type(exc).__mro__}
+    if isinstance(exc, sdk.APITimeoutError) or "TimeoutException" in lineage:
+        return RequestFailed("timeout", message)
+    if isinstance(exc, sdk.APIConnectionError) or "TransportError" in lineage:
+        return RequestFailed("disconnected" if mid_stream else "connection", message)
+    if isinstance(exc, (json.JSONDecodeError, sdk.APIResponseValidationError)):
+        return RequestFailed("malformed_stream", message)
+    if isinstance(exc, sdk.APIError):  # an error event inside the stream
+        return RequestFailed("stream_error", message)
+    return RequestFailed("unexpected", message)

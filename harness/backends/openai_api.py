@@ -1,0 +1,111 @@
+"""Any OpenAI-compatible endpoint through the official `openai` SDK, streaming.
+
+Chat prompts go to Chat Completions, completion prompts to the legacy Completions endpoint (which
+llama.cpp server, vLLM and SGLang keep for base models). The request asks for
+`stream_options.include_usage`; when the stream still carries no usage (llama-cpp-python's server sends
+none), tokens are counted with the configured tokenizer, else output tokens are counted as content
+chunks and input tokens stay unknown — each record says which.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import openai
+
+from harness.backends import Backend, Prompt, Usage
+from harness.backends.api_common import api_key, to_request_failed
+from harness.providers import resolve_endpoint
+from harness.retry import RequestFailed
+
+
+class OpenAIBackend(Backend):
+    """Streams one Chat Completions (or Completions) request per task."""
+
+    kind = "openai"
+
+    def load(self) -> dict[str, Any]:
+        cfg = self.config
+        self._endpoint = resolve_endpoint(cfg)
+        self._key = api_key(cfg)
+        self._client = openai.OpenAI(base_url=self._endpoint.base_url, api_key=self._key, max_retries=0,
+                                     timeout=cfg.timeout_s)
+        self._tokenizer = None
+        if cfg.tokenizer is not None:
+            from harness.backends.llama_cpp import GGUFTokenizer
+            from harness.sources import locate_weights
+
+            self._tokenizer = GGUFTokenizer(locate_weights(cfg.tokenizer).path)
+        return {"runtime": "openai-sdk", "runtime_version": openai.__version__, "device": "remote",
+                "endpoint": self._endpoint.base_url, "api_model": cfg.model}
+
+    def _request(self, prompt: Prompt):
+        cfg = self.config
+        params: dict[str, Any] = {"model": cfg.model, "stream": True, "stream_options": {"include_usage": True}}
+        if cfg.temperature is not None:
+            params["temperature"] = cfg.temperature
+        stops = [*cfg.stop, *prompt.stop]
+        if stops:
+            params["stop"] = stops
+        if cfg.extra_body:
+            params.update(cfg.extra_body)
+        # The SDK's generic post() with plain-dict chunks: it keeps the SDK's auth, errors and SSE decoding
+        # but skips its typed request transform and per-chunk model construction, which cost ~1.2 ms of
+        # TTFT per request (benchmarks/client_overhead.py).
+        if prompt.style == "chat":
+            params["messages"] = prompt.messages
+            params[self._endpoint.max_tokens_param] = max(prompt.max_tokens, cfg.max_tokens_floor or 0)
+            path = "/chat/completions"
+        else:
+            params["prompt"] = prompt.text
+            params["max_tokens"] = max(prompt.max_tokens, cfg.max_tokens_floor or 0)
+            path = "/completions"
+        return self._client.post(path, body=params, cast_to=object, stream=True, stream_cls=openai.Stream[object])
+
+    def stream(self, prompt: Prompt) -> Iterator[str | Usage]:
+        usage, finish, n_chunks, parts = None, None, 0, []
+        chat = prompt.style == "chat"
+        stream = None
+        try:
+            stream = self._request(prompt)
+            for chunk in stream:
+                if chunk.get("usage"):
+                    usage = chunk["usage"]
+                for choice in chunk.get("choices") or ():
+                    text = (choice.get("delta") or {}).get("content") if chat else choice.get("text")
+                    if text:
+                        n_chunks += 1
+                        parts.append(text)
+                        yield text
+                    if choice.get("finish_reason"):
+                        finish = choice["finish_reason"]
+        except Exception as exc:  # noqa: BLE001 - every failure becomes a classified RequestFailed
+            raise to_request_failed(exc, openai, self._key, mid_stream=stream is not None) from None
+        finally:
+            if stream is not None:
+                stream.close()
+        if finish is None:
+            raise RequestFailed("disconnected", "the stream ended before a finish_reason (truncated response)")
+        yield self._usage(usage, prompt, "".join(parts), n_chunks, finish)
+
+    def _usage(self, usage: Any, prompt: Prompt, text: str, n_chunks: int, finish: str | None) -> Usage:
+        if usage is not None:
+            return Usage(
+                input_tokens=usage.get("prompt_tokens"), output_tokens=usage.get("completion_tokens"),
+                input_tokens_source="provider", output_tokens_source="provider", finish_reason=finish,
+                cache_read_tokens=(usage.get("prompt_tokens_details") or {}).get("cached_tokens") or 0,
+                reasoning_tokens=(usage.get("completion_tokens_details") or {}).get("reasoning_tokens"),
+            )
+        if self._tokenizer is not None:
+            return Usage(input_tokens=self._tokenizer.count_prompt(prompt),
+                         output_tokens=self._tokenizer.count_text(text),
+                         input_tokens_source="tokenizer", output_tokens_source="tokenizer", finish_reason=finish)
+        return Usage(input_tokens=None, output_tokens=n_chunks, input_tokens_source=None,
+                     output_tokens_source="chunks", finish_reason=finish)
+
+    def close(self) -> None:
+        client = getattr(self, "_client", None)
+        if client is not None:
+            client.close()
+

@@ -1,0 +1,144 @@
+"""A local HTTP server the tests control, for API states a real server will not produce on demand:
+429 with Retry-After, 500, a stall, a connection dropped mid-stream, a malformed SSE line, an error body
+echoing the request's key. It speaks just enough of the OpenAI Chat Completions and Anthropic Messages
+streaming protocols (the documented event sequences) for the official SDKs.
+
+Each POST takes the next behaviour from `script`; when the script is exhausted, requests succeed.
+"""
+
+from __future__ import annotations
+
+import json
+import socket
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+ANSWER = ["The", " answer", " is", " 42", "."]
+
+
+def _sse(data: dict | str, event: str | None = None) -> bytes:
+    payload = data if isinstance(data, str) else json.dumps(data)
+    return ((f"event: {event}\n" if event else "") + f"data: {payload}\n\n").encode()
+
+
+def openai_events(model: str, usage: dict | None) -> list[bytes]:
+    """Chat Completions chunks for ANSWER, then (optionally) a usage chunk, then [DONE]."""
+    base = {"id": "chatcmpl-1", "object": "chat.completion.chunk", "created": 1, "model": model}
+    events = [_sse({**base, "choices": [{"index": 0, "delta": {"role": "assistant"}, "finish_reason": None}]})]
+    events += [_sse({**base, "choices": [{"index": 0, "delta": {"content": piece}, "finish_reason": None}]})
+               for piece in ANSWER]
+    events.append(_sse({**base, "choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]}))
+    if usage is not None:
+        events.append(_sse({**base, "choices": [], "usage": usage}))
+    events.append(_sse("[DONE]"))
+    return events
+
+
+def anthropic_events(model: str, usage: dict) -> list[bytes]:
+    """The documented Messages stream: message_start ... message_stop, usage split as Anthropic sends it."""
+    start_usage = {k: usage[k] for k in ("input_tokens", "cache_read_input_tokens", "cache_creation_input_tokens")}
+    events = [
+        _sse({"type": "message_start", "message": {
+            "id": "msg_1", "type": "message", "role": "assistant", "content": [], "model": model,
+            "stop_reason": None, "stop_sequence": None, "usage": {**start_usage, "output_tokens": 1}}},
+            "message_start"),
+        _sse({"type": "content_block_start", "index": 0, "content_block": {"type": "text", "text": ""}},
+             "content_block_start"),
+        _sse({"type": "ping"}, "ping"),
+    ]
+    events += [_sse({"type": "content_block_delta", "index": 0, "delta": {"type": "text_delta", "text": piece}},
+                    "content_block_delta") for piece in ANSWER]
+    events += [
+        _sse({"type": "content_block_stop", "index": 0}, "content_block_stop"),
+        _sse({"type": "message_delta", "delta": {"stop_reason": "end_turn", "stop_sequence": None},
+              "usage": {"output_tokens": usage["output_tokens"]}}, "message_delta"),
+        _sse({"type": "message_stop"}, "message_stop"),
+    ]
+    return events
+
+
+class FakeAPI:
+    """Serves scripted behaviours on 127.0.0.1; `requests` keeps what each POST carried."""
+
+    def __init__(self, script: list[dict] | None = None, usage: dict | None = None) -> None:
+        self.script = list(script or [])
+        self.usage = usage
+        self.requests: list[dict] = []
+        self._lock = threading.Lock()
+        fake = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args) -> None:  # keep test output clean
+                pass
+
+            def setup(self) -> None:  # no Nagle delay on small SSE writes, as real servers do
+                super().setup()
+                self.request.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
+            def do_POST(self) -> None:  # noqa: N802 - http.server naming
+                body = json.loads(self.rfile.read(int(self.headers.get("content-length", 0))) or b"{}")
+                with fake._lock:
+                    fake.requests.append({"path": self.path, "headers": {k.lower(): v for k, v in self.headers.items()}, "body": body,
+                                          "at": time.monotonic()})
+                    behaviour = fake.script.pop(0) if fake.script else {"do": "ok"}
+                try:
+                    fake._respond(self, behaviour, body)
+                except OSError:  # the client gave up (timeout) or the test dropped the connection
+                    self.close_connection = True
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.base_url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        self._thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    def __enter__(self) -> FakeAPI:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+    def _respond(self, handler: BaseHTTPRequestHandler, behaviour: dict, body: dict) -> None:
+        do = behaviour["do"]
+        if do == "status":
+            payload = json.dumps(behaviour.get("body", {"error": {"message": "scripted", "type": "error"}})).encode()
+            handler.send_response(behaviour["status"])
+            for key, value in behaviour.get("headers", {}).items():
+                handler.send_header(key, value)
+            handler.send_header("content-type", "application/json")
+            handler.send_header("content-length", str(len(payload)))
+            handler.end_headers()
+            handler.wfile.write(payload)
+            return
+        if do == "echo_key":  # an error body that repeats the request's credentials back
+            auth = handler.headers.get("authorization") or handler.headers.get("x-api-key") or ""
+            self._respond(handler, {"do": "status", "status": 401,
+                                    "body": {"error": {"message": f"invalid key {auth}", "type": "auth"}}}, body)
+            return
+        anthropic = handler.path.endswith("/messages")
+        if anthropic:
+            events = anthropic_events(body.get("model", "m"), self.usage)
+        else:
+            events = openai_events(body.get("model", "m"), self.usage)
+        if do == "malformed":
+            events = events[:2] + [b"data: {\"choices\": [{\"delta\": {\"content\": \"oops\n\n"] + events[2:]
+        handler.send_response(200)
+        handler.send_header("content-type", "text/event-stream")
+        handler.send_header("transfer-encoding", "chunked")  # as real servers stream
+        handler.end_headers()
+        for index, event in enumerate(events):
+            if do == "drop" and index == 3:
+                handler.wfile.flush()
+                handler.connection.shutdown(socket.SHUT_RDWR)  # the peer vanishes mid-stream
+                handler.close_connection = True
+                return
+            if do == "stall" and index == 2:
+                time.sleep(behaviour.get("seconds", 3.0))
+            handler.wfile.write(f"{len(event):x}\r\n".encode() + event + b"\r\n")
+            handler.wfile.flush()
+        handler.wfile.write(b"0\r\n\r\n")
+        handler.wfile.flush()

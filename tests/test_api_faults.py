@@ -1,0 +1,142 @@
+"""API failure states from a local server the test controls: each is retried or recorded as specified,
+no crash, and exactly one record per task. Also: Anthropic and OpenAI usage parsing priced against
+genai-prices, and API keys that never reach results or logs."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from pathlib import Path
+
+import pytest
+from genai_prices import Usage, calc_price
+
+from harness.records import read_records
+from tests.conftest import run_cli, write
+from tests.fake_api import FakeAPI
+
+TASKS = 6
+
+
+def _suite(tmp_path: Path, n: int = TASKS) -> Path:
+    tasks = "\n".join(f'  - {{id: t{i}, prompt: "What is 6 times 7?", max_tokens: 16, expected: 42, checker: numeric}}'
+                      for i in range(1, n + 1))
+    return write(tmp_path / "suite.yaml", f"name: faults\nversion: 1\ntasks:\n{tasks}\n")
+
+
+def _run(tmp_path: Path, entry: str, suite: Path, env: dict | None = None):
+    models = write(tmp_path / "models.yaml", "models:\n" + entry)
+    out = tmp_path / "out"
+    saved = dict(os.environ)
+    os.environ.update(env or {})
+    try:
+        proc = run_cli("run", "--models", str(models), "--suite", str(suite), "--out", str(out))
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+    (run_dir,) = out.iterdir()
+    return proc, run_dir, read_records(run_dir / "records.jsonl")
+
+
+def test_fault_matrix_is_retried_or_recorded(tmp_path):
+    script = [
+        {"do": "status", "status": 429, "headers": {"retry-after": "1"}}, {"do": "ok"},   # t1
+        {"do": "status", "status": 500}, {"do": "ok"},                                     # t2
+        {"do": "stall", "seconds": 2.0}, {"do": "stall", "seconds": 2.0},                  # t3: both attempts time out
+        {"do": "drop"}, {"do": "ok"},                                                      # t4
+        {"do": "malformed"},                                                               # t5: not retried
+        {"do": "ok"},                                                                      # t6
+    ]
+    with FakeAPI(script, usage={"prompt_tokens": 20, "completion_tokens": 5, "total_tokens": 25}) as api:
+        entry = (f"  - {{name: fake, kind: openai, base_url: '{api.base_url}/v1', model: m, timeout_s: 0.5,"
+                 f" max_attempts: 2}}\n")
+        proc, _, records = _run(tmp_path, entry, _suite(tmp_path))
+    assert proc.returncode == 1, proc.stderr          # failures recorded, run completed
+    assert "Traceback" not in proc.stderr
+    assert [r["task_id"] for r in records] == [f"t{i}" for i in range(1, TASKS + 1)]
+    by_id = {r["task_id"]: r for r in records}
+    classes = {k: [a["error_class"] for a in r["failed_attempts"]] for k, r in by_id.items()}
+    assert classes == {"t1": ["rate_limited"], "t2": ["server_error"], "t3": ["timeout"], "t4": ["disconnected"],
+                       "t5": [], "t6": []}
+    assert by_id["t1"]["failed_attempts"][0]["wait_s"] == 1.0          # Retry-After honoured
+    assert api.requests[1]["at"] - api.requests[0]["at"] >= 1.0
+    for task_id in ("t1", "t2", "t4", "t6"):
+        record = by_id[task_id]
+        assert record["error"] is None and record["output_text"] == "The answer is 42."
+        assert record["verdict"] == "correct" and record["attempts"] == 1 + len(classes[task_id])
+    assert by_id["t3"]["error"]["error_class"] == "timeout" and by_id["t3"]["attempts"] == 2
+    assert by_id["t5"]["error"]["error_class"] == "malformed_stream" and by_id["t5"]["attempts"] == 1
+    assert len(api.requests) == 10
+
+
+def test_connection_refused_is_retried_then_recorded(tmp_path):
+    with FakeAPI() as api:
+        dead_url = api.base_url  # the port is closed once the server stops
+    entry = f"  - {{name: gone, kind: openai, base_url: '{dead_url}/v1', model: m, max_attempts: 2}}\n"
+    proc, _, records = _run(tmp_path, entry, _suite(tmp_path, 2))
+    assert proc.returncode == 1
+    assert all(r["error"]["error_class"] == "connection" and r["attempts"] == 2 for r in records)
+
+
+def test_anthropic_stream_usage_and_cost_match_genai_prices(tmp_path):
+    usage = {"input_tokens": 25, "cache_read_input_tokens": 100, "cache_creation_input_tokens": 50, "output_tokens": 15}
+    with FakeAPI(usage=usage) as api:
+        entry = (f"  - {{name: haiku, kind: anthropic, base_url: '{api.base_url}', model: claude-haiku-4-5,"
+                 f" api_key_env: HARNESS_TEST_ANTHROPIC_KEY}}\n")
+        proc, _, records = _run(tmp_path, entry, _suite(tmp_path, 2), {"HARNESS_TEST_ANTHROPIC_KEY": "sk-ant-test"})
+        headers = api.requests[0]["headers"]
+        assert "sk-ant-test" in (headers.get("x-api-key", ""), headers.get("authorization", "").removeprefix("Bearer "))
+    assert proc.returncode == 0, proc.stderr
+    for record in records:
+        assert record["output_text"] == "The answer is 42." and record["finish_reason"] == "end_turn"
+        assert (record["input_tokens"], record["cache_read_tokens"], record["cache_write_tokens"],
+                record["output_tokens"]) == (175, 100, 50, 15)
+        assert record["input_tokens_source"] == record["output_tokens_source"] == "provider"
+        reference = calc_price(Usage(input_tokens=175, cache_read_tokens=100, cache_write_tokens=50, output_tokens=15),
+                               "claude-haiku-4-5", provider_id="anthropic",
+                               genai_request_timestamp=dt.datetime.fromisoformat(record["started_at"]))
+        assert record["cost_usd"] == pytest.approx(float(reference.total_price), rel=1e-12)
+        assert record["prices"]["source"].startswith("genai-prices ") and "anthropic/claude-haiku-4-5" in record["prices"]["source"]
+
+
+def test_openai_usage_with_cached_and_reasoning_tokens_priced_like_genai_prices(tmp_path):
+    usage = {"prompt_tokens": 120, "completion_tokens": 30, "total_tokens": 150,
+             "prompt_tokens_details": {"cached_tokens": 64}, "completion_tokens_details": {"reasoning_tokens": 10}}
+    with FakeAPI(usage=usage) as api:
+        entry = (f"  - {{name: mini, kind: openai, provider: openai, base_url: '{api.base_url}/v1', model: gpt-5-mini,"
+                 f" api_key_env: HARNESS_TEST_OPENAI_KEY}}\n")
+        proc, _, records = _run(tmp_path, entry, _suite(tmp_path, 2), {"HARNESS_TEST_OPENAI_KEY": "sk-test"})
+        body = api.requests[0]["body"]
+    assert proc.returncode == 0, proc.stderr
+    assert body["stream_options"] == {"include_usage": True} and body["max_completion_tokens"] == 16
+    for record in records:
+        assert (record["input_tokens"], record["cache_read_tokens"], record["output_tokens"],
+                record["reasoning_tokens"]) == (120, 64, 30, 10)
+        reference = calc_price(Usage(input_tokens=120, cache_read_tokens=64, output_tokens=30), "gpt-5-mini",
+                               provider_id="openai",
+                               genai_request_timestamp=dt.datetime.fromisoformat(record["started_at"]))
+        assert record["cost_usd"] == pytest.approx(float(reference.total_price), rel=1e-12)
+
+
+def test_unknown_price_leaves_cost_unknown_and_warns_once(tmp_path):
+    with FakeAPI(usage={"prompt_tokens": 10, "completion_tokens": 5, "total_tokens": 15}) as api:
+        entry = f"  - {{name: house, kind: openai, base_url: '{api.base_url}/v1', model: in-house-7b}}\n"
+        proc, _, records = _run(tmp_path, entry, _suite(tmp_path, 3))
+    assert proc.returncode == 0
+    assert all(r["cost_usd"] is None and r["prices"] is None for r in records)
+    assert proc.stderr.count("no price for model 'house'") == 1
+
+
+def test_api_key_never_reaches_results_or_output(tmp_path):
+    secret = "sk-live-DO-NOT-LEAK-7c1f9a2b"
+    with FakeAPI([{"do": "echo_key"}], usage={"prompt_tokens": 10, "completion_tokens": 5, "total_tokens": 15}) as api:
+        entry = (f"  - {{name: leaky, kind: openai, provider: openai, base_url: '{api.base_url}/v1',"
+                 f" model: gpt-5-mini, api_key_env: HARNESS_TEST_SECRET_KEY}}\n")
+        proc, run_dir, records = _run(tmp_path, entry, _suite(tmp_path, 2), {"HARNESS_TEST_SECRET_KEY": secret})
+        assert api.requests[0]["headers"]["authorization"] == f"Bearer {secret}"   # the key was really used
+    assert records[0]["error"]["error_class"] == "auth" and "***" in records[0]["error"]["message"]
+    assert records[1]["error"] is None
+    for path in run_dir.rglob("*"):
+        if path.is_file():
+            assert secret not in path.read_text(errors="replace"), path
+    assert secret not in proc.stdout and secret not in proc.stderr
