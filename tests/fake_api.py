@@ -61,9 +61,12 @@ def anthropic_events(model: str, usage: dict) -> list[bytes]:
 class FakeAPI:
     """Serves scripted behaviours on 127.0.0.1; `requests` keeps what each POST carried."""
 
-    def __init__(self, script: list[dict] | None = None, usage: dict | None = None) -> None:
+    def __init__(self, script: list[dict] | None = None, usage: dict | None = None, delay_s: float = 0.0) -> None:
         self.script = list(script or [])
         self.usage = usage
+        self.delay_s = delay_s  # before every response: lets requests overlap
+        self.in_flight = 0
+        self.max_in_flight = 0
         self.requests: list[dict] = []
         self._lock = threading.Lock()
         fake = self
@@ -84,10 +87,16 @@ class FakeAPI:
                     fake.requests.append({"path": self.path, "headers": {k.lower(): v for k, v in self.headers.items()}, "body": body,
                                           "at": time.monotonic()})
                     behaviour = fake.script.pop(0) if fake.script else {"do": "ok"}
+                    fake.in_flight += 1
+                    fake.max_in_flight = max(fake.max_in_flight, fake.in_flight)
                 try:
+                    time.sleep(fake.delay_s)
                     fake._respond(self, behaviour, body)
                 except OSError:  # the client gave up (timeout) or the test dropped the connection
                     self.close_connection = True
+                finally:
+                    with fake._lock:
+                        fake.in_flight -= 1
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.server.daemon_threads = True

@@ -140,3 +140,13 @@ def test_api_key_never_reaches_results_or_output(tmp_path):
         if path.is_file():
             assert secret not in path.read_text(errors="replace"), path
     assert secret not in proc.stdout and secret not in proc.stderr
+
+
+def test_concurrency_limit_per_endpoint(tmp_path):
+    with FakeAPI(usage={"prompt_tokens": 10, "completion_tokens": 5, "total_tokens": 15}, delay_s=0.3) as api:
+        entry = f"  - {{name: wide, kind: openai, base_url: '{api.base_url}/v1', model: m, concurrency: 3}}\n"
+        proc, _, records = _run(tmp_path, entry, _suite(tmp_path, 9))
+    assert proc.returncode == 0, proc.stderr
+    assert api.max_in_flight == 3                  # overlapping, and never more than the limit
+    assert sorted(r["task_id"] for r in records) == sorted(f"t{i}" for i in range(1, 10))
+    assert all(r["error"] is None for r in records)
