@@ -1,43 +1,76 @@
-"""Summaries derived from raw records (pandas). Nothing here is stored back into records.
+"""Summaries derived from raw records and the run manifest (pandas). Nothing here is stored back.
 
-Accuracy = correct / scored, where scored = requests that finished and got a `correct` or `incorrect`
-verdict; requests that failed and checker errors are counted apart (`n_errors`, `n_checker_errors`).
-Percentiles are numpy's linear-interpolation percentiles over the requests that have the metric.
+- accuracy = correct / scored, where scored = requests that finished with a `correct` or `incorrect`
+  verdict; failed requests and checker errors are counted apart (`n_errors`, `n_checker_errors`).
+- percentiles: linear interpolation over the requests that have the metric.
+- energy per request: the sum of its window's readings, labelled with their sources joined by '+'. Where
+  requests overlapped (concurrency > 1) they have no window of their own: the model-level window is split
+  by each request's share of tokens (input + output), labelled `...(token share)`. Net energy subtracts
+  the idle baseline: idle watts x window seconds.
+- J per output token = total energy / total output tokens; Wh per 1k tasks = mean J per task / 3.6.
+- $ per 1M output tokens = total cost / total output tokens x 1e6; $ per correct task = total cost / correct
+  tasks (over requests whose cost is known; `n_cost_unknown` counts the others).
+- roofline share = decode tok/s p50 / (memory bandwidth / weights bytes), see `harness.roofline`.
 """
 
 from __future__ import annotations
 
-import datetime as dt
-from decimal import Decimal
 from typing import Any
 
 import pandas as pd
 
+from harness.energy import window_total
 from harness.metrics import request_metrics
-from harness.pricing import RequestPricer, TokenUsage, cost_usd
+from harness.roofline import roofline_share
 
 METRIC_COLUMNS = ("ttft_s", "e2e_s", "itl_s", "tpot_s", "output_tok_per_s", "prompt_tok_per_s")
+NUMERIC_COLUMNS = ("input_tokens", "output_tokens", "cost_usd", "energy_j", "energy_net_j", *METRIC_COLUMNS)
 
 
-def records_frame(records: list[dict[str, Any]]) -> pd.DataFrame:
-    """One row per record: identity, counts, verdict, error flag and the derived per-request metrics."""
+def _idle_w(entry: dict[str, Any]) -> float | None:
+    idle = entry.get("idle")
+    return sum(r["w"] for r in idle["readings"]) if idle else None
+
+
+def records_frame(records: list[dict[str, Any]], manifest: dict[str, Any] | None = None) -> pd.DataFrame:
+    """One row per record: identity, counts, verdict, cost, energy and the derived per-request metrics."""
+    models = (manifest or {}).get("models", {})
     rows = []
     for record in records:
+        energy_j, source = window_total(record.get("energy"))
+        idle_w = _idle_w(models.get(record["model"], {}))
+        net = None
+        if energy_j is not None and idle_w is not None:
+            net = energy_j - idle_w * record["energy"]["window_s"]
         row = {
             "model": record["model"], "task_id": record["task_id"], "repetition": record["repetition"],
             "input_tokens": record.get("input_tokens"), "output_tokens": record.get("output_tokens"),
             "verdict": record.get("verdict"), "failed": record.get("error") is not None,
-            "cost_usd": record.get("cost_usd"),
+            "cost_usd": record.get("cost_usd"), "energy_j": energy_j, "energy_net_j": net,
+            "energy_source": source,
         }
         row.update(request_metrics(record))
         rows.append(row)
-    frame = pd.DataFrame(rows, columns=[
-        "model", "task_id", "repetition", "input_tokens", "output_tokens", "verdict", "failed", "cost_usd",
-        *METRIC_COLUMNS,
-    ])
-    for column in ("input_tokens", "output_tokens", "cost_usd", *METRIC_COLUMNS):
+    frame = pd.DataFrame(rows, columns=["model", "task_id", "repetition", "verdict", "failed", "energy_source",
+                                        *NUMERIC_COLUMNS])
+    for column in NUMERIC_COLUMNS:
         frame[column] = pd.to_numeric(frame[column], errors="coerce")
+    _attribute_shared_windows(frame, models)
     return frame
+
+
+def _attribute_shared_windows(frame: pd.DataFrame, models: dict[str, Any]) -> None:
+    """Split a model-level window over its overlapping requests by their share of tokens."""
+    for name, entry in models.items():
+        rows = frame["model"] == name
+        total_j, source = window_total(entry.get("energy_window"))
+        if total_j is None or frame.loc[rows, "energy_j"].notna().any() or not rows.any():
+            continue
+        tokens = frame.loc[rows, "input_tokens"].fillna(0) + frame.loc[rows, "output_tokens"].fillna(0)
+        if tokens.sum() <= 0:
+            continue
+        frame.loc[rows, "energy_j"] = total_j * tokens / tokens.sum()
+        frame.loc[rows, "energy_source"] = f"{source} (token share)"
 
 
 def _percentile(series: pd.Series, q: float) -> float | None:
@@ -45,15 +78,36 @@ def _percentile(series: pd.Series, q: float) -> float | None:
     return float(values.quantile(q / 100, interpolation="linear")) if len(values) else None
 
 
-def summarize(records: list[dict[str, Any]]) -> pd.DataFrame:
-    """Per model (in first-seen order): counts, accuracy, latency percentiles, speed, tokens in/out."""
-    frame = records_frame(records)
+def _ratio(numerator: float | None, denominator: float | None, scale: float = 1.0) -> float | None:
+    if numerator is None or not denominator:
+        return None
+    return numerator / denominator * scale
+
+
+def _sum(series: pd.Series) -> float | None:
+    return float(series.sum()) if series.notna().any() else None
+
+
+def summarize(records: list[dict[str, Any]], manifest: dict[str, Any] | None = None) -> pd.DataFrame:
+    """Per model (in first-seen order): counts, accuracy, latency, speed, tokens, energy, cost, roofline."""
+    frame = records_frame(records, manifest)
+    models = (manifest or {}).get("models", {})
+    bandwidth = (((manifest or {}).get("host") or {}).get("memory_bandwidth") or {}).get("cpu", {}).get("gbs")
     rows = []
     for model, group in frame.groupby("model", sort=False):
+        entry = models.get(model, {})
         n_correct = int((group["verdict"] == "correct").sum())
         n_scored = int(group["verdict"].isin(["correct", "incorrect"]).sum())
+        with_energy = group[group["energy_j"].notna()]
+        with_cost = group[group["cost_usd"].notna()]
+        energy_total = _sum(with_energy["energy_j"])
+        cost_total = _sum(with_cost["cost_usd"])
+        decode_p50 = _percentile(group["output_tok_per_s"], 50)
+        on_cpu = (entry.get("load") or {}).get("device") == "cpu"
         rows.append({
             "model": model,
+            "kind": entry.get("kind"),
+            "device": (entry.get("load") or {}).get("device"),
             "n_requests": len(group),
             "n_errors": int(group["failed"].sum()),
             "n_checker_errors": int((group["verdict"] == "error").sum()),
@@ -63,51 +117,25 @@ def summarize(records: list[dict[str, Any]]) -> pd.DataFrame:
             "ttft_p50_s": _percentile(group["ttft_s"], 50),
             "ttft_p90_s": _percentile(group["ttft_s"], 90),
             "e2e_p50_s": _percentile(group["e2e_s"], 50),
+            "e2e_mean_s": float(group["e2e_s"].mean()) if group["e2e_s"].notna().any() else None,
             "itl_p50_s": _percentile(group["itl_s"], 50),
-            "output_tok_per_s_p50": _percentile(group["output_tok_per_s"], 50),
-            "input_tokens": int(group["input_tokens"].sum(min_count=1)) if group["input_tokens"].notna().any() else None,
-            "output_tokens": int(group["output_tokens"].sum(min_count=1)) if group["output_tokens"].notna().any() else None,
-            # Cost over requests whose cost is known; n_cost_unknown says how many are not covered.
-            "cost_usd_total": float(group["cost_usd"].sum()) if group["cost_usd"].notna().any() else None,
-            "cost_usd_per_task": float(group["cost_usd"].mean()) if group["cost_usd"].notna().any() else None,
+            "output_tok_per_s_p50": decode_p50,
+            "input_tokens": _sum(group["input_tokens"]),
+            "output_tokens": _sum(group["output_tokens"]),
+            "energy_source": "+".join(sorted(set(group["energy_source"]))),
+            "energy_j_per_task": float(with_energy["energy_j"].mean()) if len(with_energy) else None,
+            "energy_net_j_per_task": float(with_energy["energy_net_j"].mean()) if with_energy["energy_net_j"].notna().any() else None,
+            "energy_j_per_output_token": _ratio(energy_total, _sum(with_energy["output_tokens"])),
+            "wh_per_1k_tasks": float(with_energy["energy_j"].mean()) / 3.6 if len(with_energy) else None,
+            "idle_w": _idle_w(entry),
+            "cost_usd_total": cost_total,
+            "cost_usd_per_task": float(with_cost["cost_usd"].mean()) if len(with_cost) else None,
+            "cost_usd_per_mtok_output": _ratio(cost_total, _sum(with_cost["output_tokens"]), 1e6),
+            "cost_usd_per_correct": _ratio(cost_total, int((with_cost["verdict"] == "correct").sum())),
+            "cost_basis": "list price" if entry.get("kind") in ("openai", "anthropic") else
+                          ("energy + hardware" if entry.get("local_cost") else None),
             "n_cost_unknown": int(group["cost_usd"].isna().sum()),
+            "roofline_share": roofline_share(decode_p50, (entry.get("weights") or {}).get("size_bytes"),
+                                             bandwidth if on_cpu else None),
         })
     return pd.DataFrame(rows)
-
-
-def projected_costs(records: list[dict[str, Any]], models: list[Any], suite: Any,
-                    when: dt.datetime | None = None) -> pd.DataFrame:
-    """Projected (not measured) cost of the suite for API models that did not run, at list price.
-
-    Token counts per task are the mean of the measured requests of that task in this run (input and output
-    as the measured models tokenized them); with no measured request, input is estimated as characters / 4
-    and output as the task's max_tokens. `basis` says which.
-    """
-    when = when or dt.datetime.now(dt.timezone.utc)
-    frame = records_frame(records)
-    measured = frame[~frame["failed"]].groupby("task_id")[["input_tokens", "output_tokens"]].mean()
-    rows = []
-    for cfg in models:
-        pricer = RequestPricer(cfg, warn=lambda message: None)
-        total, basis = Decimal(0), "measured token counts of this run"
-        prices = None
-        for task in suite.tasks:
-            if task.id in measured.index and measured.loc[task.id].notna().all():
-                n_in, n_out = (round(float(v)) for v in measured.loc[task.id])
-            else:
-                n_in = sum(len(m.content) for m in task.messages) // 4
-                n_out, basis = task.max_tokens, "estimated token counts (chars/4, max_tokens)"
-            prices = pricer.quote(when, n_in)
-            cost = cost_usd(prices, TokenUsage(n_in, n_out))
-            if cost is None:
-                total = None
-                break
-            total += cost
-        rows.append({
-            "model": cfg.name, "api_model": cfg.model,
-            "cost_usd_per_task": float(total) / len(suite.tasks) if total is not None else None,
-            "cost_usd_suite": float(total) if total is not None else None,
-            "basis": basis, "price_source": prices.source if prices else None,
-        })
-    return pd.DataFrame(rows, columns=["model", "api_model", "cost_usd_per_task", "cost_usd_suite", "basis",
-                                       "price_source"])

@@ -18,12 +18,20 @@ from rich.table import Table
 from harness import __version__
 from harness.backends import backend_availability
 from harness.config import load_models_config
-from harness.console import TerminalProgress, projected_table, summary_table
-from harness.errors import (EXIT_BAD_INPUT, EXIT_FAILURES_RECORDED, EXIT_INTERRUPTED, EXIT_OK, InputError,
-                            ModelSourceError)
-from harness.records import RECORDS_FILE, read_records
+from harness.console import TerminalProgress, break_even_table, projected_table, summary_table
+from harness.costmodel import DEFAULT_ELECTRICITY_USD_PER_KWH, DEFAULT_PUE, CostOverrides
+from harness.energy.select import ENERGY_CHOICES, EnergySettings
+from harness.errors import (
+    EXIT_BAD_INPUT,
+    EXIT_FAILURES_RECORDED,
+    EXIT_INTERRUPTED,
+    EXIT_OK,
+    InputError,
+    ModelSourceError,
+)
 from harness.pricing import API_KINDS
 from harness.providers import missing_key_env, resolve_endpoint
+from harness.records import RECORDS_FILE, read_records
 from harness.runner import Runner
 from harness.sources import locate_weights, weights_availability
 from harness.suites import builtin_suites, load_suite
@@ -35,6 +43,23 @@ def _models_file(args: argparse.Namespace) -> Path:
     return Path(args.models or os.environ.get("HARNESS_MODELS") or DEFAULT_MODELS_FILE)
 
 
+def _energy_and_cost_settings(args: argparse.Namespace) -> tuple[EnergySettings, CostOverrides]:
+    checks = [("--idle-seconds", args.idle_seconds, 0 <= args.idle_seconds <= 600),
+              ("--cpu-w-per-core", args.cpu_w_per_core, args.cpu_w_per_core is None or args.cpu_w_per_core > 0),
+              ("--electricity-usd-per-kwh", args.electricity_usd_per_kwh,
+               args.electricity_usd_per_kwh is None or args.electricity_usd_per_kwh >= 0),
+              ("--pue", args.pue, args.pue is None or args.pue >= 1),
+              ("--hardware-usd-per-hour", args.hardware_usd_per_hour,
+               args.hardware_usd_per_hour is None or args.hardware_usd_per_hour >= 0),
+              ("--utilisation", args.utilisation, args.utilisation is None or 0 < args.utilisation <= 1)]
+    for flag, value, ok in checks:
+        if not ok:
+            raise InputError(f"{flag}: value {value} is out of range")
+    energy = EnergySettings(meter=args.energy, idle_s=args.idle_seconds, cpu_w_per_core=args.cpu_w_per_core)
+    overrides = CostOverrides(args.electricity_usd_per_kwh, args.pue, args.hardware_usd_per_hour, args.utilisation)
+    return energy, overrides
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     """Validate everything, then run the suite over the selected models and print the summary."""
     models_file = _models_file(args)
@@ -43,6 +68,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     suite = load_suite(args.suite)
     if args.repeat < 1:
         raise InputError(f"--repeat: must be at least 1, got {args.repeat}")
+    energy, cost_overrides = _energy_and_cost_settings(args)
     skipped = {}
     for model in models:
         key_env = missing_key_env(model) if model.kind in API_KINDS else None
@@ -58,7 +84,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         raise ModelSourceError(f"{models_file}: {exc}") from None
     out = Console(width=None if sys.stdout.isatty() or "COLUMNS" in os.environ else 120)
     runner = Runner(suite, runnable, models_file, Path(args.out), repeat=args.repeat, argv=sys.argv,
-                    weights=weights, skipped=skipped)
+                    weights=weights, skipped=skipped, energy=energy, cost_overrides=cost_overrides)
     out.print(f"run {runner.run_id}: suite {suite.name} ({len(suite.tasks)} tasks × {args.repeat}), "
               f"{len(models)} model(s)", highlight=False)
     try:
@@ -68,13 +94,18 @@ def cmd_run(args: argparse.Namespace) -> int:
     except KeyboardInterrupt:
         print(f"\ninterrupted; partial results in {runner.run_dir}", file=sys.stderr)
         return EXIT_INTERRUPTED
-    from harness.analysis import projected_costs, summarize  # pandas loads only when there is a summary
+    from harness.analysis import summarize  # pandas loads only when there is a summary
+    from harness.comparison import break_even, projected_costs
 
     records = read_records(result.run_dir / RECORDS_FILE)
-    out.print(summary_table(summarize(records).to_dict("records"), f"Summary · {suite.name} · sha256 {suite.sha256[:12]}"))
-    if skipped:
-        projected = projected_costs(records, [m for m in models if m.name in skipped], suite)
+    summary = summarize(records, runner.manifest)
+    out.print(summary_table(summary.to_dict("records"), f"Summary · {suite.name} · sha256 {suite.sha256[:12]}"))
+    projected = projected_costs(records, [m for m in models if m.name in skipped], suite) if skipped else None
+    if projected is not None:
         out.print(projected_table(projected.to_dict("records")))
+    comparison = break_even(summary, runner.manifest, projected)
+    if len(comparison):
+        out.print(break_even_table(comparison.to_dict("records")))
     print(f"records:  {result.run_dir / RECORDS_FILE}\nmanifest: {result.run_dir / 'run.json'}", flush=True)
     for name in result.failed_models:
         print(f"model '{name}' failed: {runner.manifest['models'][name]['error']['message']}", file=sys.stderr)
@@ -129,6 +160,16 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--only", nargs="+", metavar="NAME", help="run only these models")
     run.add_argument("--repeat", type=int, default=1, help="run each task N times (default: 1)")
     run.add_argument("--out", default="results", help="folder for run outputs (default: results)")
+    energy = run.add_argument_group("energy (see README: Energy)")
+    energy.add_argument("--energy", choices=ENERGY_CHOICES, default="auto",
+                        help="energy readers: auto (NVML for GPUs, RAPL or an estimate for CPUs), or insist on one")
+    energy.add_argument("--idle-seconds", type=float, default=3.0, help="idle baseline per model (default: 3; 0: none)")
+    energy.add_argument("--cpu-w-per-core", type=float, help="watts per logical CPU for the CPU estimate")
+    cost = run.add_argument_group("local cost model (overrides models.yaml and the defaults)")
+    cost.add_argument("--electricity-usd-per-kwh", type=float, help=f"default {DEFAULT_ELECTRICITY_USD_PER_KWH}")
+    cost.add_argument("--pue", type=float, help=f"power usage effectiveness, >= 1 (default {DEFAULT_PUE})")
+    cost.add_argument("--hardware-usd-per-hour", type=float, help="hardware cost per hour (amortised or rented)")
+    cost.add_argument("--utilisation", type=float, help="share of the day the hardware is busy, in (0, 1]")
     run.set_defaults(func=cmd_run)
 
     models = sub.add_parser("models", help="list configured models and whether each can run here")

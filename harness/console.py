@@ -68,9 +68,9 @@ class TerminalProgress:
 def summary_table(rows: list[dict[str, Any]], title: str) -> Table:
     """The per-model summary rows (from `analysis.summarize`) as a rich table (definitions in the README)."""
     table = Table(title=title, title_justify="left")
-    for header in ("model", "accuracy", "TTFT p50", "TTFT p90", "out tok/s p50", "E2E p50", "tokens in/out", "$/task",
-                   "errors"):
-        table.add_column(header, justify="left" if header == "model" else "right")
+    for header in ("model", "accuracy", "TTFT p50", "TTFT p90", "out tok/s p50", "E2E p50", "tokens in/out",
+                   "J/task", "energy source", "$/task", "errors"):
+        table.add_column(header, justify="left" if header in ("model", "energy source") else "right")
     for row in rows:
         accuracy = "–" if _missing(row["accuracy"]) else f"{row['accuracy']:.0%} ({row['n_correct']}/{row['n_scored']})"
         table.add_row(
@@ -78,6 +78,7 @@ def summary_table(rows: list[dict[str, Any]], title: str) -> Table:
             _fmt(row["ttft_p50_s"], ".0f", 1000, " ms"), _fmt(row["ttft_p90_s"], ".0f", 1000, " ms"),
             _fmt(row["output_tok_per_s_p50"], ".1f"), _fmt(row["e2e_p50_s"], ".2f", unit=" s"),
             f"{_fmt(row['input_tokens'], 'd')}/{_fmt(row['output_tokens'], 'd')}",
+            _fmt(row["energy_j_per_task"], ".2f"), row["energy_source"],
             _usd(row["cost_usd_per_task"]), str(row["n_errors"] + row["n_checker_errors"]),
         )
     return table
@@ -96,4 +97,20 @@ def projected_table(rows: list[dict[str, Any]]) -> Table:
     for row in rows:
         table.add_row(row["model"], row["api_model"], _usd(row["cost_usd_per_task"]) + "*",
                       _usd(row["cost_usd_suite"]) + "*", row["basis"], row["price_source"] or "no price found")
+    return table
+
+
+def break_even_table(rows: list[dict[str, Any]]) -> Table:
+    """Tasks per day at which each local model and each API model cost the same (see README: Cost model)."""
+    table = Table(title="Break-even: local (hardware held all day) against each API", title_justify="left")
+    for header in ("local", "api", "api $/task", "local $/task", "break-even tasks/day", "capacity/day", "verdict",
+                   "idle capacity $/day"):
+        table.add_column(header, justify="left" if header in ("local", "api", "verdict") else "right")
+    for row in rows:
+        mark = "*" if row["api_cost_basis"] == "projected" else ""
+        table.add_row(row["local_model"], row["api_model"] + mark, _usd(row["api_cost_usd_per_task"]) + mark,
+                      _usd(row["local_cost_usd_per_task"]), _fmt(row["break_even_tasks_per_day"], ",.0f"),
+                      _fmt(row["capacity_tasks_per_day"], ",.0f"), row["verdict"],
+                      _usd(row["idle_capacity_usd_per_day"]))
+    table.caption = f"* projected API cost; utilisation {rows[0]['utilisation']:g}" if rows else None
     return table

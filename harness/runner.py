@@ -14,6 +14,9 @@ from typing import Any, Protocol
 
 from harness.backends import Prompt, backend_class
 from harness.checkers import run_checker
+from harness.costmodel import CostOverrides, local_task_cost_usd, resolve_local_cost
+from harness.energy import MeterError, window_total
+from harness.energy.select import EnergySettings, build_meter, describe_meter
 from harness.errors import BackendUnavailable, HarnessError, ModelLoadError, ModelSourceError
 from harness.manifest import new_manifest, write_manifest
 from harness.pricing import API_KINDS, RequestPricer
@@ -77,17 +80,21 @@ class Runner:
 
     def __init__(self, suite: Suite, models: list[Any], models_file: Path, out_dir: Path, repeat: int = 1,
                  argv: list[str] | None = None, progress: Progress | None = None, run_id: str | None = None,
-                 weights: dict[str, Weights] | None = None, skipped: dict[str, str] | None = None) -> None:
+                 weights: dict[str, Weights] | None = None, skipped: dict[str, str] | None = None,
+                 energy: EnergySettings | None = None, cost_overrides: CostOverrides | None = None) -> None:
         self.suite = suite
         self.models = models
         self.weights = dict(weights or {})
+        self.energy = energy or EnergySettings()
+        self.cost_overrides = cost_overrides or CostOverrides()
         self.repeat = repeat
         self.progress = progress or SilentProgress()
         self.run_id = run_id or new_run_id(suite.name)
         self.run_dir = Path(out_dir) / self.run_id
         self.manifest = new_manifest(
             self.run_id, argv or [], suite, models_file,
-            settings={"repeat": repeat, "models": [m.name for m in models], "out_dir": str(out_dir)},
+            settings={"repeat": repeat, "models": [m.name for m in models], "out_dir": str(out_dir),
+                      "energy": vars(self.energy), "cost_overrides": vars(self.cost_overrides)},
         )
         self.manifest["skipped_models"] = {name: {"reason": reason} for name, reason in (skipped or {}).items()}
 
@@ -100,6 +107,16 @@ class Runner:
     def run(self) -> RunResult:
         """Run every model over every task and repetition; a model that fails does not stop the others."""
         self.run_dir.mkdir(parents=True, exist_ok=False)
+        if any(m.kind not in API_KINDS for m in self.models):
+            from harness.roofline import cpu_copy_bandwidth_gbs
+
+            bandwidth = self.manifest["host"]["memory_bandwidth"] = {"cpu": cpu_copy_bandwidth_gbs()}
+            if self.manifest["host"]["gpus"]:
+                from harness.energy.nvml import gpu_memory_bandwidth_gbs
+
+                bandwidth["gpus"] = {f"gpu{g['index']}": {"gbs": gpu_memory_bandwidth_gbs(g["index"]),
+                                                         "method": "NVML max memory clock x bus width x 2"}
+                                     for g in self.manifest["host"]["gpus"]}
         write_manifest(self.run_dir, self.manifest)
         result = RunResult(run_dir=self.run_dir)
         try:
@@ -141,17 +158,38 @@ class Runner:
             entry["traceback"] = traceback.format_exc(limit=5)
             self._fail_model(cfg, entry, writer, result, exc)
             return
+        try:
+            meter, notes = build_meter(self.energy, entry["load"].get("device", "cpu"))
+        except MeterError as exc:
+            backend.close()
+            self._fail_model(cfg, entry, writer, result, exc)
+            return
+        entry["energy_meter"] = describe_meter(meter, notes)
+        entry["idle"] = meter.idle_power(self.energy.idle_s)
         entry["status"] = "running"
         write_manifest(self.run_dir, self.manifest)
         pricer = RequestPricer(cfg, self.progress.warn) if cfg.kind in API_KINDS else None
+        local_cost = resolve_local_cost(getattr(cfg, "cost", None), self.cost_overrides) if pricer is None else None
+        if local_cost is not None:
+            entry["local_cost"] = local_cost.to_record()
         policy = RetryPolicy(max_attempts=getattr(cfg, "max_attempts", 1))
         jobs = [(repetition, task) for repetition in range(self.repeat) for task in self.suite.tasks]
+        concurrency = getattr(cfg, "concurrency", 1)
 
         def one(job: tuple[int, Task]) -> dict[str, Any]:
             repetition, task = job
             record = self._base_record(cfg.name, task, repetition)
+            key = f"{task.id}/{repetition}"
+            if concurrency == 1:  # overlapping requests share one model-level window instead
+                meter.begin(key)
             record.update(execute(backend, build_prompt(task, cfg), policy))
-            record["prices"], record["cost_usd"] = pricer.price(record) if pricer else (None, None)
+            record["energy"] = meter.end(key) if concurrency == 1 else None
+            if pricer is not None:
+                record["prices"], record["cost_usd"] = pricer.price(record)
+            else:
+                energy_j, source = window_total(record["energy"])
+                record["local_cost"] = {"energy_source": source}
+                record["cost_usd"] = local_task_cost_usd(local_cost, energy_j, record["end_offset_ns"] / 1e9)
             self._judge(task, record)
             return record
 
@@ -161,7 +199,7 @@ class Runner:
             result.n_errors += record["error"] is not None
             self.progress.request_done(cfg.name, record)
 
-        concurrency = getattr(cfg, "concurrency", 1)
+        meter.begin("model")
         try:
             if concurrency == 1:
                 for job in jobs:
@@ -176,6 +214,8 @@ class Runner:
                         pool.shutdown(wait=True, cancel_futures=True)
                         raise
         finally:
+            entry["energy_window"] = meter.end("model")
+            meter.close()
             backend.close()
         entry["status"] = "complete"
         write_manifest(self.run_dir, self.manifest)
@@ -204,7 +244,7 @@ class Runner:
                     input_tokens=None, input_tokens_source=None, output_tokens=None, output_tokens_source=None,
                     cache_read_tokens=0, cache_write_tokens=0, reasoning_tokens=None,
                     finish_reason=None, output_text="", error=error, attempts=0, failed_attempts=[],
-                    prices=None, cost_usd=None,
+                    prices=None, cost_usd=None, energy=None,
                     expected=task.expected, checker=task.checker.kind, verdict=None, extracted=None,
                     verdict_detail=None,
                 )

@@ -44,7 +44,12 @@ def write(path: Path, text: str) -> Path:
 
 def run_cli(*args: str, cwd: Path | None = None, timeout: float = 600,
             env_columns: int | None = None) -> subprocess.CompletedProcess:
-    """Run `python -m harness ...` in a subprocess, as a user would; returns the completed process."""
+    """Run `python -m harness ...` in a subprocess, as a user would; returns the completed process.
+
+    `run` gets a 0.2 s idle baseline per model unless the test sets one (the default 3 s only adds time).
+    """
+    if args and args[0] == "run" and "--idle-seconds" not in args:
+        args = (*args, "--idle-seconds", "0.2")
     env = dict(os.environ)
     if env_columns:
         env["COLUMNS"] = str(env_columns)

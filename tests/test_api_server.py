@@ -13,7 +13,7 @@ import time
 import httpx
 import pytest
 
-from harness.analysis import projected_costs
+from harness.comparison import projected_costs
 from harness.config import load_models_config
 from harness.metrics import request_metrics
 from harness.pricing import lookup_prices

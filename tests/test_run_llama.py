@@ -25,7 +25,8 @@ SMOKE = load_suite("smoke")
 @pytest.fixture(scope="module")
 def default_run(tmp_path_factory):
     out = tmp_path_factory.mktemp("results")
-    proc = run_cli("run", "--models", str(REPO / "models.yaml"), "--suite", "smoke", "--out", str(out))
+    proc = run_cli("run", "--models", str(REPO / "models.yaml"), "--suite", "smoke", "--out", str(out),
+                   "--only", "smollm2-135m-q4_1", "gemma3-270m-q4_k_m", "--idle-seconds", "0.5")
     assert proc.returncode == 0, proc.stderr
     (run_dir,) = out.iterdir()
     return proc, run_dir, read_records(run_dir / "records.jsonl"), read_manifest(run_dir)
@@ -151,3 +152,29 @@ def test_a_model_that_fails_to_load_does_not_stop_the_others(tmp_path, smollm2_g
     manifest = read_manifest(run_dir)
     assert manifest["models"]["broken"]["status"] == "failed"
     assert manifest["models"]["smol"]["status"] == "complete"
+
+
+def test_energy_and_local_cost_are_recorded_with_their_labels(default_run):
+    from harness.analysis import summarize
+    from harness.costmodel import LocalCostParams, local_task_cost_usd
+
+    _, _, records, manifest = default_run
+    assert manifest["host"]["memory_bandwidth"]["cpu"]["gbs"] > 0
+    for name, entry in manifest["models"].items():
+        assert entry["energy_meter"]["sources"] in (["estimated"], ["rapl"])  # no GPU here
+        assert entry["idle"]["window_s"] >= 0.5 and len(entry["idle"]["readings"]) == 1
+        assert entry["energy_window"]["window_s"] > 0
+        params = LocalCostParams(**entry["local_cost"])
+        assert params.basis["electricity_usd_per_kwh"] == "default"
+        for record in (r for r in records if r["model"] == name):
+            (reading,) = record["energy"]["readings"]
+            assert reading["device"] == "cpu" and reading["j"] > 0
+            assert record["local_cost"] == {"energy_source": reading["source"]}
+            assert record["cost_usd"] == pytest.approx(
+                local_task_cost_usd(params, reading["j"], record["end_offset_ns"] / 1e9))
+    summary = summarize(records, manifest).set_index("model")
+    for name in manifest["models"]:
+        row = summary.loc[name]
+        assert row["energy_j_per_task"] > 0 and row["wh_per_1k_tasks"] == pytest.approx(row["energy_j_per_task"] / 3.6)
+        assert row["cost_usd_per_correct"] == pytest.approx(row["cost_usd_total"] / row["n_correct"])
+        assert 0 < row["roofline_share"] < 1.5

@@ -1,0 +1,85 @@
+"""Local models against API models: projected API costs for models that did not run, and break-even.
+
+Projected cost: for an API model without a key, each task is priced at list price with the token counts
+that the models of the same run measured for it (their mean), or, when none did, characters / 4 for input
+and the task's max_tokens for output. `basis` says which. Projected figures are never mixed with measured
+ones.
+
+Break-even: for every local model and every API model (measured or projected), the tasks per day at which
+their daily costs meet (`harness.costmodel`), with the machine's capacity and the idle-capacity cost.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from typing import Any
+
+import pandas as pd
+
+from harness.analysis import records_frame
+from harness.costmodel import LocalCostParams, break_even_tasks_per_day, idle_capacity_cost_per_day_usd
+from harness.pricing import RequestPricer, TokenUsage, cost_usd
+
+PROJECTED_COLUMNS = ["model", "api_model", "cost_usd_per_task", "cost_usd_suite", "basis", "price_source"]
+
+
+def projected_costs(records: list[dict[str, Any]], models: list[Any], suite: Any,
+                    when: dt.datetime | None = None) -> pd.DataFrame:
+    """Projected (not measured) cost of the suite for API models that did not run, at list price."""
+    when = when or dt.datetime.now(dt.timezone.utc)
+    frame = records_frame(records)
+    measured = frame[~frame["failed"]].groupby("task_id")[["input_tokens", "output_tokens"]].mean()
+    rows = []
+    for cfg in models:
+        pricer = RequestPricer(cfg, warn=lambda message: None)
+        total: Decimal | None = Decimal(0)
+        basis, prices = "measured token counts of this run", None
+        for task in suite.tasks:
+            if task.id in measured.index and measured.loc[task.id].notna().all():
+                n_in, n_out = (round(float(v)) for v in measured.loc[task.id])
+            else:
+                n_in = sum(len(m.content) for m in task.messages) // 4
+                n_out, basis = task.max_tokens, "estimated token counts (chars/4, max_tokens)"
+            prices = pricer.quote(when, n_in)
+            cost = cost_usd(prices, TokenUsage(n_in, n_out))
+            if cost is None:
+                total = None
+                break
+            total += cost
+        rows.append({
+            "model": cfg.name, "api_model": cfg.model,
+            "cost_usd_per_task": float(total) / len(suite.tasks) if total is not None else None,
+            "cost_usd_suite": float(total) if total is not None else None,
+            "basis": basis, "price_source": prices.source if prices else None,
+        })
+    return pd.DataFrame(rows, columns=PROJECTED_COLUMNS)
+
+
+def break_even(summary: pd.DataFrame, manifest: dict[str, Any], projected: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Every local model against every API model with a cost per task (measured, else projected)."""
+    apis = [(r["model"], r["cost_usd_per_task"], "measured") for r in summary.to_dict("records")
+            if r["cost_basis"] == "list price" and r["cost_usd_per_task"] is not None]
+    if projected is not None:
+        apis += [(r["model"], r["cost_usd_per_task"], "projected") for r in projected.to_dict("records")
+                 if r["cost_usd_per_task"] is not None]
+    rows = []
+    for local in summary.to_dict("records"):
+        entry = manifest["models"].get(local["model"], {})
+        if not entry.get("local_cost") or local["energy_j_per_task"] is None or local["e2e_mean_s"] is None:
+            continue
+        params = LocalCostParams(**entry["local_cost"])
+        idle_w = local["idle_w"] or 0.0
+        task_s = local["e2e_mean_s"]
+        for api, api_cost, basis in apis:
+            result = break_even_tasks_per_day(params, local["energy_j_per_task"], task_s, idle_w, api_cost)
+            rows.append({
+                "local_model": local["model"], "api_model": api, "api_cost_basis": basis,
+                "api_cost_usd_per_task": api_cost, "local_cost_usd_per_task": local["cost_usd_per_task"],
+                "break_even_tasks_per_day": result["tasks_per_day"],
+                "capacity_tasks_per_day": result["capacity_tasks_per_day"], "verdict": result["verdict"],
+                "idle_capacity_usd_per_day": idle_capacity_cost_per_day_usd(params, idle_w),
+                "utilisation": params.utilisation, "energy_source": local["energy_source"],
+            })
+    return pd.DataFrame(rows)
+

@@ -1,0 +1,107 @@
+"""Energy meters: readers of cumulative energy per device, and windows the runner opens and closes.
+
+Every figure carries its source label:
+
+- `nvml_counter`  NVIDIA GPU total-energy counter (nvmlDeviceGetTotalEnergyConsumption, Volta and newer)
+- `nvml_sampled`  NVIDIA GPU power samples (nvmlDeviceGetPowerUsage) at >= 10 Hz, integrated
+- `rapl`          CPU package/DRAM energy counters under /sys/class/powercap (Intel RAPL, AMD's too)
+- `estimated`     CPU power from TDP per logical CPU x this process's CPU time (not measured)
+- `unavailable`   nothing can measure this model's energy (an API: the provider's hardware)
+
+A window's energy is, per device, the difference of the counter between its opening and its closing.
+Readings of different sources are kept apart; a total over several sources carries all their labels
+(e.g. `estimated+nvml_counter`), so measured and estimated figures are never summed silently. Readers
+for other accelerators (AMD amdsmi, Huawei Ascend npu-smi) fit the same `EnergyReader` interface; none
+is implemented yet.
+"""
+
+from __future__ import annotations
+
+import time
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+from typing import Any
+
+from harness.errors import HarnessError
+
+SOURCES = ("nvml_counter", "nvml_sampled", "rapl", "estimated", "unavailable")
+
+
+class MeterError(HarnessError):
+    """A vendor library or counter failed; the message says which device and why."""
+
+
+class EnergyReader(ABC):
+    """One device's cumulative energy, in joules, since the reader was opened."""
+
+    device: str
+    source: str
+
+    @abstractmethod
+    def energy_j(self) -> float:
+        """Cumulative energy since the reader was opened (monotonic: wrap-around is handled inside)."""
+
+    def close(self) -> None:  # noqa: B027 - optional hook: most readers hold nothing
+        """Stop background work and release the vendor library."""
+
+
+@dataclass(frozen=True)
+class Reading:
+    """Energy of one device over one window."""
+
+    device: str
+    source: str
+    j: float
+
+    def to_record(self) -> dict[str, Any]:
+        return {"device": self.device, "source": self.source, "j": self.j}
+
+
+class EnergyMeter:
+    """Several readers measured together over begin/end windows (a window per request, per model, ...)."""
+
+    def __init__(self, readers: list[EnergyReader]) -> None:
+        self.readers = readers
+        self._open: dict[str, tuple[float, list[float]]] = {}
+
+    @property
+    def sources(self) -> list[str]:
+        """Labels of the readers, or `unavailable` when there are none."""
+        return sorted({r.source for r in self.readers}) or ["unavailable"]
+
+    def begin(self, key: str) -> None:
+        """Open a window named `key`."""
+        self._open[key] = (time.perf_counter(), [r.energy_j() for r in self.readers])
+
+    def end(self, key: str) -> dict[str, Any] | None:
+        """Close window `key`: its length and one reading per device; None when nothing measures energy."""
+        t0, starts = self._open.pop(key)
+        ends = [r.energy_j() for r in self.readers]
+        window_s = time.perf_counter() - t0
+        if not self.readers:
+            return None
+        readings = [Reading(r.device, r.source, max(e - s, 0.0)) for r, s, e in zip(self.readers, starts, ends)]
+        return {"window_s": window_s, "readings": [x.to_record() for x in readings]}
+
+    def idle_power(self, seconds: float) -> dict[str, Any] | None:
+        """Measure each device's power while this process sleeps for `seconds` (the idle baseline)."""
+        if not self.readers or seconds <= 0:
+            return None
+        self.begin("__idle__")
+        time.sleep(seconds)
+        window = self.end("__idle__")
+        return {"window_s": window["window_s"],
+                "readings": [{"device": r["device"], "source": r["source"], "w": r["j"] / window["window_s"]}
+                             for r in window["readings"]]}
+
+    def close(self) -> None:
+        for reader in self.readers:
+            reader.close()
+
+
+def window_total(window: dict[str, Any] | None) -> tuple[float | None, str]:
+    """Total joules of a window and its label: the sources joined by '+', or `unavailable`."""
+    if not window or not window.get("readings"):
+        return None, "unavailable"
+    readings = window["readings"]
+    return sum(r["j"] for r in readings), "+".join(sorted({r["source"] for r in readings}))
