@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from harness.analysis import summarize
+from harness.analysis import records_frame, summarize
 from harness.metrics import chunk_gaps_s, request_metrics
 from harness.records import RecordWriter, read_records
 
@@ -76,3 +76,21 @@ def test_corrupt_line_in_the_middle_is_an_error(tmp_path):
     path.write_text(json.dumps({"n": 1}) + "\n{broken\n" + json.dumps({"n": 3}) + "\n")
     with pytest.raises(ValueError, match=r"records.jsonl:2: malformed record line"):
         read_records(path)
+
+
+def test_overlapping_requests_share_the_model_window_by_tokens():
+    records = [_record(task_id="a", input_tokens=30, output_tokens=10, energy=None),
+               _record(task_id="b", input_tokens=50, output_tokens=10, energy=None)]
+    manifest = {"models": {"m": {"energy_window": {"window_s": 2.0, "readings": [
+        {"device": "gpu0", "source": "nvml_counter", "j": 100.0}]}}}}
+    frame = records_frame(records, manifest)
+    assert list(frame["energy_j"]) == pytest.approx([40.0, 60.0])      # 40 and 60 of 100 tokens
+    assert set(frame["energy_source"]) == {"nvml_counter (token share)"}
+
+
+def test_net_energy_subtracts_idle_power_over_the_window():
+    window = {"window_s": 0.5, "readings": [{"device": "cpu", "source": "rapl", "j": 20.0}]}
+    manifest = {"models": {"m": {"idle": {"window_s": 3, "readings": [{"device": "cpu", "source": "rapl", "w": 8.0}]}}}}
+    (row,) = summarize([_record(energy=window)], manifest).to_dict("records")
+    assert row["energy_j_per_task"] == 20.0 and row["energy_net_j_per_task"] == pytest.approx(20.0 - 8.0 * 0.5)
+    assert row["energy_source"] == "rapl" and row["energy_j_per_output_token"] == pytest.approx(20.0 / 5)
