@@ -83,3 +83,104 @@ def test_checker_exception_becomes_error_verdict():
     result = run_checker(NumericChecker(), "42", "not a number")
     assert result.verdict == "error"
     assert "ValueError" in result.detail
+
+
+# --- structured, instruction, code and judge checkers -------------------------------------------------------
+
+from harness.checkers import InstructionChecker, JsonChecker, JudgeChecker, PythonTestsChecker  # noqa: E402
+
+SCHEMA = {"type": "object", "required": ["name", "age"],
+          "properties": {"name": {"type": "string"}, "age": {"type": "integer"}}}
+
+
+@pytest.mark.parametrize(("output", "verdict"), [
+    ('{"name": "Anna", "age": 34}', "correct"),
+    ('Sure! Here it is:\n```json\n{"name": "anna ", "age": 34}\n```\nAnything else?', "correct"),  # fenced, normalised
+    ('The answer is {"name": "Anna", "age": 34, "city": "Oslo"} as requested.', "correct"),       # bare, extra key
+    ('{"name": "Anna", "age": "34"}', "incorrect"),                                                # schema: type
+    ('{"name": "Anna"}', "incorrect"),                                                            # schema: required
+    ('{"name": "Ann", "age": 34}', "incorrect"),                                                  # field differs
+    ("name: Anna, age: 34", "incorrect"),                                                         # no JSON at all
+    ('```json\n{"name": "Anna", "age": 34,}\n```', "incorrect"),                                  # broken JSON
+])
+def test_json_checker(output, verdict):
+    result = JsonChecker.model_validate({"kind": "json", "schema": SCHEMA}).check(output, {"name": "Anna", "age": 34})
+    assert result.verdict == verdict, result.detail
+
+
+def test_json_schema_failure_names_the_field():
+    result = JsonChecker.model_validate({"kind": "json", "schema": SCHEMA}).check('{"name": 5, "age": 1}', None)
+    assert result.detail.startswith("schema: name:")
+
+
+@pytest.mark.parametrize(("rules", "output", "verdict"), [
+    ([{"max_words": 5}], "one two three four five", "correct"),
+    ([{"max_words": 5}], "one two three four five six", "incorrect"),
+    ([{"include": ["apple"]}, {"exclude": ["pear"]}], "An apple a day.", "correct"),
+    ([{"include": ["apple"]}], "Pineapples are sweet.", "incorrect"),           # whole words only
+    ([{"lowercase": True}], "all lower case here.", "correct"),
+    ([{"lowercase": True}], "Not lower.", "incorrect"),
+    ([{"bullets": 2}], "- a\n- b", "correct"),
+    ([{"bullets": 2}], "- a\n- b\n- c", "incorrect"),
+    ([{"numbered": 3}], "1. a\n2. b\n3. c", "correct"),
+    ([{"ends_with": "Is there anything else?"}], "Done. Is there anything else?  ", "correct"),
+    ([{"no_commas": True}], "No commas, here", "incorrect"),
+    ([{"json": True}], '```json\n{"a": 1}\n```', "correct"),
+    ([{"json": True}], 'Here: {"a": 1}', "incorrect"),
+    ([{"paragraphs": 2}], "First.\n\nSecond.", "correct"),
+    ([{"title": True}], "<<My Title>>\nText", "correct"),
+    ([{"quoted": True}], '"quoted"', "correct"),
+    ([{"min_sentences": 2}, {"max_sentences": 2}], "One. Two!", "correct"),
+    ([{"max_capital_words": 1}], "NASA and ESA", "incorrect"),
+])
+def test_ifeval_rules(rules, output, verdict):
+    assert InstructionChecker(rules=rules).check(output, None).verdict == verdict
+
+
+def test_ifeval_reports_every_failed_rule_and_rejects_unknown_rules():
+    result = InstructionChecker(rules=[{"max_words": 1}, {"lowercase": True}]).check("Two Words", None)
+    assert result.detail == "failed: max_words, lowercase"
+    with pytest.raises(ValueError, match="each rule is one of"):
+        InstructionChecker(rules=[{"max_wordz": 3}])
+
+
+TESTS = "assert add(1, 2) == 3\nassert add(-1, 1) == 0"
+
+
+@pytest.mark.parametrize(("output", "verdict", "detail"), [
+    ("```python\ndef add(a, b):\n    return a + b\n```", "correct", None),
+    ("Here you go:\n```\ndef add(a, b):\n    return a + b\n```\nHope it helps.", "correct", None),
+    ("def add(a, b):\n    return a - b", "incorrect", "AssertionError"),
+    ("def add(a, b):\n    while True:\n        pass", "incorrect", "timed out after 2 s"),
+    ("import urllib.request\nurllib.request.urlopen('http://example.com', timeout=1)\ndef add(a, b):\n    return a + b",
+     "incorrect", None),
+    ("import socket\nsocket.create_connection(('127.0.0.1', 9))\ndef add(a, b):\n    return a + b", "incorrect",
+     "network access is disabled"),
+    ("x = bytearray(2 * 1024**3)\ndef add(a, b):\n    return a + b", "incorrect", "MemoryError"),
+])
+def test_python_tests_checker(output, verdict, detail):
+    result = PythonTestsChecker(timeout_s=2, memory_mb=256).check(output, TESTS)
+    assert result.verdict == verdict, result.detail
+    if detail:
+        assert detail in result.detail
+
+
+def test_code_runs_in_an_empty_temporary_folder(tmp_path):
+    probe = "import os\nassert os.listdir('.') == ['candidate.py'], os.listdir('.')\nassert 'HOME' in os.environ\n"
+    assert PythonTestsChecker().check(probe, "").verdict == "correct"
+
+
+def test_judge_is_off_by_default_and_parses_the_final_verdict():
+    checker = JudgeChecker(rubric="The answer names a primary colour.")
+    assert checker.check("red", None).verdict == "error"
+    asked = []
+
+    def judge(prompt):
+        asked.append(prompt)
+        return {"text": "It names red, a primary colour. Not a FAIL.\nPASS", "cost_usd": 0.0001, "error": None}
+
+    result = run_checker(checker, "red", None, judge=judge, question="Name a primary colour.")
+    assert result.verdict == "correct" and result.judge["cost_usd"] == 0.0001
+    assert "Name a primary colour." in asked[0] and "Rubric:\nThe answer names a primary colour." in asked[0]
+    silent = run_checker(checker, "red", None, judge=lambda p: {"text": "maybe", "error": None})
+    assert silent.verdict == "error" and "no PASS or FAIL" in silent.detail

@@ -15,7 +15,7 @@ from typing import Any, Literal
 
 from pydantic import Field, ValidationError, model_validator
 
-from harness.checkers import CHECKERS, CheckerSpec
+from harness.checkers import CHECKERS, CheckerSpec, needs_expected
 from harness.config import NAME_PATTERN, StrictModel, format_validation_error, load_yaml_file
 from harness.errors import ConfigError, SuiteError
 
@@ -40,7 +40,10 @@ class Task(StrictModel):
     completion: str | None = Field(default=None, description="prompt for base (completion-style) models")
     stop: list[str] = Field(default_factory=list, description="extra stop strings for the completion form")
     max_tokens: int = Field(ge=1, le=32768)
-    expected: str | int | float | list[str | int | float]
+    expected: str | int | float | list[Any] | dict[str, Any] | None = None
+    reference: str | None = Field(default=None, description="a known-correct answer, for the suite self-test")
+    answer_prefix: str | None = Field(default=None, description="prepended to a completion-style output before "
+                                      "checking: the part of the answer the completion prompt already wrote")
     checker: CheckerSpec = Field(discriminator="kind")
 
     @model_validator(mode="after")
@@ -48,6 +51,11 @@ class Task(StrictModel):
         if self.messages[-1].role != "user":
             raise ValueError("the last message must have role 'user'")
         return self
+
+    @property
+    def question(self) -> str:
+        """The task's last user message (what a judge is shown)."""
+        return self.messages[-1].content
 
     def completion_prompt(self) -> tuple[str, list[str]]:
         """Prompt and stop strings for a completion-style model: the task's own form, else a default template."""
@@ -99,9 +107,12 @@ def _build_suite(path: Path, name: str, version: Any, description: str, defaults
         label = f"task '{raw['id']}'" if isinstance(raw, dict) and isinstance(raw.get("id"), str) else f"task {index + 1}"
         if not isinstance(raw, dict):
             raise SuiteError(f"{path}: {label}: expected a mapping of keys")
-        for required in ("expected", "checker"):
-            if required not in raw and required not in defaults:
-                raise SuiteError(f"{path}: {label}: key '{required}': required")
+        if "checker" not in raw and "checker" not in defaults:
+            raise SuiteError(f"{path}: {label}: key 'checker': required")
+        kind = (raw.get("checker") or defaults.get("checker"))
+        kind = kind.get("kind") if isinstance(kind, dict) else kind
+        if kind in CHECKERS and needs_expected(kind) and "expected" not in raw and "expected" not in defaults:
+            raise SuiteError(f"{path}: {label}: key 'expected': required by checker {kind}")
         try:
             task = Task.model_validate(_normalise_task(raw, defaults))
         except ValidationError as exc:
@@ -113,7 +124,8 @@ def _build_suite(path: Path, name: str, version: Any, description: str, defaults
         seen.add(task.id)
         tasks.append(task)
     canonical = json.dumps(
-        {"name": name, "version": version, "tasks": [t.model_dump(mode="json") for t in tasks]},
+        # Defaults left out: a field added to the schema later does not change existing suites' hashes.
+        {"name": name, "version": version, "tasks": [t.model_dump(mode="json", exclude_defaults=True) for t in tasks]},
         sort_keys=True, separators=(",", ":"), ensure_ascii=False,
     )
     return Suite(name=name, version=version, description=description, source=str(path),

@@ -1,51 +1,14 @@
-"""Checkers decide whether a model's output answers a task correctly.
-
-A checker is a pydantic spec (its options, validated strictly in the suite file) with a `check(output,
-expected)` method returning a `Verdict`. Any exception inside a checker becomes verdict `error`: a broken
-checker never stops a run.
-"""
+"""Checkers on plain text: exact, contains, numeric, regex, choice."""
 
 from __future__ import annotations
 
 import re
-import unicodedata
-from dataclasses import dataclass
 from typing import Any, Literal
 
 from pydantic import Field
 
+from harness.checkers.common import CORRECT, ERROR, INCORRECT, Verdict, normalise, phrase_pattern
 from harness.config import StrictModel
-
-CORRECT, INCORRECT, ERROR = "correct", "incorrect", "error"
-
-
-@dataclass(frozen=True)
-class Verdict:
-    """The outcome of checking one output: `correct`, `incorrect` or `error`, and what was extracted."""
-
-    verdict: str
-    extracted: str | None = None
-    detail: str | None = None
-
-    @property
-    def correct(self) -> bool:
-        return self.verdict == CORRECT
-
-
-_PUNCT_EDGES = " \t\r\n.,;:!?\"'`*()[]{}<>«»“”‘’"
-
-
-def normalise(text: str) -> str:
-    """Lower-case, NFKC, collapse whitespace, strip punctuation and quotes at both ends."""
-    text = unicodedata.normalize("NFKC", str(text)).casefold()
-    text = re.sub(r"\s+", " ", text)
-    return text.strip(_PUNCT_EDGES)
-
-
-def _phrase_pattern(phrase: str) -> re.Pattern[str]:
-    # Whole-word match: "no" must not match inside "know".
-    return re.compile(r"(?<!\w)" + re.escape(normalise(phrase)) + r"(?!\w)")
-
 
 _NUMBER = re.compile(r"(?<![\w.])[-+−]?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?(?:[eE][-+]?\d+)?")
 
@@ -83,7 +46,7 @@ class ContainsChecker(StrictModel):
         answers = expected if isinstance(expected, list) else [expected]
         got = normalise(output)
         for answer in answers:
-            if _phrase_pattern(str(answer)).search(got):
+            if phrase_pattern(str(answer)).search(got):
                 return Verdict(CORRECT, extracted=str(answer))
         return Verdict(INCORRECT)
 
@@ -143,7 +106,7 @@ class ChoiceChecker(StrictModel):
         got = normalise(output)
         found = []
         for option in self.options:
-            match = _phrase_pattern(option).search(got)
+            match = phrase_pattern(option).search(got)
             if match:
                 found.append((match.start(), option))
         if not found:
@@ -151,17 +114,3 @@ class ChoiceChecker(StrictModel):
         chosen = min(found)[1]
         ok = normalise(chosen) == normalise(str(expected))
         return Verdict(CORRECT if ok else INCORRECT, extracted=chosen)
-
-
-CheckerSpec = ExactChecker | ContainsChecker | NumericChecker | RegexChecker | ChoiceChecker
-CHECKERS: dict[str, type[StrictModel]] = {
-    cls.model_fields["kind"].default: cls for cls in CheckerSpec.__args__
-}
-
-
-def run_checker(checker, output: str, expected: Any) -> Verdict:
-    """Apply a checker; an exception inside it becomes a recorded `error` verdict, not a crash."""
-    try:
-        return checker.check(output, expected)
-    except Exception as exc:  # noqa: BLE001 - any checker bug must become a verdict
-        return Verdict(ERROR, detail=f"{type(exc).__name__}: {exc}")

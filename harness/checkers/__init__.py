@@ -1,0 +1,51 @@
+"""Checkers decide whether a model's output answers a task correctly.
+
+A checker is a pydantic spec (its options, validated strictly in the suite file) with a `check(output,
+expected)` method returning a `Verdict`. Any exception inside a checker becomes verdict `error`: a broken
+checker never stops a run.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from harness.checkers.basic import (
+    ChoiceChecker,
+    ContainsChecker,
+    ExactChecker,
+    NumericChecker,
+    RegexChecker,
+    extract_numbers,
+)
+from harness.checkers.code import PythonTestsChecker, extract_code
+from harness.checkers.common import CORRECT, ERROR, INCORRECT, Verdict, normalise
+from harness.checkers.ifeval import InstructionChecker
+from harness.checkers.judge import JudgeChecker
+from harness.checkers.structured import JsonChecker, extract_json
+
+CheckerSpec = (ExactChecker | ContainsChecker | NumericChecker | RegexChecker | ChoiceChecker | JsonChecker
+               | InstructionChecker | PythonTestsChecker | JudgeChecker)
+CHECKERS: dict[str, type] = {cls.model_fields["kind"].default: cls for cls in CheckerSpec.__args__}
+
+
+def needs_expected(kind: str) -> bool:
+    """Whether tasks using this checker must give an `expected` answer."""
+    return getattr(CHECKERS[kind], "needs_expected", True)
+
+
+def run_checker(checker: Any, output: str, expected: Any, judge: Callable[[str], dict[str, Any]] | None = None,
+                question: str | None = None) -> Verdict:
+    """Apply a checker; an exception inside it becomes a recorded `error` verdict, not a crash."""
+    try:
+        if getattr(checker, "needs_judge", False):
+            return checker.check(output, expected, judge=judge, question=question)
+        return checker.check(output, expected)
+    except Exception as exc:  # noqa: BLE001 - any checker bug must become a verdict
+        return Verdict(ERROR, detail=f"{type(exc).__name__}: {exc}")
+
+
+__all__ = ["CHECKERS", "CORRECT", "ERROR", "INCORRECT", "CheckerSpec", "ChoiceChecker", "ContainsChecker",
+           "ExactChecker", "InstructionChecker", "JsonChecker", "JudgeChecker", "NumericChecker",
+           "PythonTestsChecker", "RegexChecker", "Verdict", "extract_code", "extract_json", "extract_numbers",
+           "needs_expected", "normalise", "run_checker"]

@@ -1,0 +1,39 @@
+"""What every checker shares: the verdict, and text normalisation."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+from typing import Any
+
+CORRECT, INCORRECT, ERROR = "correct", "incorrect", "error"
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """The outcome of checking one output: `correct`, `incorrect` or `error`, and what was extracted."""
+
+    verdict: str
+    extracted: str | None = None
+    detail: str | None = None
+    judge: dict[str, Any] | None = None  # a judge model's answer and its own cost, kept apart
+
+    @property
+    def correct(self) -> bool:
+        return self.verdict == CORRECT
+
+
+_PUNCT_EDGES = " \t\r\n.,;:!?\"'`*()[]{}<>«»“”‘’"
+
+
+def normalise(text: str) -> str:
+    """Lower-case, NFKC, collapse whitespace, strip punctuation and quotes at both ends."""
+    text = unicodedata.normalize("NFKC", str(text)).casefold()
+    text = re.sub(r"\s+", " ", text)
+    return text.strip(_PUNCT_EDGES)
+
+
+def phrase_pattern(phrase: str) -> re.Pattern[str]:
+    """A whole-word pattern for a normalised phrase: "no" must not match inside "know"."""
+    return re.compile(r"(?<!\w)" + re.escape(normalise(phrase)) + r"(?!\w)")
