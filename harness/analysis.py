@@ -11,6 +11,8 @@
 - $ per 1M output tokens = total cost / total output tokens x 1e6; $ per correct task = total cost / correct
   tasks (over requests whose cost is known; `n_cost_unknown` counts the others).
 - roofline share = decode tok/s p50 / (memory bandwidth / weights bytes), see `harness.roofline`.
+- intervals: seeded bootstrap over tasks (`harness.stats`): accuracy, $ per correct task, and the paired
+  accuracy difference of every two models; `agreement` is the share of tasks whose repetitions agree.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ import pandas as pd
 from harness.energy import window_total
 from harness.metrics import request_metrics
 from harness.roofline import roofline_share
+from harness.stats import accuracy_interval, agreement, cost_per_correct_interval, separation
 
 METRIC_COLUMNS = ("ttft_s", "e2e_s", "itl_s", "tpot_s", "output_tok_per_s", "prompt_tok_per_s")
 NUMERIC_COLUMNS = ("input_tokens", "output_tokens", "cost_usd", "energy_j", "energy_net_j", *METRIC_COLUMNS)
@@ -43,7 +46,8 @@ def records_frame(records: list[dict[str, Any]], manifest: dict[str, Any] | None
         if energy_j is not None and idle_w is not None:
             net = energy_j - idle_w * record["energy"]["window_s"]
         row = {
-            "model": record["model"], "task_id": record["task_id"], "repetition": record["repetition"],
+            "model": record["model"], "suite": record.get("suite"), "task_id": record["task_id"],
+            "repetition": record["repetition"],
             "input_tokens": record.get("input_tokens"), "output_tokens": record.get("output_tokens"),
             "verdict": record.get("verdict"), "failed": record.get("error") is not None,
             "cost_usd": record.get("cost_usd"), "energy_j": energy_j, "energy_net_j": net,
@@ -51,8 +55,9 @@ def records_frame(records: list[dict[str, Any]], manifest: dict[str, Any] | None
         }
         row.update(request_metrics(record))
         rows.append(row)
-    frame = pd.DataFrame(rows, columns=["model", "task_id", "repetition", "verdict", "failed", "energy_source",
-                                        *NUMERIC_COLUMNS])
+    frame = pd.DataFrame(rows, columns=["model", "suite", "task_id", "repetition", "verdict", "failed",
+                                        "energy_source", *NUMERIC_COLUMNS])
+    frame["task_key"] = frame["suite"].astype(str) + "/" + frame["task_id"].astype(str)
     for column in NUMERIC_COLUMNS:
         frame[column] = pd.to_numeric(frame[column], errors="coerce")
     _attribute_shared_windows(frame, models)
@@ -103,6 +108,8 @@ def summarize(records: list[dict[str, Any]], manifest: dict[str, Any] | None = N
         energy_total = _sum(with_energy["energy_j"])
         cost_total = _sum(with_cost["cost_usd"])
         decode_p50 = _percentile(group["output_tok_per_s"], 50)
+        accuracy_ci = accuracy_interval(group)
+        cost_ci = cost_per_correct_interval(group)
         on_cpu = (entry.get("load") or {}).get("device") == "cpu"
         rows.append({
             "model": model,
@@ -114,6 +121,9 @@ def summarize(records: list[dict[str, Any]], manifest: dict[str, Any] | None = N
             "n_scored": n_scored,
             "n_correct": n_correct,
             "accuracy": n_correct / n_scored if n_scored else None,
+            "accuracy_ci_low": accuracy_ci[0],
+            "accuracy_ci_high": accuracy_ci[1],
+            "agreement": agreement(group),
             "ttft_p50_s": _percentile(group["ttft_s"], 50),
             "ttft_p90_s": _percentile(group["ttft_s"], 90),
             "e2e_p50_s": _percentile(group["e2e_s"], 50),
@@ -132,6 +142,8 @@ def summarize(records: list[dict[str, Any]], manifest: dict[str, Any] | None = N
             "cost_usd_per_task": float(with_cost["cost_usd"].mean()) if len(with_cost) else None,
             "cost_usd_per_mtok_output": _ratio(cost_total, _sum(with_cost["output_tokens"]), 1e6),
             "cost_usd_per_correct": _ratio(cost_total, int((with_cost["verdict"] == "correct").sum())),
+            "cost_usd_per_correct_ci_low": cost_ci[0],
+            "cost_usd_per_correct_ci_high": cost_ci[1],
             "cost_basis": "list price" if entry.get("kind") in ("openai", "anthropic") else
                           ("energy + hardware" if entry.get("local_cost") else None),
             "n_cost_unknown": int(group["cost_usd"].isna().sum()),
@@ -139,3 +151,9 @@ def summarize(records: list[dict[str, Any]], manifest: dict[str, Any] | None = N
                                              bandwidth if on_cpu else None),
         })
     return pd.DataFrame(rows)
+
+
+def accuracy_separation(records: list[dict[str, Any]]) -> pd.DataFrame:
+    """Paired accuracy differences between every two models, with 95% intervals (`harness.stats`)."""
+    frame = records_frame(records)
+    return separation(frame, list(dict.fromkeys(frame["model"])))

@@ -18,7 +18,7 @@ from rich.table import Table
 from harness import __version__
 from harness.backends import backend_availability
 from harness.config import load_models_config
-from harness.console import TerminalProgress, break_even_table, projected_table, summary_table
+from harness.console import TerminalProgress, break_even_table, projected_table, separation_table, summary_table
 from harness.costmodel import DEFAULT_ELECTRICITY_USD_PER_KWH, DEFAULT_PUE, CostOverrides
 from harness.energy.select import ENERGY_CHOICES, EnergySettings
 from harness.errors import (
@@ -60,15 +60,28 @@ def _energy_and_cost_settings(args: argparse.Namespace) -> tuple[EnergySettings,
     return energy, overrides
 
 
+def _judge_client(config, name: str):
+    from harness.judging import JudgeClient
+
+    (cfg,) = config.select([name])
+    if cfg.kind in API_KINDS and missing_key_env(cfg):
+        raise InputError(f"--judge {name}: set {missing_key_env(cfg)} to use it as the judge")
+    return JudgeClient(cfg)
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     """Validate everything, then run the suite over the selected models and print the summary."""
     models_file = _models_file(args)
     config = load_models_config(models_file)
     models = config.select(args.only)
-    suite = load_suite(args.suite)
+    suites = [load_suite(name) for name in args.suite]
+    names = [suite.name for suite in suites]
+    if len(set(names)) != len(names):
+        raise InputError(f"--suite: a suite is given twice ({', '.join(names)})")
     if args.repeat < 1:
         raise InputError(f"--repeat: must be at least 1, got {args.repeat}")
     energy, cost_overrides = _energy_and_cost_settings(args)
+    judge = _judge_client(config, args.judge) if args.judge else None
     skipped = {}
     for model in models:
         key_env = missing_key_env(model) if model.kind in API_KINDS else None
@@ -83,10 +96,10 @@ def cmd_run(args: argparse.Namespace) -> int:
     except ModelSourceError as exc:
         raise ModelSourceError(f"{models_file}: {exc}") from None
     out = Console(width=None if sys.stdout.isatty() or "COLUMNS" in os.environ else 120)
-    runner = Runner(suite, runnable, models_file, Path(args.out), repeat=args.repeat, argv=sys.argv,
-                    weights=weights, skipped=skipped, energy=energy, cost_overrides=cost_overrides)
-    out.print(f"run {runner.run_id}: suite {suite.name} ({len(suite.tasks)} tasks × {args.repeat}), "
-              f"{len(models)} model(s)", highlight=False)
+    runner = Runner(suites, runnable, models_file, Path(args.out), repeat=args.repeat, argv=sys.argv,
+                    weights=weights, skipped=skipped, energy=energy, cost_overrides=cost_overrides, judge=judge)
+    described = ", ".join(f"{s.name} ({len(s.tasks)} tasks)" for s in suites)
+    out.print(f"run {runner.run_id}: {described} × {args.repeat}, {len(runnable)} model(s)", highlight=False)
     try:
         with TerminalProgress() as progress:
             runner.progress = progress
@@ -94,13 +107,23 @@ def cmd_run(args: argparse.Namespace) -> int:
     except KeyboardInterrupt:
         print(f"\ninterrupted; partial results in {runner.run_dir}", file=sys.stderr)
         return EXIT_INTERRUPTED
-    from harness.analysis import summarize  # pandas loads only when there is a summary
+    finally:
+        if judge is not None:
+            judge.close()
+    from harness.analysis import accuracy_separation, summarize  # pandas loads only for the summary
     from harness.comparison import break_even, projected_costs
 
     records = read_records(result.run_dir / RECORDS_FILE)
     summary = summarize(records, runner.manifest)
-    out.print(summary_table(summary.to_dict("records"), f"Summary · {suite.name} · sha256 {suite.sha256[:12]}"))
-    projected = projected_costs(records, [m for m in models if m.name in skipped], suite) if skipped else None
+    for suite in suites:
+        per_suite = summarize([r for r in records if r["suite"] == suite.name], runner.manifest)
+        out.print(summary_table(per_suite.to_dict("records"), f"Summary · {suite.name} · sha256 {suite.sha256[:12]}"))
+    if len(suites) > 1:
+        out.print(summary_table(summary.to_dict("records"), f"Summary · all suites ({', '.join(names)})"))
+    differences = accuracy_separation(records)
+    if len(differences):
+        out.print(separation_table(differences.to_dict("records")))
+    projected = projected_costs(records, [m for m in models if m.name in skipped], suites) if skipped else None
     if projected is not None:
         out.print(projected_table(projected.to_dict("records")))
     comparison = break_even(summary, runner.manifest, projected)
@@ -156,7 +179,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     run = sub.add_parser("run", help="run a suite over the configured models")
     run.add_argument("--models", help=f"models file (default: $HARNESS_MODELS or ./{DEFAULT_MODELS_FILE})")
-    run.add_argument("--suite", default="smoke", help="built-in suite name or path to a suite file (default: smoke)")
+    run.add_argument("--suite", nargs="+", default=["smoke"], metavar="NAME|PATH",
+                     help="built-in suite names or suite files (default: smoke)")
+    run.add_argument("--judge", metavar="MODEL", help="models.yaml entry that grades tasks using the judge checker")
     run.add_argument("--only", nargs="+", metavar="NAME", help="run only these models")
     run.add_argument("--repeat", type=int, default=1, help="run each task N times (default: 1)")
     run.add_argument("--out", default="results", help="folder for run outputs (default: results)")

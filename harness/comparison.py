@@ -24,20 +24,22 @@ from harness.pricing import RequestPricer, TokenUsage, cost_usd
 PROJECTED_COLUMNS = ["model", "api_model", "cost_usd_per_task", "cost_usd_suite", "basis", "price_source"]
 
 
-def projected_costs(records: list[dict[str, Any]], models: list[Any], suite: Any,
+def projected_costs(records: list[dict[str, Any]], models: list[Any], suites: list[Any],
                     when: dt.datetime | None = None) -> pd.DataFrame:
-    """Projected (not measured) cost of the suite for API models that did not run, at list price."""
+    """Projected (not measured) cost of the suites for API models that did not run, at list price."""
     when = when or dt.datetime.now(dt.timezone.utc)
     frame = records_frame(records)
-    measured = frame[~frame["failed"]].groupby("task_id")[["input_tokens", "output_tokens"]].mean()
+    measured = frame[~frame["failed"]].groupby(["suite", "task_id"])[["input_tokens", "output_tokens"]].mean()
+    tasks = [(suite.name, task) for suite in suites for task in suite.tasks]
     rows = []
     for cfg in models:
         pricer = RequestPricer(cfg, warn=lambda message: None)
         total: Decimal | None = Decimal(0)
         basis, prices = "measured token counts of this run", None
-        for task in suite.tasks:
-            if task.id in measured.index and measured.loc[task.id].notna().all():
-                n_in, n_out = (round(float(v)) for v in measured.loc[task.id])
+        for suite_name, task in tasks:
+            key = (suite_name, task.id)
+            if key in measured.index and measured.loc[key].notna().all():
+                n_in, n_out = (round(float(v)) for v in measured.loc[key])
             else:
                 n_in = sum(len(m.content) for m in task.messages) // 4
                 n_out, basis = task.max_tokens, "estimated token counts (chars/4, max_tokens)"
@@ -49,7 +51,7 @@ def projected_costs(records: list[dict[str, Any]], models: list[Any], suite: Any
             total += cost
         rows.append({
             "model": cfg.name, "api_model": cfg.model,
-            "cost_usd_per_task": float(total) / len(suite.tasks) if total is not None else None,
+            "cost_usd_per_task": float(total) / len(tasks) if total is not None else None,
             "cost_usd_suite": float(total) if total is not None else None,
             "basis": basis, "price_source": prices.source if prices else None,
         })

@@ -68,11 +68,14 @@ class TerminalProgress:
 def summary_table(rows: list[dict[str, Any]], title: str) -> Table:
     """The per-model summary rows (from `analysis.summarize`) as a rich table (definitions in the README)."""
     table = Table(title=title, title_justify="left")
-    for header in ("model", "accuracy", "TTFT p50", "TTFT p90", "out tok/s p50", "E2E p50", "tokens in/out",
+    for header in ("model", "accuracy [95% CI]", "TTFT p50", "TTFT p90", "out tok/s p50", "E2E p50", "tokens in/out",
                    "J/task", "energy source", "$/task", "errors"):
         table.add_column(header, justify="left" if header in ("model", "energy source") else "right")
     for row in rows:
-        accuracy = "–" if _missing(row["accuracy"]) else f"{row['accuracy']:.0%} ({row['n_correct']}/{row['n_scored']})"
+        accuracy = "–"
+        if not _missing(row["accuracy"]):
+            accuracy = f"{row['accuracy']:.0%} [{row['accuracy_ci_low']:.0%}–{row['accuracy_ci_high']:.0%}] " \
+                       f"({row['n_correct']}/{row['n_scored']})"
         table.add_row(
             row["model"], accuracy,
             _fmt(row["ttft_p50_s"], ".0f", 1000, " ms"), _fmt(row["ttft_p90_s"], ".0f", 1000, " ms"),
@@ -113,4 +116,16 @@ def break_even_table(rows: list[dict[str, Any]]) -> Table:
                       _fmt(row["capacity_tasks_per_day"], ",.0f"), row["verdict"],
                       _usd(row["idle_capacity_usd_per_day"]))
     table.caption = f"* projected API cost; utilisation {rows[0]['utilisation']:g}" if rows else None
+    return table
+
+
+def separation_table(rows: list[dict[str, Any]]) -> Table:
+    """Paired accuracy differences; rows whose interval includes 0 are marked as not separated."""
+    table = Table(title="Accuracy differences (paired by task, 95% bootstrap interval)", title_justify="left")
+    for header in ("model A", "model B", "A − B", "95% CI", "tasks", "separated?"):
+        table.add_column(header, justify="left" if header.startswith("model") or header == "separated?" else "right")
+    for row in rows:
+        table.add_row(row["model_a"], row["model_b"], f"{row['difference']:+.0%}",
+                      f"[{row['ci_low']:+.0%}, {row['ci_high']:+.0%}]", str(row["n_tasks"]),
+                      "yes" if row["separated"] else "[yellow]no: the intervals do not separate them[/]")
     return table

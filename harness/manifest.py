@@ -106,7 +106,7 @@ def library_versions() -> dict[str, str]:
     return versions
 
 
-def new_manifest(run_id: str, argv: list[str], suite, models_file: Path, settings: dict[str, Any]) -> dict[str, Any]:
+def new_manifest(run_id: str, argv: list[str], suites: list, models_file: Path, settings: dict[str, Any]) -> dict[str, Any]:
     """The manifest at run start; `models` is filled in by the runner as each model loads."""
     return {
         "run_id": run_id,
@@ -117,10 +117,11 @@ def new_manifest(run_id: str, argv: list[str], suite, models_file: Path, setting
         "settings": settings,
         "host": host_info(),
         "libraries": library_versions(),
-        "suite": {
-            "name": suite.name, "version": suite.version, "sha256": suite.sha256,
-            "source": suite.source, "n_tasks": len(suite.tasks),
-        },
+        "suites": [
+            {"name": suite.name, "version": suite.version, "sha256": suite.sha256, "source": suite.source,
+             "n_tasks": len(suite.tasks)}
+            for suite in suites
+        ],
         "models_file": str(models_file),
         "models": {},
     }

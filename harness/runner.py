@@ -62,9 +62,10 @@ class RunResult:
     failed_models: list[str] = field(default_factory=list)
 
 
-def new_run_id(suite_name: str) -> str:
-    """A sortable, unique run id: UTC time, suite name and a short random suffix."""
-    return f"{dt.datetime.now(dt.timezone.utc):%Y%m%dT%H%M%SZ}-{suite_name}-{secrets.token_hex(3)}"
+def new_run_id(suite_names: list[str]) -> str:
+    """A sortable, unique run id: UTC time, suite names and a short random suffix."""
+    names = "+".join(suite_names)[:60]
+    return f"{dt.datetime.now(dt.timezone.utc):%Y%m%dT%H%M%SZ}-{names}-{secrets.token_hex(3)}"
 
 
 def build_prompt(task: Task, model_cfg: Any) -> Prompt:
@@ -76,33 +77,40 @@ def build_prompt(task: Task, model_cfg: Any) -> Prompt:
 
 
 class Runner:
-    """Runs a suite over models, writing records.jsonl and run.json under `out_dir/<run_id>`."""
+    """Runs suites over models, writing records.jsonl and run.json under `out_dir/<run_id>`."""
 
-    def __init__(self, suite: Suite, models: list[Any], models_file: Path, out_dir: Path, repeat: int = 1,
+    def __init__(self, suites: list[Suite], models: list[Any], models_file: Path, out_dir: Path, repeat: int = 1,
                  argv: list[str] | None = None, progress: Progress | None = None, run_id: str | None = None,
                  weights: dict[str, Weights] | None = None, skipped: dict[str, str] | None = None,
-                 energy: EnergySettings | None = None, cost_overrides: CostOverrides | None = None) -> None:
-        self.suite = suite
+                 energy: EnergySettings | None = None, cost_overrides: CostOverrides | None = None,
+                 judge: Any = None) -> None:
+        self.suites = suites
         self.models = models
         self.weights = dict(weights or {})
         self.energy = energy or EnergySettings()
         self.cost_overrides = cost_overrides or CostOverrides()
+        self.judge = judge  # a JudgeClient, or None: judge checkers then give verdict `error`
         self.repeat = repeat
         self.progress = progress or SilentProgress()
-        self.run_id = run_id or new_run_id(suite.name)
+        self.run_id = run_id or new_run_id([s.name for s in suites])
         self.run_dir = Path(out_dir) / self.run_id
         self.manifest = new_manifest(
-            self.run_id, argv or [], suite, models_file,
+            self.run_id, argv or [], suites, models_file,
             settings={"repeat": repeat, "models": [m.name for m in models], "out_dir": str(out_dir),
-                      "energy": vars(self.energy), "cost_overrides": vars(self.cost_overrides)},
+                      "energy": vars(self.energy), "cost_overrides": vars(self.cost_overrides),
+                      "judge": judge.cfg.name if judge else None},
         )
         self.manifest["skipped_models"] = {name: {"reason": reason} for name, reason in (skipped or {}).items()}
 
-    def _base_record(self, model_name: str, task: Task, repetition: int) -> dict[str, Any]:
+    def _base_record(self, model_name: str, suite: Suite, task: Task, repetition: int) -> dict[str, Any]:
         return {
-            "schema": RECORD_SCHEMA, "run_id": self.run_id, "model": model_name, "task_id": task.id,
-            "repetition": repetition, "suite": self.suite.name, "suite_sha256": self.suite.sha256,
+            "schema": RECORD_SCHEMA, "run_id": self.run_id, "model": model_name, "suite": suite.name,
+            "suite_sha256": suite.sha256, "task_id": task.id, "repetition": repetition,
         }
+
+    def _jobs(self) -> list[tuple[Suite, int, Task]]:
+        return [(suite, repetition, task) for suite in self.suites for repetition in range(self.repeat)
+                for task in suite.tasks]
 
     def run(self) -> RunResult:
         """Run every model over every task and repetition; a model that fails does not stop the others."""
@@ -139,7 +147,7 @@ class Runner:
     def _run_model(self, cfg: Any, writer: RecordWriter, result: RunResult) -> None:
         entry: dict[str, Any] = {"kind": cfg.kind, "config": cfg.model_dump(mode="json"), "status": "loading"}
         self.manifest["models"][cfg.name] = entry
-        n_requests = len(self.suite.tasks) * self.repeat
+        n_requests = len(self._jobs())
         self.progress.model_started(cfg.name, n_requests)
         backend = None
         try:
@@ -173,13 +181,13 @@ class Runner:
         if local_cost is not None:
             entry["local_cost"] = local_cost.to_record()
         policy = RetryPolicy(max_attempts=getattr(cfg, "max_attempts", 1))
-        jobs = [(repetition, task) for repetition in range(self.repeat) for task in self.suite.tasks]
+        jobs = self._jobs()
         concurrency = getattr(cfg, "concurrency", 1)
 
-        def one(job: tuple[int, Task]) -> dict[str, Any]:
-            repetition, task = job
-            record = self._base_record(cfg.name, task, repetition)
-            key = f"{task.id}/{repetition}"
+        def one(job: tuple[Suite, int, Task]) -> dict[str, Any]:
+            suite, repetition, task = job
+            record = self._base_record(cfg.name, suite, task, repetition)
+            key = f"{suite.name}/{task.id}/{repetition}"
             if concurrency == 1:  # overlapping requests share one model-level window instead
                 meter.begin(key)
             record.update(execute(backend, build_prompt(task, cfg), policy))
@@ -190,7 +198,7 @@ class Runner:
                 energy_j, source = window_total(record["energy"])
                 record["local_cost"] = {"energy_source": source}
                 record["cost_usd"] = local_task_cost_usd(local_cost, energy_j, record["end_offset_ns"] / 1e9)
-            self._judge(task, record)
+            self._judge(task, record, getattr(cfg, "prompt_style", "chat") == "completion")
             return record
 
         def done(record: dict[str, Any]) -> None:
@@ -221,36 +229,39 @@ class Runner:
         write_manifest(self.run_dir, self.manifest)
         self.progress.model_finished(cfg.name, "complete", None)
 
-    @staticmethod
-    def _judge(task: Task, record: dict[str, Any]) -> None:
+    def _judge(self, task: Task, record: dict[str, Any], completion_style: bool) -> None:
         record["expected"] = task.expected
         record["checker"] = task.checker.kind
         if record["error"] is not None:
-            record.update(verdict=None, extracted=None, verdict_detail=None)
+            record.update(verdict=None, extracted=None, verdict_detail=None, judge=None)
             return
-        verdict = run_checker(task.checker, record["output_text"], task.expected)
-        record.update(verdict=verdict.verdict, extracted=verdict.extracted, verdict_detail=verdict.detail)
+        answer = record["output_text"]
+        if completion_style and task.answer_prefix:
+            answer = task.answer_prefix + answer
+        verdict = run_checker(task.checker, answer, task.expected,
+                              judge=self.judge.ask if self.judge else None, question=task.question)
+        record.update(verdict=verdict.verdict, extracted=verdict.extracted, verdict_detail=verdict.detail,
+                      judge=verdict.judge)
 
     def _fail_model(self, cfg: Any, entry: dict[str, Any], writer: RecordWriter, result: RunResult,
                     exc: BaseException) -> None:
         """Record the failure once in the manifest and as an error record for every request it owed."""
         error = {"type": type(exc).__name__, "message": str(exc)}
         entry.update(status="failed", error=error)
-        for repetition in range(self.repeat):
-            for task in self.suite.tasks:
-                record = self._base_record(cfg.name, task, repetition)
-                record.update(
-                    started_at=None, chunk_offsets_ns=[], chunk_chars=[], end_offset_ns=None,
-                    input_tokens=None, input_tokens_source=None, output_tokens=None, output_tokens_source=None,
-                    cache_read_tokens=0, cache_write_tokens=0, reasoning_tokens=None,
-                    finish_reason=None, output_text="", error=error, attempts=0, failed_attempts=[],
-                    prices=None, cost_usd=None, energy=None,
-                    expected=task.expected, checker=task.checker.kind, verdict=None, extracted=None,
-                    verdict_detail=None,
-                )
-                writer.write(record)
-                result.n_records += 1
-                result.n_errors += 1
+        for suite, repetition, task in self._jobs():
+            record = self._base_record(cfg.name, suite, task, repetition)
+            record.update(
+                started_at=None, chunk_offsets_ns=[], chunk_chars=[], end_offset_ns=None,
+                input_tokens=None, input_tokens_source=None, output_tokens=None, output_tokens_source=None,
+                cache_read_tokens=0, cache_write_tokens=0, reasoning_tokens=None,
+                finish_reason=None, output_text="", error=error, attempts=0, failed_attempts=[],
+                prices=None, cost_usd=None, energy=None, judge=None,
+                expected=task.expected, checker=task.checker.kind, verdict=None, extracted=None,
+                verdict_detail=None,
+            )
+            writer.write(record)
+            result.n_records += 1
+            result.n_errors += 1
         result.failed_models.append(cfg.name)
         write_manifest(self.run_dir, self.manifest)
         self.progress.model_finished(cfg.name, "failed", str(exc))

@@ -20,6 +20,7 @@ from harness.errors import ModelSourceError
 from harness.fsutil import atomic_write_text
 from harness.gguf import GGUFError, GGUFInfo, read_gguf_info
 
+
 def cache_dir() -> Path:
     """The harness's cache folder: $HARNESS_CACHE_DIR, else ~/.cache/harness."""
     return Path(os.environ.get("HARNESS_CACHE_DIR") or Path.home() / ".cache" / "harness")

@@ -22,12 +22,12 @@ def _sse(data: dict | str, event: str | None = None) -> bytes:
     return ((f"event: {event}\n" if event else "") + f"data: {payload}\n\n").encode()
 
 
-def openai_events(model: str, usage: dict | None) -> list[bytes]:
-    """Chat Completions chunks for ANSWER, then (optionally) a usage chunk, then [DONE]."""
+def openai_events(model: str, usage: dict | None, answer: list[str] = ANSWER) -> list[bytes]:
+    """Chat Completions chunks for `answer`, then (optionally) a usage chunk, then [DONE]."""
     base = {"id": "chatcmpl-1", "object": "chat.completion.chunk", "created": 1, "model": model}
     events = [_sse({**base, "choices": [{"index": 0, "delta": {"role": "assistant"}, "finish_reason": None}]})]
     events += [_sse({**base, "choices": [{"index": 0, "delta": {"content": piece}, "finish_reason": None}]})
-               for piece in ANSWER]
+               for piece in answer]
     events.append(_sse({**base, "choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]}))
     if usage is not None:
         events.append(_sse({**base, "choices": [], "usage": usage}))
@@ -61,8 +61,10 @@ def anthropic_events(model: str, usage: dict) -> list[bytes]:
 class FakeAPI:
     """Serves scripted behaviours on 127.0.0.1; `requests` keeps what each POST carried."""
 
-    def __init__(self, script: list[dict] | None = None, usage: dict | None = None, delay_s: float = 0.0) -> None:
+    def __init__(self, script: list[dict] | None = None, usage: dict | None = None, delay_s: float = 0.0,
+                 answer: list[str] = ANSWER) -> None:
         self.script = list(script or [])
+        self.answer = answer
         self.usage = usage
         self.delay_s = delay_s  # before every response: lets requests overlap
         self.in_flight = 0
@@ -132,7 +134,7 @@ class FakeAPI:
         if anthropic:
             events = anthropic_events(body.get("model", "m"), self.usage)
         else:
-            events = openai_events(body.get("model", "m"), self.usage)
+            events = openai_events(body.get("model", "m"), self.usage, self.answer)
         if do == "malformed":
             events = events[:2] + [b"data: {\"choices\": [{\"delta\": {\"content\": \"oops\n\n"] + events[2:]
         handler.send_response(200)

@@ -150,3 +150,38 @@ def test_concurrency_limit_per_endpoint(tmp_path):
     assert api.max_in_flight == 3                  # overlapping, and never more than the limit
     assert sorted(r["task_id"] for r in records) == sorted(f"t{i}" for i in range(1, 10))
     assert all(r["error"] is None for r in records)
+
+
+def test_judge_checker_grades_with_the_judge_model_and_keeps_its_cost_apart(tmp_path):
+    usage = {"prompt_tokens": 100, "completion_tokens": 20, "total_tokens": 120}
+    suite = write(tmp_path / "judged.yaml", """
+        name: judged
+        version: 1
+        tasks:
+          - {id: j1, prompt: "Name a primary colour.", max_tokens: 16, checker: {kind: judge, rubric: "Names red, yellow or blue."}}
+          - {id: j2, prompt: "Name another primary colour.", max_tokens: 16, checker: {kind: judge, rubric: "Names red, yellow or blue."}}
+        """)
+    with FakeAPI(usage=usage, answer=["Red", "."]) as answerer, \
+            FakeAPI(usage=usage, answer=["It names red.", "\nPASS"]) as grader:
+        price = "cost: {input_usd_per_mtok: 1.0, output_usd_per_mtok: 2.0, source: test, as_of: 2026-12-01}"
+        models = write(tmp_path / "models.yaml", f"""
+            models:
+              - {{name: answerer, kind: openai, base_url: '{answerer.base_url}/v1', model: a, {price}}}
+              - {{name: grader, kind: openai, base_url: '{grader.base_url}/v1', model: g, {price}}}
+            """)
+        proc = run_cli("run", "--models", str(models), "--suite", str(suite), "--only", "answerer",
+                       "--judge", "grader", "--out", str(tmp_path / "out"))
+        grading_prompt = grader.requests[0]["body"]["messages"][0]["content"]
+        without = run_cli("run", "--models", str(models), "--suite", str(suite), "--only", "answerer",
+                          "--out", str(tmp_path / "out2"))
+    assert proc.returncode == 0, proc.stderr
+    (run_dir,) = (tmp_path / "out").iterdir()
+    records = read_records(run_dir / "records.jsonl")
+    assert [r["verdict"] for r in records] == ["correct", "correct"]
+    assert "Name a primary colour." in grading_prompt and "Answer to grade:\nRed." in grading_prompt
+    for record in records:
+        assert record["cost_usd"] == pytest.approx((100 * 1.0 + 20 * 2.0) / 1e6)          # the answerer's own
+        assert record["judge"]["model"] == "grader" and record["judge"]["cost_usd"] == pytest.approx(140 / 1e6)
+    assert without.returncode == 0
+    (run_dir,) = (tmp_path / "out2").iterdir()
+    assert {r["verdict"] for r in read_records(run_dir / "records.jsonl")} == {"error"}

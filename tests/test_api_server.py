@@ -146,7 +146,7 @@ def test_missing_key_skips_the_model_and_shows_its_projected_cost(tmp_path, smol
     assert manifest["skipped_models"] == {"gpt-5-mini": {"reason": "set HARNESS_TEST_ABSENT_KEY to run it"}}
     # The projection: each task priced at list price with smol's measured token counts.
     config = load_models_config(models)
-    (row,) = projected_costs(records, [config.models[1]], load_suite(str(suite_path))).to_dict("records")
+    (row,) = projected_costs(records, [config.models[1]], [load_suite(str(suite_path))]).to_dict("records")
     prices = lookup_prices("openai", "gpt-5-mini", __import__("datetime").datetime.now(__import__("datetime").timezone.utc))
     by_hand = sum(r["input_tokens"] * float(prices.input_usd_per_mtok) + r["output_tokens"] * float(prices.output_usd_per_mtok)
                   for r in records) / 1e6

@@ -90,8 +90,8 @@ def test_manifest_is_complete(default_run):
     _, run_dir, _, manifest = default_run
     assert manifest["status"] == "complete"
     assert manifest["run_id"] == run_dir.name
-    assert manifest["suite"] == {"name": "smoke", "version": 1, "sha256": SMOKE.sha256,
-                                 "source": SMOKE.source, "n_tasks": len(SMOKE.tasks)}
+    assert manifest["suites"] == [{"name": "smoke", "version": 1, "sha256": SMOKE.sha256,
+                                   "source": SMOKE.source, "n_tasks": len(SMOKE.tasks)}]
     host = manifest["host"]
     assert host["cpu_model"] and host["cpu_logical_cores"] >= 1 and host["ram_bytes"] > 0 and host["python"]
     assert "llama_cpp_python" in manifest["libraries"] and manifest["harness_version"]
@@ -178,3 +178,27 @@ def test_energy_and_local_cost_are_recorded_with_their_labels(default_run):
         assert row["energy_j_per_task"] > 0 and row["wh_per_1k_tasks"] == pytest.approx(row["energy_j_per_task"] / 3.6)
         assert row["cost_usd_per_correct"] == pytest.approx(row["cost_usd_total"] / row["n_correct"])
         assert 0 < row["roofline_share"] < 1.5
+
+
+def test_several_suites_in_one_run(tmp_path, smollm2_gguf):
+    models = write(tmp_path / "models.yaml", f"models:\n  - {{name: smol, kind: llama_cpp, path: {smollm2_gguf}}}\n")
+    for name, prompt, expected in (("alpha", "What is 2 + 2? Reply with the number only.", 4),
+                                   ("beta", "What is 3 + 3? Reply with the number only.", 6)):
+        write(tmp_path / f"{name}.yaml", f"""
+            name: {name}
+            version: 1
+            tasks:
+              - {{id: t1, prompt: "{prompt}", max_tokens: 8, expected: {expected}, checker: numeric}}
+            """)
+    proc = run_cli("run", "--models", str(models), "--suite", str(tmp_path / "alpha.yaml"), str(tmp_path / "beta.yaml"),
+                   "--repeat", "2", "--out", str(tmp_path / "out"), env_columns=200)
+    assert proc.returncode == 0, proc.stderr
+    (run_dir,) = (tmp_path / "out").iterdir()
+    records = read_records(run_dir / "records.jsonl")
+    assert [(r["suite"], r["task_id"], r["repetition"]) for r in records] == [
+        ("alpha", "t1", 0), ("alpha", "t1", 1), ("beta", "t1", 0), ("beta", "t1", 1)]
+    assert "Summary · alpha" in proc.stdout and "Summary · beta" in proc.stdout
+    assert "Summary · all suites (alpha, beta)" in proc.stdout
+    assert [s["name"] for s in read_manifest(run_dir)["suites"]] == ["alpha", "beta"]
+    twice = run_cli("run", "--models", str(models), "--suite", "smoke", "smoke")
+    assert twice.returncode == 2 and "a suite is given twice" in twice.stderr
