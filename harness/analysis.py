@@ -95,7 +95,11 @@ def _sum(series: pd.Series) -> float | None:
 
 def summarize(records: list[dict[str, Any]], manifest: dict[str, Any] | None = None) -> pd.DataFrame:
     """Per model (in first-seen order): counts, accuracy, latency, speed, tokens, energy, cost, roofline."""
-    frame = records_frame(records, manifest)
+    return summarize_frame(records_frame(records, manifest), manifest)
+
+
+def summarize_frame(frame: pd.DataFrame, manifest: dict[str, Any] | None = None) -> pd.DataFrame:
+    """`summarize` over an already built `records_frame`."""
     models = (manifest or {}).get("models", {})
     bandwidth = (((manifest or {}).get("host") or {}).get("memory_bandwidth") or {}).get("cpu", {}).get("gbs")
     rows = []
@@ -153,7 +157,7 @@ def summarize(records: list[dict[str, Any]], manifest: dict[str, Any] | None = N
     return pd.DataFrame(rows)
 
 
-def accuracy_separation(records: list[dict[str, Any]]) -> pd.DataFrame:
+def accuracy_separation(records: list[dict[str, Any]] | pd.DataFrame) -> pd.DataFrame:
     """Paired accuracy differences between every two models, with 95% intervals (`harness.stats`)."""
-    frame = records_frame(records)
+    frame = records if isinstance(records, pd.DataFrame) else records_frame(records)
     return separation(frame, list(dict.fromkeys(frame["model"])))

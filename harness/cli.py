@@ -1,4 +1,4 @@
-"""Command line: `harness run`, `harness models`, `harness suites`.
+"""Command line: `harness run`, `harness report`, `harness models`, `harness suites`.
 
 Exit codes: 0 done with no failed request; 1 done, but some requests or models failed (recorded);
 2 bad input (nothing run); 130 interrupted.
@@ -32,6 +32,7 @@ from harness.errors import (
 from harness.pricing import API_KINDS
 from harness.providers import missing_key_env, resolve_endpoint
 from harness.records import RECORDS_FILE, read_records
+from harness.report import build_report
 from harness.runner import Runner
 from harness.sources import locate_weights, weights_availability
 from harness.suites import builtin_suites, load_suite
@@ -86,11 +87,12 @@ def cmd_run(args: argparse.Namespace) -> int:
     for model in models:
         key_env = missing_key_env(model) if model.kind in API_KINDS else None
         if key_env:
-            skipped[model.name] = f"set {key_env} to run it"
+            skipped[model.name] = {"reason": f"set {key_env} to run it", "config": model.model_dump(mode="json")}
             print(f"skipping model '{model.name}': set {key_env} to run it", file=sys.stderr)
     runnable = [m for m in models if m.name not in skipped]
     if not runnable:
-        raise InputError(f"{models_file}: no selected model can run here ({'; '.join(skipped.values())})")
+        reasons = "; ".join(entry["reason"] for entry in skipped.values())
+        raise InputError(f"{models_file}: no selected model can run here ({reasons})")
     try:  # missing or truncated weights stop the run here, before any model loads
         weights = {m.name: locate_weights(m) for m in runnable if m.kind == "llama_cpp"}
     except ModelSourceError as exc:
@@ -130,6 +132,10 @@ def cmd_run(args: argparse.Namespace) -> int:
     if len(comparison):
         out.print(break_even_table(comparison.to_dict("records")))
     print(f"records:  {result.run_dir / RECORDS_FILE}\nmanifest: {result.run_dir / 'run.json'}", flush=True)
+    if not args.no_report:
+        report_path = Path(args.report_dir) / f"{runner.run_id}.html"
+        build_report([result.run_dir], report_path)
+        print(f"report:   {report_path}", flush=True)
     for name in result.failed_models:
         print(f"model '{name}' failed: {runner.manifest['models'][name]['error']['message']}", file=sys.stderr)
     return EXIT_FAILURES_RECORDED if result.n_errors else EXIT_OK
@@ -154,6 +160,14 @@ def cmd_models(args: argparse.Namespace) -> int:
         table.add_row(model.name, model.kind, getattr(model, "prompt_style", "chat"), "[green]yes[/]" if ok else "[red]no[/]",
                       detail)
     Console().print(table)
+    return EXIT_OK
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    """Write one HTML report over the given runs, with exports beside it."""
+    output = args.output or Path("reports") / f"{args.run_dirs[0].name}.html"
+    for path in build_report(args.run_dirs, output, args.allow_different_suites):
+        print(path)
     return EXIT_OK
 
 
@@ -182,6 +196,8 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--suite", nargs="+", default=["smoke"], metavar="NAME|PATH",
                      help="built-in suite names or suite files (default: smoke)")
     run.add_argument("--judge", metavar="MODEL", help="models.yaml entry that grades tasks using the judge checker")
+    run.add_argument("--report-dir", default="reports", help="where the run's HTML report goes (default: reports)")
+    run.add_argument("--no-report", action="store_true", help="write no HTML report")
     run.add_argument("--only", nargs="+", metavar="NAME", help="run only these models")
     run.add_argument("--repeat", type=int, default=1, help="run each task N times (default: 1)")
     run.add_argument("--out", default="results", help="folder for run outputs (default: results)")
@@ -200,6 +216,13 @@ def build_parser() -> argparse.ArgumentParser:
     models = sub.add_parser("models", help="list configured models and whether each can run here")
     models.add_argument("--models", help=f"models file (default: $HARNESS_MODELS or ./{DEFAULT_MODELS_FILE})")
     models.set_defaults(func=cmd_models)
+
+    report = sub.add_parser("report", help="write an HTML report (and CSV/Parquet exports) over one or more runs")
+    report.add_argument("run_dirs", nargs="+", metavar="RUN_DIR", type=Path)
+    report.add_argument("-o", "--output", type=Path, help="HTML file (default: reports/<first run id>.html)")
+    report.add_argument("--allow-different-suites", action="store_true",
+                        help="merge runs even when their suites differ")
+    report.set_defaults(func=cmd_report)
 
     suites = sub.add_parser("suites", help="list built-in suites")
     suites.set_defaults(func=cmd_suites)

@@ -24,11 +24,11 @@ from harness.pricing import RequestPricer, TokenUsage, cost_usd
 PROJECTED_COLUMNS = ["model", "api_model", "cost_usd_per_task", "cost_usd_suite", "basis", "price_source"]
 
 
-def projected_costs(records: list[dict[str, Any]], models: list[Any], suites: list[Any],
+def projected_costs(records: list[dict[str, Any]] | pd.DataFrame, models: list[Any], suites: list[Any],
                     when: dt.datetime | None = None) -> pd.DataFrame:
     """Projected (not measured) cost of the suites for API models that did not run, at list price."""
     when = when or dt.datetime.now(dt.timezone.utc)
-    frame = records_frame(records)
+    frame = records if isinstance(records, pd.DataFrame) else records_frame(records)
     measured = frame[~frame["failed"]].groupby(["suite", "task_id"])[["input_tokens", "output_tokens"]].mean()
     tasks = [(suite.name, task) for suite in suites for task in suite.tasks]
     rows = []

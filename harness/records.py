@@ -16,13 +16,21 @@ checker's verdict, the error if any — and nothing derived: latencies and rates
 
 from __future__ import annotations
 
+import contextlib
+import gc
 import json
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, Any
 
 RECORD_SCHEMA = 1
 RECORDS_FILE = "records.jsonl"
+
+try:  # orjson parses large record files several times faster; the standard library does the same job
+    from orjson import loads as _loads
+except ImportError:
+    _loads = json.loads
 
 
 class RecordWriter:
@@ -51,17 +59,35 @@ def read_records(path: Path, warn: IO[str] | None = sys.stderr) -> list[dict[str
     """All complete records of a JSONL file. A torn last line (a kill mid-write) is dropped with a warning;
     a malformed line elsewhere is a corrupt file and raises `ValueError` naming the line."""
     path = Path(path)
-    records = []
-    lines = path.read_text(encoding="utf-8").split("\n")
+    records: list[dict[str, Any]] = []
+    lines = path.read_bytes().split(b"\n")
+    with paused_gc():
+        _parse_lines(path, lines, records, warn)
+    return records
+
+
+@contextlib.contextmanager
+def paused_gc() -> Iterator[None]:
+    """Pause the cycle collector while building many acyclic containers (records, rows): with 100k records
+    in memory its full passes cost as much as the work itself. Reference counting still frees memory."""
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if collecting:
+            gc.enable()
+
+
+def _parse_lines(path: Path, lines: list[bytes], records: list[dict[str, Any]], warn: IO[str] | None) -> None:
     for number, line in enumerate(lines, 1):
         if not line.strip():
             continue
         try:
-            records.append(json.loads(line))
-        except json.JSONDecodeError:
+            records.append(_loads(line))
+        except ValueError:  # json.JSONDecodeError and orjson.JSONDecodeError are both ValueErrors
             is_last = all(not rest.strip() for rest in lines[number:])
             if not is_last:
                 raise ValueError(f"{path}:{number}: malformed record line") from None
             if warn is not None:
                 print(f"warning: {path}:{number}: dropped a torn last line (the run was killed mid-write)", file=warn)
-    return records

@@ -81,7 +81,7 @@ class Runner:
 
     def __init__(self, suites: list[Suite], models: list[Any], models_file: Path, out_dir: Path, repeat: int = 1,
                  argv: list[str] | None = None, progress: Progress | None = None, run_id: str | None = None,
-                 weights: dict[str, Weights] | None = None, skipped: dict[str, str] | None = None,
+                 weights: dict[str, Weights] | None = None, skipped: dict[str, dict] | None = None,
                  energy: EnergySettings | None = None, cost_overrides: CostOverrides | None = None,
                  judge: Any = None) -> None:
         self.suites = suites
@@ -100,7 +100,7 @@ class Runner:
                       "energy": vars(self.energy), "cost_overrides": vars(self.cost_overrides),
                       "judge": judge.cfg.name if judge else None},
         )
-        self.manifest["skipped_models"] = {name: {"reason": reason} for name, reason in (skipped or {}).items()}
+        self.manifest["skipped_models"] = dict(skipped or {})  # name -> {"reason": ..., "config": ...}
 
     def _base_record(self, model_name: str, suite: Suite, task: Task, repetition: int) -> dict[str, Any]:
         return {

@@ -9,6 +9,8 @@ their paired per-task accuracy difference excludes 0.
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 import pandas as pd
 
@@ -17,17 +19,31 @@ SEED = 20261201
 LEVEL = 0.95
 
 
+@functools.lru_cache(maxsize=2)
 def _resample_indices(n: int, n_resamples: int, seed: int) -> np.ndarray:
-    return np.random.default_rng(seed).integers(0, n, size=(n_resamples, n))
+    # Cached: every model of a run has the same tasks, so one draw of indices serves them all.
+    indices = np.random.default_rng(seed).integers(0, n, size=(n_resamples, n), dtype=np.int32)
+    indices.flags.writeable = False
+    return indices
 
 
 def bootstrap_mean_ci(values: np.ndarray, n_resamples: int = N_RESAMPLES, seed: int = SEED,
                       level: float = LEVEL) -> tuple[float | None, float | None]:
-    """Percentile interval of the mean of `values` (one value per task)."""
+    """Percentile interval of the mean of `values` (one value per task).
+
+    With few distinct values (correctness 0/1, or shares of a few repetitions) a resample is fully
+    described by how often each value is drawn, a multinomial draw: the same distribution as resampling
+    indices, at a cost independent of the number of tasks.
+    """
     values = np.asarray(values, dtype=float)
     if len(values) == 0:
         return None, None
-    means = values[_resample_indices(len(values), n_resamples, seed)].mean(axis=1)
+    levels, counts = np.unique(values, return_counts=True)
+    if len(levels) <= 64:
+        draws = np.random.default_rng(seed).multinomial(len(values), counts / len(values), size=n_resamples)
+        means = draws @ levels / len(values)
+    else:
+        means = values[_resample_indices(len(values), n_resamples, seed)].mean(axis=1)
     tail = (1 - level) / 2 * 100
     low, high = np.percentile(means, [tail, 100 - tail])
     return float(low), float(high)
@@ -41,7 +57,8 @@ def bootstrap_ratio_ci(numerator: np.ndarray, denominator: np.ndarray, n_resampl
     if len(numerator) == 0 or denominator.sum() == 0:
         return None, None
     index = _resample_indices(len(numerator), n_resamples, seed)
-    top, bottom = numerator[index].sum(axis=1), denominator[index].sum(axis=1)
+    top = numerator.astype(np.float32)[index].sum(axis=1, dtype=np.float64)
+    bottom = denominator.astype(np.float32)[index].sum(axis=1, dtype=np.float64)
     ratios = top[bottom > 0] / bottom[bottom > 0]
     tail = (1 - level) / 2 * 100
     low, high = np.percentile(ratios, [tail, 100 - tail])
@@ -61,8 +78,8 @@ def accuracy_interval(frame: pd.DataFrame) -> tuple[float | None, float | None]:
 
 def cost_per_correct_interval(frame: pd.DataFrame) -> tuple[float | None, float | None]:
     """95% bootstrap interval of total cost / correct tasks, over tasks with a known cost."""
-    known = frame[frame["cost_usd"].notna()]
-    by_task = known.groupby("task_key").agg(cost=("cost_usd", "sum"), correct=("verdict", lambda v: (v == "correct").sum()))
+    known = frame[frame["cost_usd"].notna()].assign(correct=lambda f: f["verdict"] == "correct")
+    by_task = known.groupby("task_key")[["cost_usd", "correct"]].sum().rename(columns={"cost_usd": "cost"})
     return bootstrap_ratio_ci(by_task["cost"].to_numpy(), by_task["correct"].to_numpy())
 
 

@@ -143,7 +143,9 @@ def test_missing_key_skips_the_model_and_shows_its_projected_cost(tmp_path, smol
     records = read_records(run_dir / "records.jsonl")
     assert {r["model"] for r in records} == {"smol"}
     manifest = json.loads((run_dir / "run.json").read_text())
-    assert manifest["skipped_models"] == {"gpt-5-mini": {"reason": "set HARNESS_TEST_ABSENT_KEY to run it"}}
+    skipped = manifest["skipped_models"]["gpt-5-mini"]
+    assert skipped["reason"] == "set HARNESS_TEST_ABSENT_KEY to run it"
+    assert skipped["config"]["model"] == "gpt-5-mini" and skipped["config"]["api_key_env"] == "HARNESS_TEST_ABSENT_KEY"
     # The projection: each task priced at list price with smol's measured token counts.
     config = load_models_config(models)
     (row,) = projected_costs(records, [config.models[1]], [load_suite(str(suite_path))]).to_dict("records")

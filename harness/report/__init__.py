@@ -1,0 +1,23 @@
+"""`harness report`: one self-contained HTML file over one or more runs, with CSV and Parquet exports."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from harness.fsutil import atomic_write_text
+from harness.records import paused_gc
+
+
+def build_report(run_dirs: list[Path], out_path: Path, allow_different_suites: bool = False,
+                 title: str | None = None) -> list[Path]:
+    """Write the report and its exports; return the paths written, the HTML first."""
+    from harness.report.data import export_frames, load_report_data
+    from harness.report.page import render
+
+    with paused_gc():
+        data = load_report_data([Path(d) for d in run_dirs], allow_different_suites)
+        out_path = Path(out_path)
+        out_path.parent.mkdir(parents=True, exist_ok=True)
+        names = ", ".join(m.get("run_id", "?") for m in data.manifests)
+        atomic_write_text(out_path, render(data, title or f"harness report · {names}"))
+        return [out_path, *export_frames(data, out_path)]

@@ -1,0 +1,135 @@
+"""Everything the report shows, computed from run folders (records + manifests) and nothing else.
+
+Several runs are merged side by side when their suites match (same content hashes); a model name that
+appears in more than one run is suffixed with its run's position (`name #2`). Suites are reloaded from
+their recorded source for the prompts of the drill-down, and only when the content hash still matches.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from harness.analysis import accuracy_separation, records_frame, summarize_frame
+from harness.comparison import break_even, projected_costs
+from harness.config import MODEL_KINDS
+from harness.errors import InputError, SuiteError
+from harness.manifest import MANIFEST_FILE, read_manifest
+from harness.records import RECORDS_FILE, read_records
+from harness.suites import Suite, load_suite_file
+
+
+@dataclass
+class ReportData:
+    """Merged runs and the tables derived from them."""
+
+    run_dirs: list[Path]
+    manifests: list[dict[str, Any]]
+    records: list[dict[str, Any]]
+    manifest: dict[str, Any]                     # merged: models and skipped models of every run
+    suites: list[Suite | None]
+    suite_info: list[dict[str, Any]]
+    summary: pd.DataFrame
+    frame: pd.DataFrame
+    projected: pd.DataFrame
+    break_even: pd.DataFrame
+    separation: pd.DataFrame
+    notes: list[str] = field(default_factory=list)
+
+
+def _load_run(run_dir: Path) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    if not (run_dir / MANIFEST_FILE).is_file() or not (run_dir / RECORDS_FILE).is_file():
+        raise InputError(f"{run_dir}: not a run folder (needs {MANIFEST_FILE} and {RECORDS_FILE})")
+    try:
+        return read_manifest(run_dir), read_records(run_dir / RECORDS_FILE)
+    except (ValueError, OSError) as exc:
+        raise InputError(f"{run_dir}: cannot read the run: {exc}") from None
+
+
+def _suite_key(manifest: dict[str, Any]) -> list[tuple[str, str]]:
+    return sorted((s["name"], s["sha256"]) for s in manifest.get("suites", []))
+
+
+def _reload_suite(info: dict[str, Any], notes: list[str]) -> Suite | None:
+    try:
+        suite = load_suite_file(Path(info["source"]))
+    except (SuiteError, OSError, KeyError):
+        notes.append(f"suite {info['name']}: its file {info.get('source')} is gone; prompts are not shown")
+        return None
+    if suite.sha256 != info["sha256"]:
+        notes.append(f"suite {info['name']}: its file changed since the run; prompts are not shown")
+        return None
+    return suite
+
+
+def load_report_data(run_dirs: list[Path], allow_different_suites: bool = False) -> ReportData:
+    """Read and merge runs; refuse runs of different suites unless `allow_different_suites`."""
+    loaded = [_load_run(Path(d)) for d in run_dirs]
+    keys = [_suite_key(m) for m, _ in loaded]
+    if len({tuple(k) for k in keys}) > 1 and not allow_different_suites:
+        described = "; ".join(f"{d}: {', '.join(f'{n} {h[:12]}' for n, h in k)}" for d, k in zip(run_dirs, keys))
+        raise InputError(f"the runs are of different suites ({described}); comparing them would mislead. "
+                         "Pass --allow-different-suites to merge them anyway")
+    seen: dict[str, int] = {}
+    merged: dict[str, Any] = {"models": {}, "skipped_models": {}, "host": loaded[0][0].get("host", {})}
+    records: list[dict[str, Any]] = []
+    for position, (manifest, run_records) in enumerate(loaded, 1):
+        rename = {}
+        for name in [*manifest.get("models", {}), *manifest.get("skipped_models", {})]:
+            seen[name] = seen.get(name, 0) + 1
+            rename[name] = name if seen[name] == 1 else f"{name} #{position}"
+        for name, entry in manifest.get("models", {}).items():
+            merged["models"][rename[name]] = entry
+        for name, entry in manifest.get("skipped_models", {}).items():
+            merged["skipped_models"][rename[name]] = entry
+        records += [{**r, "model": rename.get(r["model"], r["model"])} for r in run_records]
+    notes: list[str] = []
+    suite_info = list({(s["name"], s["sha256"]): s for m, _ in loaded for s in m.get("suites", [])}.values())
+    suites = [_reload_suite(info, notes) for info in suite_info]
+    frame = records_frame(records, merged)
+    summary = summarize_frame(frame, merged)
+    skipped_cfgs = []
+    for name, entry in merged["skipped_models"].items():
+        config = entry.get("config")
+        if config and config.get("kind") in MODEL_KINDS:
+            skipped_cfgs.append(MODEL_KINDS[config["kind"]].model_validate({**config, "name": name.split(" #")[0]}))
+    projected = projected_costs(frame, skipped_cfgs, [s for s in suites if s is not None])
+    return ReportData(
+        run_dirs=[Path(d) for d in run_dirs], manifests=[m for m, _ in loaded], records=records, manifest=merged,
+        suites=suites, suite_info=suite_info, summary=summary, frame=frame,
+        projected=projected, break_even=break_even(summary, merged, projected),
+        separation=accuracy_separation(frame), notes=notes,
+    )
+
+
+def export_frames(data: ReportData, html_path: Path) -> list[Path]:
+    """Summary CSV and records as Parquet and CSV beside the HTML file; returns the paths written."""
+    stem = html_path.with_suffix("")
+    written = []
+    summary_path = stem.parent / f"{stem.name}.summary.csv"
+    data.summary.to_csv(summary_path, index=False)
+    written.append(summary_path)
+    texts = pd.DataFrame([{
+        "run_id": r.get("run_id"), "started_at": r.get("started_at"), "expected": json.dumps(r.get("expected")),
+        "output_text": r.get("output_text"), "error_type": (r.get("error") or {}).get("type"),
+        "error_class": (r.get("error") or {}).get("error_class"), "finish_reason": r.get("finish_reason"),
+    } for r in data.records])
+    table = pd.concat([data.frame.reset_index(drop=True), texts], axis=1)
+    csv_path = stem.parent / f"{stem.name}.records.csv"
+    parquet_path = stem.parent / f"{stem.name}.records.parquet"
+    try:
+        import pyarrow as pa
+        import pyarrow.csv
+        import pyarrow.parquet
+    except ImportError:
+        table.to_csv(csv_path, index=False)
+        data.notes.append("no Parquet export: pyarrow is not installed (pip install 'harness[report]')")
+        return [*written, csv_path]
+    arrow = pa.Table.from_pandas(table, preserve_index=False)
+    pyarrow.csv.write_csv(arrow, csv_path)  # several times faster than pandas' writer on 100k rows
+    pyarrow.parquet.write_table(arrow, parquet_path)
+    return [*written, parquet_path, csv_path]

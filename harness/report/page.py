@@ -1,0 +1,336 @@
+"""The report page: one self-contained HTML file (inline CSS and SVG, no script at all), every value
+from the data escaped, and a Content-Security-Policy that forbids scripts even if something slipped.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import math
+from html import escape
+from itertools import zip_longest
+from typing import Any
+
+from harness.report import svg
+from harness.report.data import ReportData
+
+DRILL_DOWN_TASKS = 60      # tasks shown in the drill-down; the exports hold every record
+OUTPUT_CHARS = 1200        # characters of each output shown
+CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; script-src 'none'; base-uri 'none'"
+
+STYLE = """
+body{font:15px/1.45 system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:0;color:#1d232a;background:#f6f7f9}
+main{max-width:1180px;margin:0 auto;padding:24px}
+h1{font-size:26px;margin:0 0 4px}h2{margin-top:36px;border-bottom:2px solid #dde2e8;padding-bottom:4px}
+.lede{color:#4a5563;margin:0 0 16px}.note{color:#5b6675;font-size:13px}
+table{border-collapse:collapse;width:100%;background:#fff;font-size:13.5px;margin:8px 0}
+th,td{border:1px solid #dde2e8;padding:5px 8px;text-align:right;vertical-align:top}
+th{background:#eef1f5;position:sticky;top:0}td.l,th.l{text-align:left}
+tr.projected td{font-style:italic;color:#6b4e16;background:#fff8e8}
+.badge{display:inline-block;padding:1px 7px;border-radius:10px;font-size:12px;font-weight:600}
+.correct{background:#d7f2dd;color:#135a22}.incorrect{background:#fbdcdc;color:#7c1414}
+.error{background:#eee;color:#444}.label{font-family:ui-monospace,monospace;font-size:12px;color:#444}
+pre{white-space:pre-wrap;word-break:break-word;background:#fbfbfc;border:1px solid #e3e6ea;padding:6px;margin:4px 0;
+font:12.5px/1.4 ui-monospace,SFMono-Regular,Menlo,monospace;max-height:22em;overflow:auto}
+.charts{display:grid;grid-template-columns:repeat(auto-fit,minmax(560px,1fr));gap:16px}
+figure{margin:0;background:#fff;border:1px solid #dde2e8;padding:8px}figcaption{font-size:13px;color:#4a5563}
+svg.chart{max-width:100%;height:auto;font-family:system-ui,sans-serif}
+svg .grid{stroke:#e6e9ee}svg .tick{font-size:11px;fill:#5b6675}svg .axis-label{font-size:12px;fill:#333}
+svg .point-label,svg .bar-label,svg .bar-value,svg .bar-note,svg .legend{font-size:12px;fill:#333}
+svg .bar-note{fill:#8a5a00;font-style:italic}svg .frontier{fill:none;stroke:#999;stroke-dasharray:4 3}
+svg .mark{fill:#000}details{background:#fff;border:1px solid #dde2e8;margin:6px 0;padding:4px 10px}
+summary{cursor:pointer;font-weight:600}dl{display:grid;grid-template-columns:220px 1fr;gap:2px 12px;font-size:13px}
+dt{color:#5b6675}dd{margin:0;font-family:ui-monospace,monospace;word-break:break-all}
+"""
+
+
+def _e(value: Any) -> str:
+    return escape("" if value is None else str(value))
+
+
+def _missing(value: Any) -> bool:
+    return value is None or (isinstance(value, float) and math.isnan(value))
+
+
+def _num(value: Any, spec: str, unit: str = "", scale: float = 1.0) -> str:
+    return "–" if _missing(value) else f"{format(value * scale, spec)}{unit}"
+
+
+def _usd(value: Any) -> str:
+    """Dollars with three significant digits, in plain decimals ($0.0000321, not 3.21e-05)."""
+    if _missing(value):
+        return "–"
+    if value == 0 or value >= 1:
+        return f"${value:,.2f}"
+    decimals = max(2, -math.floor(math.log10(abs(value))) + 2)
+    return f"${value:.{decimals}f}"
+
+
+def _pct_ci(row: dict) -> str:
+    if _missing(row["accuracy"]):
+        return "–"
+    return (f"{row['accuracy']:.0%} <span class='note'>[{row['accuracy_ci_low']:.0%}–{row['accuracy_ci_high']:.0%}]"
+            f" {row['n_correct']}/{row['n_scored']}</span>")
+
+
+def _usd_ci(row: dict) -> str:
+    if _missing(row["cost_usd_per_correct"]):
+        return "–"
+    low, high = row.get("cost_usd_per_correct_ci_low"), row.get("cost_usd_per_correct_ci_high")
+    interval = "" if _missing(low) else f" <span class='note'>[{_usd(low)}–{_usd(high)}]</span>"
+    return _usd(row["cost_usd_per_correct"]) + interval
+
+
+def headline_table(data: ReportData) -> str:
+    """One row per model: measured rows, then projected API rows in their own style."""
+    head = ("<tr><th class='l'>model</th><th class='l'>kind · runtime · device</th><th>accuracy [95% CI]</th>"
+            "<th>$ / task</th><th>$ / correct task [95% CI]</th><th>J / task</th><th class='l'>energy source</th>"
+            "<th>output tok/s p50</th><th>TTFT p50 / p90</th><th>E2E p50</th></tr>")
+    rows = []
+    for row in data.summary.to_dict("records"):
+        load = data.manifest["models"].get(row["model"], {}).get("load") or {}
+        runtime = " · ".join(_e(v) for v in (row["kind"], load.get("runtime"), row["device"]) if v)
+        rows.append(
+            f"<tr><td class='l'>{_e(row['model'])}</td><td class='l'>{runtime}</td><td>{_pct_ci(row)}</td>"
+            f"<td>{_usd(row['cost_usd_per_task'])}</td><td>{_usd_ci(row)}</td>"
+            f"<td>{_num(row['energy_j_per_task'], '.2f')}</td><td class='l label'>{_e(row['energy_source'])}</td>"
+            f"<td>{_num(row['output_tok_per_s_p50'], '.1f')}</td>"
+            f"<td>{_num(row['ttft_p50_s'], '.0f', ' ms', 1000)} / {_num(row['ttft_p90_s'], '.0f', ' ms', 1000)}</td>"
+            f"<td>{_num(row['e2e_p50_s'], '.2f', ' s')}</td></tr>")
+    for row in data.projected.to_dict("records"):
+        rows.append(
+            f"<tr class='projected'><td class='l'>{_e(row['model'])}*</td><td class='l'>api · not run (no key)</td>"
+            f"<td>not run</td><td>{_usd(row['cost_usd_per_task'])}* projected</td><td>–</td><td>–</td>"
+            f"<td class='l label'>unavailable</td><td>–</td><td>–</td><td>–</td></tr>")
+    note = ("<p class='note'>* projected: priced at list price with the token counts this run measured for each task; "
+            "never measured.</p>" if len(data.projected) else "")
+    return f"<table>{head}{''.join(rows)}</table>{note}"
+
+
+def _pareto(points: list[tuple[float, float]]) -> list[tuple[float, float]]:
+    front, best = [], -1.0
+    for x, y in sorted(points):
+        if y > best:
+            front.append((x, y))
+            best = y
+    return front
+
+
+def charts(data: ReportData) -> str:
+    """Pareto, speed, energy, TTFT and ITL distributions, and break-even, as inline SVG figures."""
+    rows = data.summary.to_dict("records")
+    colors = {row["model"]: svg.color(i) for i, row in enumerate(rows)}
+    figures = []
+    points = [{"x": r["cost_usd_per_correct"], "y": r["accuracy"], "label": r["model"], "color": colors[r["model"]]}
+              for r in rows if not _missing(r["cost_usd_per_correct"]) and not _missing(r["accuracy"])
+              and r["cost_usd_per_correct"] > 0]
+    figures.append(_figure(svg.scatter(points, "$ per correct task (log scale)", "accuracy", "Accuracy against cost",
+                                       log_x=True, front=_pareto([(p["x"], p["y"]) for p in points]), x_fmt=_usd),
+                           "Accuracy against $ per correct task; the dashed line joins models no other model beats on "
+                           "both. Models without a cost or without a correct answer are left out."))
+    figures.append(_figure(svg.bars([{"label": r["model"], "value": None if _missing(r["output_tok_per_s_p50"]) else
+                                      r["output_tok_per_s_p50"], "color": colors[r["model"]]} for r in rows],
+                                    "output tokens / s (p50)", "Decode speed"),
+                           "Output speed: (N_out − 1) / (t_last − t_first), median over requests."))
+    figures.append(_figure(svg.bars([{"label": r["model"], "value": None if _missing(r["energy_j_per_task"]) else
+                                      r["energy_j_per_task"], "color": colors[r["model"]], "note": r["energy_source"]
+                                      if not _missing(r["energy_j_per_task"]) else "unavailable (not measurable)"}
+                                     for r in rows], "joules per task", "Energy per task"),
+                           "Energy per task with its source label; estimated and measured figures are labelled apart."))
+    for metric, label in (("ttft_s", "time to first token (s)"), ("itl_s", "inter-token latency per request (s)")):
+        items = []
+        for model, group in data.frame.groupby("model", sort=False):
+            values = group[metric].dropna()
+            if len(values):
+                q = values.quantile([0.05, 0.25, 0.5, 0.75, 0.95]).tolist()
+                items.append({"label": model, "color": colors.get(model, "#555"), "p5": q[0], "p25": q[1], "p50": q[2],
+                              "p75": q[3], "p95": q[4], "n": len(values)})
+        figures.append(_figure(svg.boxes(items, label + ", log scale", f"{label} distribution"),
+                               f"{label}: box p25–p75, bar at the median, whiskers p5–p95."))
+    figures.append(break_even_chart(data, colors))
+    return f"<div class='charts'>{''.join(figures)}</div>"
+
+
+def break_even_chart(data: ReportData, colors: dict[str, str]) -> str:
+    """Cost per day against tasks per day: each local model's curve and each API's line."""
+    if not len(data.break_even):
+        return _figure("<p class='note'>No local model with a measured energy and no API cost: nothing to compare.</p>",
+                       "Break-even")
+    from harness.costmodel import LocalCostParams, local_cost_per_day_usd
+
+    grid = [10 ** (k / 8) for k in range(0, 8 * 7 + 1)]  # 1 to 10M tasks/day
+    series, marks = [], []
+    for row in data.summary.to_dict("records"):
+        entry = data.manifest["models"].get(row["model"], {})
+        if not entry.get("local_cost") or _missing(row["energy_j_per_task"]) or _missing(row["e2e_mean_s"]):
+            continue
+        params = LocalCostParams(**entry["local_cost"])
+        curve = [(n, local_cost_per_day_usd(params, n, row["energy_j_per_task"], row["e2e_mean_s"], row["idle_w"] or 0))
+                 for n in grid]
+        series.append({"label": f"{row['model']} (local)", "color": colors[row["model"]],
+                       "points": [(n, c) for n, c in curve if c is not None]})
+    apis = data.break_even.drop_duplicates("api_model")
+    for index, row in enumerate(apis.to_dict("records")):
+        projected = row["api_cost_basis"] == "projected"
+        series.append({"label": f"{row['api_model']} (API{', projected' if projected else ''})",
+                       "color": colors.get(row["api_model"], svg.color(len(colors) + index)), "projected": projected,
+                       "points": [(n, n * row["api_cost_usd_per_task"]) for n in grid]})
+    for row in data.break_even.to_dict("records"):
+        if not _missing(row["break_even_tasks_per_day"]):
+            n = row["break_even_tasks_per_day"]
+            marks.append({"x": n, "y": n * row["api_cost_usd_per_task"],
+                          "label": f"{row['local_model']} = {row['api_model']} at {n:,.0f} tasks/day"})
+    chart = svg.lines(series, "tasks per day (log)", "USD per day (log)", "Break-even", (grid[0], grid[-1]), marks)
+    return _figure(chart, "Cost per day: a local model (hardware held all day, idle power included) against each API "
+                          "(dashed: projected). Dots mark break-even volumes; a local curve ends at its capacity.")
+
+
+def _figure(content: str, caption: str) -> str:
+    return f"<figure>{content}<figcaption>{_e(caption)}</figcaption></figure>"
+
+
+def break_even_table(data: ReportData) -> str:
+    if not len(data.break_even):
+        return "<p class='note'>No break-even to show: it needs a local model with measured energy and an API cost.</p>"
+    rows = []
+    for row in data.break_even.to_dict("records"):
+        cls = " class='projected'" if row["api_cost_basis"] == "projected" else ""
+        mark = "*" if cls else ""
+        rows.append(f"<tr{cls}><td class='l'>{_e(row['local_model'])}</td><td class='l'>{_e(row['api_model'])}{mark}</td>"
+                    f"<td>{_usd(row['api_cost_usd_per_task'])}{mark}</td><td>{_usd(row['local_cost_usd_per_task'])}</td>"
+                    f"<td>{_num(row['break_even_tasks_per_day'], ',.0f')}</td><td>{_num(row['capacity_tasks_per_day'], ',.0f')}</td>"
+                    f"<td class='l'>{_e(row['verdict'])}</td><td>{_usd(row['idle_capacity_usd_per_day'])}</td>"
+                    f"<td>{_num(row['utilisation'], '.0%')}</td></tr>")
+    return ("<table><tr><th class='l'>local model</th><th class='l'>API</th><th>API $/task</th><th>local $/task</th>"
+            "<th>break-even tasks/day</th><th>capacity tasks/day</th><th class='l'>verdict</th>"
+            "<th>idle capacity $/day</th><th>utilisation</th></tr>" + "".join(rows) + "</table>")
+
+
+def separation_table(data: ReportData) -> str:
+    if not len(data.separation):
+        return "<p class='note'>One model only: nothing to compare.</p>"
+    rows = "".join(
+        f"<tr><td class='l'>{_e(r['model_a'])}</td><td class='l'>{_e(r['model_b'])}</td><td>{r['difference']:+.0%}</td>"
+        f"<td>[{r['ci_low']:+.0%}, {r['ci_high']:+.0%}]</td><td>{r['n_tasks']}</td>"
+        f"<td class='l'>{'separated' if r['separated'] else 'not separated: the interval includes 0'}</td></tr>"
+        for r in data.separation.to_dict("records"))
+    return ("<table><tr><th class='l'>model A</th><th class='l'>model B</th><th>A − B</th><th>95% CI</th>"
+            "<th>tasks</th><th class='l'>verdict</th></tr>" + rows + "</table>")
+
+
+def drill_down(data: ReportData) -> str:
+    """Per task: prompt, expected answer, and every model's output and verdict (a capped number of tasks)."""
+    prompts = {(s.name, t.id): t for s in data.suites if s is not None for t in s.tasks}
+    by_task: dict[tuple[str, str], list[dict]] = {}
+    for record in data.records:
+        by_task.setdefault((record.get("suite"), record["task_id"]), []).append(record)
+    keys = list(by_task)
+    per_suite: dict[str, list] = {}
+    for key in keys:
+        per_suite.setdefault(key[0], []).append(key)
+    # Round-robin over suites, so a capped drill-down still shows every suite.
+    shown = [k for group in zip_longest(*per_suite.values()) for k in group if k is not None][:DRILL_DOWN_TASKS]
+    parts = []
+    if len(keys) > len(shown):
+        parts.append(f"<p class='note'>Showing {len(shown)} of {len(keys):,} tasks (the first of each suite in turn); "
+                     "every record is in the CSV and Parquet exports beside this file.</p>")
+    for suite_name, task_id in shown:
+        task = prompts.get((suite_name, task_id))
+        prompt = "\n\n".join(f"[{m.role}] {m.content}" for m in task.messages) if task else "(prompt not available)"
+        outputs = []
+        for record in by_task[(suite_name, task_id)]:
+            verdict = record.get("verdict") or "error"
+            text = record.get("output_text") or ""
+            if record.get("error"):
+                text = f"[request failed: {record['error'].get('type')}: {record['error'].get('message')}]"
+            clipped = text[:OUTPUT_CHARS] + (" …" if len(text) > OUTPUT_CHARS else "")
+            outputs.append(f"<tr><td class='l'>{_e(record['model'])} <span class='note'>rep {record['repetition']}"
+                           f"</span></td><td class='l'><span class='badge {_e(verdict)}'>{_e(verdict)}</span></td>"
+                           f"<td class='l'><pre>{_e(clipped)}</pre></td></tr>")
+        expected = json.dumps(task.expected if task else by_task[(suite_name, task_id)][0].get("expected"),
+                              ensure_ascii=False)
+        badges = " ".join(f"<span class='badge {_e(r.get('verdict') or 'error')}' title='{_e(r['model'])}'>"
+                          f"{_e(r['model'])}</span>" for r in by_task[(suite_name, task_id)])
+        parts.append(f"<details><summary>{_e(suite_name)} / {_e(task_id)} {badges}</summary><pre>{_e(prompt)}</pre>"
+                     f"<p class='note'>expected: {_e(expected)}</p><table><tr><th class='l'>model</th>"
+                     f"<th class='l'>verdict</th><th class='l'>output</th></tr>{''.join(outputs)}</table></details>")
+    return "".join(parts)
+
+
+def _dl(items: dict[str, Any]) -> str:
+    return "<dl>" + "".join(f"<dt>{_e(k)}</dt><dd>{_e(v)}</dd>" for k, v in items.items()) + "</dl>"
+
+
+def manifest_section(data: ReportData) -> str:
+    parts = []
+    for run_dir, manifest in zip(data.run_dirs, data.manifests):
+        host = manifest.get("host", {})
+        gpus = ", ".join(g.get("name", "?") for g in host.get("gpus", [])) or "none"
+        head = {"run": manifest.get("run_id"), "folder": str(run_dir), "status": manifest.get("status"),
+                "harness": f"{manifest.get('harness_version')} ({manifest.get('harness_git_commit')})",
+                "command line": " ".join(manifest.get("command_line", [])), "host": host.get("hostname"),
+                "CPU": f"{host.get('cpu_model')} ({host.get('cpu_cores_available')} cores available)",
+                "RAM": _num((host.get("ram_bytes") or 0) / 2**30, ".1f", " GiB"), "GPUs": gpus, "OS": host.get("os"),
+                "Python": host.get("python"), "memory bandwidth": json.dumps(host.get("memory_bandwidth"))}
+        head.update({f"library {k}": v for k, v in manifest.get("libraries", {}).items()})
+        head.update({f"suite {s['name']}": f"v{s['version']} sha256 {s['sha256']} ({s['n_tasks']} tasks)"
+                     for s in manifest.get("suites", [])})
+        models = []
+        for name, entry in manifest.get("models", {}).items():
+            weights = entry.get("weights") or {}
+            models.append(f"<details><summary>{_e(name)} · {_e(entry.get('status'))}</summary>" + _dl({
+                "kind": entry.get("kind"), "weights sha256": weights.get("sha256"), "weights bytes": weights.get("size_bytes"),
+                "origin": weights.get("origin"), "load s": entry.get("load_s"), "load": json.dumps(entry.get("load")),
+                "energy meter": json.dumps(entry.get("energy_meter")), "idle": json.dumps(entry.get("idle")),
+                "local cost": json.dumps(entry.get("local_cost")), "config": json.dumps(entry.get("config")),
+                "error": json.dumps(entry.get("error")) if entry.get("error") else None,
+            }) + "</details>")
+        parts.append(f"<details open><summary>{_e(manifest.get('run_id'))}</summary>{_dl(head)}{''.join(models)}</details>")
+    return "".join(parts)
+
+
+GLOSSARY = [
+    ("TTFT", "t(first non-empty content chunk) − t(request start); includes prompt rendering, tokenization, "
+             "connection and prefill."),
+    ("E2E", "t(end of stream) − t(request start)."),
+    ("ITL", "(t_last − t_first) / (N_out − 1) per request, over content chunks."),
+    ("TPOT", "(E2E − TTFT) / (N_out − 1)."),
+    ("output tok/s", "(N_out − 1) / (t_last − t_first)."),
+    ("N_in, N_out", "from the runtime or the provider's usage; else a tokenizer; else content chunks — each record says which."),
+    ("accuracy", "correct / scored requests (finished, verdict correct or incorrect); 95% bootstrap interval over tasks."),
+    ("$ / task", "API: list price of the tokens used (genai-prices or a dated override). Local: energy kWh × "
+                 "electricity price × PUE + hardware $/h ÷ utilisation × task hours."),
+    ("$ / correct task", "total cost / correct tasks, with a 95% bootstrap interval."),
+    ("J / task", "energy of the request's window, summed over devices, with its source label."),
+    ("energy labels", "nvml_counter (GPU energy counter), nvml_sampled (GPU power samples integrated), rapl (CPU "
+                      "package counters), estimated (TDP per logical CPU × CPU time), unavailable (API)."),
+    ("break-even", "tasks/day where local cost/day (24 h of hardware, idle power when not busy) equals API cost/day."),
+    ("projected", "API cost computed at list price from this run's token counts for a model that did not run; "
+                  "marked with * and shown apart, never mixed with measured figures."),
+    ("roofline share", "decode tok/s ÷ (memory bandwidth ÷ weight bytes)."),
+]
+
+
+def render(data: ReportData, title: str) -> str:
+    """The whole page."""
+    suites = ", ".join(f"{s['name']} ({s['sha256'][:12]})" for s in data.suite_info)
+    runs = ", ".join(_e(m.get("run_id")) for m in data.manifests)
+    notes = "".join(f"<p class='note'>{_e(n)}</p>" for n in data.notes)
+    glossary = "".join(f"<tr><td class='l'><b>{_e(k)}</b></td><td class='l'>{_e(v)}</td></tr>" for k, v in GLOSSARY)
+    generated = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+    body = (
+        f"<h1>{_e(title)}</h1><p class='lede'>Suites {_e(suites)} · runs {runs} · {len(data.records):,} requests · "
+        f"generated {generated}</p>{notes}"
+        f"<section id='headline'><h2>Models side by side</h2>{headline_table(data)}</section>"
+        f"<section id='charts'><h2>Charts</h2>{charts(data)}</section>"
+        f"<section id='break-even'><h2>Break-even against each API</h2>{break_even_table(data)}</section>"
+        f"<section id='differences'><h2>Which differences are real</h2>{separation_table(data)}</section>"
+        f"<section id='tasks'><h2>Per task</h2>{drill_down(data)}</section>"
+        f"<section id='manifest'><h2>Run manifest</h2>{manifest_section(data)}</section>"
+        f"<section id='glossary'><h2>Glossary</h2><table>{glossary}</table></section>"
+    )
+    return (f"<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>"
+            f"<meta http-equiv='Content-Security-Policy' content=\"{CSP}\">"
+            f"<meta name='viewport' content='width=device-width,initial-scale=1'><title>{_e(title)}</title>"
+            f"<style>{STYLE}</style></head><body><main>{body}</main></body></html>")
+

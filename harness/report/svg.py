@@ -1,0 +1,205 @@
+"""Small static SVG charts for the report: no JavaScript, no external fonts, every label escaped.
+
+Each function returns one `<svg>` element as a string. Measured marks are filled; projected ones
+(`projected=True`) are hollow or dashed, so the two never look alike.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from html import escape
+
+PALETTE = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#17becf", "#8c564b", "#e377c2", "#7f7f7f",
+           "#bcbd22"]
+MARGIN = {"left": 170, "right": 24, "top": 28, "bottom": 48}
+
+
+def color(index: int) -> str:
+    """The palette colour for the index-th series."""
+    return PALETTE[index % len(PALETTE)]
+
+
+@dataclass
+class Scale:
+    """Maps a data interval onto pixels, linearly or logarithmically."""
+
+    low: float
+    high: float
+    start: float
+    end: float
+    log: bool = False
+
+    def __post_init__(self) -> None:
+        if self.log:
+            self.low, self.high = math.log10(self.low), math.log10(self.high)
+        if self.high == self.low:
+            self.low, self.high = self.low - 1, self.high + 1
+
+    def __call__(self, value: float) -> float:
+        v = math.log10(value) if self.log else value
+        return self.start + (v - self.low) / (self.high - self.low) * (self.end - self.start)
+
+    def ticks(self) -> list[float]:
+        if self.log:
+            steps = (1, 2, 5) if self.high - self.low < 3 else (1,)  # 1-2-5 ticks when few decades are shown
+            return [m * 10.0**e for e in range(math.floor(self.low), math.ceil(self.high) + 1) for m in steps
+                    if self.low - 1e-9 <= math.log10(m * 10.0**e) <= self.high + 1e-9]
+        span = self.high - self.low
+        step = 10 ** math.floor(math.log10(span / 5)) if span > 0 else 1
+        for factor in (1, 2, 5, 10):
+            if span / (step * factor) <= 6:
+                step *= factor
+                break
+        first = math.ceil(self.low / step) * step
+        return [first + i * step for i in range(int((self.high - first) / step + 1e-9) + 1)]
+
+
+def fmt_number(value: float) -> str:
+    """Compact tick label: 1e-05, 0.003, 12, 1.2k, 3.4M."""
+    if value == 0:
+        return "0"
+    magnitude = abs(value)
+    if magnitude >= 1e6:
+        return f"{value / 1e6:g}M"
+    if magnitude >= 1e3:
+        return f"{value / 1e3:g}k"
+    if magnitude < 1e-3:
+        return f"{value:.0e}"
+    return f"{value:.3g}"
+
+
+def _frame(width: int, height: int, title: str) -> list[str]:
+    return [f'<svg class="chart" role="img" aria-label="{escape(title)}" viewBox="0 0 {width} {height}" '
+            f'width="{width}" height="{height}" xmlns="http://www.w3.org/2000/svg">',
+            f"<title>{escape(title)}</title>"]
+
+
+def _axis(parts: list[str], scale: Scale, horizontal: bool, at: float, label: str, other_start: float,
+          other_end: float, fmt=fmt_number) -> None:
+    for tick in scale.ticks():
+        p = scale(tick)
+        if horizontal:
+            parts.append(f'<line class="grid" x1="{p:.1f}" y1="{other_start:.1f}" x2="{p:.1f}" y2="{other_end:.1f}"/>')
+            parts.append(f'<text class="tick" x="{p:.1f}" y="{at + 16:.1f}" text-anchor="middle">{escape(fmt(tick))}</text>')
+        else:
+            parts.append(f'<line class="grid" x1="{other_start:.1f}" y1="{p:.1f}" x2="{other_end:.1f}" y2="{p:.1f}"/>')
+            parts.append(f'<text class="tick" x="{at - 6:.1f}" y="{p + 4:.1f}" text-anchor="end">{escape(fmt(tick))}</text>')
+    if horizontal:
+        middle = (scale.start + scale.end) / 2
+        parts.append(f'<text class="axis-label" x="{middle:.1f}" y="{at + 36:.1f}" text-anchor="middle">{escape(label)}</text>')
+    else:
+        middle = (scale.start + scale.end) / 2
+        parts.append(f'<text class="axis-label" transform="translate(14,{middle:.1f}) rotate(-90)" '
+                     f'text-anchor="middle">{escape(label)}</text>')
+
+
+def scatter(points: list[dict], x_label: str, y_label: str, title: str, log_x: bool = False,
+            front: list[tuple[float, float]] | None = None, width: int = 720, height: int = 400,
+            x_fmt=fmt_number) -> str:
+    """Points {x, y, label, color, projected}; an optional frontier line through `front`."""
+    xs = [p["x"] for p in points] or [1.0]
+    ys = [p["y"] for p in points] or [0.0]
+    lo_x, hi_x = (min(xs) / 2, max(xs) * 2) if log_x else (0.0, max(xs) * 1.1 or 1.0)
+    x = Scale(lo_x, hi_x, 60, width - MARGIN["right"], log=log_x)
+    y = Scale(0.0, max(1.0, max(ys)), height - MARGIN["bottom"], MARGIN["top"])
+    parts = _frame(width, height, title)
+    _axis(parts, x, True, height - MARGIN["bottom"], x_label, MARGIN["top"], height - MARGIN["bottom"], fmt=x_fmt)
+    _axis(parts, y, False, 60, y_label, 60, width - MARGIN["right"], fmt=lambda v: f"{v:.0%}")
+    if front and len(front) > 1:
+        path = " ".join(f"{x(a):.1f},{y(b):.1f}" for a, b in front)
+        parts.append(f'<polyline class="frontier" points="{path}"/>')
+    for p in points:
+        cx, cy = x(p["x"]), y(p["y"])
+        fill = "none" if p.get("projected") else p["color"]
+        parts.append(f'<circle class="point" cx="{cx:.1f}" cy="{cy:.1f}" r="6" fill="{fill}" stroke="{p["color"]}" '
+                     f'stroke-width="2"><title>{escape(p["label"])}</title></circle>')
+        parts.append(f'<text class="point-label" x="{cx + 9:.1f}" y="{cy - 8:.1f}">{escape(p["label"])}</text>')
+    parts.append("</svg>")
+    return "".join(parts)
+
+
+def bars(items: list[dict], x_label: str, title: str, value_fmt=fmt_number, width: int = 720) -> str:
+    """Horizontal bars {label, value, color, note}; bars with no value are listed as such."""
+    row_h = 26
+    height = MARGIN["top"] + MARGIN["bottom"] + row_h * max(1, len(items))
+    values = [i["value"] for i in items if i["value"] is not None] or [1.0]
+    x = Scale(0.0, max(values) * 1.15, MARGIN["left"], width - MARGIN["right"] - 90)
+    parts = _frame(width, height, title)
+    _axis(parts, x, True, height - MARGIN["bottom"], x_label, MARGIN["top"], height - MARGIN["bottom"])
+    for index, item in enumerate(items):
+        top = MARGIN["top"] + index * row_h
+        parts.append(f'<text class="bar-label" x="{MARGIN["left"] - 8}" y="{top + 17}" text-anchor="end">'
+                     f'{escape(item["label"])}</text>')
+        if item["value"] is None:
+            parts.append(f'<text class="bar-note" x="{MARGIN["left"] + 4}" y="{top + 17}">'
+                         f'{escape(item.get("note") or "not measured")}</text>')
+            continue
+        right = x(item["value"])
+        parts.append(f'<rect class="bar" x="{MARGIN["left"]}" y="{top + 4}" width="{max(right - MARGIN["left"], 1):.1f}" '
+                     f'height="{row_h - 8}" fill="{item["color"]}"><title>{escape(item["label"])}: '
+                     f'{escape(value_fmt(item["value"]))}</title></rect>')
+        note = f" ({item['note']})" if item.get("note") else ""
+        parts.append(f'<text class="bar-value" x="{right + 5:.1f}" y="{top + 17}">{escape(value_fmt(item["value"]) + note)}</text>')
+    parts.append("</svg>")
+    return "".join(parts)
+
+
+def boxes(items: list[dict], x_label: str, title: str, log_x: bool = True, width: int = 720) -> str:
+    """Distributions as boxes {label, color, p5, p25, p50, p75, p95, n}: whiskers p5-p95, box p25-p75."""
+    row_h = 30
+    items = [i for i in items if i.get("p50") is not None]
+    height = MARGIN["top"] + MARGIN["bottom"] + row_h * max(1, len(items))
+    lows = [i["p5"] for i in items if i["p5"] > 0] or [1e-3]
+    highs = [i["p95"] for i in items] or [1.0]
+    x_low = min(lows) / 1.5 if log_x else 0.0
+    x = Scale(x_low, max(highs) * 1.5, MARGIN["left"], width - MARGIN["right"], log=log_x)
+    parts = _frame(width, height, title)
+    _axis(parts, x, True, height - MARGIN["bottom"], x_label, MARGIN["top"], height - MARGIN["bottom"])
+
+    def clamp(value: float) -> float:  # a zero on a log axis sits at its left edge
+        return x(max(value, x_low)) if log_x else x(value)
+
+    for index, item in enumerate(items):
+        mid = MARGIN["top"] + index * row_h + row_h / 2
+        parts.append(f'<text class="bar-label" x="{MARGIN["left"] - 8}" y="{mid + 4:.1f}" text-anchor="end">'
+                     f'{escape(item["label"])}</text>')
+        parts.append(f'<line class="whisker" x1="{clamp(item["p5"]):.1f}" y1="{mid:.1f}" x2="{clamp(item["p95"]):.1f}" '
+                     f'y2="{mid:.1f}" stroke="{item["color"]}"/>')
+        left, right = clamp(item["p25"]), clamp(item["p75"])
+        parts.append(f'<rect class="box" x="{left:.1f}" y="{mid - 9:.1f}" width="{max(right - left, 1):.1f}" height="18" '
+                     f'fill="{item["color"]}" fill-opacity="0.35" stroke="{item["color"]}"><title>'
+                     f'{escape(item["label"])}: p5 {fmt_number(item["p5"])}, p25 {fmt_number(item["p25"])}, '
+                     f'p50 {fmt_number(item["p50"])}, p75 {fmt_number(item["p75"])}, p95 {fmt_number(item["p95"])} '
+                     f'(n={item["n"]})</title></rect>')
+        parts.append(f'<line class="median" x1="{clamp(item["p50"]):.1f}" y1="{mid - 9:.1f}" x2="{clamp(item["p50"]):.1f}" '
+                     f'y2="{mid + 9:.1f}" stroke="{item["color"]}" stroke-width="3"/>')
+    parts.append("</svg>")
+    return "".join(parts)
+
+
+def lines(series: list[dict], x_label: str, y_label: str, title: str, x_range: tuple[float, float],
+          marks: list[dict] | None = None, width: int = 720, height: int = 420) -> str:
+    """Log-log lines {label, color, points: [(x, y)], projected}; optional marks {x, y, label}."""
+    ys = [y for s in series for _, y in s["points"] if y and y > 0] or [1.0]
+    x = Scale(x_range[0], x_range[1], 70, width - MARGIN["right"] - 150, log=True)
+    y = Scale(min(ys) / 1.5, max(ys) * 1.5, height - MARGIN["bottom"], MARGIN["top"], log=True)
+    parts = _frame(width, height, title)
+    _axis(parts, x, True, height - MARGIN["bottom"], x_label, MARGIN["top"], height - MARGIN["bottom"])
+    _axis(parts, y, False, 70, y_label, 70, width - MARGIN["right"] - 150)
+    for index, s in enumerate(series):
+        points = [(a, b) for a, b in s["points"] if b and b > 0]
+        if not points:
+            continue
+        dash = ' stroke-dasharray="6 4"' if s.get("projected") else ""
+        path = " ".join(f"{x(a):.1f},{y(b):.1f}" for a, b in points)
+        parts.append(f'<polyline class="series" points="{path}" stroke="{s["color"]}" fill="none" stroke-width="2"{dash}>'
+                     f'<title>{escape(s["label"])}</title></polyline>')
+        parts.append(f'<text class="legend" x="{width - MARGIN["right"] - 140}" y="{MARGIN["top"] + 14 + 16 * index}" '
+                     f'fill="{s["color"]}">{escape(s["label"])}</text>')
+    for mark in marks or []:
+        if mark["x"] and x_range[0] <= mark["x"] <= x_range[1] and mark["y"] > 0:
+            parts.append(f'<circle class="mark" cx="{x(mark["x"]):.1f}" cy="{y(mark["y"]):.1f}" r="4"><title>'
+                         f'{escape(mark["label"])}</title></circle>')
+    parts.append("</svg>")
+    return "".join(parts)
