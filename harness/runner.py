@@ -1,30 +1,30 @@
-"""The runner: loads each model, sends every task (through `harness.request`, which does all the timing),
-checks each answer, prices it, and appends one record per request."""
+"""The runner: runs suites over models one model at a time, appending one record per request.
+
+It owns the run folder: `records.jsonl` (appended and flushed per request) and `run.json` (rewritten
+atomically at each step). A stop request (the first Ctrl-C) lets the request in flight finish and then
+stops; the run is marked `interrupted` and can be resumed (`harness.resume`). A model that fails to load
+is recorded as failed — an error record for every request it owed — and the other models still run.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
 import secrets
-import time
-import traceback
-from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
-from harness.backends import Prompt, backend_class
-from harness.checkers import run_checker
-from harness.costmodel import CostOverrides, local_task_cost_usd, resolve_local_cost
-from harness.energy import MeterError, window_total
-from harness.energy.select import EnergySettings, build_meter, describe_meter
-from harness.errors import BackendUnavailable, HarnessError, ModelLoadError, ModelSourceError
+from harness.costmodel import CostOverrides
+from harness.energy.select import EnergySettings
 from harness.manifest import new_manifest, write_manifest
-from harness.pricing import API_KINDS, RequestPricer
+from harness.pricing import API_KINDS
 from harness.records import RECORD_SCHEMA, RECORDS_FILE, RecordWriter
-from harness.request import execute
-from harness.retry import RetryPolicy
-from harness.sources import Weights, locate_weights
+from harness.resume import ResumeState
+from harness.session import Job, ModelSession, build_prompt, describe_failure, failure_record
+from harness.sources import Weights
 from harness.suites import Suite, Task
+
+__all__ = ["Progress", "RunResult", "RunStopped", "Runner", "SilentProgress", "build_prompt", "new_run_id"]
 
 
 class Progress(Protocol):
@@ -52,6 +52,10 @@ class SilentProgress:
         pass
 
 
+class RunStopped(KeyboardInterrupt):
+    """The run stopped on request after finishing the requests in flight."""
+
+
 @dataclass
 class RunResult:
     """Where a run wrote its outputs and how it went."""
@@ -68,12 +72,8 @@ def new_run_id(suite_names: list[str]) -> str:
     return f"{dt.datetime.now(dt.timezone.utc):%Y%m%dT%H%M%SZ}-{names}-{secrets.token_hex(3)}"
 
 
-def build_prompt(task: Task, model_cfg: Any) -> Prompt:
-    """The request a task becomes for a model: chat messages, or the completion form for base models."""
-    if getattr(model_cfg, "prompt_style", "chat") == "completion":
-        text, stop = task.completion_prompt()
-        return Prompt(style="completion", max_tokens=task.max_tokens, text=text, stop=stop)
-    return Prompt(style="chat", max_tokens=task.max_tokens, messages=[m.model_dump() for m in task.messages])
+def _now() -> str:
+    return dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
 
 
 class Runner:
@@ -83,7 +83,7 @@ class Runner:
                  argv: list[str] | None = None, progress: Progress | None = None, run_id: str | None = None,
                  weights: dict[str, Weights] | None = None, skipped: dict[str, dict] | None = None,
                  energy: EnergySettings | None = None, cost_overrides: CostOverrides | None = None,
-                 judge: Any = None) -> None:
+                 judge: Any = None, resume: ResumeState | None = None) -> None:
         self.suites = suites
         self.models = models
         self.weights = dict(weights or {})
@@ -92,6 +92,14 @@ class Runner:
         self.judge = judge  # a JudgeClient, or None: judge checkers then give verdict `error`
         self.repeat = repeat
         self.progress = progress or SilentProgress()
+        self.stop_requested = False
+        self.done = set(resume.done) if resume else set()
+        if resume is not None:
+            self.run_dir, self.manifest = resume.run_dir, resume.manifest
+            self.run_id = self.manifest["run_id"]
+            self.manifest.setdefault("resumed", []).append({"at": _now(), "command_line": list(argv or [])})
+            self._prepared = True
+            return
         self.run_id = run_id or new_run_id([s.name for s in suites])
         self.run_dir = Path(out_dir) / self.run_id
         self.manifest = new_manifest(
@@ -101,36 +109,51 @@ class Runner:
                       "judge": judge.cfg.name if judge else None},
         )
         self.manifest["skipped_models"] = dict(skipped or {})  # name -> {"reason": ..., "config": ...}
+        self._prepared = False
 
-    def _base_record(self, model_name: str, suite: Suite, task: Task, repetition: int) -> dict[str, Any]:
-        return {
-            "schema": RECORD_SCHEMA, "run_id": self.run_id, "model": model_name, "suite": suite.name,
-            "suite_sha256": suite.sha256, "task_id": task.id, "repetition": repetition,
-        }
-
-    def _jobs(self) -> list[tuple[Suite, int, Task]]:
-        return [(suite, repetition, task) for suite in self.suites for repetition in range(self.repeat)
-                for task in suite.tasks]
-
-    def run(self) -> RunResult:
-        """Run every model over every task and repetition; a model that fails does not stop the others."""
+    def prepare(self) -> None:
+        """Create the run folder and write the manifest; an OSError here means the folder is not writable."""
+        if self._prepared:
+            return
         self.run_dir.mkdir(parents=True, exist_ok=False)
-        if any(m.kind not in API_KINDS for m in self.models):
+        write_manifest(self.run_dir, self.manifest)
+        self._prepared = True
+
+    def base_record(self, model_name: str, suite: Suite, task: Task, repetition: int) -> dict[str, Any]:
+        """The identity fields every record starts with."""
+        return {"schema": RECORD_SCHEMA, "run_id": self.run_id, "model": model_name, "suite": suite.name,
+                "suite_sha256": suite.sha256, "task_id": task.id, "repetition": repetition}
+
+    def _jobs(self, model_name: str) -> list[Job]:
+        return [(suite, repetition, task) for suite in self.suites for repetition in range(self.repeat)
+                for task in suite.tasks if (model_name, suite.name, task.id, repetition) not in self.done]
+
+    def _measure_bandwidth(self) -> None:
+        host = self.manifest["host"]
+        if any(m.kind not in API_KINDS for m in self.models) and "memory_bandwidth" not in host:
             from harness.roofline import cpu_copy_bandwidth_gbs
 
-            bandwidth = self.manifest["host"]["memory_bandwidth"] = {"cpu": cpu_copy_bandwidth_gbs()}
-            if self.manifest["host"]["gpus"]:
+            bandwidth = host["memory_bandwidth"] = {"cpu": cpu_copy_bandwidth_gbs()}
+            if host.get("gpus"):
                 from harness.energy.nvml import gpu_memory_bandwidth_gbs
 
                 bandwidth["gpus"] = {f"gpu{g['index']}": {"gbs": gpu_memory_bandwidth_gbs(g["index"]),
                                                          "method": "NVML max memory clock x bus width x 2"}
-                                     for g in self.manifest["host"]["gpus"]}
+                                     for g in host["gpus"]}
+
+    def run(self) -> RunResult:
+        """Run every model over every task and repetition not yet recorded."""
+        self.prepare()
+        self.manifest["status"] = "running"
+        self._measure_bandwidth()
         write_manifest(self.run_dir, self.manifest)
         result = RunResult(run_dir=self.run_dir)
         try:
             with RecordWriter(self.run_dir / RECORDS_FILE) as writer:
                 for model_cfg in self.models:
                     self._run_model(model_cfg, writer, result)
+                    if self.stop_requested:
+                        raise RunStopped()
         except KeyboardInterrupt:
             self.manifest["status"] = "interrupted"
             raise
@@ -140,128 +163,62 @@ class Runner:
         else:
             self.manifest["status"] = "complete"
         finally:
-            self.manifest["finished_at"] = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+            self.manifest["finished_at"] = _now()
             write_manifest(self.run_dir, self.manifest)
         return result
 
+    def _entry(self, cfg: Any) -> dict[str, Any]:
+        entry = self.manifest["models"].get(cfg.name)
+        fresh = {"kind": cfg.kind, "config": cfg.model_dump(mode="json"), "status": "loading"}
+        if entry is None:
+            self.manifest["models"][cfg.name] = fresh
+            return fresh
+        # Resumed: this session's load, meter and idle baseline replace the earlier ones, which are kept.
+        earlier = {k: entry.pop(k) for k in ("load", "load_s", "idle", "energy_meter", "energy_window") if k in entry}
+        entry.setdefault("earlier_sessions", []).append(earlier)
+        entry.update(status="loading")
+        return entry
+
     def _run_model(self, cfg: Any, writer: RecordWriter, result: RunResult) -> None:
-        entry: dict[str, Any] = {"kind": cfg.kind, "config": cfg.model_dump(mode="json"), "status": "loading"}
-        self.manifest["models"][cfg.name] = entry
-        n_requests = len(self._jobs())
-        self.progress.model_started(cfg.name, n_requests)
-        backend = None
+        jobs = self._jobs(cfg.name)
+        if not jobs:
+            return
+        entry = self._entry(cfg)
+        self.progress.model_started(cfg.name, len(jobs))
+        session = ModelSession(cfg, entry, self)
         try:
-            weights = None
-            if cfg.kind == "llama_cpp":
-                weights = self.weights.get(cfg.name) or locate_weights(cfg)
-                entry["weights"] = weights.describe()
-            backend = backend_class(cfg.kind)(cfg, weights.path if weights else None)
-            t0 = time.perf_counter_ns()
-            entry["load"] = backend.load()
-            entry["load_s"] = (time.perf_counter_ns() - t0) / 1e9
-        except (ModelSourceError, BackendUnavailable, ModelLoadError, HarnessError) as exc:
-            self._fail_model(cfg, entry, writer, result, exc)
+            session.load()
+        except Exception as exc:  # noqa: BLE001 - a model that fails to load must not stop the others
+            session.close()
+            self._fail_model(cfg, entry, jobs, writer, result, describe_failure(exc, entry))
             return
-        except Exception as exc:  # noqa: BLE001 - an unexpected load failure must not stop other models
-            entry["traceback"] = traceback.format_exc(limit=5)
-            self._fail_model(cfg, entry, writer, result, exc)
-            return
-        try:
-            meter, notes = build_meter(self.energy, entry["load"].get("device", "cpu"))
-        except MeterError as exc:
-            backend.close()
-            self._fail_model(cfg, entry, writer, result, exc)
-            return
-        entry["energy_meter"] = describe_meter(meter, notes)
-        entry["idle"] = meter.idle_power(self.energy.idle_s)
         entry["status"] = "running"
         write_manifest(self.run_dir, self.manifest)
-        pricer = RequestPricer(cfg, self.progress.warn) if cfg.kind in API_KINDS else None
-        local_cost = resolve_local_cost(getattr(cfg, "cost", None), self.cost_overrides) if pricer is None else None
-        if local_cost is not None:
-            entry["local_cost"] = local_cost.to_record()
-        policy = RetryPolicy(max_attempts=getattr(cfg, "max_attempts", 1))
-        jobs = self._jobs()
-        concurrency = getattr(cfg, "concurrency", 1)
-
-        def one(job: tuple[Suite, int, Task]) -> dict[str, Any]:
-            suite, repetition, task = job
-            record = self._base_record(cfg.name, suite, task, repetition)
-            key = f"{suite.name}/{task.id}/{repetition}"
-            if concurrency == 1:  # overlapping requests share one model-level window instead
-                meter.begin(key)
-            record.update(execute(backend, build_prompt(task, cfg), policy))
-            record["energy"] = meter.end(key) if concurrency == 1 else None
-            if pricer is not None:
-                record["prices"], record["cost_usd"] = pricer.price(record)
-            else:
-                energy_j, source = window_total(record["energy"])
-                record["local_cost"] = {"energy_source": source}
-                record["cost_usd"] = local_task_cost_usd(local_cost, energy_j, record["end_offset_ns"] / 1e9)
-            self._judge(task, record, getattr(cfg, "prompt_style", "chat") == "completion")
-            return record
-
-        def done(record: dict[str, Any]) -> None:
-            writer.write(record)
-            result.n_records += 1
-            result.n_errors += record["error"] is not None
-            self.progress.request_done(cfg.name, record)
-
-        meter.begin("model")
         try:
-            if concurrency == 1:
-                for job in jobs:
-                    done(one(job))
-            else:  # records are written by this thread as requests finish, in completion order
-                with ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix=cfg.name) as pool:
-                    futures = [pool.submit(one, job) for job in jobs]
-                    try:
-                        for future in as_completed(futures):
-                            done(future.result())
-                    except BaseException:
-                        pool.shutdown(wait=True, cancel_futures=True)
-                        raise
+            for record in session.records(jobs, stop=lambda: self.stop_requested):
+                writer.write(record)
+                result.n_records += 1
+                result.n_errors += record["error"] is not None
+                self.progress.request_done(cfg.name, record)
         finally:
-            entry["energy_window"] = meter.end("model")
-            meter.close()
-            backend.close()
+            session.close()
+            write_manifest(self.run_dir, self.manifest)
+        if self.stop_requested:
+            entry["status"] = "interrupted"
+            self.progress.model_finished(cfg.name, "interrupted", None)
+            return
         entry["status"] = "complete"
         write_manifest(self.run_dir, self.manifest)
         self.progress.model_finished(cfg.name, "complete", None)
 
-    def _judge(self, task: Task, record: dict[str, Any], completion_style: bool) -> None:
-        record["expected"] = task.expected
-        record["checker"] = task.checker.kind
-        if record["error"] is not None:
-            record.update(verdict=None, extracted=None, verdict_detail=None, judge=None)
-            return
-        answer = record["output_text"]
-        if completion_style and task.answer_prefix:
-            answer = task.answer_prefix + answer
-        verdict = run_checker(task.checker, answer, task.expected,
-                              judge=self.judge.ask if self.judge else None, question=task.question)
-        record.update(verdict=verdict.verdict, extracted=verdict.extracted, verdict_detail=verdict.detail,
-                      judge=verdict.judge)
-
-    def _fail_model(self, cfg: Any, entry: dict[str, Any], writer: RecordWriter, result: RunResult,
-                    exc: BaseException) -> None:
+    def _fail_model(self, cfg: Any, entry: dict[str, Any], jobs: list[Job], writer: RecordWriter,
+                    result: RunResult, error: dict[str, Any]) -> None:
         """Record the failure once in the manifest and as an error record for every request it owed."""
-        error = {"type": type(exc).__name__, "message": str(exc)}
         entry.update(status="failed", error=error)
-        for suite, repetition, task in self._jobs():
-            record = self._base_record(cfg.name, suite, task, repetition)
-            record.update(
-                started_at=None, chunk_offsets_ns=[], chunk_chars=[], end_offset_ns=None,
-                input_tokens=None, input_tokens_source=None, output_tokens=None, output_tokens_source=None,
-                cache_read_tokens=0, cache_write_tokens=0, reasoning_tokens=None,
-                finish_reason=None, output_text="", error=error, attempts=0, failed_attempts=[],
-                prices=None, cost_usd=None, energy=None, judge=None,
-                expected=task.expected, checker=task.checker.kind, verdict=None, extracted=None,
-                verdict_detail=None,
-            )
-            writer.write(record)
+        for suite, repetition, task in jobs:
+            writer.write(failure_record(self.base_record(cfg.name, suite, task, repetition), task, error))
             result.n_records += 1
             result.n_errors += 1
         result.failed_models.append(cfg.name)
         write_manifest(self.run_dir, self.manifest)
-        self.progress.model_finished(cfg.name, "failed", str(exc))
+        self.progress.model_finished(cfg.name, "failed", error["message"])

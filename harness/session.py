@@ -1,0 +1,157 @@
+"""One model's part of a run: load it, open its energy meter, send its requests, make its records.
+
+Requests go through `harness.request` (which alone reads the clock for latencies). Each record gets its
+energy window, its cost (list price for an API, energy + hardware for a local model) and its verdict.
+With `concurrency` > 1 (API endpoints), at most that many requests are in flight, submitted as earlier
+ones finish, and records are written in completion order; those requests share one model-level energy
+window.
+"""
+
+from __future__ import annotations
+
+import time
+import traceback
+from collections.abc import Callable, Iterator
+from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
+from typing import Any
+
+from harness.backends import Backend, Prompt, backend_class
+from harness.checkers import run_checker
+from harness.costmodel import local_task_cost_usd, resolve_local_cost
+from harness.energy import EnergyMeter, MeterError, window_total
+from harness.energy.select import build_meter, describe_meter
+from harness.errors import HarnessError
+from harness.pricing import API_KINDS, RequestPricer
+from harness.request import execute
+from harness.retry import RetryPolicy
+from harness.sources import locate_weights
+from harness.suites import Suite, Task
+
+Job = tuple[Suite, int, Task]
+
+
+def build_prompt(task: Task, model_cfg: Any) -> Prompt:
+    """The request a task becomes for a model: chat messages, or the completion form for base models."""
+    if getattr(model_cfg, "prompt_style", "chat") == "completion":
+        text, stop = task.completion_prompt()
+        return Prompt(style="completion", max_tokens=task.max_tokens, text=text, stop=stop)
+    return Prompt(style="chat", max_tokens=task.max_tokens, messages=[m.model_dump() for m in task.messages])
+
+
+class ModelSession:
+    """A loaded model with its meter and pricer; `records(jobs)` yields one finished record per job."""
+
+    def __init__(self, cfg: Any, entry: dict[str, Any], runner: Any) -> None:
+        self.cfg = cfg
+        self.entry = entry
+        self.runner = runner
+        self.backend: Backend | None = None
+        self.meter: EnergyMeter | None = None
+
+    def load(self) -> None:
+        """Load weights and runtime, then the meter and its idle baseline; raises on any failure."""
+        cfg, entry = self.cfg, self.entry
+        weights = None
+        if cfg.kind == "llama_cpp":
+            weights = self.runner.weights.get(cfg.name) or locate_weights(cfg)
+            entry["weights"] = weights.describe()
+        self.backend = backend_class(cfg.kind)(cfg, weights.path if weights else None)
+        t0 = time.perf_counter_ns()
+        entry["load"] = self.backend.load()
+        entry["load_s"] = (time.perf_counter_ns() - t0) / 1e9
+        for warning in entry["load"].get("warnings", []):
+            self.runner.progress.warn(warning)
+        self.meter, notes = build_meter(self.runner.energy, entry["load"].get("device", "cpu"))
+        entry["energy_meter"] = describe_meter(self.meter, notes)
+        entry["idle"] = self.meter.idle_power(self.runner.energy.idle_s)
+        self.pricer = RequestPricer(cfg, self.runner.progress.warn) if cfg.kind in API_KINDS else None
+        self.local_cost = None
+        if self.pricer is None:
+            self.local_cost = resolve_local_cost(getattr(cfg, "cost", None), self.runner.cost_overrides)
+            entry["local_cost"] = self.local_cost.to_record()
+        self.policy = RetryPolicy(max_attempts=getattr(cfg, "max_attempts", 1))
+        self.concurrency = getattr(cfg, "concurrency", 1)
+
+    def close(self) -> None:
+        if self.meter is not None:
+            self.meter.close()
+        if self.backend is not None:
+            self.backend.close()
+
+    def _one(self, job: Job) -> dict[str, Any]:
+        suite, repetition, task = job
+        cfg, meter = self.cfg, self.meter
+        record = self.runner.base_record(cfg.name, suite, task, repetition)
+        key = f"{suite.name}/{task.id}/{repetition}"
+        if self.concurrency == 1:  # overlapping requests share the model-level window instead
+            meter.begin(key)
+        record.update(execute(self.backend, build_prompt(task, cfg), self.policy))
+        record["energy"] = meter.end(key) if self.concurrency == 1 else None
+        if self.pricer is not None:
+            record["prices"], record["cost_usd"] = self.pricer.price(record)
+        else:
+            energy_j, source = window_total(record["energy"])
+            record["local_cost"] = {"energy_source": source}
+            record["cost_usd"] = local_task_cost_usd(self.local_cost, energy_j, record["end_offset_ns"] / 1e9)
+        judge_record(task, record, getattr(cfg, "prompt_style", "chat") == "completion", self.runner.judge)
+        return record
+
+    def records(self, jobs: list[Job], stop: Callable[[], bool]) -> Iterator[dict[str, Any]]:
+        """Run `jobs`, yielding records as they finish; stop starting new ones once `stop()` is true."""
+        self.meter.begin("model")
+        try:
+            if self.concurrency == 1:
+                for job in jobs:
+                    if stop():
+                        return
+                    yield self._one(job)
+                return
+            pending: set = set()
+            queue = iter(jobs)
+            with ThreadPoolExecutor(max_workers=self.concurrency, thread_name_prefix=self.cfg.name) as pool:
+                while True:
+                    while len(pending) < self.concurrency and not stop():
+                        job = next(queue, None)
+                        if job is None:
+                            break
+                        pending.add(pool.submit(self._one, job))
+                    if not pending:
+                        return
+                    finished, pending = wait(pending, return_when=FIRST_COMPLETED)
+                    for future in finished:
+                        yield future.result()
+        finally:
+            self.entry["energy_window"] = self.meter.end("model")
+
+
+def judge_record(task: Task, record: dict[str, Any], completion_style: bool, judge: Any) -> None:
+    """Check a finished request's answer and store the verdict (and a judge's reply) in its record."""
+    record["expected"] = task.expected
+    record["checker"] = task.checker.kind
+    if record["error"] is not None:
+        record.update(verdict=None, extracted=None, verdict_detail=None, judge=None)
+        return
+    answer = record["output_text"]
+    if completion_style and task.answer_prefix:
+        answer = task.answer_prefix + answer
+    verdict = run_checker(task.checker, answer, task.expected, judge=judge.ask if judge else None,
+                          question=task.question)
+    record.update(verdict=verdict.verdict, extracted=verdict.extracted, verdict_detail=verdict.detail,
+                  judge=verdict.judge)
+
+
+def failure_record(base: dict[str, Any], task: Task, error: dict[str, Any]) -> dict[str, Any]:
+    """The record of a request that could not be sent because its model failed to load."""
+    return {**base, "started_at": None, "chunk_offsets_ns": [], "chunk_chars": [], "end_offset_ns": None,
+            "input_tokens": None, "input_tokens_source": None, "output_tokens": None, "output_tokens_source": None,
+            "cache_read_tokens": 0, "cache_write_tokens": 0, "reasoning_tokens": None, "finish_reason": None,
+            "output_text": "", "error": error, "attempts": 0, "failed_attempts": [], "prices": None,
+            "cost_usd": None, "energy": None, "judge": None, "expected": task.expected,
+            "checker": task.checker.kind, "verdict": None, "extracted": None, "verdict_detail": None}
+
+
+def describe_failure(exc: BaseException, entry: dict[str, Any]) -> dict[str, Any]:
+    """The error stored for a model that failed to load (with a traceback when it was unexpected)."""
+    if not isinstance(exc, (HarnessError, MeterError)):
+        entry["traceback"] = traceback.format_exc(limit=5)
+    return {"type": type(exc).__name__, "message": str(exc)}
