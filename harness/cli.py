@@ -7,7 +7,6 @@ Exit codes: 0 done with no failed request; 1 done, but some requests or models f
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 import traceback
 from pathlib import Path
@@ -17,31 +16,19 @@ from rich.table import Table
 
 from harness import __version__
 from harness.backends import backend_availability
-from harness.config import load_models_config
-from harness.console import TerminalProgress, break_even_table, projected_table, separation_table, summary_table
+from harness.config import load_models_config, models_file_path
 from harness.costmodel import DEFAULT_ELECTRICITY_USD_PER_KWH, DEFAULT_PUE, CostOverrides
 from harness.energy.select import ENERGY_CHOICES, EnergySettings
 from harness.errors import (
     EXIT_BAD_INPUT,
-    EXIT_FAILURES_RECORDED,
     EXIT_INTERRUPTED,
     EXIT_OK,
     InputError,
-    ModelSourceError,
 )
-from harness.pricing import API_KINDS
 from harness.providers import missing_key_env, resolve_endpoint
-from harness.records import RECORDS_FILE, read_records
 from harness.report import build_report
-from harness.runner import Runner
-from harness.sources import locate_weights, weights_availability
+from harness.sources import weights_availability
 from harness.suites import builtin_suites, load_suite
-
-DEFAULT_MODELS_FILE = "models.yaml"
-
-
-def _models_file(args: argparse.Namespace) -> Path:
-    return Path(args.models or os.environ.get("HARNESS_MODELS") or DEFAULT_MODELS_FILE)
 
 
 def _energy_and_cost_settings(args: argparse.Namespace) -> tuple[EnergySettings, CostOverrides]:
@@ -61,89 +48,19 @@ def _energy_and_cost_settings(args: argparse.Namespace) -> tuple[EnergySettings,
     return energy, overrides
 
 
-def _judge_client(config, name: str):
-    from harness.judging import JudgeClient
-
-    (cfg,) = config.select([name])
-    if cfg.kind in API_KINDS and missing_key_env(cfg):
-        raise InputError(f"--judge {name}: set {missing_key_env(cfg)} to use it as the judge")
-    return JudgeClient(cfg)
-
-
 def cmd_run(args: argparse.Namespace) -> int:
-    """Validate everything, then run the suite over the selected models and print the summary."""
-    models_file = _models_file(args)
-    config = load_models_config(models_file)
-    models = config.select(args.only)
-    suites = [load_suite(name) for name in args.suite]
-    names = [suite.name for suite in suites]
-    if len(set(names)) != len(names):
-        raise InputError(f"--suite: a suite is given twice ({', '.join(names)})")
-    if args.repeat < 1:
-        raise InputError(f"--repeat: must be at least 1, got {args.repeat}")
-    energy, cost_overrides = _energy_and_cost_settings(args)
-    judge = _judge_client(config, args.judge) if args.judge else None
-    skipped = {}
-    for model in models:
-        key_env = missing_key_env(model) if model.kind in API_KINDS else None
-        if key_env:
-            skipped[model.name] = {"reason": f"set {key_env} to run it", "config": model.model_dump(mode="json")}
-            print(f"skipping model '{model.name}': set {key_env} to run it", file=sys.stderr)
-    runnable = [m for m in models if m.name not in skipped]
-    if not runnable:
-        reasons = "; ".join(entry["reason"] for entry in skipped.values())
-        raise InputError(f"{models_file}: no selected model can run here ({reasons})")
-    try:  # missing or truncated weights stop the run here, before any model loads
-        weights = {m.name: locate_weights(m) for m in runnable if m.kind == "llama_cpp"}
-    except ModelSourceError as exc:
-        raise ModelSourceError(f"{models_file}: {exc}") from None
-    out = Console(width=None if sys.stdout.isatty() or "COLUMNS" in os.environ else 120)
-    runner = Runner(suites, runnable, models_file, Path(args.out), repeat=args.repeat, argv=sys.argv,
-                    weights=weights, skipped=skipped, energy=energy, cost_overrides=cost_overrides, judge=judge)
-    described = ", ".join(f"{s.name} ({len(s.tasks)} tasks)" for s in suites)
-    out.print(f"run {runner.run_id}: {described} × {args.repeat}, {len(runnable)} model(s)", highlight=False)
-    try:
-        with TerminalProgress() as progress:
-            runner.progress = progress
-            result = runner.run()
-    except KeyboardInterrupt:
-        print(f"\ninterrupted; partial results in {runner.run_dir}", file=sys.stderr)
-        return EXIT_INTERRUPTED
-    finally:
-        if judge is not None:
-            judge.close()
-    from harness.analysis import accuracy_separation, summarize  # pandas loads only for the summary
-    from harness.comparison import break_even, projected_costs
+    """Validate everything, then run (or resume) and print the summary (see `harness.run_command`)."""
+    from harness.run_command import cmd_run as run
 
-    records = read_records(result.run_dir / RECORDS_FILE)
-    summary = summarize(records, runner.manifest)
-    for suite in suites:
-        per_suite = summarize([r for r in records if r["suite"] == suite.name], runner.manifest)
-        out.print(summary_table(per_suite.to_dict("records"), f"Summary · {suite.name} · sha256 {suite.sha256[:12]}"))
-    if len(suites) > 1:
-        out.print(summary_table(summary.to_dict("records"), f"Summary · all suites ({', '.join(names)})"))
-    differences = accuracy_separation(records)
-    if len(differences):
-        out.print(separation_table(differences.to_dict("records")))
-    projected = projected_costs(records, [m for m in models if m.name in skipped], suites) if skipped else None
-    if projected is not None:
-        out.print(projected_table(projected.to_dict("records")))
-    comparison = break_even(summary, runner.manifest, projected)
-    if len(comparison):
-        out.print(break_even_table(comparison.to_dict("records")))
-    print(f"records:  {result.run_dir / RECORDS_FILE}\nmanifest: {result.run_dir / 'run.json'}", flush=True)
-    if not args.no_report:
-        report_path = Path(args.report_dir) / f"{runner.run_id}.html"
-        build_report([result.run_dir], report_path)
-        print(f"report:   {report_path}", flush=True)
-    for name in result.failed_models:
-        print(f"model '{name}' failed: {runner.manifest['models'][name]['error']['message']}", file=sys.stderr)
-    return EXIT_FAILURES_RECORDED if result.n_errors else EXIT_OK
+    if args.retry_failed and not args.resume:
+        raise InputError("--retry-failed: only with --resume RUN_DIR")
+    energy, cost_overrides = _energy_and_cost_settings(args)
+    return run(args, energy, cost_overrides)
 
 
 def cmd_models(args: argparse.Namespace) -> int:
     """List configured models and whether each can run here, with the reason when not."""
-    config = load_models_config(_models_file(args))
+    config = load_models_config(models_file_path(args.models))
     table = Table(title=f"Models in {config.source_path}", title_justify="left")
     for header in ("name", "kind", "prompt", "can run", "detail"):
         table.add_column(header)
@@ -192,11 +109,14 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
 
     run = sub.add_parser("run", help="run a suite over the configured models")
-    run.add_argument("--models", help=f"models file (default: $HARNESS_MODELS or ./{DEFAULT_MODELS_FILE})")
+    run.add_argument("--models", help="models file (default: $HARNESS_MODELS or ./models.yaml)")
     run.add_argument("--suite", nargs="+", default=["smoke"], metavar="NAME|PATH",
                      help="built-in suite names or suite files (default: smoke)")
     run.add_argument("--judge", metavar="MODEL", help="models.yaml entry that grades tasks using the judge checker")
     run.add_argument("--report-dir", default="reports", help="where the run's HTML report goes (default: reports)")
+    run.add_argument("--resume", type=Path, metavar="RUN_DIR",
+                     help="continue an interrupted run with its own models, suites and settings")
+    run.add_argument("--retry-failed", action="store_true", help="with --resume: run the failed requests again")
     run.add_argument("--no-report", action="store_true", help="write no HTML report")
     run.add_argument("--only", nargs="+", metavar="NAME", help="run only these models")
     run.add_argument("--repeat", type=int, default=1, help="run each task N times (default: 1)")
@@ -214,7 +134,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.set_defaults(func=cmd_run)
 
     models = sub.add_parser("models", help="list configured models and whether each can run here")
-    models.add_argument("--models", help=f"models file (default: $HARNESS_MODELS or ./{DEFAULT_MODELS_FILE})")
+    models.add_argument("--models", help="models file (default: $HARNESS_MODELS or ./models.yaml)")
     models.set_defaults(func=cmd_models)
 
     report = sub.add_parser("report", help="write an HTML report (and CSV/Parquet exports) over one or more runs")

@@ -7,6 +7,7 @@ error names the file, the model entry and the key, so a run stops before any mod
 from __future__ import annotations
 
 import datetime as dt
+import os
 import re
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -192,6 +193,11 @@ class ModelsConfig(StrictModel):
                 f"(configured: {', '.join(sorted(known))})"
             )
         return [m for m in self.models if m.name in names]
+
+
+def models_file_path(explicit: str | Path | None) -> Path:
+    """The models file to use: the one given, else $HARNESS_MODELS, else ./models.yaml."""
+    return Path(explicit or os.environ.get("HARNESS_MODELS") or "models.yaml")
 
 
 def load_yaml_file(path: Path, what: str) -> Any:

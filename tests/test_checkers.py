@@ -4,8 +4,16 @@ from __future__ import annotations
 
 import pytest
 
-from harness.checkers import (ChoiceChecker, ContainsChecker, ExactChecker, NumericChecker, RegexChecker,
-                              extract_numbers, normalise, run_checker)
+from harness.checkers import (
+    ChoiceChecker,
+    ContainsChecker,
+    ExactChecker,
+    NumericChecker,
+    RegexChecker,
+    extract_numbers,
+    normalise,
+    run_checker,
+)
 
 
 def test_normalise_strips_case_space_and_edge_punctuation():

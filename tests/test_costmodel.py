@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
-
 import pytest
 
 from harness.config import HardwareCost, LocalCost
-from harness.costmodel import (CostOverrides, break_even_tasks_per_day, idle_capacity_cost_per_day_usd,
-                               local_cost_per_day_usd, local_task_cost_usd, resolve_local_cost)
+from harness.costmodel import (
+    CostOverrides,
+    break_even_tasks_per_day,
+    idle_capacity_cost_per_day_usd,
+    local_cost_per_day_usd,
+    local_task_cost_usd,
+    resolve_local_cost,
+)
 
 # A 4,380 USD machine over 5 years: 4380 / (5 * 8760) = 0.1 USD per hour. Busy 25 % of the day.
 BOUGHT = LocalCost(electricity_usd_per_kwh=0.30, pue=1.5,

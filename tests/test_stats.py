@@ -7,8 +7,14 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from harness.stats import (accuracy_interval, agreement, bootstrap_mean_ci, bootstrap_ratio_ci,
-                           cost_per_correct_interval, separation)
+from harness.stats import (
+    accuracy_interval,
+    agreement,
+    bootstrap_mean_ci,
+    bootstrap_ratio_ci,
+    cost_per_correct_interval,
+    separation,
+)
 
 
 @pytest.mark.parametrize(("rate", "n_tasks"), [(0.6, 100), (0.85, 60)])

@@ -160,7 +160,12 @@ class LlamaCppBackend(Backend):
         self._vocab = self._llm._model.vocab
         self._formatter = chat_formatter(self._llm, cfg.chat_format, cfg.name) if cfg.prompt_style == "chat" else None
         gpu = cfg.n_gpu_layers != 0 and bool(llama_cpp.llama_supports_gpu_offload())
+        warnings = []
+        if cfg.n_gpu_layers != 0 and not gpu:
+            warnings.append(f"model '{cfg.name}': n_gpu_layers is {cfg.n_gpu_layers}, but this llama-cpp-python "
+                            "build has no GPU support: running on the CPU")
         return {
+            "warnings": warnings,
             "runtime": "llama-cpp-python",
             "runtime_version": llama_cpp.__version__,
             "device": "gpu" if gpu else "cpu",

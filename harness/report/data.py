@@ -18,6 +18,7 @@ from harness.analysis import accuracy_separation, records_frame, summarize_frame
 from harness.comparison import break_even, projected_costs
 from harness.config import MODEL_KINDS
 from harness.errors import InputError, SuiteError
+from harness.fsutil import atomic_path
 from harness.manifest import MANIFEST_FILE, read_manifest
 from harness.records import RECORDS_FILE, read_records
 from harness.suites import Suite, load_suite_file
@@ -111,7 +112,8 @@ def export_frames(data: ReportData, html_path: Path) -> list[Path]:
     stem = html_path.with_suffix("")
     written = []
     summary_path = stem.parent / f"{stem.name}.summary.csv"
-    data.summary.to_csv(summary_path, index=False)
+    with atomic_path(summary_path) as tmp:
+        data.summary.to_csv(tmp, index=False)
     written.append(summary_path)
     texts = pd.DataFrame([{
         "run_id": r.get("run_id"), "started_at": r.get("started_at"), "expected": json.dumps(r.get("expected")),
@@ -126,10 +128,13 @@ def export_frames(data: ReportData, html_path: Path) -> list[Path]:
         import pyarrow.csv
         import pyarrow.parquet
     except ImportError:
-        table.to_csv(csv_path, index=False)
+        with atomic_path(csv_path) as tmp:
+            table.to_csv(tmp, index=False)
         data.notes.append("no Parquet export: pyarrow is not installed (pip install 'harness[report]')")
         return [*written, csv_path]
     arrow = pa.Table.from_pandas(table, preserve_index=False)
-    pyarrow.csv.write_csv(arrow, csv_path)  # several times faster than pandas' writer on 100k rows
-    pyarrow.parquet.write_table(arrow, parquet_path)
+    with atomic_path(csv_path) as tmp:
+        pyarrow.csv.write_csv(arrow, tmp)  # several times faster than pandas' writer on 100k rows
+    with atomic_path(parquet_path) as tmp:
+        pyarrow.parquet.write_table(arrow, tmp)
     return [*written, parquet_path, csv_path]

@@ -1,0 +1,105 @@
+"""Resuming an interrupted run: what was already recorded, and whether the run can go on as it started.
+
+A run killed at any point (Ctrl-C, SIGKILL, a crash, a reboot) leaves records.jsonl with every finished
+request and at most one torn last line. `harness run --resume RUN_DIR` reuses the run's manifest (models,
+suites, repetitions, settings), drops a torn last line, skips every (model, suite, task, repetition)
+already recorded — failures included, unless `--retry-failed`, which removes them so they run again —
+and refuses to go on if a model's configuration or a suite's content changed since the run began.
+Records kept are never rewritten: the file is rewritten (atomically) only to drop lines, byte for byte
+otherwise.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from harness.errors import InputError
+from harness.fsutil import atomic_write_bytes
+from harness.manifest import MANIFEST_FILE, read_manifest
+from harness.records import RECORDS_FILE
+
+Key = tuple[str, str, str, int]
+
+
+def record_key(record: dict[str, Any]) -> Key:
+    """What identifies a request within a run."""
+    return record["model"], record.get("suite", ""), record["task_id"], record["repetition"]
+
+
+@dataclass
+class ResumeState:
+    """An interrupted run, ready to go on."""
+
+    run_dir: Path
+    manifest: dict[str, Any]
+    done: set[Key] = field(default_factory=set)
+    dropped_lines: int = 0
+
+
+def prepare_resume(run_dir: Path, retry_failed: bool) -> ResumeState:
+    """Read the run, drop a torn last line (and failed records with `retry_failed`), list what is done."""
+    run_dir = Path(run_dir)
+    if not (run_dir / MANIFEST_FILE).is_file():
+        raise InputError(f"--resume {run_dir}: not a run folder (no {MANIFEST_FILE})")
+    try:
+        manifest = read_manifest(run_dir)
+    except (OSError, ValueError) as exc:
+        raise InputError(f"--resume {run_dir}: cannot read {MANIFEST_FILE}: {exc}") from None
+    path = run_dir / RECORDS_FILE
+    raw = path.read_bytes() if path.exists() else b""
+    lines = raw.split(b"\n")
+    kept: list[bytes] = []
+    done: set[Key] = set()
+    dropped = 0
+    for number, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError:
+            if any(rest.strip() for rest in lines[number:]):
+                raise InputError(f"{path}:{number}: malformed record line; the run cannot be resumed") from None
+            print(f"warning: {path}:{number}: dropped a torn last line (the run was killed mid-write)", file=sys.stderr)
+            dropped += 1
+            continue
+        if retry_failed and record.get("error") is not None:
+            dropped += 1
+            continue
+        kept.append(line)
+        done.add(record_key(record))
+    if dropped:
+        atomic_write_bytes(path, b"".join(line + b"\n" for line in kept))
+    return ResumeState(run_dir=run_dir, manifest=manifest, done=done, dropped_lines=dropped)
+
+
+def _first_difference(old: Any, new: Any, prefix: str = "") -> str | None:
+    if isinstance(old, dict) and isinstance(new, dict):
+        for key in sorted(set(old) | set(new)):
+            found = _first_difference(old.get(key), new.get(key), f"{prefix}{key}.")
+            if found:
+                return found
+        return None
+    return prefix.rstrip(".") if old != new else None
+
+
+def check_unchanged(state: ResumeState, models: list[Any], suites: list[Any]) -> None:
+    """Refuse to resume when a model's resolved configuration or a suite's content hash changed."""
+    recorded = state.manifest.get("models", {})
+    for model in models:
+        entry = recorded.get(model.name)
+        if entry is None:
+            continue
+        changed = _first_difference(entry.get("config"), model.model_dump(mode="json"))
+        if changed:
+            raise InputError(f"--resume {state.run_dir}: model '{model.name}' changed since the run began "
+                             f"(key '{changed}'); start a new run instead")
+    hashes = {s["name"]: s["sha256"] for s in state.manifest.get("suites", [])}
+    for suite in suites:
+        if hashes.get(suite.name) != suite.sha256:
+            raise InputError(f"--resume {state.run_dir}: suite '{suite.name}' changed since the run began "
+                             f"(sha256 {hashes.get(suite.name, '?')[:12]} then, {suite.sha256[:12]} now); "
+                             "start a new run instead")

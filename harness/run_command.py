@@ -1,0 +1,186 @@
+"""`harness run`: check everything, run, print the summary, write the report; or resume a run.
+
+Everything that can be wrong with the input is found before any model loads: the models file, the
+suites, weights files (missing or truncated), settings, and whether the results folder is writable.
+The first Ctrl-C lets the request in flight finish and stops; a second stops at once. Either way the run
+is marked `interrupted` and the exact command to resume it is printed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import os
+import signal
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+
+from harness.config import load_models_config, models_file_path
+from harness.console import TerminalProgress, break_even_table, projected_table, separation_table, summary_table
+from harness.costmodel import CostOverrides
+from harness.energy.select import EnergySettings
+from harness.errors import EXIT_FAILURES_RECORDED, EXIT_INTERRUPTED, EXIT_OK, InputError, ModelSourceError, SuiteError
+from harness.pricing import API_KINDS
+from harness.providers import missing_key_env
+from harness.records import RECORDS_FILE, read_records
+from harness.report import build_report
+from harness.resume import ResumeState, check_unchanged, prepare_resume
+from harness.runner import Runner
+from harness.sources import locate_weights
+from harness.suites import load_suite, load_suite_file
+
+
+@dataclass
+class Plan:
+    """What a run will do, once every input has been checked."""
+
+    models_file: Path
+    config: Any
+    models: list[Any]
+    suites: list[Any]
+    repeat: int
+    energy: EnergySettings
+    cost_overrides: CostOverrides
+    judge_name: str | None
+    resume: ResumeState | None = None
+    skipped: dict[str, dict] = field(default_factory=dict)
+
+
+def plan_new(args: argparse.Namespace, energy: EnergySettings, overrides: CostOverrides) -> Plan:
+    """A new run from the command line."""
+    models_file = models_file_path(args.models)
+    config = load_models_config(models_file)
+    suites = [load_suite(name) for name in args.suite]
+    names = [suite.name for suite in suites]
+    if len(set(names)) != len(names):
+        raise InputError(f"--suite: a suite is given twice ({', '.join(names)})")
+    if args.repeat < 1:
+        raise InputError(f"--repeat: must be at least 1, got {args.repeat}")
+    return Plan(models_file, config, config.select(args.only), suites, args.repeat, energy, overrides, args.judge)
+
+
+def plan_resume(args: argparse.Namespace) -> Plan:
+    """The interrupted run's own plan, checked against the current models file and suites."""
+    state = prepare_resume(args.resume, args.retry_failed)
+    settings = state.manifest.get("settings", {})
+    models_file = Path(args.models or state.manifest["models_file"])
+    config = load_models_config(models_file)
+    models = config.select(settings["models"] + list(state.manifest.get("skipped_models", {})))
+    suites = []
+    for info in state.manifest["suites"]:
+        try:
+            suites.append(load_suite_file(Path(info["source"])))
+        except SuiteError as exc:
+            raise InputError(f"--resume {args.resume}: suite {info['name']}: {exc}") from None
+    check_unchanged(state, models, suites)
+    energy = EnergySettings(**settings.get("energy", {}))
+    overrides = CostOverrides(**settings.get("cost_overrides", {}))
+    return Plan(models_file, config, models, suites, settings["repeat"], energy, overrides, settings.get("judge"),
+                resume=state)
+
+
+def resume_command(run_dir: Path, failures: bool) -> str:
+    """The exact command that continues this run."""
+    return f"harness run --resume {run_dir}" + (" --retry-failed" if failures else "")
+
+
+@contextlib.contextmanager
+def graceful_interrupt(runner: Runner):
+    """First Ctrl-C: finish the request in flight, then stop. Second: stop now."""
+    def handler(signum: int, frame: Any) -> None:
+        if runner.stop_requested:
+            raise KeyboardInterrupt
+        runner.stop_requested = True
+        print("\nstopping after the request in flight (Ctrl-C again to stop now)", file=sys.stderr, flush=True)
+
+    previous = signal.signal(signal.SIGINT, handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+def cmd_run(args: argparse.Namespace, energy: EnergySettings, overrides: CostOverrides) -> int:
+    """Check, run, summarise, report."""
+    plan = plan_resume(args) if args.resume else plan_new(args, energy, overrides)
+    for model in plan.models:
+        key_env = missing_key_env(model) if model.kind in API_KINDS else None
+        if key_env:
+            plan.skipped[model.name] = {"reason": f"set {key_env} to run it", "config": model.model_dump(mode="json")}
+            print(f"skipping model '{model.name}': set {key_env} to run it", file=sys.stderr)
+    runnable = [m for m in plan.models if m.name not in plan.skipped]
+    if not runnable:
+        reasons = "; ".join(entry["reason"] for entry in plan.skipped.values())
+        raise InputError(f"{plan.models_file}: no selected model can run here ({reasons})")
+    try:  # missing or truncated weights stop the run here, before any model loads
+        weights = {m.name: locate_weights(m) for m in runnable if m.kind == "llama_cpp"}
+    except ModelSourceError as exc:
+        raise ModelSourceError(f"{plan.models_file}: {exc}") from None
+    judge = None
+    if plan.judge_name:
+        from harness.judging import JudgeClient
+
+        (judge_cfg,) = plan.config.select([plan.judge_name])
+        if judge_cfg.kind in API_KINDS and missing_key_env(judge_cfg):
+            raise InputError(f"--judge {plan.judge_name}: set {missing_key_env(judge_cfg)} to use it as the judge")
+        judge = JudgeClient(judge_cfg)
+    runner = Runner(plan.suites, runnable, plan.models_file, Path(args.out), repeat=plan.repeat, argv=sys.argv,
+                    weights=weights, skipped=plan.skipped, energy=plan.energy, cost_overrides=plan.cost_overrides,
+                    judge=judge, resume=plan.resume)
+    try:
+        runner.prepare()
+    except OSError as exc:
+        raise InputError(f"--out {args.out}: cannot write results there: {exc}") from None
+    out = Console(width=None if sys.stdout.isatty() or "COLUMNS" in os.environ else 120)
+    described = ", ".join(f"{s.name} ({len(s.tasks)} tasks)" for s in plan.suites)
+    verb = "resuming" if plan.resume else "run"
+    out.print(f"{verb} {runner.run_id}: {described} × {plan.repeat}, {len(runnable)} model(s)", highlight=False)
+    try:
+        with graceful_interrupt(runner), TerminalProgress() as progress:
+            runner.progress = progress
+            result = runner.run()
+    except KeyboardInterrupt:
+        print(f"\ninterrupted; records so far are in {runner.run_dir}\nto resume: "
+              f"{resume_command(runner.run_dir, False)}", file=sys.stderr, flush=True)
+        return EXIT_INTERRUPTED
+    finally:
+        if judge is not None:
+            judge.close()
+    print_summary(out, runner, plan)
+    print(f"records:  {result.run_dir / RECORDS_FILE}\nmanifest: {result.run_dir / 'run.json'}", flush=True)
+    if not args.no_report:
+        report_path = Path(args.report_dir) / f"{runner.run_id}.html"
+        build_report([result.run_dir], report_path)
+        print(f"report:   {report_path}", flush=True)
+    for name in result.failed_models:
+        print(f"model '{name}' failed: {runner.manifest['models'][name]['error']['message']}", file=sys.stderr)
+    return EXIT_FAILURES_RECORDED if result.n_errors else EXIT_OK
+
+
+def print_summary(out: Console, runner: Runner, plan: Plan) -> None:
+    """Per-suite and overall summaries, model separation, projected API costs and break-even."""
+    from harness.analysis import accuracy_separation, summarize  # pandas loads only for the summary
+    from harness.comparison import break_even, projected_costs
+
+    records = read_records(runner.run_dir / RECORDS_FILE)
+    summary = summarize(records, runner.manifest)
+    for suite in plan.suites:
+        per_suite = summarize([r for r in records if r["suite"] == suite.name], runner.manifest)
+        out.print(summary_table(per_suite.to_dict("records"), f"Summary · {suite.name} · sha256 {suite.sha256[:12]}"))
+    if len(plan.suites) > 1:
+        names = ", ".join(s.name for s in plan.suites)
+        out.print(summary_table(summary.to_dict("records"), f"Summary · all suites ({names})"))
+    differences = accuracy_separation(records)
+    if len(differences):
+        out.print(separation_table(differences.to_dict("records")))
+    skipped = [m for m in plan.models if m.name in plan.skipped]
+    projected = projected_costs(records, skipped, plan.suites) if skipped else None
+    if projected is not None:
+        out.print(projected_table(projected.to_dict("records")))
+    comparison = break_even(summary, runner.manifest, projected)
+    if len(comparison):
+        out.print(break_even_table(comparison.to_dict("records")))
