@@ -19,6 +19,7 @@ import llama_cpp
 from llama_cpp import Llama, llama_chat_format
 
 from harness.backends import Backend, Prompt, Usage
+from harness.backends.text import StopScanner
 from harness.errors import ModelLoadError
 
 
@@ -29,17 +30,6 @@ class PromptTooLong(ValueError):
 def default_threads() -> int:
     """Cores this process may run on (llama.cpp's own default is half the logical CPUs)."""
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
-
-
-def _held_back(text: str, stops: list[str]) -> int:
-    """Length of the longest suffix of `text` that could be the start of a stop string."""
-    longest = 0
-    for stop in stops:
-        for size in range(min(len(stop) - 1, len(text)), longest, -1):
-            if text.endswith(stop[:size]):
-                longest = size
-                break
-    return longest
 
 
 # enum ggml_log_level in ggml.h: NONE 0, DEBUG 1, INFO 2, WARN 3, ERROR 4, CONT 5 (continues the last line)
@@ -191,30 +181,26 @@ class LlamaCppBackend(Backend):
         llm = self._llm
         tokens, stops = self._render(prompt)
         vocab, is_eog, decode = self._vocab, llama_cpp.llama_vocab_is_eog, _PieceDecoder(self._vocab)
-        pending, n_out, finish = "", 0, "length"
+        scanner = StopScanner(stops)
+        text, n_out, finish, stopped = "", 0, "length", False
         llm.reset()  # no prefix reuse between requests
         for token in llm.generate(tokens, temp=0.0, top_k=1, top_p=1.0, min_p=0.0, repeat_penalty=1.0):
             if is_eog(vocab, token):
                 finish = "stop"
                 break
             n_out += 1
-            pending += decode(token)
-            if stops:
-                cut = min((i for i in (pending.find(s) for s in stops) if i >= 0), default=-1)
-                if cut >= 0:  # the token that completes a stop string still gets its event
-                    yield pending[:cut]
-                    pending, finish = "", "stop"
-                    break
-                keep = _held_back(pending, stops)
-                chunk, pending = pending[: len(pending) - keep], pending[len(pending) - keep :]
-            else:
-                chunk, pending = pending, ""
-            yield chunk
+            text += decode(token)
+            fresh, stopped = scanner.feed(text)
+            yield fresh  # one event per token, empty while text is held back
+            if stopped:
+                finish = "stop"
+                break
             if n_out >= prompt.max_tokens:
                 break
-        pending += decode.flush()
-        if pending:
-            yield pending
+        if not stopped:  # text held back for a stop string that never came is part of the answer
+            rest = scanner.rest(text + decode.flush())
+            if rest:
+                yield rest
         yield Usage(
             input_tokens=len(tokens), output_tokens=n_out,
             input_tokens_source="runtime", output_tokens_source="runtime", finish_reason=finish,
