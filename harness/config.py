@@ -108,6 +108,35 @@ class LlamaCppModel(StrictModel):
         return self
 
 
+class TransformersModel(StrictModel):
+    """A model run in-process by Hugging Face transformers on torch: a local model folder, or a GGUF file
+    dequantised through `gguf_file=` (converted once and cached by the GGUF's sha256)."""
+
+    name: str = Field(pattern=NAME_PATTERN)
+    kind: Literal["transformers"]
+    description: str | None = None
+    model_dir: ConfigPath | None = Field(default=None, description="a local Hugging Face model folder")
+    path: ConfigPath | None = None
+    package: str | None = None
+    file: str | None = None
+    assemble: bool = False
+    device: str = Field(default="cpu", pattern=r"^(cpu|cuda|cuda:\d+|auto)$")
+    dtype: Literal["auto", "float32", "float16", "bfloat16"] = "float32"
+    attn_implementation: str | None = None
+    prompt_style: Literal["chat", "completion"] = "chat"
+    stop: list[str] = Field(default_factory=list)
+    n_threads: int | None = Field(default=None, ge=1)
+    seed: int = Field(default=0, ge=0)
+    cost: LocalCost | None = None
+
+    @model_validator(mode="after")
+    def _one_source(self) -> TransformersModel:
+        given = [key for key in ("model_dir", "path", "package") if getattr(self, key) is not None]
+        if len(given) != 1:
+            raise ValueError("give exactly one weights source: 'model_dir', 'path' (a GGUF) or 'package'")
+        return self
+
+
 class GGUFSource(StrictModel):
     """A GGUF file given by path or by the distribution that ships it (used for tokenizers)."""
 
@@ -170,9 +199,14 @@ class AnthropicModel(ApiModel):
 
 
 MODEL_KINDS: dict[str, type[StrictModel]] = {
-    "llama_cpp": LlamaCppModel, "openai": OpenAIModel, "anthropic": AnthropicModel,
+    "llama_cpp": LlamaCppModel, "transformers": TransformersModel, "openai": OpenAIModel, "anthropic": AnthropicModel,
 }
-ModelConfig = LlamaCppModel | OpenAIModel | AnthropicModel
+ModelConfig = LlamaCppModel | TransformersModel | OpenAIModel | AnthropicModel
+
+
+def has_gguf_source(cfg: Any) -> bool:
+    """Whether a model's weights are a GGUF file given by `path` or `package` (located and hashed)."""
+    return getattr(cfg, "path", None) is not None or getattr(cfg, "package", None) is not None
 
 
 class ModelsConfig(StrictModel):
@@ -200,6 +234,14 @@ def models_file_path(explicit: str | Path | None) -> Path:
     return Path(explicit or os.environ.get("HARNESS_MODELS") or "models.yaml")
 
 
+class _Loader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # libyaml's C parser where PyYAML has it
+    """A safe YAML loader that also reads `1e-6` as a number (YAML 1.1 wants `1.0e-6`, JSON and people don't)."""
+
+
+_Loader.add_implicit_resolver(
+    "tag:yaml.org,2002:float", re.compile(r"^[-+]?(?:[0-9][0-9_]*)(?:\.[0-9_]*)?[eE][-+]?[0-9]+$"), list("-+0123456789"))
+
+
 def load_yaml_file(path: Path, what: str) -> Any:
     """Parse a YAML file, turning I/O and syntax errors into one-line `ConfigError`s."""
     try:
@@ -208,8 +250,8 @@ def load_yaml_file(path: Path, what: str) -> Any:
         raise ConfigError(f"{path}: {what} not found") from None
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(f"{path}: cannot read {what}: {exc}") from None
-    try:  # libyaml's C parser where PyYAML has it: large suites load ~20x faster
-        return yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))  # noqa: S506 - a safe loader
+    try:
+        return yaml.load(text, Loader=_Loader)  # noqa: S506 - a safe loader
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f":{mark.line + 1}:{mark.column + 1}" if mark is not None else ""

@@ -31,10 +31,13 @@ def smollm2_gguf() -> Path:
     return path
 
 
-@pytest.fixture(autouse=True)
-def _isolated_cache(tmp_path_factory, monkeypatch):
-    # One cache for the whole session (the assembled Gemma file is reused), never the user's own.
-    monkeypatch.setenv("HARNESS_CACHE_DIR", str(tmp_path_factory.getbasetemp() / "harness-cache"))
+@pytest.fixture(scope="session", autouse=True)
+def _isolated_cache(tmp_path_factory):
+    # One cache for the whole session (the assembled Gemma file and the converted transformers model are
+    # reused), never the user's own; session-scoped so that module fixtures see it too.
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("HARNESS_CACHE_DIR", str(tmp_path_factory.getbasetemp() / "harness-cache"))
+        yield
 
 
 def write(path: Path, text: str) -> Path:

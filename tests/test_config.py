@@ -44,7 +44,7 @@ def test_default_api_models_cover_the_major_providers_with_known_prices():
     from harness.providers import resolve_endpoint
 
     config = load_models_config(REPO / "models.yaml")
-    api = [m for m in config.models if m.kind != "llama_cpp"]
+    api = [m for m in config.models if m.kind in ("openai", "anthropic")]
     assert {resolve_endpoint(m).price_provider for m in api} >= {"openai", "anthropic", "google", "deepseek", "x-ai"}
     for model in api:
         assert model.cost is None  # priced from genai-prices, not by hand
@@ -144,3 +144,10 @@ def test_select_unknown_model_names_the_known_ones(tmp_path):
     with pytest.raises(ConfigError, match=r"no model named 'big' \(configured: tiny\)"):
         config.select(["big"])
     assert [m.name for m in config.select(["tiny"])] == ["tiny"]
+
+
+def test_scientific_notation_without_a_dot_is_a_number(tmp_path):
+    from harness.config import load_yaml_file
+
+    path = write(tmp_path / "x.yaml", "a: 1e-6\nb: -2.5E+3\nc: 1e5x\n")
+    assert load_yaml_file(path, "test") == {"a": 1e-6, "b": -2500.0, "c": "1e5x"}
