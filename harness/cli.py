@@ -16,7 +16,7 @@ from rich.table import Table
 
 from harness import __version__
 from harness.backends import backend_availability
-from harness.config import load_models_config, models_file_path
+from harness.config import has_gguf_source, load_models_config, models_file_path
 from harness.costmodel import DEFAULT_ELECTRICITY_USD_PER_KWH, DEFAULT_PUE, CostOverrides
 from harness.energy.select import ENERGY_CHOICES, EnergySettings
 from harness.errors import (
@@ -66,8 +66,11 @@ def cmd_models(args: argparse.Namespace) -> int:
         table.add_column(header)
     for model in config.models:
         ok_runtime, runtime_reason = backend_availability(model.kind)
-        if model.kind == "llama_cpp":
+        if has_gguf_source(model):
             ok_weights, weights_reason = weights_availability(model)
+        elif model.kind == "transformers":
+            ok_weights = model.model_dir.is_dir()
+            weights_reason = str(model.model_dir) if ok_weights else f"folder not found: {model.model_dir}"
         else:
             key_env = missing_key_env(model)
             ok_weights = key_env is None

@@ -85,3 +85,42 @@ def break_even(summary: pd.DataFrame, manifest: dict[str, Any], projected: pd.Da
             })
     return pd.DataFrame(rows)
 
+
+
+def same_weights(summary: pd.DataFrame, manifest: dict[str, Any], records: list[dict[str, Any]]) -> pd.DataFrame:
+    """For models whose weights file has the same sha256 (one GGUF through two runtimes): the ratios of
+    their speed, energy and cost (B / A), and how often their greedy outputs agree exactly."""
+    by_hash: dict[str, list[str]] = {}
+    for name, entry in manifest.get("models", {}).items():
+        digest = (entry.get("weights") or {}).get("sha256")
+        if digest:
+            by_hash.setdefault(digest, []).append(name)
+    outputs = {(r["model"], r.get("suite"), r["task_id"], r["repetition"]): r.get("output_text", "").strip()
+               for r in records if r.get("error") is None}
+    rows_by_model = {row["model"]: row for row in summary.to_dict("records")}
+
+    def ratio(a: dict, b: dict, key: str) -> float | None:
+        return b[key] / a[key] if a.get(key) and b.get(key) is not None else None
+
+    rows = []
+    for digest, names in by_hash.items():
+        for i, a in enumerate(names):
+            for b in names[i + 1:]:
+                if a not in rows_by_model or b not in rows_by_model:
+                    continue
+                ra, rb = rows_by_model[a], rows_by_model[b]
+                common = [k[1:] for k in outputs if k[0] == a and (b, *k[1:]) in outputs]
+                agree = sum(outputs[(a, *k)] == outputs[(b, *k)] for k in common)
+                rows.append({
+                    "weights_sha256": digest, "model_a": a, "model_b": b,
+                    "runtime_a": (manifest["models"][a].get("load") or {}).get("runtime"),
+                    "runtime_b": (manifest["models"][b].get("load") or {}).get("runtime"),
+                    "output_tok_per_s_ratio": ratio(ra, rb, "output_tok_per_s_p50"),
+                    "ttft_ratio": ratio(ra, rb, "ttft_p50_s"),
+                    "energy_ratio": ratio(ra, rb, "energy_j_per_task"),
+                    "cost_ratio": ratio(ra, rb, "cost_usd_per_task"),
+                    "n_compared": len(common), "output_agreement": agree / len(common) if common else None,
+                })
+    return pd.DataFrame(rows, columns=["weights_sha256", "model_a", "model_b", "runtime_a", "runtime_b",
+                                       "output_tok_per_s_ratio", "ttft_ratio", "energy_ratio", "cost_ratio",
+                                       "n_compared", "output_agreement"])

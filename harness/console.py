@@ -129,3 +129,18 @@ def separation_table(rows: list[dict[str, Any]]) -> Table:
                       f"[{row['ci_low']:+.0%}, {row['ci_high']:+.0%}]", str(row["n_tasks"]),
                       "yes" if row["separated"] else "[yellow]no: the intervals do not separate them[/]")
     return table
+
+
+def same_weights_table(rows: list[dict[str, Any]]) -> Table:
+    """One GGUF through two runtimes: B/A ratios and how often greedy outputs agree."""
+    table = Table(title="Same weights, different runtimes (ratios B / A)", title_justify="left")
+    for header in ("A", "B", "weights", "out tok/s", "TTFT", "J/task", "$/task", "same output"):
+        table.add_column(header, justify="left" if header in ("A", "B", "weights") else "right")
+    for row in rows:
+        agreement = "–" if _missing(row["output_agreement"]) else \
+            f"{row['output_agreement']:.0%} of {row['n_compared']}"
+        table.add_row(f"{row['model_a']} ({row['runtime_a']})", f"{row['model_b']} ({row['runtime_b']})",
+                      row["weights_sha256"][:12], _fmt(row["output_tok_per_s_ratio"], ".2f", unit="×"),
+                      _fmt(row["ttft_ratio"], ".2f", unit="×"), _fmt(row["energy_ratio"], ".2f", unit="×"),
+                      _fmt(row["cost_ratio"], ".2f", unit="×"), agreement)
+    return table

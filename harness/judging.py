@@ -11,6 +11,7 @@ import threading
 from typing import Any
 
 from harness.backends import Prompt, backend_class
+from harness.config import has_gguf_source
 from harness.pricing import API_KINDS, RequestPricer
 from harness.request import execute
 from harness.retry import RetryPolicy
@@ -30,7 +31,7 @@ class JudgeClient:
         self._pricer = RequestPricer(cfg, warn) if cfg.kind in API_KINDS else None
 
     def _load(self):
-        weights = locate_weights(self.cfg).path if self.cfg.kind == "llama_cpp" else None
+        weights = locate_weights(self.cfg).path if has_gguf_source(self.cfg) else None
         backend = backend_class(self.cfg.kind)(self.cfg, weights)
         backend.load()
         return backend

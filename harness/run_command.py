@@ -19,8 +19,9 @@ from typing import Any
 
 from rich.console import Console
 
-from harness.config import load_models_config, models_file_path
-from harness.console import TerminalProgress, break_even_table, projected_table, separation_table, summary_table
+from harness.config import has_gguf_source, load_models_config, models_file_path
+from harness.console import (TerminalProgress, break_even_table, projected_table, same_weights_table,
+                             separation_table, summary_table)
 from harness.costmodel import CostOverrides
 from harness.energy.select import EnergySettings
 from harness.errors import EXIT_FAILURES_RECORDED, EXIT_INTERRUPTED, EXIT_OK, InputError, ModelSourceError, SuiteError
@@ -117,7 +118,7 @@ def cmd_run(args: argparse.Namespace, energy: EnergySettings, overrides: CostOve
         reasons = "; ".join(entry["reason"] for entry in plan.skipped.values())
         raise InputError(f"{plan.models_file}: no selected model can run here ({reasons})")
     try:  # missing or truncated weights stop the run here, before any model loads
-        weights = {m.name: locate_weights(m) for m in runnable if m.kind == "llama_cpp"}
+        weights = {m.name: locate_weights(m) for m in runnable if has_gguf_source(m)}
     except ModelSourceError as exc:
         raise ModelSourceError(f"{plan.models_file}: {exc}") from None
     judge = None
@@ -164,7 +165,7 @@ def cmd_run(args: argparse.Namespace, energy: EnergySettings, overrides: CostOve
 def print_summary(out: Console, runner: Runner, plan: Plan) -> None:
     """Per-suite and overall summaries, model separation, projected API costs and break-even."""
     from harness.analysis import accuracy_separation, summarize  # pandas loads only for the summary
-    from harness.comparison import break_even, projected_costs
+    from harness.comparison import break_even, projected_costs, same_weights
 
     records = read_records(runner.run_dir / RECORDS_FILE)
     summary = summarize(records, runner.manifest)
@@ -184,3 +185,6 @@ def print_summary(out: Console, runner: Runner, plan: Plan) -> None:
     comparison = break_even(summary, runner.manifest, projected)
     if len(comparison):
         out.print(break_even_table(comparison.to_dict("records")))
+    pairs = same_weights(summary, runner.manifest, records)
+    if len(pairs):
+        out.print(same_weights_table(pairs.to_dict("records")))

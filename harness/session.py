@@ -17,6 +17,7 @@ from typing import Any
 
 from harness.backends import Backend, Prompt, backend_class
 from harness.checkers import run_checker
+from harness.config import has_gguf_source
 from harness.costmodel import local_task_cost_usd, resolve_local_cost
 from harness.energy import EnergyMeter, MeterError, window_total
 from harness.energy.select import build_meter, describe_meter
@@ -52,7 +53,7 @@ class ModelSession:
         """Load weights and runtime, then the meter and its idle baseline; raises on any failure."""
         cfg, entry = self.cfg, self.entry
         weights = None
-        if cfg.kind == "llama_cpp":
+        if has_gguf_source(cfg):
             weights = self.runner.weights.get(cfg.name) or locate_weights(cfg)
             entry["weights"] = weights.describe()
         self.backend = backend_class(cfg.kind)(cfg, weights.path if weights else None)

@@ -15,7 +15,7 @@ from typing import Any
 import pandas as pd
 
 from harness.analysis import accuracy_separation, records_frame, summarize_frame
-from harness.comparison import break_even, projected_costs
+from harness.comparison import break_even, projected_costs, same_weights
 from harness.config import MODEL_KINDS
 from harness.errors import InputError, SuiteError
 from harness.fsutil import atomic_path
@@ -39,6 +39,7 @@ class ReportData:
     projected: pd.DataFrame
     break_even: pd.DataFrame
     separation: pd.DataFrame
+    same_weights: pd.DataFrame
     notes: list[str] = field(default_factory=list)
 
 
@@ -103,7 +104,7 @@ def load_report_data(run_dirs: list[Path], allow_different_suites: bool = False)
         run_dirs=[Path(d) for d in run_dirs], manifests=[m for m, _ in loaded], records=records, manifest=merged,
         suites=suites, suite_info=suite_info, summary=summary, frame=frame,
         projected=projected, break_even=break_even(summary, merged, projected),
-        separation=accuracy_separation(frame), notes=notes,
+        separation=accuracy_separation(frame), same_weights=same_weights(summary, merged, records), notes=notes,
     )
 
 

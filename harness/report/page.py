@@ -218,6 +218,22 @@ def separation_table(data: ReportData) -> str:
             "<th>tasks</th><th class='l'>verdict</th></tr>" + rows + "</table>")
 
 
+def same_weights_table(data: ReportData) -> str:
+    """One weights file through two runtimes: ratios B / A and how often greedy outputs agree."""
+    if not len(data.same_weights):
+        return "<p class='note'>No two models share a weights file in these runs.</p>"
+    rows = "".join(
+        f"<tr><td class='l'>{_e(r['model_a'])} <span class='note'>{_e(r['runtime_a'])}</span></td>"
+        f"<td class='l'>{_e(r['model_b'])} <span class='note'>{_e(r['runtime_b'])}</span></td>"
+        f"<td class='l label'>{_e(r['weights_sha256'][:16])}</td><td>{_num(r['output_tok_per_s_ratio'], '.2f', '×')}</td>"
+        f"<td>{_num(r['ttft_ratio'], '.2f', '×')}</td><td>{_num(r['energy_ratio'], '.2f', '×')}</td>"
+        f"<td>{_num(r['cost_ratio'], '.2f', '×')}</td><td>{_num(r['output_agreement'], '.0%')} of {r['n_compared']}</td></tr>"
+        for r in data.same_weights.to_dict("records"))
+    return ("<table><tr><th class='l'>A</th><th class='l'>B</th><th class='l'>weights sha256</th><th>output tok/s B/A</th>"
+            "<th>TTFT B/A</th><th>J/task B/A</th><th>$/task B/A</th><th>identical greedy outputs</th></tr>"
+            + rows + "</table>")
+
+
 def drill_down(data: ReportData) -> str:
     """Per task: prompt, expected answer, and every model's output and verdict (a capped number of tasks)."""
     prompts = {(s.name, t.id): t for s in data.suites if s is not None for t in s.tasks}
@@ -325,6 +341,7 @@ def render(data: ReportData, title: str) -> str:
         f"<section id='charts'><h2>Charts</h2>{charts(data)}</section>"
         f"<section id='break-even'><h2>Break-even against each API</h2>{break_even_table(data)}</section>"
         f"<section id='differences'><h2>Which differences are real</h2>{separation_table(data)}</section>"
+        f"<section id='runtimes'><h2>Same weights, different runtimes</h2>{same_weights_table(data)}</section>"
         f"<section id='tasks'><h2>Per task</h2>{drill_down(data)}</section>"
         f"<section id='manifest'><h2>Run manifest</h2>{manifest_section(data)}</section>"
         f"<section id='glossary'><h2>Glossary</h2><table>{glossary}</table></section>"

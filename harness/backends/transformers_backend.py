@@ -1,0 +1,194 @@
+"""Hugging Face transformers on torch, in process: one event per generated token, counts from the ids.
+
+Weights come from a local model folder, or from a GGUF file dequantised through `gguf_file=`. Converting
+a GGUF takes tens of seconds, so the converted model (safetensors + config + tokenizer) is cached under
+the harness cache, keyed by the GGUF's sha256; later loads take well under a second plus the read.
+Nothing is downloaded: every load passes `local_files_only=True`.
+
+`generate` runs greedily on a worker thread and hands each new token to a streamer; the streamer receives
+token ids that transformers has already copied to the CPU (`next_tokens.cpu()`), which waits for the GPU,
+so on CUDA each stamp the runner takes reflects finished GPU work. Token counts are the generated ids
+(the end-of-sequence token not counted), never the text pieces.
+"""
+
+from __future__ import annotations
+
+import json
+import queue
+import shutil
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import torch
+import transformers
+from transformers import AutoModelForCausalLM, AutoTokenizer, StoppingCriteria, StoppingCriteriaList
+from transformers.generation.streamers import BaseStreamer
+
+from harness.backends import Backend, Prompt, Usage
+from harness.backends.text import StopScanner
+from harness.errors import ModelLoadError
+from harness.sources import cache_dir, file_sha256
+
+_DTYPES = {"float32": torch.float32, "float16": torch.float16, "bfloat16": torch.bfloat16}
+
+
+class _TokenQueue(BaseStreamer):
+    """Receives each step's token ids from `generate` (the prompt first) and hands them to the reader."""
+
+    def __init__(self) -> None:
+        self.items: queue.Queue = queue.Queue()
+        self.prompt_seen = False
+
+    def put(self, value: torch.Tensor) -> None:
+        if not self.prompt_seen:  # generate() puts the prompt before the first new token
+            self.prompt_seen = True
+            return
+        self.items.put(value.reshape(-1).tolist())
+
+    def end(self) -> None:
+        self.items.put(None)
+
+
+class _Abandoned(StoppingCriteria):
+    """Stops generation when the reader went away (a stop string was seen, or the request was abandoned)."""
+
+    def __init__(self) -> None:
+        self.event = threading.Event()
+
+    def __call__(self, input_ids: torch.Tensor, scores: torch.Tensor, **kwargs: Any) -> torch.Tensor:
+        return torch.full((input_ids.shape[0],), self.event.is_set(), dtype=torch.bool, device=input_ids.device)
+
+
+def _device(requested: str) -> str:
+    if requested == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    if requested.startswith("cuda") and not torch.cuda.is_available():
+        raise ModelLoadError(f"device {requested!r} asked for, but torch sees no CUDA device "
+                             f"(torch {torch.__version__}, built with CUDA {torch.version.cuda})")
+    return requested
+
+
+class TransformersBackend(Backend):
+    """A causal language model loaded by transformers on CPU or CUDA."""
+
+    kind = "transformers"
+
+    def _converted_folder(self) -> tuple[Path, str, float]:
+        """A transformers folder for the GGUF: from the cache, or converted now and cached."""
+        gguf = Path(self.weights_path)
+        folder = cache_dir() / "transformers" / file_sha256(gguf)[:24]
+        if (folder / "config.json").exists():
+            return folder, "hit", 0.0
+        t0 = time.perf_counter()
+        try:
+            tokenizer = AutoTokenizer.from_pretrained(str(gguf.parent), gguf_file=gguf.name, local_files_only=True)
+            model = AutoModelForCausalLM.from_pretrained(str(gguf.parent), gguf_file=gguf.name, local_files_only=True,
+                                                         dtype=torch.float32)
+        except (OSError, ValueError, KeyError, RuntimeError) as exc:
+            raise ModelLoadError(f"transformers could not convert {gguf}: {exc}") from None
+        from safetensors.torch import save_model
+
+        partial = folder.with_name(folder.name + ".partial")
+        shutil.rmtree(partial, ignore_errors=True)
+        partial.mkdir(parents=True)
+        save_model(model, str(partial / "model.safetensors"))  # handles tied embeddings
+        config = model.config.to_dict()
+        config.pop("quantization_config", None)  # the weights saved are dequantised floats
+        (partial / "config.json").write_text(json.dumps(config, indent=1))
+        model.generation_config.save_pretrained(partial)
+        tokenizer.save_pretrained(partial)
+        partial.replace(folder)
+        return folder, "miss", time.perf_counter() - t0
+
+    def load(self) -> dict[str, Any]:
+        cfg = self.config
+        device = _device(cfg.device)
+        if cfg.n_threads:
+            torch.set_num_threads(cfg.n_threads)
+        torch.manual_seed(cfg.seed)
+        if cfg.model_dir is not None:
+            folder, cache, conversion_s = Path(cfg.model_dir), "none", 0.0
+        else:
+            folder, cache, conversion_s = self._converted_folder()
+        options: dict[str, Any] = {"local_files_only": True}
+        if cfg.dtype != "auto":
+            options["dtype"] = _DTYPES[cfg.dtype]
+        if cfg.attn_implementation:
+            options["attn_implementation"] = cfg.attn_implementation
+        try:
+            self._tokenizer = AutoTokenizer.from_pretrained(str(folder), local_files_only=True)
+            self._model = AutoModelForCausalLM.from_pretrained(str(folder), **options).to(device).eval()
+        except (OSError, ValueError, RuntimeError) as exc:
+            raise ModelLoadError(f"transformers could not load {folder}: {exc}") from None
+        if cfg.prompt_style == "chat" and not self._tokenizer.chat_template:
+            raise ModelLoadError(f"model '{cfg.name}': the tokenizer has no chat template; use prompt_style: completion")
+        self._device = device
+        self._eos = set(self._model.generation_config.eos_token_id if isinstance(
+            self._model.generation_config.eos_token_id, list) else [self._model.generation_config.eos_token_id])
+        return {"runtime": "transformers", "runtime_version": transformers.__version__, "torch": torch.__version__,
+                "device": "gpu" if device.startswith("cuda") else "cpu", "torch_device": device,
+                "dtype": str(next(self._model.parameters()).dtype).removeprefix("torch."),
+                "n_threads": torch.get_num_threads(), "cache": cache, "conversion_s": conversion_s,
+                "model_folder": str(folder)}
+
+    def _prompt_ids(self, prompt: Prompt) -> torch.Tensor:
+        if prompt.style == "chat":
+            encoded = self._tokenizer.apply_chat_template(prompt.messages, add_generation_prompt=True,
+                                                          return_dict=True, return_tensors="pt")
+            return encoded["input_ids"]
+        return self._tokenizer(prompt.text, return_tensors="pt")["input_ids"]
+
+    def stream(self, prompt: Prompt) -> Iterator[str | Usage]:
+        input_ids = self._prompt_ids(prompt).to(self._device)
+        stops = [s for s in [*self.config.stop, *prompt.stop] if s]
+        streamer, abandoned = _TokenQueue(), _Abandoned()
+        outcome: dict[str, Any] = {}
+
+        def generate() -> None:
+            try:
+                with torch.inference_mode():
+                    self._model.generate(
+                        input_ids, attention_mask=torch.ones_like(input_ids), max_new_tokens=prompt.max_tokens,
+                        do_sample=False, streamer=streamer, stopping_criteria=StoppingCriteriaList([abandoned]),
+                        pad_token_id=self._tokenizer.pad_token_id or next(iter(self._eos)))
+            except Exception as exc:  # noqa: BLE001 - handed to the reading thread
+                outcome["error"] = exc
+                streamer.end()
+
+        worker = threading.Thread(target=generate, name="transformers-generate", daemon=True)
+        worker.start()
+        generated: list[int] = []
+        scanner = StopScanner(stops)
+        text, finish, stopped = "", "length", False
+        try:
+            while (ids := streamer.items.get()) is not None:
+                ended = any(i in self._eos for i in ids)
+                generated += [i for i in ids if i not in self._eos]
+                text = self._tokenizer.decode(generated, skip_special_tokens=True)
+                if text.endswith("\ufffd"):  # a character split across tokens: wait for the rest
+                    yield ""
+                    continue
+                fresh, stopped = scanner.feed(text)
+                yield fresh  # one event per token, empty while text is held back
+                if stopped or ended:
+                    finish = "stop"
+                    break
+            if "error" in outcome:
+                raise outcome["error"]
+            if not stopped:
+                rest = scanner.rest(text)
+                if rest:
+                    yield rest
+        finally:
+            abandoned.event.set()
+            worker.join()
+        yield Usage(input_tokens=int(input_ids.shape[1]), output_tokens=len(generated), input_tokens_source="runtime",
+                    output_tokens_source="runtime", finish_reason=finish)
+
+    def close(self) -> None:
+        self._model = None
+        if torch.cuda.is_available():
+            torch.cuda.empty_cache()
