@@ -1,7 +1,7 @@
-"""Command line: `harness run`, `harness report`, `harness models`, `harness suites`.
+"""Command line: `harness run`, `report`, `compare`, `trend`, `nightly`, `models`, `suites`.
 
 Exit codes: 0 done with no failed request; 1 done, but some requests or models failed (recorded);
-2 bad input (nothing run); 130 interrupted.
+2 bad input (nothing run); 3 a regression against the baseline (`compare`, `nightly`); 130 interrupted.
 """
 
 from __future__ import annotations
@@ -103,6 +103,37 @@ def cmd_suites(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+MIN_EFFECT_HELP = ("smallest change that counts, per metric: tok_s=0.2,ttft=0.2,accuracy=0.05,cost=0.2,energy=0.2 "
+                   "(relative; accuracy in points/100; these are the defaults)")
+
+
+def _nightly(name: str, args: argparse.Namespace) -> int:
+    from harness import nightly
+
+    return getattr(nightly, name)(args)
+
+
+def _add_run_arguments(parser: argparse.ArgumentParser, default_repeat: int) -> None:
+    parser.add_argument("--models", help="models file (default: $HARNESS_MODELS or ./models.yaml)")
+    parser.add_argument("--suite", nargs="+", default=["smoke"], metavar="NAME|PATH",
+                        help="built-in suite names or suite files (default: smoke)")
+    parser.add_argument("--only", nargs="+", metavar="NAME", help="run only these models")
+    parser.add_argument("--repeat", type=int, default=default_repeat,
+                        help=f"run each task N times (default: {default_repeat})")
+    parser.add_argument("--out", default="results", help="folder for run outputs (default: results)")
+    parser.add_argument("--report-dir", default="reports", help="where the HTML report goes (default: reports)")
+    energy = parser.add_argument_group("energy (see README: Energy)")
+    energy.add_argument("--energy", choices=ENERGY_CHOICES, default="auto",
+                        help="energy readers: auto (NVML for GPUs, RAPL or an estimate for CPUs), or insist on one")
+    energy.add_argument("--idle-seconds", type=float, default=3.0, help="idle baseline per model (default: 3; 0: none)")
+    energy.add_argument("--cpu-w-per-core", type=float, help="watts per logical CPU for the CPU estimate")
+    cost = parser.add_argument_group("local cost model (overrides models.yaml and the defaults)")
+    cost.add_argument("--electricity-usd-per-kwh", type=float, help=f"default {DEFAULT_ELECTRICITY_USD_PER_KWH}")
+    cost.add_argument("--pue", type=float, help=f"power usage effectiveness, >= 1 (default {DEFAULT_PUE})")
+    cost.add_argument("--hardware-usd-per-hour", type=float, help="hardware cost per hour (amortised or rented)")
+    cost.add_argument("--utilisation", type=float, help="share of the day the hardware is busy, in (0, 1]")
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of the `harness` command."""
     parser = argparse.ArgumentParser(prog="harness", description="Benchmark local and API language models "
@@ -112,29 +143,35 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
 
     run = sub.add_parser("run", help="run a suite over the configured models")
-    run.add_argument("--models", help="models file (default: $HARNESS_MODELS or ./models.yaml)")
-    run.add_argument("--suite", nargs="+", default=["smoke"], metavar="NAME|PATH",
-                     help="built-in suite names or suite files (default: smoke)")
+    _add_run_arguments(run, default_repeat=1)
     run.add_argument("--judge", metavar="MODEL", help="models.yaml entry that grades tasks using the judge checker")
-    run.add_argument("--report-dir", default="reports", help="where the run's HTML report goes (default: reports)")
     run.add_argument("--resume", type=Path, metavar="RUN_DIR",
                      help="continue an interrupted run with its own models, suites and settings")
     run.add_argument("--retry-failed", action="store_true", help="with --resume: run the failed requests again")
     run.add_argument("--no-report", action="store_true", help="write no HTML report")
-    run.add_argument("--only", nargs="+", metavar="NAME", help="run only these models")
-    run.add_argument("--repeat", type=int, default=1, help="run each task N times (default: 1)")
-    run.add_argument("--out", default="results", help="folder for run outputs (default: results)")
-    energy = run.add_argument_group("energy (see README: Energy)")
-    energy.add_argument("--energy", choices=ENERGY_CHOICES, default="auto",
-                        help="energy readers: auto (NVML for GPUs, RAPL or an estimate for CPUs), or insist on one")
-    energy.add_argument("--idle-seconds", type=float, default=3.0, help="idle baseline per model (default: 3; 0: none)")
-    energy.add_argument("--cpu-w-per-core", type=float, help="watts per logical CPU for the CPU estimate")
-    cost = run.add_argument_group("local cost model (overrides models.yaml and the defaults)")
-    cost.add_argument("--electricity-usd-per-kwh", type=float, help=f"default {DEFAULT_ELECTRICITY_USD_PER_KWH}")
-    cost.add_argument("--pue", type=float, help=f"power usage effectiveness, >= 1 (default {DEFAULT_PUE})")
-    cost.add_argument("--hardware-usd-per-hour", type=float, help="hardware cost per hour (amortised or rented)")
-    cost.add_argument("--utilisation", type=float, help="share of the day the hardware is busy, in (0, 1]")
     run.set_defaults(func=cmd_run)
+
+    compare = sub.add_parser("compare", help="did anything regress from a baseline run to a current run? (exit 3 if so)")
+    compare.add_argument("baseline", type=Path, metavar="BASELINE_RUN")
+    compare.add_argument("current", type=Path, metavar="CURRENT_RUN")
+    compare.add_argument("--min-effect", metavar="SPEC", help=MIN_EFFECT_HELP)
+    compare.add_argument("-o", "--output", type=Path, help="also write CURRENT_RUN's report with the comparison on top")
+    compare.set_defaults(func=lambda args: _nightly("cmd_compare", args))
+
+    trend = sub.add_parser("trend", help="every run of the same suites over time, as one HTML page")
+    trend.add_argument("results_dir", type=Path, metavar="RESULTS_DIR")
+    trend.add_argument("-o", "--output", type=Path, default=Path("reports/trend.html"))
+    trend.add_argument("--reports-dir", type=Path, default=Path("reports"), help="where the runs' reports are, to link")
+    trend.set_defaults(func=lambda args: _nightly("cmd_trend", args))
+
+    nightly = sub.add_parser("nightly", help="run with repetitions, compare with the baseline, report, trend "
+                                             "(exit 3 on a regression)")
+    _add_run_arguments(nightly, default_repeat=3)
+    nightly.add_argument("--baseline", default="results/baseline", help="the baseline run folder (default: "
+                         "results/baseline; the first run becomes it)")
+    nightly.add_argument("--update-baseline", action="store_true", help="a run that did not regress becomes the baseline")
+    nightly.add_argument("--min-effect", metavar="SPEC", help=MIN_EFFECT_HELP)
+    nightly.set_defaults(func=lambda args: _nightly("cmd_nightly", args))
 
     models = sub.add_parser("models", help="list configured models and whether each can run here")
     models.add_argument("--models", help="models file (default: $HARNESS_MODELS or ./models.yaml)")

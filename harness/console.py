@@ -144,3 +144,26 @@ def same_weights_table(rows: list[dict[str, Any]]) -> Table:
                       _fmt(row["ttft_ratio"], ".2f", unit="×"), _fmt(row["energy_ratio"], ".2f", unit="×"),
                       _fmt(row["cost_ratio"], ".2f", unit="×"), agreement)
     return table
+
+
+_VERDICT_STYLE = {"regressed": "bold red", "improved": "green", "unchanged": "", "not compared": "dim"}
+
+
+def comparison_table(rows: list[dict[str, Any]], title: str) -> Table:
+    """Baseline against current: change, 95% interval, minimum effect and verdict per model and metric."""
+    table = Table(title=title, title_justify="left")
+    for header in ("model", "metric", "baseline", "current", "change", "95% CI", "min effect", "verdict"):
+        table.add_column(header, justify="left" if header in ("model", "metric", "verdict") else "right")
+    for row in rows:
+        if _missing(row["change"]):
+            change = interval = "–"
+        elif row["relative"]:
+            change, interval = f"{row['change']:+.1%}", f"[{row['ci_low']:+.1%}, {row['ci_high']:+.1%}]"
+        else:
+            change = f"{row['change'] * 100:+.1f} pts"
+            interval = f"[{row['ci_low'] * 100:+.1f}, {row['ci_high'] * 100:+.1f}]"
+        effect = f"{row['min_effect']:.0%}" if row["relative"] else f"{row['min_effect'] * 100:.0f} pts"
+        style = _VERDICT_STYLE.get(row["verdict"], "")
+        table.add_row(row["model"], row["metric"], _fmt(row["baseline"], ".4g"), _fmt(row["current"], ".4g"), change,
+                      interval, effect, f"[{style}]{row['verdict']}[/]" if style else row["verdict"])
+    return table

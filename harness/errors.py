@@ -9,6 +9,7 @@ from __future__ import annotations
 EXIT_OK = 0
 EXIT_FAILURES_RECORDED = 1
 EXIT_BAD_INPUT = 2
+EXIT_REGRESSION = 3
 EXIT_INTERRUPTED = 130
 
 

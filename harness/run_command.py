@@ -20,8 +20,14 @@ from typing import Any
 from rich.console import Console
 
 from harness.config import has_gguf_source, load_models_config, models_file_path
-from harness.console import (TerminalProgress, break_even_table, projected_table, same_weights_table,
-                             separation_table, summary_table)
+from harness.console import (
+    TerminalProgress,
+    break_even_table,
+    projected_table,
+    same_weights_table,
+    separation_table,
+    summary_table,
+)
 from harness.costmodel import CostOverrides
 from harness.energy.select import EnergySettings
 from harness.errors import EXIT_FAILURES_RECORDED, EXIT_INTERRUPTED, EXIT_OK, InputError, ModelSourceError, SuiteError
@@ -106,7 +112,12 @@ def graceful_interrupt(runner: Runner):
 
 
 def cmd_run(args: argparse.Namespace, energy: EnergySettings, overrides: CostOverrides) -> int:
-    """Check, run, summarise, report."""
+    """Check, run, summarise, report; returns the exit code."""
+    return execute_run(args, energy, overrides)[0]
+
+
+def execute_run(args: argparse.Namespace, energy: EnergySettings, overrides: CostOverrides) -> tuple[int, Path | None]:
+    """Check, run, summarise, report; returns the exit code and the run folder (None if nothing was run)."""
     plan = plan_resume(args) if args.resume else plan_new(args, energy, overrides)
     for model in plan.models:
         key_env = missing_key_env(model) if model.kind in API_KINDS else None
@@ -147,7 +158,7 @@ def cmd_run(args: argparse.Namespace, energy: EnergySettings, overrides: CostOve
     except KeyboardInterrupt:
         print(f"\ninterrupted; records so far are in {runner.run_dir}\nto resume: "
               f"{resume_command(runner.run_dir, False)}", file=sys.stderr, flush=True)
-        return EXIT_INTERRUPTED
+        return EXIT_INTERRUPTED, runner.run_dir
     finally:
         if judge is not None:
             judge.close()
@@ -159,7 +170,7 @@ def cmd_run(args: argparse.Namespace, energy: EnergySettings, overrides: CostOve
         print(f"report:   {report_path}", flush=True)
     for name in result.failed_models:
         print(f"model '{name}' failed: {runner.manifest['models'][name]['error']['message']}", file=sys.stderr)
-    return EXIT_FAILURES_RECORDED if result.n_errors else EXIT_OK
+    return (EXIT_FAILURES_RECORDED if result.n_errors else EXIT_OK), result.run_dir
 
 
 def print_summary(out: Console, runner: Runner, plan: Plan) -> None:

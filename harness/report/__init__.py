@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from harness.fsutil import atomic_write_text
 from harness.records import paused_gc
 
 
 def build_report(run_dirs: list[Path], out_path: Path, allow_different_suites: bool = False,
-                 title: str | None = None) -> list[Path]:
-    """Write the report and its exports; return the paths written, the HTML first."""
+                 title: str | None = None, comparison: Any = None, baseline: str = "") -> list[Path]:
+    """Write the report and its exports; return the paths written, the HTML first. With `comparison`
+    (a `harness.regress.compare_runs` table) the report opens with the comparison against `baseline`."""
     from harness.report.data import export_frames, load_report_data
     from harness.report.page import render
 
@@ -19,5 +21,5 @@ def build_report(run_dirs: list[Path], out_path: Path, allow_different_suites: b
         out_path = Path(out_path)
         out_path.parent.mkdir(parents=True, exist_ok=True)
         names = ", ".join(m.get("run_id", "?") for m in data.manifests)
-        atomic_write_text(out_path, render(data, title or f"harness report · {names}"))
+        atomic_write_text(out_path, render(data, title or f"harness report · {names}", comparison, baseline))
         return [out_path, *export_frames(data, out_path)]

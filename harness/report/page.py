@@ -6,13 +6,22 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import math
-from html import escape
 from itertools import zip_longest
 from typing import Any
 
 from harness.report import svg
 from harness.report.data import ReportData
+from harness.report.tables import (
+    _e,
+    _missing,
+    _num,
+    _usd,
+    break_even_table,
+    comparison_table,
+    headline_table,
+    same_weights_table,
+    separation_table,
+)
 
 DRILL_DOWN_TASKS = 60      # tasks shown in the drill-down; the exports hold every record
 OUTPUT_CHARS = 1200        # characters of each output shown
@@ -42,69 +51,6 @@ svg .mark{fill:#000}details{background:#fff;border:1px solid #dde2e8;margin:6px 
 summary{cursor:pointer;font-weight:600}dl{display:grid;grid-template-columns:220px 1fr;gap:2px 12px;font-size:13px}
 dt{color:#5b6675}dd{margin:0;font-family:ui-monospace,monospace;word-break:break-all}
 """
-
-
-def _e(value: Any) -> str:
-    return escape("" if value is None else str(value))
-
-
-def _missing(value: Any) -> bool:
-    return value is None or (isinstance(value, float) and math.isnan(value))
-
-
-def _num(value: Any, spec: str, unit: str = "", scale: float = 1.0) -> str:
-    return "–" if _missing(value) else f"{format(value * scale, spec)}{unit}"
-
-
-def _usd(value: Any) -> str:
-    """Dollars with three significant digits, in plain decimals ($0.0000321, not 3.21e-05)."""
-    if _missing(value):
-        return "–"
-    if value == 0 or value >= 1:
-        return f"${value:,.2f}"
-    decimals = max(2, -math.floor(math.log10(abs(value))) + 2)
-    return f"${value:.{decimals}f}"
-
-
-def _pct_ci(row: dict) -> str:
-    if _missing(row["accuracy"]):
-        return "–"
-    return (f"{row['accuracy']:.0%} <span class='note'>[{row['accuracy_ci_low']:.0%}–{row['accuracy_ci_high']:.0%}]"
-            f" {row['n_correct']}/{row['n_scored']}</span>")
-
-
-def _usd_ci(row: dict) -> str:
-    if _missing(row["cost_usd_per_correct"]):
-        return "–"
-    low, high = row.get("cost_usd_per_correct_ci_low"), row.get("cost_usd_per_correct_ci_high")
-    interval = "" if _missing(low) else f" <span class='note'>[{_usd(low)}–{_usd(high)}]</span>"
-    return _usd(row["cost_usd_per_correct"]) + interval
-
-
-def headline_table(data: ReportData) -> str:
-    """One row per model: measured rows, then projected API rows in their own style."""
-    head = ("<tr><th class='l'>model</th><th class='l'>kind · runtime · device</th><th>accuracy [95% CI]</th>"
-            "<th>$ / task</th><th>$ / correct task [95% CI]</th><th>J / task</th><th class='l'>energy source</th>"
-            "<th>output tok/s p50</th><th>TTFT p50 / p90</th><th>E2E p50</th></tr>")
-    rows = []
-    for row in data.summary.to_dict("records"):
-        load = data.manifest["models"].get(row["model"], {}).get("load") or {}
-        runtime = " · ".join(_e(v) for v in (row["kind"], load.get("runtime"), row["device"]) if v)
-        rows.append(
-            f"<tr><td class='l'>{_e(row['model'])}</td><td class='l'>{runtime}</td><td>{_pct_ci(row)}</td>"
-            f"<td>{_usd(row['cost_usd_per_task'])}</td><td>{_usd_ci(row)}</td>"
-            f"<td>{_num(row['energy_j_per_task'], '.2f')}</td><td class='l label'>{_e(row['energy_source'])}</td>"
-            f"<td>{_num(row['output_tok_per_s_p50'], '.1f')}</td>"
-            f"<td>{_num(row['ttft_p50_s'], '.0f', ' ms', 1000)} / {_num(row['ttft_p90_s'], '.0f', ' ms', 1000)}</td>"
-            f"<td>{_num(row['e2e_p50_s'], '.2f', ' s')}</td></tr>")
-    for row in data.projected.to_dict("records"):
-        rows.append(
-            f"<tr class='projected'><td class='l'>{_e(row['model'])}*</td><td class='l'>api · not run (no key)</td>"
-            f"<td>not run</td><td>{_usd(row['cost_usd_per_task'])}* projected</td><td>–</td><td>–</td>"
-            f"<td class='l label'>unavailable</td><td>–</td><td>–</td><td>–</td></tr>")
-    note = ("<p class='note'>* projected: priced at list price with the token counts this run measured for each task; "
-            "never measured.</p>" if len(data.projected) else "")
-    return f"<table>{head}{''.join(rows)}</table>{note}"
 
 
 def _pareto(points: list[tuple[float, float]]) -> list[tuple[float, float]]:
@@ -187,51 +133,6 @@ def break_even_chart(data: ReportData, colors: dict[str, str]) -> str:
 
 def _figure(content: str, caption: str) -> str:
     return f"<figure>{content}<figcaption>{_e(caption)}</figcaption></figure>"
-
-
-def break_even_table(data: ReportData) -> str:
-    if not len(data.break_even):
-        return "<p class='note'>No break-even to show: it needs a local model with measured energy and an API cost.</p>"
-    rows = []
-    for row in data.break_even.to_dict("records"):
-        cls = " class='projected'" if row["api_cost_basis"] == "projected" else ""
-        mark = "*" if cls else ""
-        rows.append(f"<tr{cls}><td class='l'>{_e(row['local_model'])}</td><td class='l'>{_e(row['api_model'])}{mark}</td>"
-                    f"<td>{_usd(row['api_cost_usd_per_task'])}{mark}</td><td>{_usd(row['local_cost_usd_per_task'])}</td>"
-                    f"<td>{_num(row['break_even_tasks_per_day'], ',.0f')}</td><td>{_num(row['capacity_tasks_per_day'], ',.0f')}</td>"
-                    f"<td class='l'>{_e(row['verdict'])}</td><td>{_usd(row['idle_capacity_usd_per_day'])}</td>"
-                    f"<td>{_num(row['utilisation'], '.0%')}</td></tr>")
-    return ("<table><tr><th class='l'>local model</th><th class='l'>API</th><th>API $/task</th><th>local $/task</th>"
-            "<th>break-even tasks/day</th><th>capacity tasks/day</th><th class='l'>verdict</th>"
-            "<th>idle capacity $/day</th><th>utilisation</th></tr>" + "".join(rows) + "</table>")
-
-
-def separation_table(data: ReportData) -> str:
-    if not len(data.separation):
-        return "<p class='note'>One model only: nothing to compare.</p>"
-    rows = "".join(
-        f"<tr><td class='l'>{_e(r['model_a'])}</td><td class='l'>{_e(r['model_b'])}</td><td>{r['difference']:+.0%}</td>"
-        f"<td>[{r['ci_low']:+.0%}, {r['ci_high']:+.0%}]</td><td>{r['n_tasks']}</td>"
-        f"<td class='l'>{'separated' if r['separated'] else 'not separated: the interval includes 0'}</td></tr>"
-        for r in data.separation.to_dict("records"))
-    return ("<table><tr><th class='l'>model A</th><th class='l'>model B</th><th>A − B</th><th>95% CI</th>"
-            "<th>tasks</th><th class='l'>verdict</th></tr>" + rows + "</table>")
-
-
-def same_weights_table(data: ReportData) -> str:
-    """One weights file through two runtimes: ratios B / A and how often greedy outputs agree."""
-    if not len(data.same_weights):
-        return "<p class='note'>No two models share a weights file in these runs.</p>"
-    rows = "".join(
-        f"<tr><td class='l'>{_e(r['model_a'])} <span class='note'>{_e(r['runtime_a'])}</span></td>"
-        f"<td class='l'>{_e(r['model_b'])} <span class='note'>{_e(r['runtime_b'])}</span></td>"
-        f"<td class='l label'>{_e(r['weights_sha256'][:16])}</td><td>{_num(r['output_tok_per_s_ratio'], '.2f', '×')}</td>"
-        f"<td>{_num(r['ttft_ratio'], '.2f', '×')}</td><td>{_num(r['energy_ratio'], '.2f', '×')}</td>"
-        f"<td>{_num(r['cost_ratio'], '.2f', '×')}</td><td>{_num(r['output_agreement'], '.0%')} of {r['n_compared']}</td></tr>"
-        for r in data.same_weights.to_dict("records"))
-    return ("<table><tr><th class='l'>A</th><th class='l'>B</th><th class='l'>weights sha256</th><th>output tok/s B/A</th>"
-            "<th>TTFT B/A</th><th>J/task B/A</th><th>$/task B/A</th><th>identical greedy outputs</th></tr>"
-            + rows + "</table>")
 
 
 def drill_down(data: ReportData) -> str:
@@ -327,8 +228,8 @@ GLOSSARY = [
 ]
 
 
-def render(data: ReportData, title: str) -> str:
-    """The whole page."""
+def render(data: ReportData, title: str, comparison: Any = None, baseline: str = "") -> str:
+    """The whole page; with `comparison` (from `harness.regress`), a section against a baseline run first."""
     suites = ", ".join(f"{s['name']} ({s['sha256'][:12]})" for s in data.suite_info)
     runs = ", ".join(_e(m.get("run_id")) for m in data.manifests)
     notes = "".join(f"<p class='note'>{_e(n)}</p>" for n in data.notes)
@@ -337,6 +238,8 @@ def render(data: ReportData, title: str) -> str:
     body = (
         f"<h1>{_e(title)}</h1><p class='lede'>Suites {_e(suites)} · runs {runs} · {len(data.records):,} requests · "
         f"generated {generated}</p>{notes}"
+        + (f"<section id='comparison'><h2>Compared with the baseline</h2>{comparison_table(comparison, baseline)}"
+           "</section>" if comparison is not None else "") +
         f"<section id='headline'><h2>Models side by side</h2>{headline_table(data)}</section>"
         f"<section id='charts'><h2>Charts</h2>{charts(data)}</section>"
         f"<section id='break-even'><h2>Break-even against each API</h2>{break_even_table(data)}</section>"

@@ -203,3 +203,31 @@ def lines(series: list[dict], x_label: str, y_label: str, title: str, x_range: t
                          f'{escape(mark["label"])}</title></circle>')
     parts.append("</svg>")
     return "".join(parts)
+
+
+def timeline(series: list[dict], x_labels: list[str], y_label: str, title: str, width: int = 720,
+             height: int = 320, y_fmt=fmt_number) -> str:
+    """Values over successive runs: series {label, color, values (None where absent)}, one x per run."""
+    values = [v for s in series for v in s["values"] if v is not None] or [0.0, 1.0]
+    low, high = min(values), max(values)
+    pad = (high - low) * 0.1 or abs(high) * 0.1 or 1.0
+    x = Scale(0, max(len(x_labels) - 1, 1), 70, width - MARGIN["right"] - 150)
+    y = Scale(low - pad, high + pad, height - MARGIN["bottom"], MARGIN["top"])
+    parts = _frame(width, height, title)
+    _axis(parts, y, False, 70, y_label, 70, width - MARGIN["right"] - 150, fmt=y_fmt)
+    for index, label in enumerate(x_labels):
+        parts.append(f'<text class="tick" x="{x(index):.1f}" y="{height - MARGIN["bottom"] + 16}" '
+                     f'text-anchor="middle">{escape(label)}</text>')
+    for index, s in enumerate(series):
+        points = [(i, v) for i, v in enumerate(s["values"]) if v is not None]
+        if not points:
+            continue
+        path = " ".join(f"{x(i):.1f},{y(v):.1f}" for i, v in points)
+        parts.append(f'<polyline class="series" points="{path}" stroke="{s["color"]}" fill="none" stroke-width="2"/>')
+        for i, v in points:
+            parts.append(f'<circle cx="{x(i):.1f}" cy="{y(v):.1f}" r="3.5" fill="{s["color"]}"><title>'
+                         f'{escape(s["label"])} · {escape(x_labels[i])}: {escape(y_fmt(v))}</title></circle>')
+        parts.append(f'<text class="legend" x="{width - MARGIN["right"] - 140}" y="{MARGIN["top"] + 14 + 16 * index}" '
+                     f'fill="{s["color"]}">{escape(s["label"])}</text>')
+    parts.append("</svg>")
+    return "".join(parts)

@@ -1,0 +1,94 @@
+"""`harness compare`, `harness trend` and `harness nightly`: catch a regression the morning after, without
+crying wolf on a noisy runner, and show the trend over weeks.
+
+`nightly` is the whole job in one command: run the suite with repetitions (and its report), compare with
+the stored baseline run, put the comparison at the top of the report, rebuild the trend page, and exit
+3 on a regression. The first night has no baseline: its run becomes the baseline. `--update-baseline`
+replaces the baseline with a run that did not regress.
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import sys
+from pathlib import Path
+
+from rich.console import Console
+
+from harness.analysis import records_frame
+from harness.console import comparison_table
+from harness.errors import EXIT_BAD_INPUT, EXIT_INTERRUPTED, EXIT_OK, EXIT_REGRESSION, InputError
+from harness.manifest import MANIFEST_FILE, read_manifest
+from harness.records import RECORDS_FILE, read_records
+from harness.regress import compare_runs, parse_min_effects
+from harness.report import build_report
+from harness.trend import build_trend
+
+
+def _frame(run_dir: Path):
+    run_dir = Path(run_dir)
+    if not (run_dir / MANIFEST_FILE).is_file() or not (run_dir / RECORDS_FILE).is_file():
+        raise InputError(f"{run_dir}: not a run folder (needs {MANIFEST_FILE} and {RECORDS_FILE})")
+    manifest = read_manifest(run_dir)
+    return manifest, records_frame(read_records(run_dir / RECORDS_FILE), manifest)
+
+
+def compare(baseline: Path, current: Path, min_effect: str | None, output: Path | None) -> int:
+    """Print the comparison, optionally write the current run's report with it; 3 on a regression."""
+    try:
+        effects = parse_min_effects(min_effect)
+    except ValueError as exc:
+        raise InputError(f"--min-effect: {exc}") from None
+    base_manifest, base = _frame(baseline)
+    current_manifest, frame = _frame(current)
+    base_suites = sorted((s["name"], s["sha256"]) for s in base_manifest.get("suites", []))
+    if base_suites != sorted((s["name"], s["sha256"]) for s in current_manifest.get("suites", [])):
+        raise InputError(f"{baseline} and {current} ran different suites: a comparison would mislead")
+    comparison = compare_runs(base, frame, effects)
+    Console(width=140).print(comparison_table(comparison.to_dict("records"), f"{current} against {baseline}"))
+    if output is not None:
+        build_report([current], output, comparison=comparison, baseline=str(baseline))
+        print(f"report:   {output}")
+    regressed = comparison[comparison["verdict"] == "regressed"]
+    for row in regressed.to_dict("records"):
+        print(f"regression: {row['model']} {row['metric']} {row['change']:+.3g}", file=sys.stderr)
+    return EXIT_REGRESSION if len(regressed) else EXIT_OK
+
+
+def cmd_compare(args: argparse.Namespace) -> int:
+    return compare(args.baseline, args.current, args.min_effect, args.output)
+
+
+def cmd_trend(args: argparse.Namespace) -> int:
+    print(build_trend(args.results_dir, args.output, args.reports_dir))
+    return EXIT_OK
+
+
+def cmd_nightly(args: argparse.Namespace) -> int:
+    """Run, compare with the baseline, report, trend; exit 3 on a regression."""
+    from harness.cli import _energy_and_cost_settings
+    from harness.run_command import execute_run
+
+    args.resume, args.retry_failed, args.no_report, args.judge = None, False, False, None
+    energy, overrides = _energy_and_cost_settings(args)
+    code, run_dir = execute_run(args, energy, overrides)
+    if run_dir is None or code in (EXIT_BAD_INPUT, EXIT_INTERRUPTED):
+        return code
+    baseline = Path(args.baseline)
+    status = code
+    if not (baseline / MANIFEST_FILE).is_file():
+        if baseline.exists():
+            raise InputError(f"--baseline {baseline}: exists but is not a run folder")
+        shutil.copytree(run_dir, baseline)
+        print(f"no baseline yet: {run_dir} is now the baseline ({baseline})")
+    else:
+        result = compare(baseline, run_dir, args.min_effect, Path(args.report_dir) / f"{run_dir.name}.html")
+        if result == EXIT_REGRESSION:
+            status = EXIT_REGRESSION
+        elif args.update_baseline:
+            shutil.rmtree(baseline)
+            shutil.copytree(run_dir, baseline)
+            print(f"baseline updated to {run_dir}")
+    print(f"trend:    {build_trend(Path(args.out), Path(args.report_dir) / 'trend.html', Path(args.report_dir))}")
+    return status
