@@ -3,11 +3,13 @@
 The request start is stamped just before the first chunk is asked for (so prompt rendering, tokenization,
 connection and prefill count towards TTFT), each chunk on receipt, and the end when the stream is
 exhausted. A retried request keeps the timing of its final attempt; the failed attempts before it are
-listed with their error and the wait that followed.
+listed with their error and the wait that followed. The same observations are made for the asyncio
+streams the load generator drives (`timed_stream_async`, `execute_async`).
 """
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import time
 from collections.abc import Callable
@@ -17,17 +19,51 @@ from harness.backends import Backend, Prompt, Usage
 from harness.retry import RequestFailed, RetryPolicy
 
 
+class _Observation:
+    """What one attempt saw: chunk stamps and sizes, the text, the usage, the error."""
+
+    __slots__ = ("offsets", "chars", "parts", "usage", "error", "started_at", "t0", "end_offset_ns")
+
+    def __init__(self) -> None:
+        self.offsets: list[int] = []
+        self.chars: list[int] = []
+        self.parts: list[str] = []
+        self.usage: Usage | None = None
+        self.error: dict[str, Any] | None = None
+        self.started_at = dt.datetime.now(dt.timezone.utc)
+        self.t0 = time.perf_counter_ns()
+
+    def failed(self, exc: Exception) -> None:
+        if isinstance(exc, RequestFailed):
+            self.error = exc.to_record()
+        else:
+            self.error = {"type": type(exc).__name__, "message": str(exc), "retryable": False}
+
+    def raw(self) -> dict[str, Any]:
+        usage = self.usage
+        return {
+            "started_at": self.started_at.isoformat(timespec="milliseconds"),
+            "chunk_offsets_ns": self.offsets,
+            "chunk_chars": self.chars,
+            "end_offset_ns": self.end_offset_ns,
+            "input_tokens": usage.input_tokens if usage else None,
+            "input_tokens_source": usage.input_tokens_source if usage else None,
+            "output_tokens": usage.output_tokens if usage else None,
+            "output_tokens_source": usage.output_tokens_source if usage else None,
+            "cache_read_tokens": usage.cache_read_tokens if usage else 0,
+            "cache_write_tokens": usage.cache_write_tokens if usage else 0,
+            "reasoning_tokens": usage.reasoning_tokens if usage else None,
+            "finish_reason": usage.finish_reason if usage else None,
+            "output_text": "".join(self.parts),
+            "error": self.error,
+        }
+
+
 def timed_stream(backend: Backend, prompt: Prompt) -> dict[str, Any]:
     """Run one attempt, stamping each chunk; return the raw observations (request errors are returned)."""
-    offsets: list[int] = []
-    chars: list[int] = []
-    parts: list[str] = []
-    add_offset, add_chars, add_part = offsets.append, chars.append, parts.append
-    usage: Usage | None = None
-    error = None
-    clock = time.perf_counter_ns
-    started_at = dt.datetime.now(dt.timezone.utc)
-    t0 = clock()
+    seen = _Observation()
+    add_offset, add_chars, add_part, clock, t0 = seen.offsets.append, seen.chars.append, seen.parts.append, \
+        time.perf_counter_ns, seen.t0
     try:
         for item in backend.stream(prompt):
             t = clock()
@@ -36,45 +72,68 @@ def timed_stream(backend: Backend, prompt: Prompt) -> dict[str, Any]:
                 add_chars(len(item))
                 add_part(item)
             else:
-                usage = item
-        end_offset_ns = clock() - t0
-    except RequestFailed as exc:
-        end_offset_ns = clock() - t0
-        error = exc.to_record()
+                seen.usage = item
     except Exception as exc:  # noqa: BLE001 - a failed request is recorded, the run goes on
-        end_offset_ns = clock() - t0
-        error = {"type": type(exc).__name__, "message": str(exc), "retryable": False}
-    return {
-        "started_at": started_at.isoformat(timespec="milliseconds"),
-        "chunk_offsets_ns": offsets,
-        "chunk_chars": chars,
-        "end_offset_ns": end_offset_ns,
-        "input_tokens": usage.input_tokens if usage else None,
-        "input_tokens_source": usage.input_tokens_source if usage else None,
-        "output_tokens": usage.output_tokens if usage else None,
-        "output_tokens_source": usage.output_tokens_source if usage else None,
-        "cache_read_tokens": usage.cache_read_tokens if usage else 0,
-        "cache_write_tokens": usage.cache_write_tokens if usage else 0,
-        "reasoning_tokens": usage.reasoning_tokens if usage else None,
-        "finish_reason": usage.finish_reason if usage else None,
-        "output_text": "".join(parts),
-        "error": error,
-    }
+        seen.failed(exc)
+    seen.end_offset_ns = clock() - t0
+    return seen.raw()
+
+
+async def timed_stream_async(backend: Any, prompt: Prompt) -> dict[str, Any]:
+    """`timed_stream` over a backend's asyncio stream (`astream`)."""
+    seen = _Observation()
+    clock, t0 = time.perf_counter_ns, seen.t0
+    try:
+        async for item in backend.astream(prompt):
+            t = clock()
+            if item.__class__ is str:
+                seen.offsets.append(t - t0)
+                seen.chars.append(len(item))
+                seen.parts.append(item)
+            else:
+                seen.usage = item
+    except Exception as exc:  # noqa: BLE001 - a failed request is recorded, the run goes on
+        seen.failed(exc)
+    seen.end_offset_ns = clock() - t0
+    return seen.raw()
+
+
+def _next_wait(raw: dict[str, Any], attempt: int, policy: RetryPolicy, failed: list[dict[str, Any]]) -> float | None:
+    """The wait before the next attempt, or None when this attempt is the last (success or final failure)."""
+    error = raw["error"]
+    if error is None or not error.get("retryable") or attempt == policy.max_attempts:
+        return None
+    wait_s = policy.delay_s(attempt, error.get("retry_after_s"))
+    failed.append({**error, "started_at": raw["started_at"], "elapsed_s": raw["end_offset_ns"] / 1e9, "wait_s": wait_s})
+    return wait_s
+
+
+def _finished(raw: dict[str, Any], failed: list[dict[str, Any]]) -> dict[str, Any]:
+    raw["attempts"] = len(failed) + 1
+    raw["failed_attempts"] = failed
+    return raw
 
 
 def execute(backend: Backend, prompt: Prompt, policy: RetryPolicy,
             sleep: Callable[[float], None] = time.sleep) -> dict[str, Any]:
     """Run a request, retrying retryable failures under `policy`; the result records every failed attempt."""
-    failed_attempts: list[dict[str, Any]] = []
+    failed: list[dict[str, Any]] = []
     for attempt in range(1, policy.max_attempts + 1):
         raw = timed_stream(backend, prompt)
-        error = raw["error"]
-        if error is None or not error.get("retryable") or attempt == policy.max_attempts:
+        wait_s = _next_wait(raw, attempt, policy, failed)
+        if wait_s is None:
             break
-        wait_s = policy.delay_s(attempt, error.get("retry_after_s"))
-        failed_attempts.append({**error, "started_at": raw["started_at"],
-                                "elapsed_s": raw["end_offset_ns"] / 1e9, "wait_s": wait_s})
         sleep(wait_s)
-    raw["attempts"] = len(failed_attempts) + 1
-    raw["failed_attempts"] = failed_attempts
-    return raw
+    return _finished(raw, failed)
+
+
+async def execute_async(backend: Any, prompt: Prompt, policy: RetryPolicy) -> dict[str, Any]:
+    """`execute` over a backend's asyncio stream."""
+    failed: list[dict[str, Any]] = []
+    for attempt in range(1, policy.max_attempts + 1):
+        raw = await timed_stream_async(backend, prompt)
+        wait_s = _next_wait(raw, attempt, policy, failed)
+        if wait_s is None:
+            break
+        await asyncio.sleep(wait_s)
+    return _finished(raw, failed)

@@ -9,7 +9,7 @@ chunks and input tokens stay unknown — each record says which.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 import openai
@@ -18,6 +18,29 @@ from harness.backends import Backend, Prompt, Usage
 from harness.backends.api_common import api_key, to_request_failed
 from harness.providers import resolve_endpoint
 from harness.retry import RequestFailed
+
+
+class _Chunks:
+    """Reads Chat Completions (or Completions) stream chunks: content, usage, finish reason."""
+
+    def __init__(self, chat: bool) -> None:
+        self.chat = chat
+        self.usage: dict[str, Any] | None = None
+        self.finish: str | None = None
+        self.parts: list[str] = []
+
+    def feed(self, chunk: dict[str, Any]) -> list[str]:
+        if chunk.get("usage"):
+            self.usage = chunk["usage"]
+        texts = []
+        for choice in chunk.get("choices") or ():
+            text = (choice.get("delta") or {}).get("content") if self.chat else choice.get("text")
+            if text:
+                self.parts.append(text)
+                texts.append(text)
+            if choice.get("finish_reason"):
+                self.finish = choice["finish_reason"]
+        return texts
 
 
 class OpenAIBackend(Backend):
@@ -31,6 +54,8 @@ class OpenAIBackend(Backend):
         self._key = api_key(cfg)
         self._client = openai.OpenAI(base_url=self._endpoint.base_url, api_key=self._key, max_retries=0,
                                      timeout=cfg.timeout_s)
+        self._async_client = openai.AsyncOpenAI(base_url=self._endpoint.base_url, api_key=self._key, max_retries=0,
+                                                timeout=cfg.timeout_s)
         self._tokenizer = None
         if cfg.tokenizer is not None:
             from harness.backends.llama_cpp import GGUFTokenizer
@@ -40,7 +65,7 @@ class OpenAIBackend(Backend):
         return {"runtime": "openai-sdk", "runtime_version": openai.__version__, "device": "remote",
                 "endpoint": self._endpoint.base_url, "api_model": cfg.model}
 
-    def _request(self, prompt: Prompt):
+    def _params(self, prompt: Prompt) -> tuple[str, dict[str, Any]]:
         cfg = self.config
         params: dict[str, Any] = {"model": cfg.model, "stream": True, "stream_options": {"include_usage": True}}
         if cfg.temperature is not None:
@@ -50,44 +75,53 @@ class OpenAIBackend(Backend):
             params["stop"] = stops
         if cfg.extra_body:
             params.update(cfg.extra_body)
-        # The SDK's generic post() with plain-dict chunks: it keeps the SDK's auth, errors and SSE decoding
-        # but skips its typed request transform and per-chunk model construction, which cost ~1.2 ms of
-        # TTFT per request (benchmarks/client_overhead.py).
         if prompt.style == "chat":
             params["messages"] = prompt.messages
             params[self._endpoint.max_tokens_param] = max(prompt.max_tokens, cfg.max_tokens_floor or 0)
-            path = "/chat/completions"
-        else:
-            params["prompt"] = prompt.text
-            params["max_tokens"] = max(prompt.max_tokens, cfg.max_tokens_floor or 0)
-            path = "/completions"
-        return self._client.post(path, body=params, cast_to=object, stream=True, stream_cls=openai.Stream[object])
+            return "/chat/completions", params
+        params["prompt"] = prompt.text
+        params["max_tokens"] = max(prompt.max_tokens, cfg.max_tokens_floor or 0)
+        return "/completions", params
+
+    # Both paths use the SDK's generic post() with plain-dict chunks: it keeps the SDK's auth, errors and SSE
+    # decoding but skips its typed request transform and per-chunk model construction, which cost ~1.2 ms of
+    # TTFT per request (benchmarks/client_overhead.py).
 
     def stream(self, prompt: Prompt) -> Iterator[str | Usage]:
-        usage, finish, n_chunks, parts = None, None, 0, []
-        chat = prompt.style == "chat"
-        stream = None
+        state, stream = _Chunks(prompt.style == "chat"), None
+        path, params = self._params(prompt)
         try:
-            stream = self._request(prompt)
+            stream = self._client.post(path, body=params, cast_to=object, stream=True, stream_cls=openai.Stream[object])
             for chunk in stream:
-                if chunk.get("usage"):
-                    usage = chunk["usage"]
-                for choice in chunk.get("choices") or ():
-                    text = (choice.get("delta") or {}).get("content") if chat else choice.get("text")
-                    if text:
-                        n_chunks += 1
-                        parts.append(text)
-                        yield text
-                    if choice.get("finish_reason"):
-                        finish = choice["finish_reason"]
+                yield from state.feed(chunk)
         except Exception as exc:  # noqa: BLE001 - every failure becomes a classified RequestFailed
             raise to_request_failed(exc, openai, self._key, mid_stream=stream is not None) from None
         finally:
             if stream is not None:
                 stream.close()
-        if finish is None:
+        yield self._finish(state, prompt)
+
+    async def astream(self, prompt: Prompt) -> AsyncIterator[str | Usage]:
+        """`stream` on the asyncio client, for load generation (many requests in flight)."""
+        state, stream = _Chunks(prompt.style == "chat"), None
+        path, params = self._params(prompt)
+        try:
+            stream = await self._async_client.post(path, body=params, cast_to=object, stream=True,
+                                                   stream_cls=openai.AsyncStream[object])
+            async for chunk in stream:
+                for text in state.feed(chunk):
+                    yield text
+        except Exception as exc:  # noqa: BLE001 - every failure becomes a classified RequestFailed
+            raise to_request_failed(exc, openai, self._key, mid_stream=stream is not None) from None
+        finally:
+            if stream is not None:
+                await stream.close()
+        yield self._finish(state, prompt)
+
+    def _finish(self, state: _Chunks, prompt: Prompt) -> Usage:
+        if state.finish is None:
             raise RequestFailed("disconnected", "the stream ended before a finish_reason (truncated response)")
-        yield self._usage(usage, prompt, "".join(parts), n_chunks, finish)
+        return self._usage(state.usage, prompt, "".join(state.parts), len(state.parts), state.finish)
 
     def _usage(self, usage: Any, prompt: Prompt, text: str, n_chunks: int, finish: str | None) -> Usage:
         if usage is not None:
@@ -108,4 +142,8 @@ class OpenAIBackend(Backend):
         client = getattr(self, "_client", None)
         if client is not None:
             client.close()
+
+    async def aclose(self) -> None:
+        """Close the asyncio client (inside the event loop that used it)."""
+        await self._async_client.close()
 
