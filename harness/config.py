@@ -171,10 +171,26 @@ class ApiModel(StrictModel):
     cost: TokenPrices | None = None
 
 
+class LaunchConfig(StrictModel):
+    """How the harness starts a self-hosted server, waits for it, and stops it at the end.
+
+    In `command`, `{python}` is this Python, `{port}` a free port (also put into `base_url`), and
+    `{gguf:DIST}` the GGUF shipped by the Python distribution DIST."""
+
+    command: list[str] = Field(min_length=1)
+    env: dict[str, str] = Field(default_factory=dict)
+    ready_url: str | None = Field(default=None, description="polled until it answers 200 (default: base_url/models)")
+    timeout_s: float = Field(default=180.0, gt=0)
+
+
 class OpenAIModel(ApiModel):
-    """Any OpenAI-compatible Chat Completions endpoint: a provider preset, or a `base_url`."""
+    """Any OpenAI-compatible Chat Completions endpoint: a provider preset, or a `base_url`. A `self_hosted`
+    one is priced by the local cost model (energy + hardware) instead of per-token prices."""
 
     kind: Literal["openai"]
+    self_hosted: bool = False
+    launch: LaunchConfig | None = None
+    cost: TokenPrices | LocalCost | None = Field(default=None, union_mode="left_to_right")
     provider: Literal[tuple(OPENAI_COMPATIBLE)] | None = None  # type: ignore[valid-type]
     prompt_style: Literal["chat", "completion"] = "chat"
     max_tokens_param: Literal["max_tokens", "max_completion_tokens"] | None = None
@@ -187,6 +203,14 @@ class OpenAIModel(ApiModel):
             raise ValueError(f"give 'provider' (one of: {', '.join(OPENAI_COMPATIBLE)}) or 'base_url'")
         if self.provider is not None and OPENAI_COMPATIBLE[self.provider].base_url is None and self.base_url is None:
             raise ValueError(f"provider {self.provider} needs 'base_url' (your resource's endpoint)")
+        if self.launch is not None and (self.base_url is None or not self.self_hosted):
+            raise ValueError("'launch' needs 'base_url' and self_hosted: true (the harness runs that server)")
+        if self.self_hosted and isinstance(self.cost, TokenPrices):
+            raise ValueError("a self_hosted model is priced by the local cost model: give 'cost' as "
+                             "electricity_usd_per_kwh, pue, hardware or usd_per_hour")
+        if not self.self_hosted and isinstance(self.cost, LocalCost):
+            raise ValueError("'cost' of an API model gives token prices (input_usd_per_mtok, output_usd_per_mtok, "
+                             "source, as_of); set self_hosted: true to price by energy and hardware")
         return self
 
 
@@ -263,7 +287,8 @@ def format_validation_error(exc: ValidationError) -> str:
     """First error of a pydantic ValidationError as 'key 'a.b': message', plus a count of the others."""
     errors = exc.errors(include_url=False)
     first = errors[0]
-    loc = ".".join(str(part) for part in first["loc"] if not re.fullmatch(r"function-after\[.*\]", str(part)))
+    loc = ".".join(str(part) for part in first["loc"]
+                   if not re.fullmatch(r"function-after\[.*\]|TokenPrices|LocalCost", str(part)))
     message = first["msg"].removeprefix("Value error, ")
     if first["type"] == "extra_forbidden":
         message = "unknown key"

@@ -56,21 +56,35 @@ def watts_per_logical_cpu(model: str, override_w: float | None = None) -> tuple[
     return DEFAULT_W_PER_LOGICAL_CPU, f"default {DEFAULT_W_PER_LOGICAL_CPU:g} W per logical CPU (CPU model not in table)"
 
 
+def process_cpu_s(pid: int) -> float:
+    """User + system CPU seconds of a process and of its children it has waited for (/proc/PID/stat)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    utime, stime, cutime, cstime = (int(fields[i]) for i in (11, 12, 13, 14))
+    return (utime + stime + cutime + cstime) / os.sysconf("SC_CLK_TCK")
+
+
 class EstimatedCpuReader(EnergyReader):
-    """CPU energy of this process estimated from its CPU time."""
+    """CPU energy estimated from CPU time: of this process, or of another one (`pid`, e.g. a launched server)."""
 
     source = "estimated"
     device = "cpu"
 
-    def __init__(self, w_per_logical_cpu: float, basis: str) -> None:
+    def __init__(self, w_per_logical_cpu: float, basis: str, pid: int | None = None) -> None:
         self.w_per_logical_cpu = w_per_logical_cpu
         self.basis = basis
+        self.pid = pid
+        self._last = 0.0
         self._start = self._cpu_s()
 
-    @staticmethod
-    def _cpu_s() -> float:
-        times = os.times()
-        return times.user + times.system
+    def _cpu_s(self) -> float:
+        if self.pid is None:
+            times = os.times()
+            return times.user + times.system
+        try:
+            self._last = process_cpu_s(self.pid)
+        except (OSError, IndexError, ValueError):
+            pass  # the process ended: its CPU time stays what it was
+        return self._last
 
     def energy_j(self) -> float:
         return (self._cpu_s() - self._start) * self.w_per_logical_cpu

@@ -28,7 +28,7 @@ class EnergySettings:
     gpu_indices: list[int] | None = field(default=None)
 
 
-def _cpu_reader(settings: EnergySettings, notes: list[str]) -> EnergyReader:
+def _cpu_reader(settings: EnergySettings, notes: list[str], pid: int | None = None) -> EnergyReader:
     if settings.meter in ("auto", "rapl", "nvml"):
         try:
             return RaplReader()
@@ -37,16 +37,34 @@ def _cpu_reader(settings: EnergySettings, notes: list[str]) -> EnergyReader:
                 raise
             notes.append(f"{exc}; CPU energy estimated")
     watts, basis = watts_per_logical_cpu(cpu_model(), settings.cpu_w_per_core)
-    notes.append(f"CPU estimate: {watts:.2f} W per logical CPU ({basis})")
-    return EstimatedCpuReader(watts, basis)
+    whose = f"the server process {pid}" if pid else "this process"
+    notes.append(f"CPU estimate for {whose}: {watts:.2f} W per logical CPU ({basis})")
+    return EstimatedCpuReader(watts, basis, pid)
 
 
-def build_meter(settings: EnergySettings, device: str) -> tuple[EnergyMeter, list[str]]:
-    """The meter for a model that runs on `device` (`cpu`, `gpu` or `remote`), and notes on what was chosen."""
+def build_meter(settings: EnergySettings, device: str, server_pid: int | None = None) -> tuple[EnergyMeter, list[str]]:
+    """The meter for a model that runs on `device` — `cpu`, `gpu`, `remote` (an API) or `server` (a
+    self-hosted server on this machine; with its `server_pid`, the CPU estimate is of that process) — and
+    notes on what was chosen."""
     notes: list[str] = []
     if settings.meter == "none" or device == "remote":
         return EnergyMeter([]), notes
     readers: list[EnergyReader] = []
+    if device == "server" and settings.meter in ("auto", "nvml"):
+        from harness.energy.nvml import nvml_readers
+
+        try:  # any GPU this machine's NVML sees may serve the requests
+            readers.extend(nvml_readers(settings.gpu_indices))
+        except MeterError as exc:
+            notes.append(f"{exc}; no GPU energy")
+        if server_pid is None and settings.meter != "rapl":
+            try:
+                readers.append(RaplReader())
+            except MeterError as exc:
+                notes.append(f"{exc}; the server is not ours to estimate: CPU energy unavailable")
+            return EnergyMeter(readers), notes
+        readers.append(_cpu_reader(settings, notes, server_pid))
+        return EnergyMeter(readers), notes
     if device == "gpu" and settings.meter in ("auto", "nvml"):
         from harness.energy.nvml import nvml_readers
 

@@ -1,0 +1,101 @@
+"""Per-load-level figures for profiled server endpoints, derived from records and the manifest.
+
+For each model and level (`concurrent:4`, `poisson:2`, ...), with W the level's wall time:
+
+- request throughput = finished requests / W; system output tok/s = their output tokens / W
+- TTFT, ITL (per request) and E2E percentiles (p50, p90, p99)
+- goodput = requests that met every SLO given (`--slo ttft_ms=..,itl_ms=..,e2e_ms=..`) / W
+- energy per task = the level's energy window / finished requests, with its source label
+- $ per task: for a self-hosted server, (level energy kWh x price x PUE + hardware $/h / utilisation x W)
+  / finished requests — the machine's time is shared by the requests in flight, which is how batching
+  lowers the cost of a task; for a priced API, the mean of the requests' own costs
+- client CPU per request = the harness process's CPU time during the level / requests sent
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pandas as pd
+
+from harness.energy import window_total
+from harness.errors import InputError
+
+SLO_KEYS = {"ttft_ms": "ttft_s", "itl_ms": "itl_s", "e2e_ms": "e2e_s"}
+
+
+def parse_slos(text: str | None) -> dict[str, float]:
+    """`ttft_ms=500,itl_ms=50,e2e_ms=5000` -> {metric column: limit in seconds}."""
+    slos: dict[str, float] = {}
+    for part in filter(None, (text or "").split(",")):
+        key, _, value = part.partition("=")
+        key = key.strip()
+        if key not in SLO_KEYS:
+            raise InputError(f"--slo {text}: unknown SLO {key!r} (one of: {', '.join(SLO_KEYS)})")
+        try:
+            slos[SLO_KEYS[key]] = float(value) / 1000.0
+        except ValueError:
+            raise InputError(f"--slo {text}: {key} needs a number of milliseconds") from None
+    return slos
+
+
+def _q(series: pd.Series, q: float) -> float | None:
+    values = series.dropna()
+    return float(values.quantile(q)) if len(values) else None
+
+
+def level_summary(frame: pd.DataFrame, manifest: dict[str, Any], slos: dict[str, float] | None = None) -> pd.DataFrame:
+    """One row per (model, level) of profiled runs; empty when no model ran under a profile."""
+    slos = slos or {}
+    rows = []
+    for model, entry in manifest.get("models", {}).items():
+        for level, stats in (entry.get("levels") or {}).items():
+            group = frame[(frame["model"] == model) & (frame["level"] == level)]
+            ok = group[~group["failed"]]
+            wall_s = stats.get("wall_s") or 0.0
+            energy_j, source = window_total(stats.get("energy_window"))
+            met = ok
+            for column, limit in slos.items():
+                met = met[met[column].notna() & (met[column] <= limit)]
+            local = entry.get("local_cost")
+            if local and energy_j is not None and len(ok) and wall_s:
+                energy_usd = energy_j / 3.6e6 * local["electricity_usd_per_kwh"] * local["pue"]
+                hardware_usd = local["hardware_usd_per_hour"] / local["utilisation"] * wall_s / 3600
+                cost = (energy_usd + hardware_usd) / len(ok)
+            else:
+                cost = float(ok["cost_usd"].mean()) if ok["cost_usd"].notna().any() else None
+            rows.append({
+                "model": model, "level": level, "concurrency": stats.get("concurrency"),
+                "rate_per_s": stats.get("rate_per_s"), "n_requests": len(group), "n_ok": len(ok), "wall_s": wall_s,
+                "request_throughput_per_s": len(ok) / wall_s if wall_s else None,
+                "output_tok_per_s_system": float(ok["output_tokens"].sum()) / wall_s if wall_s else None,
+                "ttft_p50_s": _q(ok["ttft_s"], 0.5), "ttft_p90_s": _q(ok["ttft_s"], 0.9), "ttft_p99_s": _q(ok["ttft_s"], 0.99),
+                "itl_p50_s": _q(ok["itl_s"], 0.5), "itl_p99_s": _q(ok["itl_s"], 0.99),
+                "e2e_p50_s": _q(ok["e2e_s"], 0.5), "e2e_p99_s": _q(ok["e2e_s"], 0.99),
+                "goodput_per_s": len(met) / wall_s if wall_s and slos else None,
+                "energy_j_per_task": energy_j / len(ok) if energy_j is not None and len(ok) else None,
+                "energy_source": source, "cost_usd_per_task": cost, "self_hosted": bool(local),
+                "client_cpu_ms_per_request": (stats.get("client_cpu_s") or 0.0) * 1000 / max(len(group), 1),
+                "metrics_delta": stats.get("metrics_delta"),
+            })
+    return pd.DataFrame(rows)
+
+
+def attribute_levels(frame: pd.DataFrame, models: dict[str, Any]) -> None:
+    """Give each request of a profiled level its share of the level's energy (by tokens) and, for a
+    self-hosted server, its cost: that energy plus the level's hardware time split evenly."""
+    for name, entry in models.items():
+        local = entry.get("local_cost")
+        for level, stats in (entry.get("levels") or {}).items():
+            rows = (frame["model"] == name) & (frame["level"] == level)
+            total_j, source = window_total(stats.get("energy_window"))
+            if total_j is None or not rows.any():
+                continue
+            tokens = frame.loc[rows, "input_tokens"].fillna(0) + frame.loc[rows, "output_tokens"].fillna(0)
+            share = tokens / tokens.sum() if tokens.sum() > 0 else 1.0 / rows.sum()
+            frame.loc[rows, "energy_j"] = total_j * share
+            frame.loc[rows, "energy_source"] = f"{source} (token share)"
+            if local:
+                hardware_usd = local["hardware_usd_per_hour"] / local["utilisation"] * (stats.get("wall_s") or 0) / 3600
+                frame.loc[rows, "cost_usd"] = (frame.loc[rows, "energy_j"] / 3.6e6 * local["electricity_usd_per_kwh"]
+                                               * local["pue"] + hardware_usd / rows.sum())

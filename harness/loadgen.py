@@ -1,0 +1,134 @@
+"""Load profiles for server endpoints, driven by an asyncio load generator.
+
+Profiles (`--profile`):
+  synchronous          one request at a time (a closed loop of one)
+  concurrent:N         N requests in flight: N workers, each sending its next request as one finishes
+  sweep:1,2,4,8        a concurrent level per value, one after another
+  poisson:RATE[:B]     an open loop: requests start at RATE per second on average, whether or not earlier
+                       ones finished; inter-arrival times are gamma-distributed with shape B (burstiness;
+                       1 = Poisson, below 1 burstier), mean 1/RATE, drawn from a fixed seed
+
+Every request of a level is prepared (prompt built, job list fixed) before the level starts, and arrival
+times are computed ahead, so the generator does not throttle itself; its own CPU time per level is
+recorded. The generator runs on its own event loop thread and hands finished records over as they
+complete, so they are written as they finish.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import queue
+import threading
+import time
+from collections.abc import Awaitable, Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from harness.errors import InputError
+
+
+@dataclass(frozen=True)
+class Level:
+    """One load level: a closed loop of `concurrency`, or an open loop at `rate_per_s`."""
+
+    name: str
+    concurrency: int | None = None
+    rate_per_s: float | None = None
+    burstiness: float = 1.0
+
+
+def parse_profile(text: str) -> list[Level]:
+    """The levels of a `--profile` value; `InputError` naming the form when it does not parse."""
+    kind, _, rest = text.partition(":")
+    try:
+        if kind == "synchronous" and not rest:
+            return [Level("synchronous", concurrency=1)]
+        if kind == "concurrent":
+            n = int(rest)
+            if n >= 1:
+                return [Level(f"concurrent:{n}", concurrency=n)]
+        if kind == "sweep":
+            values = [int(v) for v in rest.split(",")]
+            if values and all(v >= 1 for v in values) and len(set(values)) == len(values):
+                return [Level(f"concurrent:{v}", concurrency=v) for v in values]
+        if kind == "poisson":
+            rate_text, _, burst_text = rest.partition(":")
+            rate, burstiness = float(rate_text), float(burst_text or 1.0)
+            if rate > 0 and burstiness > 0:
+                name = f"poisson:{rate:g}" + (f":{burstiness:g}" if burstiness != 1.0 else "")
+                return [Level(name, rate_per_s=rate, burstiness=burstiness)]
+    except ValueError:
+        pass
+    raise InputError(f"--profile {text}: expected synchronous, concurrent:N, sweep:1,2,4,8 or poisson:RATE[:BURSTINESS]")
+
+
+def arrival_offsets_s(n: int, rate_per_s: float, burstiness: float, seed: int = 0) -> np.ndarray:
+    """Start times (s from the level's start) of `n` requests: cumulative gamma inter-arrival times."""
+    gaps = np.random.default_rng(seed).gamma(shape=burstiness, scale=1.0 / (rate_per_s * burstiness), size=n)
+    return np.concatenate([[0.0], np.cumsum(gaps[:-1])])
+
+
+async def _drive(level: Level, jobs: list[Any], send: Callable[[Any], Awaitable[dict]],
+                 deliver: Callable[[dict], None], stop: Callable[[], bool]) -> None:
+    if level.concurrency is not None:
+        pending = iter(jobs)
+
+        async def worker() -> None:
+            for job in pending:  # a shared iterator: each job is taken by exactly one worker
+                if stop():
+                    return
+                deliver(await send(job))
+
+        await asyncio.gather(*(worker() for _ in range(min(level.concurrency, len(jobs)))))
+        return
+    offsets = arrival_offsets_s(len(jobs), level.rate_per_s, level.burstiness)
+    loop = asyncio.get_running_loop()
+    start = loop.time()
+    tasks = []
+
+    async def timed(job: Any, scheduled_s: float) -> None:
+        record = await send(job)
+        record["scheduled_offset_s"] = scheduled_s
+        deliver(record)
+
+    for job, offset in zip(jobs, offsets):
+        delay = start + float(offset) - loop.time()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        if stop():
+            break
+        tasks.append(asyncio.create_task(timed(job, float(offset))))
+    await asyncio.gather(*tasks)
+
+
+def run_level(level: Level, jobs: list[Any], send: Callable[[Any], Awaitable[dict]], loop: asyncio.AbstractEventLoop,
+              stop: Callable[[], bool], stats: dict[str, Any]) -> Iterator[dict[str, Any]]:
+    """Run one level on `loop` (in a helper thread), yielding records as they finish; fills `stats` with the
+    level's wall time and the load generator's own CPU time once the level is done."""
+    handoff: queue.Queue = queue.Queue()
+    done = object()
+
+    def body() -> None:
+        cpu0, t0 = os.times(), time.perf_counter()
+        try:
+            loop.run_until_complete(_drive(level, jobs, send, handoff.put, stop))
+        except BaseException as exc:  # noqa: BLE001 - re-raised in the reading thread
+            handoff.put(exc)
+        finally:
+            cpu1 = os.times()
+            stats.update(wall_s=time.perf_counter() - t0,
+                         client_cpu_s=(cpu1.user - cpu0.user) + (cpu1.system - cpu0.system))
+            handoff.put(done)
+
+    thread = threading.Thread(target=body, name=f"loadgen-{level.name}", daemon=True)
+    thread.start()
+    try:
+        while (item := handoff.get()) is not done:
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+    finally:
+        thread.join()
