@@ -22,6 +22,7 @@ from typing import Any
 import pandas as pd
 
 from harness.energy import window_total
+from harness.levels import attribute_levels
 from harness.metrics import request_metrics
 from harness.roofline import roofline_share
 from harness.stats import accuracy_interval, agreement, cost_per_correct_interval, separation
@@ -47,7 +48,7 @@ def records_frame(records: list[dict[str, Any]], manifest: dict[str, Any] | None
             net = energy_j - idle_w * record["energy"]["window_s"]
         row = {
             "model": record["model"], "suite": record.get("suite"), "task_id": record["task_id"],
-            "repetition": record["repetition"],
+            "repetition": record["repetition"], "level": record.get("level"),
             "input_tokens": record.get("input_tokens"), "output_tokens": record.get("output_tokens"),
             "verdict": record.get("verdict"), "failed": record.get("error") is not None,
             "cost_usd": record.get("cost_usd"), "energy_j": energy_j, "energy_net_j": net,
@@ -55,11 +56,12 @@ def records_frame(records: list[dict[str, Any]], manifest: dict[str, Any] | None
         }
         row.update(request_metrics(record))
         rows.append(row)
-    frame = pd.DataFrame(rows, columns=["model", "suite", "task_id", "repetition", "verdict", "failed",
+    frame = pd.DataFrame(rows, columns=["model", "suite", "task_id", "repetition", "level", "verdict", "failed",
                                         "energy_source", *NUMERIC_COLUMNS])
     frame["task_key"] = frame["suite"].astype(str) + "/" + frame["task_id"].astype(str)
     for column in NUMERIC_COLUMNS:
         frame[column] = pd.to_numeric(frame[column], errors="coerce")
+    attribute_levels(frame, models)
     _attribute_shared_windows(frame, models)
     return frame
 
@@ -69,7 +71,7 @@ def _attribute_shared_windows(frame: pd.DataFrame, models: dict[str, Any]) -> No
     for name, entry in models.items():
         rows = frame["model"] == name
         total_j, source = window_total(entry.get("energy_window"))
-        if total_j is None or frame.loc[rows, "energy_j"].notna().any() or not rows.any():
+        if total_j is None or entry.get("levels") or frame.loc[rows, "energy_j"].notna().any() or not rows.any():
             continue
         tokens = frame.loc[rows, "input_tokens"].fillna(0) + frame.loc[rows, "output_tokens"].fillna(0)
         if tokens.sum() <= 0:
@@ -148,8 +150,8 @@ def summarize_frame(frame: pd.DataFrame, manifest: dict[str, Any] | None = None)
             "cost_usd_per_correct": _ratio(cost_total, int((with_cost["verdict"] == "correct").sum())),
             "cost_usd_per_correct_ci_low": cost_ci[0],
             "cost_usd_per_correct_ci_high": cost_ci[1],
-            "cost_basis": "list price" if entry.get("kind") in ("openai", "anthropic") else
-                          ("energy + hardware" if entry.get("local_cost") else None),
+            "cost_basis": "energy + hardware" if entry.get("local_cost") else
+                          ("list price" if entry.get("kind") in ("openai", "anthropic") else None),
             "n_cost_unknown": int(group["cost_usd"].isna().sum()),
             "roofline_share": roofline_share(decode_p50, (entry.get("weights") or {}).get("size_bytes"),
                                              bandwidth if on_cpu else None),

@@ -22,12 +22,12 @@ from harness.fsutil import atomic_write_bytes
 from harness.manifest import MANIFEST_FILE, read_manifest
 from harness.records import RECORDS_FILE
 
-Key = tuple[str, str, str, int]
+Key = tuple[str, str, str, int, str]
 
 
 def record_key(record: dict[str, Any]) -> Key:
-    """What identifies a request within a run."""
-    return record["model"], record.get("suite", ""), record["task_id"], record["repetition"]
+    """What identifies a request within a run (a load level too, for profiled runs)."""
+    return record["model"], record.get("suite", ""), record["task_id"], record["repetition"], record.get("level") or ""
 
 
 @dataclass

@@ -20,17 +20,13 @@ from typing import Any
 from rich.console import Console
 
 from harness.config import has_gguf_source, load_models_config, models_file_path
-from harness.console import (
-    TerminalProgress,
-    break_even_table,
-    projected_table,
-    same_weights_table,
-    separation_table,
-    summary_table,
-)
+from harness.console import (TerminalProgress, break_even_table, levels_table, projected_table,
+                             same_weights_table, separation_table, summary_table)
 from harness.costmodel import CostOverrides
 from harness.energy.select import EnergySettings
 from harness.errors import EXIT_FAILURES_RECORDED, EXIT_INTERRUPTED, EXIT_OK, InputError, ModelSourceError, SuiteError
+from harness.levels import parse_slos
+from harness.loadgen import Level, parse_profile
 from harness.pricing import API_KINDS
 from harness.providers import missing_key_env
 from harness.records import RECORDS_FILE, read_records
@@ -55,6 +51,8 @@ class Plan:
     judge_name: str | None
     resume: ResumeState | None = None
     skipped: dict[str, dict] = field(default_factory=dict)
+    levels: list[Level] = field(default_factory=list)
+    slos: dict[str, float] = field(default_factory=dict)
 
 
 def plan_new(args: argparse.Namespace, energy: EnergySettings, overrides: CostOverrides) -> Plan:
@@ -67,7 +65,8 @@ def plan_new(args: argparse.Namespace, energy: EnergySettings, overrides: CostOv
         raise InputError(f"--suite: a suite is given twice ({', '.join(names)})")
     if args.repeat < 1:
         raise InputError(f"--repeat: must be at least 1, got {args.repeat}")
-    return Plan(models_file, config, config.select(args.only), suites, args.repeat, energy, overrides, args.judge)
+    return Plan(models_file, config, config.select(args.only), suites, args.repeat, energy, overrides, args.judge,
+                levels=parse_profile(args.profile) if args.profile else [], slos=parse_slos(args.slo))
 
 
 def plan_resume(args: argparse.Namespace) -> Plan:
@@ -87,7 +86,8 @@ def plan_resume(args: argparse.Namespace) -> Plan:
     energy = EnergySettings(**settings.get("energy", {}))
     overrides = CostOverrides(**settings.get("cost_overrides", {}))
     return Plan(models_file, config, models, suites, settings["repeat"], energy, overrides, settings.get("judge"),
-                resume=state)
+                resume=state, levels=[Level(**level) for level in settings.get("profile") or []],
+                slos=settings.get("slos") or {})
 
 
 def resume_command(run_dir: Path, failures: bool) -> str:
@@ -142,7 +142,8 @@ def execute_run(args: argparse.Namespace, energy: EnergySettings, overrides: Cos
         judge = JudgeClient(judge_cfg)
     runner = Runner(plan.suites, runnable, plan.models_file, Path(args.out), repeat=plan.repeat, argv=sys.argv,
                     weights=weights, skipped=plan.skipped, energy=plan.energy, cost_overrides=plan.cost_overrides,
-                    judge=judge, resume=plan.resume)
+                    judge=judge, resume=plan.resume, levels=plan.levels)
+    runner.manifest["settings"]["slos"] = plan.slos
     try:
         runner.prepare()
     except OSError as exc:
@@ -175,8 +176,9 @@ def execute_run(args: argparse.Namespace, energy: EnergySettings, overrides: Cos
 
 def print_summary(out: Console, runner: Runner, plan: Plan) -> None:
     """Per-suite and overall summaries, model separation, projected API costs and break-even."""
-    from harness.analysis import accuracy_separation, summarize  # pandas loads only for the summary
+    from harness.analysis import accuracy_separation, records_frame, summarize  # pandas loads only here
     from harness.comparison import break_even, projected_costs, same_weights
+    from harness.levels import level_summary
 
     records = read_records(runner.run_dir / RECORDS_FILE)
     summary = summarize(records, runner.manifest)
@@ -199,3 +201,6 @@ def print_summary(out: Console, runner: Runner, plan: Plan) -> None:
     pairs = same_weights(summary, runner.manifest, records)
     if len(pairs):
         out.print(same_weights_table(pairs.to_dict("records")))
+    levels = level_summary(records_frame(records, runner.manifest), runner.manifest, plan.slos)
+    if len(levels):
+        out.print(levels_table(levels.to_dict("records"), bool(plan.slos)))

@@ -16,6 +16,7 @@ from typing import Any, Protocol
 
 from harness.costmodel import CostOverrides
 from harness.energy.select import EnergySettings
+from harness.loadgen import Level
 from harness.manifest import new_manifest, write_manifest
 from harness.pricing import API_KINDS
 from harness.records import RECORD_SCHEMA, RECORDS_FILE, RecordWriter
@@ -83,7 +84,7 @@ class Runner:
                  argv: list[str] | None = None, progress: Progress | None = None, run_id: str | None = None,
                  weights: dict[str, Weights] | None = None, skipped: dict[str, dict] | None = None,
                  energy: EnergySettings | None = None, cost_overrides: CostOverrides | None = None,
-                 judge: Any = None, resume: ResumeState | None = None) -> None:
+                 judge: Any = None, resume: ResumeState | None = None, levels: list[Level] | None = None) -> None:
         self.suites = suites
         self.models = models
         self.weights = dict(weights or {})
@@ -93,6 +94,7 @@ class Runner:
         self.repeat = repeat
         self.progress = progress or SilentProgress()
         self.stop_requested = False
+        self.levels = list(levels or [])  # load levels for server endpoints (`--profile`)
         self.done = set(resume.done) if resume else set()
         if resume is not None:
             self.run_dir, self.manifest = resume.run_dir, resume.manifest
@@ -106,7 +108,8 @@ class Runner:
             self.run_id, argv or [], suites, models_file,
             settings={"repeat": repeat, "models": [m.name for m in models], "out_dir": str(out_dir),
                       "energy": vars(self.energy), "cost_overrides": vars(self.cost_overrides),
-                      "judge": judge.cfg.name if judge else None},
+                      "judge": judge.cfg.name if judge else None,
+                      "profile": [vars(level) for level in self.levels] or None},
         )
         self.manifest["skipped_models"] = dict(skipped or {})  # name -> {"reason": ..., "config": ...}
         self._prepared = False
@@ -124,9 +127,17 @@ class Runner:
         return {"schema": RECORD_SCHEMA, "run_id": self.run_id, "model": model_name, "suite": suite.name,
                 "suite_sha256": suite.sha256, "task_id": task.id, "repetition": repetition}
 
-    def _jobs(self, model_name: str) -> list[Job]:
+    def _jobs(self, model_name: str, level: str = "") -> list[Job]:
         return [(suite, repetition, task) for suite in self.suites for repetition in range(self.repeat)
-                for task in suite.tasks if (model_name, suite.name, task.id, repetition) not in self.done]
+                for task in suite.tasks if (model_name, suite.name, task.id, repetition, level) not in self.done]
+
+    def _profiled(self, cfg: Any) -> bool:
+        return bool(self.levels) and cfg.kind == "openai"
+
+    def _pending(self, cfg: Any) -> int:
+        if self._profiled(cfg):
+            return sum(len(self._jobs(cfg.name, level.name)) for level in self.levels)
+        return len(self._jobs(cfg.name))
 
     def _measure_bandwidth(self) -> None:
         host = self.manifest["host"]
@@ -180,22 +191,29 @@ class Runner:
         return entry
 
     def _run_model(self, cfg: Any, writer: RecordWriter, result: RunResult) -> None:
-        jobs = self._jobs(cfg.name)
-        if not jobs:
+        n_pending = self._pending(cfg)
+        if not n_pending:
             return
         entry = self._entry(cfg)
-        self.progress.model_started(cfg.name, len(jobs))
+        self.progress.model_started(cfg.name, n_pending)
         session = ModelSession(cfg, entry, self)
         try:
             session.load()
         except Exception as exc:  # noqa: BLE001 - a model that fails to load must not stop the others
             session.close()
-            self._fail_model(cfg, entry, jobs, writer, result, describe_failure(exc, entry))
+            levels = [level.name for level in self.levels] if self._profiled(cfg) else [""]
+            owed = [(job, level) for level in levels for job in self._jobs(cfg.name, level)]
+            self._fail_model(cfg, entry, owed, writer, result, describe_failure(exc, entry))
             return
         entry["status"] = "running"
         write_manifest(self.run_dir, self.manifest)
+        stop = lambda: self.stop_requested  # noqa: E731
+        if self._profiled(cfg):
+            records = session.level_records(self.levels, lambda level: self._jobs(cfg.name, level), stop)
+        else:
+            records = session.records(self._jobs(cfg.name), stop)
         try:
-            for record in session.records(jobs, stop=lambda: self.stop_requested):
+            for record in records:
                 writer.write(record)
                 result.n_records += 1
                 result.n_errors += record["error"] is not None
@@ -211,12 +229,15 @@ class Runner:
         write_manifest(self.run_dir, self.manifest)
         self.progress.model_finished(cfg.name, "complete", None)
 
-    def _fail_model(self, cfg: Any, entry: dict[str, Any], jobs: list[Job], writer: RecordWriter,
+    def _fail_model(self, cfg: Any, entry: dict[str, Any], owed: list[tuple[Job, str]], writer: RecordWriter,
                     result: RunResult, error: dict[str, Any]) -> None:
         """Record the failure once in the manifest and as an error record for every request it owed."""
         entry.update(status="failed", error=error)
-        for suite, repetition, task in jobs:
-            writer.write(failure_record(self.base_record(cfg.name, suite, task, repetition), task, error))
+        for (suite, repetition, task), level in owed:
+            base = self.base_record(cfg.name, suite, task, repetition)
+            if level:
+                base["level"] = level
+            writer.write(failure_record(base, task, error))
             result.n_records += 1
             result.n_errors += 1
         result.failed_models.append(cfg.name)

@@ -9,6 +9,8 @@ window.
 
 from __future__ import annotations
 
+import asyncio
+import datetime as dt
 import time
 import traceback
 from collections.abc import Callable, Iterator
@@ -22,9 +24,11 @@ from harness.costmodel import local_task_cost_usd, resolve_local_cost
 from harness.energy import EnergyMeter, MeterError, window_total
 from harness.energy.select import build_meter, describe_meter
 from harness.errors import HarnessError
+from harness.loadgen import Level, run_level
 from harness.pricing import API_KINDS, RequestPricer
-from harness.request import execute
+from harness.request import execute, execute_async
 from harness.retry import RetryPolicy
+from harness.serve import Server, scrape_metrics
 from harness.sources import locate_weights
 from harness.suites import Suite, Task
 
@@ -48,10 +52,18 @@ class ModelSession:
         self.runner = runner
         self.backend: Backend | None = None
         self.meter: EnergyMeter | None = None
+        self.server: Server | None = None
 
     def load(self) -> None:
-        """Load weights and runtime, then the meter and its idle baseline; raises on any failure."""
+        """Start its server (if launched), load weights and runtime, then the meter and its idle baseline;
+        raises on any failure (and stops a started server)."""
         cfg, entry = self.cfg, self.entry
+        if getattr(cfg, "launch", None) is not None:
+            self.server = Server(cfg.launch, cfg.base_url, self.runner.run_dir / f"server-{cfg.name}.log")
+            entry["server"] = {"command": self.server.command, "log": str(self.server.log_path)}
+            entry["server"]["ready_s"] = self.server.start()
+            entry["server"]["pid"] = self.server.pid
+            cfg = self.cfg = cfg.model_copy(update={"base_url": self.server.base_url})
         weights = None
         if has_gguf_source(cfg):
             weights = self.runner.weights.get(cfg.name) or locate_weights(cfg)
@@ -62,10 +74,12 @@ class ModelSession:
         entry["load_s"] = (time.perf_counter_ns() - t0) / 1e9
         for warning in entry["load"].get("warnings", []):
             self.runner.progress.warn(warning)
-        self.meter, notes = build_meter(self.runner.energy, entry["load"].get("device", "cpu"))
+        self_hosted = getattr(cfg, "self_hosted", False)
+        device = "server" if self_hosted else entry["load"].get("device", "cpu")
+        self.meter, notes = build_meter(self.runner.energy, device, self.server.pid if self.server else None)
         entry["energy_meter"] = describe_meter(self.meter, notes)
         entry["idle"] = self.meter.idle_power(self.runner.energy.idle_s)
-        self.pricer = RequestPricer(cfg, self.runner.progress.warn) if cfg.kind in API_KINDS else None
+        self.pricer = RequestPricer(cfg, self.runner.progress.warn) if cfg.kind in API_KINDS and not self_hosted else None
         self.local_cost = None
         if self.pricer is None:
             self.local_cost = resolve_local_cost(getattr(cfg, "cost", None), self.runner.cost_overrides)
@@ -74,10 +88,14 @@ class ModelSession:
         self.concurrency = getattr(cfg, "concurrency", 1)
 
     def close(self) -> None:
-        if self.meter is not None:
-            self.meter.close()
-        if self.backend is not None:
-            self.backend.close()
+        try:
+            if self.meter is not None:
+                self.meter.close()
+            if self.backend is not None:
+                self.backend.close()
+        finally:
+            if self.server is not None:
+                self.server.stop()
 
     def _one(self, job: Job) -> dict[str, Any]:
         suite, repetition, task = job
@@ -88,14 +106,56 @@ class ModelSession:
             meter.begin(key)
         record.update(execute(self.backend, build_prompt(task, cfg), self.policy))
         record["energy"] = meter.end(key) if self.concurrency == 1 else None
+        return self._finish(task, record)
+
+    def _finish(self, task: Task, record: dict[str, Any]) -> dict[str, Any]:
+        """Price and check a finished request."""
         if self.pricer is not None:
             record["prices"], record["cost_usd"] = self.pricer.price(record)
-        else:
+        else:  # a shared window (a load level) has no per-request energy: analysis attributes it
             energy_j, source = window_total(record["energy"])
             record["local_cost"] = {"energy_source": source}
             record["cost_usd"] = local_task_cost_usd(self.local_cost, energy_j, record["end_offset_ns"] / 1e9)
-        judge_record(task, record, getattr(cfg, "prompt_style", "chat") == "completion", self.runner.judge)
+        judge_record(task, record, getattr(self.cfg, "prompt_style", "chat") == "completion", self.runner.judge)
         return record
+
+    def level_records(self, levels: list[Level], jobs_for: Callable[[str], list[Job]],
+                      stop: Callable[[], bool]) -> Iterator[dict[str, Any]]:
+        """Run the load levels one after another on the asyncio client, yielding records as they finish.
+        Each level has its own energy window and, where the server exposes them, Prometheus counters."""
+        loop = asyncio.new_event_loop()
+        levels_entry = self.entry.setdefault("levels", {})
+
+        async def send(job: tuple[Job, str]) -> dict[str, Any]:
+            (suite, repetition, task), level_name = job
+            record = {**self.runner.base_record(self.cfg.name, suite, task, repetition), "level": level_name}
+            record.update(await execute_async(self.backend, build_prompt(task, self.cfg), self.policy))
+            record["energy"], record["_task"] = None, task
+            return record  # checked on the reading thread: a checker must not stall the event loop
+
+        try:
+            for level in levels:
+                jobs = [(job, level.name) for job in jobs_for(level.name)]
+                if not jobs or stop():
+                    continue
+                stats: dict[str, Any] = {"started_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+                                         "n_requests": len(jobs), "concurrency": level.concurrency,
+                                         "rate_per_s": level.rate_per_s, "burstiness": level.burstiness}
+                stats["metrics_before"] = scrape_metrics(self.cfg.base_url) if self.cfg.base_url else None
+                self.meter.begin(level.name)
+                try:
+                    for record in run_level(level, jobs, send, loop, stop, stats):
+                        yield self._finish(record.pop("_task"), record)
+                finally:
+                    stats["energy_window"] = self.meter.end(level.name)
+                    after = scrape_metrics(self.cfg.base_url) if self.cfg.base_url else None
+                    before = stats.pop("metrics_before")
+                    stats["metrics_delta"] = ({k: v - before.get(k, 0.0) for k, v in after.items()
+                                               if v != before.get(k, 0.0)} if before is not None and after else None)
+                    levels_entry[level.name] = stats
+        finally:
+            loop.run_until_complete(self.backend.aclose())
+            loop.close()
 
     def records(self, jobs: list[Job], stop: Callable[[], bool]) -> Iterator[dict[str, Any]]:
         """Run `jobs`, yielding records as they finish; stop starting new ones once `stop()` is true."""

@@ -83,6 +83,21 @@ class FakeAPI:
                 super().setup()
                 self.request.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
+            def do_GET(self) -> None:  # noqa: N802 - /v1/models for readiness, /metrics like vLLM's
+                with fake._lock:
+                    served = len(fake.requests)
+                if self.path.endswith("/metrics"):
+                    body = (f"# TYPE fake_requests_total counter\nfake_requests_total {served}\n"
+                            f"fake_tokens_total{{kind=\"output\"}} {served * 5}\n").encode()
+                    kind = "text/plain"
+                else:
+                    body, kind = b'{"object": "list", "data": [{"id": "m", "object": "model"}]}', "application/json"
+                self.send_response(200)
+                self.send_header("content-type", kind)
+                self.send_header("content-length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
             def do_POST(self) -> None:  # noqa: N802 - http.server naming
                 body = json.loads(self.rfile.read(int(self.headers.get("content-length", 0))) or b"{}")
                 with fake._lock:

@@ -19,6 +19,7 @@ from harness.comparison import break_even, projected_costs, same_weights
 from harness.config import MODEL_KINDS
 from harness.errors import InputError, SuiteError
 from harness.fsutil import atomic_path
+from harness.levels import level_summary
 from harness.manifest import MANIFEST_FILE, read_manifest
 from harness.records import RECORDS_FILE, read_records
 from harness.suites import Suite, load_suite_file
@@ -40,6 +41,7 @@ class ReportData:
     break_even: pd.DataFrame
     separation: pd.DataFrame
     same_weights: pd.DataFrame
+    levels: pd.DataFrame
     notes: list[str] = field(default_factory=list)
 
 
@@ -104,7 +106,8 @@ def load_report_data(run_dirs: list[Path], allow_different_suites: bool = False)
         run_dirs=[Path(d) for d in run_dirs], manifests=[m for m, _ in loaded], records=records, manifest=merged,
         suites=suites, suite_info=suite_info, summary=summary, frame=frame,
         projected=projected, break_even=break_even(summary, merged, projected),
-        separation=accuracy_separation(frame), same_weights=same_weights(summary, merged, records), notes=notes,
+        separation=accuracy_separation(frame), same_weights=same_weights(summary, merged, records),
+        levels=level_summary(frame, merged, loaded[0][0].get("settings", {}).get("slos") or {}), notes=notes,
     )
 
 

@@ -11,17 +11,8 @@ from typing import Any
 
 from harness.report import svg
 from harness.report.data import ReportData
-from harness.report.tables import (
-    _e,
-    _missing,
-    _num,
-    _usd,
-    break_even_table,
-    comparison_table,
-    headline_table,
-    same_weights_table,
-    separation_table,
-)
+from harness.report.tables import (_e, _missing, _num, _usd, break_even_table, comparison_table, headline_table,
+                                   levels_table, same_weights_table, separation_table)
 
 DRILL_DOWN_TASKS = 60      # tasks shown in the drill-down; the exports hold every record
 OUTPUT_CHARS = 1200        # characters of each output shown
@@ -129,6 +120,37 @@ def break_even_chart(data: ReportData, colors: dict[str, str]) -> str:
     chart = svg.lines(series, "tasks per day (log)", "USD per day (log)", "Break-even", (grid[0], grid[-1]), marks)
     return _figure(chart, "Cost per day: a local model (hardware held all day, idle power included) against each API "
                           "(dashed: projected). Dots mark break-even volumes; a local curve ends at its capacity.")
+
+
+def levels_section(data: ReportData) -> str:
+    """Throughput and $ per task against load level per profiled model, with the APIs' $ per task as
+    reference lines (dashed), and the per-level table."""
+    if not len(data.levels):
+        return "<p class='note'>No model ran under a load profile (<code>--profile</code>).</p>"
+    names = list(dict.fromkeys(data.levels["level"]))
+    series_rate, series_cost = [], []
+    def values(by_level, column: str) -> list[float | None]:
+        return [None if level not in by_level.index or _missing(by_level.loc[level, column])
+                else float(by_level.loc[level, column]) for level in names]
+
+    for index, (model, group) in enumerate(data.levels.groupby("model", sort=False)):
+        by_level = group.set_index("level")
+        series_rate.append({"label": model, "color": svg.color(index),
+                            "values": values(by_level, "request_throughput_per_s")})
+        series_cost.append({"label": model, "color": svg.color(index), "values": values(by_level, "cost_usd_per_task")})
+    references = [(r["model"], r["cost_usd_per_task"]) for r in data.summary.to_dict("records")
+                  if r["cost_basis"] == "list price" and not _missing(r["cost_usd_per_task"])]
+    references += [(f"{r['model']}*", r["cost_usd_per_task"]) for r in data.projected.to_dict("records")
+                   if not _missing(r["cost_usd_per_task"])]
+    for offset, (label, cost) in enumerate(references):
+        series_cost.append({"label": f"{label} (API)", "color": svg.color(len(series_rate) + offset), "dashed": True,
+                            "values": [cost] * len(names)})
+    charts = (_figure(svg.timeline(series_rate, names, "requests / s", "Throughput by load level"),
+                      "Finished requests per second at each load level.")
+              + _figure(svg.timeline(series_cost, names, "$ per task", "$ per task by load level", y_fmt=_usd),
+                        "$ per task at each level (self-hosted: energy + hardware time shared by the requests in "
+                        "flight); dashed: each API's $ per task (* projected)."))
+    return f"<div class='charts'>{charts}</div>{levels_table(data)}"
 
 
 def _figure(content: str, caption: str) -> str:
@@ -245,6 +267,7 @@ def render(data: ReportData, title: str, comparison: Any = None, baseline: str =
         f"<section id='break-even'><h2>Break-even against each API</h2>{break_even_table(data)}</section>"
         f"<section id='differences'><h2>Which differences are real</h2>{separation_table(data)}</section>"
         f"<section id='runtimes'><h2>Same weights, different runtimes</h2>{same_weights_table(data)}</section>"
+        f"<section id='levels'><h2>Load levels</h2>{levels_section(data)}</section>"
         f"<section id='tasks'><h2>Per task</h2>{drill_down(data)}</section>"
         f"<section id='manifest'><h2>Run manifest</h2>{manifest_section(data)}</section>"
         f"<section id='glossary'><h2>Glossary</h2><table>{glossary}</table></section>"

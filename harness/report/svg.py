@@ -211,10 +211,11 @@ def timeline(series: list[dict], x_labels: list[str], y_label: str, title: str, 
     values = [v for s in series for v in s["values"] if v is not None] or [0.0, 1.0]
     low, high = min(values), max(values)
     pad = (high - low) * 0.1 or abs(high) * 0.1 or 1.0
-    x = Scale(0, max(len(x_labels) - 1, 1), 70, width - MARGIN["right"] - 150)
+    left = 100  # room for dollar tick labels
+    x = Scale(0, max(len(x_labels) - 1, 1), left + 20, width - MARGIN["right"] - 150)
     y = Scale(low - pad, high + pad, height - MARGIN["bottom"], MARGIN["top"])
     parts = _frame(width, height, title)
-    _axis(parts, y, False, 70, y_label, 70, width - MARGIN["right"] - 150, fmt=y_fmt)
+    _axis(parts, y, False, left, y_label, left, width - MARGIN["right"] - 150, fmt=y_fmt)
     for index, label in enumerate(x_labels):
         parts.append(f'<text class="tick" x="{x(index):.1f}" y="{height - MARGIN["bottom"] + 16}" '
                      f'text-anchor="middle">{escape(label)}</text>')
@@ -223,7 +224,13 @@ def timeline(series: list[dict], x_labels: list[str], y_label: str, title: str, 
         if not points:
             continue
         path = " ".join(f"{x(i):.1f},{y(v):.1f}" for i, v in points)
-        parts.append(f'<polyline class="series" points="{path}" stroke="{s["color"]}" fill="none" stroke-width="2"/>')
+        dash = ' stroke-dasharray="6 4"' if s.get("dashed") else ""
+        parts.append(f'<polyline class="series" points="{path}" stroke="{s["color"]}" fill="none" stroke-width="2"{dash}>'
+                     f'<title>{escape(s["label"])}</title></polyline>')
+        if s.get("dashed"):  # a reference line: no points
+            parts.append(f'<text class="legend" x="{width - MARGIN["right"] - 140}" y="{MARGIN["top"] + 14 + 16 * index}" '
+                         f'fill="{s["color"]}">{escape(s["label"])}</text>')
+            continue
         for i, v in points:
             parts.append(f'<circle cx="{x(i):.1f}" cy="{y(v):.1f}" r="3.5" fill="{s["color"]}"><title>'
                          f'{escape(s["label"])} · {escape(x_labels[i])}: {escape(y_fmt(v))}</title></circle>')
