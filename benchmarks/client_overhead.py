@@ -11,9 +11,7 @@ each and the median of per-round differences harness - raw (target < 1 ms).
 from __future__ import annotations
 
 import argparse
-import socket
 import statistics
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -26,13 +24,10 @@ from harness.config import OpenAIModel
 from harness.metrics import request_metrics
 from harness.request import timed_stream
 
+sys.path.insert(0, str(Path(__file__).parent))
+import sse_server  # noqa: E402 - the benchmark server beside this script
+
 MESSAGES = [{"role": "user", "content": "Say something."}]
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def raw_ttft_s(client: httpx.Client, url: str) -> float:
@@ -52,16 +47,7 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=300)
     args = parser.parse_args()
 
-    port = free_port()
-    server = subprocess.Popen([sys.executable, str(Path(__file__).with_name("sse_server.py")), str(port)])
-    base_url = f"http://127.0.0.1:{port}/v1"
-    try:
-        for _ in range(100):
-            try:
-                httpx.get(f"{base_url}/models", timeout=0.5)
-                break
-            except httpx.HTTPError:
-                time.sleep(0.1)
+    with sse_server.running() as base_url:
         backend = OpenAIBackend(OpenAIModel(name="bench", kind="openai", base_url=base_url, model="bench"))
         backend.load()
         prompt = Prompt(style="chat", max_tokens=16, messages=MESSAGES)
@@ -84,9 +70,6 @@ def main() -> None:
         print(f"  raw httpx     median {statistics.median(raw_s) * 1000:.3f} ms")
         print(f"difference harness - raw: median {statistics.median(diffs_ms):.3f} ms "
               f"(p90 {statistics.quantiles(diffs_ms, n=10)[-1]:.3f} ms)")
-    finally:
-        server.terminate()
-        server.wait()
 
 
 if __name__ == "__main__":

@@ -14,13 +14,8 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
-import socket
-import subprocess
 import sys
-import time
 from pathlib import Path
-
-import httpx
 
 from harness.backends import Prompt
 from harness.backends.openai_api import OpenAIBackend
@@ -29,11 +24,8 @@ from harness.loadgen import Level, run_level
 from harness.request import execute_async
 from harness.retry import RetryPolicy
 
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+sys.path.insert(0, str(Path(__file__).parent))
+import sse_server  # noqa: E402 - the benchmark server beside this script
 
 
 def main() -> None:
@@ -41,16 +33,7 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=2000)
     parser.add_argument("--concurrency", type=int, default=32)
     args = parser.parse_args()
-    port = free_port()
-    server = subprocess.Popen([sys.executable, str(Path(__file__).with_name("sse_server.py")), str(port)])
-    base_url = f"http://127.0.0.1:{port}/v1"
-    try:
-        for _ in range(100):
-            try:
-                httpx.get(f"{base_url}/models", timeout=0.5)
-                break
-            except httpx.HTTPError:
-                time.sleep(0.1)
+    with sse_server.running() as base_url:
         backend = OpenAIBackend(OpenAIModel(name="bench", kind="openai", base_url=base_url, model="bench"))
         backend.load()
         prompt = Prompt(style="chat", max_tokens=16, messages=[{"role": "user", "content": "Say something."}])
@@ -76,9 +59,6 @@ def main() -> None:
         print(f"  {args.requests / stats['wall_s']:.0f} requests/s, {chunks / stats['wall_s']:.0f} chunks/s stamped; "
               f"client CPU {client_cpu_s * 1000 / args.requests:.2f} ms per request "
               f"({client_cpu_s / stats['wall_s']:.0%} of one core)")
-    finally:
-        server.terminate()
-        server.wait()
 
 
 if __name__ == "__main__":

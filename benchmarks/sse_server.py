@@ -6,11 +6,15 @@ Completions request at once with N content chunks (no model), so what a benchmar
 
 from __future__ import annotations
 
+import contextlib
 import json
 import socket
+import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 
 
 def make_handler(n_chunks: int, delay_s: float):
@@ -58,6 +62,29 @@ def make_handler(n_chunks: int, delay_s: float):
                 self.close_connection = True
 
     return Handler
+
+
+@contextlib.contextmanager
+def running(n_chunks: int = 16) -> Iterator[str]:
+    """This server in a subprocess on a free port, ready; yields its base URL (…/v1)."""
+    import httpx
+
+    from harness.serve import free_port
+
+    port = free_port()
+    server = subprocess.Popen([sys.executable, str(Path(__file__)), str(port), str(n_chunks)])
+    base_url = f"http://127.0.0.1:{port}/v1"
+    try:
+        for _ in range(100):
+            try:
+                httpx.get(f"{base_url}/models", timeout=0.5)
+                break
+            except httpx.HTTPError:
+                time.sleep(0.1)
+        yield base_url
+    finally:
+        server.terminate()
+        server.wait()
 
 
 def main() -> None:

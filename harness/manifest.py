@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import harness
+from harness.energy.estimate import cpu_model
 from harness.fsutil import atomic_write_text
 
 MANIFEST_FILE = "run.json"
@@ -39,16 +40,6 @@ def git_commit() -> str | None:
     except (subprocess.SubprocessError, OSError):
         return None
     return commit + ("-dirty" if dirty else "")
-
-
-def _cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
 
 
 def _ram_bytes() -> int | None:
@@ -85,7 +76,7 @@ def host_info() -> dict[str, Any]:
     return {
         "hostname": platform.node(),
         "os": platform.platform(),
-        "cpu_model": _cpu_model(),
+        "cpu_model": cpu_model() or platform.processor() or platform.machine(),
         "cpu_logical_cores": os.cpu_count(),
         "cpu_cores_available": affinity,
         "ram_bytes": _ram_bytes(),

@@ -5,7 +5,6 @@ the configured tokenizer; the server's non-streaming `usage` for the same reques
 from __future__ import annotations
 
 import json
-import socket
 import subprocess
 import sys
 import time
@@ -18,6 +17,7 @@ from harness.config import load_models_config
 from harness.metrics import request_metrics
 from harness.pricing import lookup_prices
 from harness.records import read_records
+from harness.serve import free_port
 from harness.suites import load_suite
 from tests.conftest import run_cli, write
 
@@ -25,15 +25,9 @@ pytestmark = pytest.mark.model
 SERVER_KEY = "sk-local-test-server-9d3e"
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def server(smollm2_gguf, tmp_path_factory):
-    port = _free_port()
+    port = free_port()
     log_path = tmp_path_factory.mktemp("server") / "server.log"
     with log_path.open("w") as log:  # a file, not a pipe: llama.cpp's load log would fill a pipe and block
         proc = subprocess.Popen(
