@@ -22,7 +22,7 @@ from typing import Any
 import pandas as pd
 
 from harness.energy import window_total
-from harness.levels import attribute_levels
+from harness.levels import attribute_levels, share_by_tokens
 from harness.metrics import request_metrics
 from harness.roofline import roofline_share
 from harness.stats import accuracy_interval, agreement, cost_per_correct_interval, separation
@@ -73,11 +73,7 @@ def _attribute_shared_windows(frame: pd.DataFrame, models: dict[str, Any]) -> No
         total_j, source = window_total(entry.get("energy_window"))
         if total_j is None or entry.get("levels") or frame.loc[rows, "energy_j"].notna().any() or not rows.any():
             continue
-        tokens = frame.loc[rows, "input_tokens"].fillna(0) + frame.loc[rows, "output_tokens"].fillna(0)
-        if tokens.sum() <= 0:
-            continue
-        frame.loc[rows, "energy_j"] = total_j * tokens / tokens.sum()
-        frame.loc[rows, "energy_source"] = f"{source} (token share)"
+        share_by_tokens(frame, rows, total_j, source)
 
 
 def _percentile(series: pd.Series, q: float) -> float | None:

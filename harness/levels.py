@@ -18,6 +18,7 @@ from typing import Any
 
 import pandas as pd
 
+from harness.costmodel import LocalCostParams, local_task_cost_usd
 from harness.energy import window_total
 from harness.errors import InputError
 
@@ -59,9 +60,8 @@ def level_summary(frame: pd.DataFrame, manifest: dict[str, Any], slos: dict[str,
                 met = met[met[column].notna() & (met[column] <= limit)]
             local = entry.get("local_cost")
             if local and energy_j is not None and len(ok) and wall_s:
-                energy_usd = energy_j / 3.6e6 * local["electricity_usd_per_kwh"] * local["pue"]
-                hardware_usd = local["hardware_usd_per_hour"] / local["utilisation"] * wall_s / 3600
-                cost = (energy_usd + hardware_usd) / len(ok)
+                # The level's energy and the machine's time over the level, shared by its finished requests.
+                cost = local_task_cost_usd(LocalCostParams(**local), energy_j, wall_s) / len(ok)
             else:
                 cost = float(ok["cost_usd"].mean()) if ok["cost_usd"].notna().any() else None
             rows.append({
@@ -81,9 +81,18 @@ def level_summary(frame: pd.DataFrame, manifest: dict[str, Any], slos: dict[str,
     return pd.DataFrame(rows)
 
 
+def share_by_tokens(frame: pd.DataFrame, rows: pd.Series, total_j: float, source: str) -> None:
+    """Split a window's energy over the requests in `rows` by their share of tokens (input + output; evenly
+    when none is known), labelled `... (token share)`."""
+    tokens = frame.loc[rows, "input_tokens"].fillna(0) + frame.loc[rows, "output_tokens"].fillna(0)
+    share = tokens / tokens.sum() if tokens.sum() > 0 else 1.0 / rows.sum()
+    frame.loc[rows, "energy_j"] = total_j * share
+    frame.loc[rows, "energy_source"] = f"{source} (token share)"
+
+
 def attribute_levels(frame: pd.DataFrame, models: dict[str, Any]) -> None:
     """Give each request of a profiled level its share of the level's energy (by tokens) and, for a
-    self-hosted server, its cost: that energy plus the level's hardware time split evenly."""
+    self-hosted server, its cost: that energy plus an even share of the machine's time over the level."""
     for name, entry in models.items():
         local = entry.get("local_cost")
         for level, stats in (entry.get("levels") or {}).items():
@@ -91,11 +100,8 @@ def attribute_levels(frame: pd.DataFrame, models: dict[str, Any]) -> None:
             total_j, source = window_total(stats.get("energy_window"))
             if total_j is None or not rows.any():
                 continue
-            tokens = frame.loc[rows, "input_tokens"].fillna(0) + frame.loc[rows, "output_tokens"].fillna(0)
-            share = tokens / tokens.sum() if tokens.sum() > 0 else 1.0 / rows.sum()
-            frame.loc[rows, "energy_j"] = total_j * share
-            frame.loc[rows, "energy_source"] = f"{source} (token share)"
+            share_by_tokens(frame, rows, total_j, source)
             if local:
-                hardware_usd = local["hardware_usd_per_hour"] / local["utilisation"] * (stats.get("wall_s") or 0) / 3600
-                frame.loc[rows, "cost_usd"] = (frame.loc[rows, "energy_j"] / 3.6e6 * local["electricity_usd_per_kwh"]
-                                               * local["pue"] + hardware_usd / rows.sum())
+                params, time_share_s = LocalCostParams(**local), (stats.get("wall_s") or 0.0) / rows.sum()
+                frame.loc[rows, "cost_usd"] = [local_task_cost_usd(params, energy_j, time_share_s)
+                                               for energy_j in frame.loc[rows, "energy_j"]]
