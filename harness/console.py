@@ -12,6 +12,8 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from harness.regress import describe_change
+
 
 def _missing(value: Any) -> bool:
     return value is None or value != value  # None or NaN
@@ -155,14 +157,7 @@ def comparison_table(rows: list[dict[str, Any]], title: str) -> Table:
     for header in ("model", "metric", "baseline", "current", "change", "95% CI", "min effect", "verdict"):
         table.add_column(header, justify="left" if header in ("model", "metric", "verdict") else "right")
     for row in rows:
-        if _missing(row["change"]):
-            change = interval = "–"
-        elif row["relative"]:
-            change, interval = f"{row['change']:+.1%}", f"[{row['ci_low']:+.1%}, {row['ci_high']:+.1%}]"
-        else:
-            change = f"{row['change'] * 100:+.1f} pts"
-            interval = f"[{row['ci_low'] * 100:+.1f}, {row['ci_high'] * 100:+.1f}]"
-        effect = f"{row['min_effect']:.0%}" if row["relative"] else f"{row['min_effect'] * 100:.0f} pts"
+        change, interval, effect = describe_change(row)
         style = _VERDICT_STYLE.get(row["verdict"], "")
         table.add_row(row["model"], row["metric"], _fmt(row["baseline"], ".4g"), _fmt(row["current"], ".4g"), change,
                       interval, effect, f"[{style}]{row['verdict']}[/]" if style else row["verdict"])

@@ -120,3 +120,14 @@ def compare_runs(base: pd.DataFrame, current: pd.DataFrame, min_effects: dict[st
             result = compare_model(b, c, metric, min_effects.get(metric.name, metric.min_effect))
             rows.append({"model": model, **result})
     return pd.DataFrame(rows)
+
+
+def describe_change(row: dict) -> tuple[str, str, str]:
+    """(change, 95% interval, minimum effect) of a comparison row as text: percent, or points for rates."""
+    effect = f"{row['min_effect']:.0%}" if row["relative"] else f"{row['min_effect'] * 100:.0f} pts"
+    change = row["change"]
+    if change is None or change != change:
+        return "–", "–", effect
+    if row["relative"]:
+        return f"{change:+.1%}", f"[{row['ci_low']:+.1%}, {row['ci_high']:+.1%}]", effect
+    return f"{change * 100:+.1f} pts", f"[{row['ci_low'] * 100:+.1f}, {row['ci_high'] * 100:+.1f}]", effect

@@ -21,11 +21,9 @@ from harness.manifest import new_manifest, write_manifest
 from harness.pricing import API_KINDS
 from harness.records import RECORD_SCHEMA, RECORDS_FILE, RecordWriter
 from harness.resume import ResumeState
-from harness.session import Job, ModelSession, build_prompt, describe_failure, failure_record
+from harness.session import Job, ModelSession, describe_failure, failure_record
 from harness.sources import Weights
 from harness.suites import Suite, Task
-
-__all__ = ["Progress", "RunResult", "RunStopped", "Runner", "SilentProgress", "build_prompt", "new_run_id"]
 
 
 class Progress(Protocol):

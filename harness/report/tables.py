@@ -6,6 +6,7 @@ import math
 from html import escape
 from typing import Any
 
+from harness.regress import describe_change
 from harness.report.data import ReportData
 
 
@@ -126,13 +127,7 @@ def comparison_table(comparison: Any, baseline: str) -> str:
     """A baseline run against the current one: change, interval and verdict per model and metric."""
     rows = []
     for r in comparison.to_dict("records"):
-        if r["change"] is None or (isinstance(r["change"], float) and math.isnan(r["change"])):
-            change = interval = "–"
-        elif r["relative"]:
-            change, interval = f"{r['change']:+.1%}", f"[{r['ci_low']:+.1%}, {r['ci_high']:+.1%}]"
-        else:
-            change, interval = f"{r['change'] * 100:+.1f} pts", f"[{r['ci_low'] * 100:+.1f}, {r['ci_high'] * 100:+.1f}]"
-        effect = f"{r['min_effect']:.0%}" if r["relative"] else f"{r['min_effect'] * 100:.0f} pts"
+        change, interval, effect = describe_change(r)
         rows.append(f"<tr class='verdict-{_e(r['verdict'])}'><td class='l'>{_e(r['model'])}</td>"
                     f"<td class='l'>{_e(r['metric'])}</td><td>{_num(r['baseline'], '.4g')}</td>"
                     f"<td>{_num(r['current'], '.4g')}</td><td>{change}</td><td>{interval}</td><td>{effect}</td>"
