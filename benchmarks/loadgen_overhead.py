@@ -19,10 +19,10 @@ from pathlib import Path
 
 from harness.backends import Prompt
 from harness.backends.openai_api import OpenAIBackend
-from harness.config import OpenAIModel
-from harness.loadgen import Level, run_level
-from harness.request import execute_async
-from harness.retry import RetryPolicy
+from harness.config.models import OpenAIModel
+from harness.run.loadgen import Level, run_level
+from harness.run.request import execute_async
+from harness.run.retry import RetryPolicy
 
 sys.path.insert(0, str(Path(__file__).parent))
 import sse_server  # noqa: E402 - the benchmark server beside this script

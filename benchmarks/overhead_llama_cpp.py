@@ -22,11 +22,11 @@ from pathlib import Path
 
 import llama_cpp
 
+from harness.analysis.metrics import request_metrics
 from harness.backends import Prompt
 from harness.backends.llama_cpp import LlamaCppBackend
-from harness.config import LlamaCppModel
-from harness.metrics import request_metrics
-from harness.request import timed_stream
+from harness.config.models import LlamaCppModel
+from harness.run.request import timed_stream
 
 PROMPT = [{"role": "user", "content": "Write a long, detailed story about a lighthouse keeper and a storm."}]
 

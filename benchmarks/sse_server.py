@@ -69,7 +69,7 @@ def running(n_chunks: int = 16) -> Iterator[str]:
     """This server in a subprocess on a free port, ready; yields its base URL (…/v1)."""
     import httpx
 
-    from harness.serve import free_port
+    from harness.run.serve import free_port
 
     port = free_port()
     server = subprocess.Popen([sys.executable, str(Path(__file__)), str(port), str(n_chunks)])

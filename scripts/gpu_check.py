@@ -39,8 +39,8 @@ def check_packages() -> None:
 def random_model_folder(folder: Path) -> Path:
     """A Llama with SmolLM2-135M's shape and random weights, saved as a local model folder."""
     import torch
-    from transformers import LlamaConfig, LlamaForCausalLM, PreTrainedTokenizerFast
     from tokenizers import Tokenizer, models, pre_tokenizers
+    from transformers import LlamaConfig, LlamaForCausalLM, PreTrainedTokenizerFast
 
     torch.manual_seed(0)
     config = LlamaConfig(vocab_size=49152, hidden_size=576, intermediate_size=1536, num_hidden_layers=30,
@@ -116,8 +116,8 @@ def main() -> None:
     runs = sorted(p for p in args.out.iterdir() if p.is_dir())
     if proc.returncode not in (0, 1) or not runs:
         sys.exit(proc.returncode or 1)
-    from harness.analysis import summarize
-    from harness.records import read_records
+    from harness.analysis.frames import summarize
+    from harness.store.records import read_records
 
     manifest = json.loads((runs[-1] / "run.json").read_text())
     row = summarize(read_records(runs[-1] / "records.jsonl"), manifest).to_dict("records")[0]

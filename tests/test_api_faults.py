@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from genai_prices import Usage, calc_price
 
-from harness.records import read_records
+from harness.store.records import read_records
 from tests.conftest import run_cli, write
 from tests.fake_api import FakeAPI
 

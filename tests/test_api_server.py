@@ -12,12 +12,12 @@ import time
 import httpx
 import pytest
 
-from harness.comparison import projected_costs
-from harness.config import load_models_config
-from harness.metrics import request_metrics
-from harness.pricing import lookup_prices
-from harness.records import read_records
-from harness.serve import free_port
+from harness.analysis.comparison import projected_costs
+from harness.analysis.metrics import request_metrics
+from harness.config.models import load_models_config
+from harness.cost.pricing import lookup_prices
+from harness.run.serve import free_port
+from harness.store.records import read_records
 from harness.suites import load_suite
 from tests.conftest import run_cli, write
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from harness.config import load_models_config
+from harness.config.models import load_models_config
 from harness.errors import ConfigError
 from tests.conftest import REPO, write
 
@@ -40,8 +40,8 @@ def test_default_models_file_is_valid():
 def test_default_api_models_cover_the_major_providers_with_known_prices():
     import datetime as dt
 
-    from harness.pricing import RequestPricer
-    from harness.providers import resolve_endpoint
+    from harness.config.providers import resolve_endpoint
+    from harness.cost.pricing import RequestPricer
 
     config = load_models_config(REPO / "models.yaml")
     api = [m for m in config.models if m.kind in ("openai", "anthropic")]
@@ -147,7 +147,7 @@ def test_select_unknown_model_names_the_known_ones(tmp_path):
 
 
 def test_scientific_notation_without_a_dot_is_a_number(tmp_path):
-    from harness.config import load_yaml_file
+    from harness.config.models import load_yaml_file
 
     path = write(tmp_path / "x.yaml", "a: 1e-6\nb: -2.5E+3\nc: 1e5x\n")
     assert load_yaml_file(path, "test") == {"a": 1e-6, "b": -2500.0, "c": "1e5x"}

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from harness.config import HardwareCost, LocalCost
-from harness.costmodel import (
+from harness.config.models import HardwareCost, LocalCost
+from harness.cost.local import (
     CostOverrides,
     break_even_tasks_per_day,
     idle_capacity_cost_per_day_usd,

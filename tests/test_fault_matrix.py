@@ -20,8 +20,8 @@ from pathlib import Path
 import pytest
 
 from harness.energy import MeterError
-from harness.records import read_records
-from harness.resume import record_key
+from harness.run.resume import record_key
+from harness.store.records import read_records
 from tests.conftest import REPO, run_cli, write
 from tests.fake_api import FakeAPI
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from harness.gguf import GGUFError, read_gguf_info
+from harness.config.gguf import GGUFError, read_gguf_info
 
 
 def test_real_smollm2_header(smollm2_gguf):

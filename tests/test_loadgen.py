@@ -15,11 +15,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from harness.analysis.frames import records_frame
+from harness.analysis.levels import level_summary, parse_slos
 from harness.errors import InputError
-from harness.levels import level_summary, parse_slos
-from harness.analysis import records_frame
-from harness.loadgen import Level, arrival_offsets_s, parse_profile
-from harness.records import read_records
+from harness.run.loadgen import Level, arrival_offsets_s, parse_profile
+from harness.store.records import read_records
 from tests.conftest import REPO, run_cli, write
 from tests.fake_api import FakeAPI
 

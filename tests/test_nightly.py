@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from harness.regress import METRICS, compare_model, parse_min_effects
+from harness.analysis.regress import METRICS, compare_model, parse_min_effects
 from tests.conftest import run_cli, write
 
 CHROMIUM = "/usr/bin/chromium"

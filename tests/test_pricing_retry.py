@@ -10,8 +10,9 @@ from decimal import Decimal
 import pytest
 from genai_prices import Usage, calc_price
 
-from harness.pricing import PriceNotFound, Prices, TokenUsage, cost_usd, lookup_prices
-from harness.retry import RequestFailed, RetryPolicy, classify_status, parse_retry_after
+from harness.backends.failures import RequestFailed, classify_status, parse_retry_after
+from harness.cost.pricing import PriceNotFound, Prices, TokenUsage, cost_usd, lookup_prices
+from harness.run.retry import RetryPolicy
 
 WHEN = dt.datetime(2026, 12, 1, 12, 0, tzinfo=dt.timezone.utc)
 

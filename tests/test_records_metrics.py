@@ -7,9 +7,9 @@ import json
 
 import pytest
 
-from harness.analysis import records_frame, summarize
-from harness.metrics import chunk_gaps_s, request_metrics
-from harness.records import RecordWriter, read_records
+from harness.analysis.frames import records_frame, summarize
+from harness.analysis.metrics import chunk_gaps_s, request_metrics
+from harness.store.records import RecordWriter, read_records
 
 MS = 1_000_000  # ns
 

@@ -9,7 +9,7 @@ import json
 import pandas as pd
 import pytest
 
-from harness.records import read_records
+from harness.store.records import read_records
 from tests.conftest import REPO, run_cli, write
 from tests.fake_api import FakeAPI
 

@@ -11,10 +11,10 @@ import struct
 
 import pytest
 
+from harness.analysis.metrics import request_metrics
 from harness.backends.llama_cpp import default_threads
-from harness.manifest import read_manifest
-from harness.metrics import request_metrics
-from harness.records import read_records
+from harness.store.manifest import read_manifest
+from harness.store.records import read_records
 from harness.suites import load_suite
 from tests.conftest import REPO, run_cli, write
 
@@ -155,8 +155,8 @@ def test_a_model_that_fails_to_load_does_not_stop_the_others(tmp_path, smollm2_g
 
 
 def test_energy_and_local_cost_are_recorded_with_their_labels(default_run):
-    from harness.analysis import summarize
-    from harness.costmodel import LocalCostParams, local_task_cost_usd
+    from harness.analysis.frames import summarize
+    from harness.cost.local import LocalCostParams, local_task_cost_usd
 
     _, _, records, manifest = default_run
     assert manifest["host"]["memory_bandwidth"]["cpu"]["gbs"] > 0

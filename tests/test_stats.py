@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from harness.stats import (
+from harness.analysis.stats import (
     accuracy_interval,
     agreement,
     bootstrap_mean_ci,

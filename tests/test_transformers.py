@@ -8,10 +8,10 @@ import json
 
 import pytest
 
-from harness.comparison import same_weights
-from harness.analysis import summarize
-from harness.metrics import request_metrics
-from harness.records import read_records
+from harness.analysis.comparison import same_weights
+from harness.analysis.frames import summarize
+from harness.analysis.metrics import request_metrics
+from harness.store.records import read_records
 from harness.suites import load_suite
 from tests.conftest import REPO, run_cli, write
 
@@ -107,7 +107,7 @@ def test_cuda_requested_without_cuda_fails_that_model_only(tmp_path, smollm2_ggu
 
 
 def test_default_models_file_has_smollm2_through_transformers_too():
-    from harness.config import load_models_config
+    from harness.config.models import load_models_config
 
     models = {m.name: m for m in load_models_config(REPO / "models.yaml").models}
     assert models["smollm2-135m-transformers"].kind == "transformers"

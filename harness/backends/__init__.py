@@ -4,6 +4,8 @@ The runner iterates `Backend.stream(prompt)`, stamps every yielded `str` chunk w
 on receipt, and reads the final `Usage` for token counts. Backends are registered by `kind` and imported
 lazily, so `import harness` needs none of the heavy runtimes; a missing runtime is reported with the extra
 that installs it.
+
+Stage rule: it may import config, store, errors, host (never run/: the error a backend raises is backends.failures).
 """
 
 from __future__ import annotations

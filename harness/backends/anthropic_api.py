@@ -14,8 +14,8 @@ import anthropic
 
 from harness.backends import Backend, Prompt, Usage
 from harness.backends.api_common import api_key, to_request_failed
-from harness.providers import resolve_endpoint
-from harness.retry import RequestFailed
+from harness.backends.failures import RequestFailed
+from harness.config.providers import resolve_endpoint
 
 
 class AnthropicBackend(Backend):

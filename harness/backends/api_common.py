@@ -12,8 +12,8 @@ import json
 import os
 from types import ModuleType
 
-from harness.providers import resolve_endpoint
-from harness.retry import RequestFailed, classify_status, parse_retry_after
+from harness.backends.failures import RequestFailed, classify_status, parse_retry_after
+from harness.config.providers import resolve_endpoint
 
 NO_KEY = "not-needed"  # servers that take no key still get a non-empty bearer token from the SDKs
 

@@ -16,8 +16,8 @@ import openai
 
 from harness.backends import Backend, Prompt, Usage
 from harness.backends.api_common import api_key, to_request_failed
-from harness.providers import resolve_endpoint
-from harness.retry import RequestFailed
+from harness.backends.failures import RequestFailed
+from harness.config.providers import resolve_endpoint
 
 
 class _Chunks:
@@ -59,7 +59,7 @@ class OpenAIBackend(Backend):
         self._tokenizer = None
         if cfg.tokenizer is not None:
             from harness.backends.llama_cpp import GGUFTokenizer
-            from harness.sources import locate_weights
+            from harness.config.sources import locate_weights
 
             self._tokenizer = GGUFTokenizer(locate_weights(cfg.tokenizer).path)
         return {"runtime": "openai-sdk", "runtime_version": openai.__version__, "device": "remote",

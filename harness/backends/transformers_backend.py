@@ -29,8 +29,8 @@ from transformers.generation.streamers import BaseStreamer
 
 from harness.backends import Backend, Prompt, Usage
 from harness.backends.text import StopScanner
+from harness.config.sources import cache_dir, file_sha256
 from harness.errors import ModelLoadError
-from harness.sources import cache_dir, file_sha256
 
 _DTYPES = {"float32": torch.float32, "float16": torch.float16, "bfloat16": torch.bfloat16}
 

@@ -3,6 +3,8 @@
 A checker is a pydantic spec (its options, validated strictly in the suite file) with a `check(output,
 expected)` method returning a `Verdict`. Any exception inside a checker becomes verdict `error`: a broken
 checker never stops a run.
+
+Stage rule: it may import config, store, errors, host.
 """
 
 from __future__ import annotations

@@ -8,7 +8,7 @@ from typing import Any, Literal
 from pydantic import Field
 
 from harness.checkers.common import CORRECT, ERROR, INCORRECT, Verdict, normalise, phrase_pattern
-from harness.config import StrictModel
+from harness.config.models import StrictModel
 
 _NUMBER = re.compile(r"(?<![\w.])[-+−]?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?(?:[eE][-+]?\d+)?")
 

@@ -26,7 +26,7 @@ from typing import Any, Literal
 from pydantic import Field
 
 from harness.checkers.common import CORRECT, INCORRECT, Verdict
-from harness.config import StrictModel
+from harness.config.models import StrictModel
 
 _FENCE = re.compile(r"```(?:python|py)?[ \t]*\n(.*?)```", re.DOTALL)
 CLONE_NEWNET = 0x40000000

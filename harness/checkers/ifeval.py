@@ -28,7 +28,7 @@ from pydantic import Field, field_validator
 
 from harness.checkers.common import CORRECT, INCORRECT, Verdict
 from harness.checkers.structured import extract_json
-from harness.config import StrictModel
+from harness.config.models import StrictModel
 
 _WORD = re.compile(r"[A-Za-z0-9][A-Za-z0-9'’-]*")
 

@@ -15,7 +15,7 @@ from typing import Any, ClassVar, Literal
 from pydantic import Field
 
 from harness.checkers.common import CORRECT, ERROR, INCORRECT, Verdict
-from harness.config import StrictModel
+from harness.config.models import StrictModel
 
 TEMPLATE = """You are grading an answer against a rubric. Be strict and brief.
 

@@ -15,7 +15,7 @@ from typing import Any, Literal
 from pydantic import ConfigDict, Field
 
 from harness.checkers.common import CORRECT, INCORRECT, Verdict, normalise
-from harness.config import StrictModel
+from harness.config.models import StrictModel
 
 _FENCE = re.compile(r"```(?:json|JSON)?\s*\n(.*?)```", re.DOTALL)
 

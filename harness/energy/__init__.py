@@ -13,6 +13,8 @@ Readings of different sources are kept apart; a total over several sources carri
 (e.g. `estimated+nvml_counter`), so measured and estimated figures are never summed silently. Readers
 for other accelerators (AMD amdsmi, Huawei Ascend npu-smi) fit the same `EnergyReader` interface; none
 is implemented yet.
+
+Stage rule: it may import config, store, errors, host.
 """
 
 from __future__ import annotations

@@ -35,17 +35,6 @@ TDP_TABLE: dict[str, tuple[float, int]] = {
 }
 
 
-def cpu_model() -> str:
-    """The CPU model name from /proc/cpuinfo (empty when unknown)."""
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return ""
-
-
 def watts_per_logical_cpu(model: str, override_w: float | None = None) -> tuple[float, str]:
     """Watts per logical CPU and where the figure comes from."""
     if override_w is not None:

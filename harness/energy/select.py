@@ -12,8 +12,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from harness.energy import EnergyMeter, EnergyReader, MeterError
-from harness.energy.estimate import EstimatedCpuReader, cpu_model, watts_per_logical_cpu
+from harness.energy.estimate import EstimatedCpuReader, watts_per_logical_cpu
 from harness.energy.rapl import RaplReader
+from harness.host import cpu_model
 
 ENERGY_CHOICES = ("auto", "nvml", "rapl", "estimated", "none")
 

@@ -1,18 +1,21 @@
-"""`harness report`: one self-contained HTML file over one or more runs, with CSV and Parquet exports."""
+"""`harness report`: one self-contained HTML file over one or more runs, with CSV and Parquet exports.
+
+Stage rule: it may import analysis, suites, checkers, cost, energy, config, store, errors, host.
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
 from typing import Any
 
-from harness.fsutil import atomic_write_text
-from harness.records import paused_gc
+from harness.store.fsutil import atomic_write_text
+from harness.store.records import paused_gc
 
 
 def build_report(run_dirs: list[Path], out_path: Path, allow_different_suites: bool = False,
                  title: str | None = None, comparison: Any = None, baseline: str = "") -> list[Path]:
     """Write the report and its exports; return the paths written, the HTML first. With `comparison`
-    (a `harness.regress.compare_runs` table) the report opens with the comparison against `baseline`."""
+    (a `harness.analysis.regress.compare_runs` table) the report opens with the comparison against `baseline`."""
     from harness.report.data import export_frames, load_report_data
     from harness.report.page import render
 

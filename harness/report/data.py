@@ -14,14 +14,14 @@ from typing import Any
 
 import pandas as pd
 
-from harness.analysis import accuracy_separation, records_frame, summarize_frame
-from harness.comparison import break_even, projected_costs, same_weights
-from harness.config import MODEL_KINDS
+from harness.analysis.comparison import break_even, projected_costs, same_weights
+from harness.analysis.frames import accuracy_separation, records_frame, summarize_frame
+from harness.analysis.levels import level_summary
+from harness.config.models import MODEL_KINDS
 from harness.errors import InputError, SuiteError
-from harness.fsutil import atomic_path
-from harness.levels import level_summary
-from harness.manifest import MANIFEST_FILE, read_manifest
-from harness.records import RECORDS_FILE, read_records
+from harness.store.fsutil import atomic_path
+from harness.store.manifest import MANIFEST_FILE, read_manifest
+from harness.store.records import RECORDS_FILE, read_records
 from harness.suites import Suite, load_suite_file
 
 

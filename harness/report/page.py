@@ -11,8 +11,18 @@ from typing import Any
 
 from harness.report import svg
 from harness.report.data import ReportData
-from harness.report.tables import (_e, _missing, _num, _usd, break_even_table, comparison_table, headline_table,
-                                   levels_table, same_weights_table, separation_table)
+from harness.report.tables import (
+    _e,
+    _missing,
+    _num,
+    _usd,
+    break_even_table,
+    comparison_table,
+    headline_table,
+    levels_table,
+    same_weights_table,
+    separation_table,
+)
 
 DRILL_DOWN_TASKS = 60      # tasks shown in the drill-down; the exports hold every record
 OUTPUT_CHARS = 1200        # characters of each output shown
@@ -93,7 +103,7 @@ def break_even_chart(data: ReportData, colors: dict[str, str]) -> str:
     if not len(data.break_even):
         return _figure("<p class='note'>No local model with a measured energy and no API cost: nothing to compare.</p>",
                        "Break-even")
-    from harness.costmodel import LocalCostParams, local_cost_per_day_usd
+    from harness.cost.local import LocalCostParams, local_cost_per_day_usd
 
     grid = [10 ** (k / 8) for k in range(0, 8 * 7 + 1)]  # 1 to 10M tasks/day
     series, marks = [], []
@@ -251,7 +261,7 @@ GLOSSARY = [
 
 
 def render(data: ReportData, title: str, comparison: Any = None, baseline: str = "") -> str:
-    """The whole page; with `comparison` (from `harness.regress`), a section against a baseline run first."""
+    """The whole page; with `comparison` (from `harness.analysis.regress`), a section against a baseline run first."""
     suites = ", ".join(f"{s['name']} ({s['sha256'][:12]})" for s in data.suite_info)
     runs = ", ".join(_e(m.get("run_id")) for m in data.manifests)
     notes = "".join(f"<p class='note'>{_e(n)}</p>" for n in data.notes)

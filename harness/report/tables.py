@@ -6,7 +6,7 @@ import math
 from html import escape
 from typing import Any
 
-from harness.regress import describe_change
+from harness.analysis.regress import describe_change
 from harness.report.data import ReportData
 
 

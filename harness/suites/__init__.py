@@ -4,6 +4,8 @@ A suite file is YAML (a mapping with `name`, `version`, `description`, optional 
 JSONL (one task per line; the suite is named after the file). The suite's content hash — sha256 of the
 canonical JSON of its validated tasks — is recorded with every run, so two runs are comparable only when
 their hashes match.
+
+Stage rule: it may import checkers, config, store, errors, host.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from typing import Any, Literal
 from pydantic import Field, ValidationError, model_validator
 
 from harness.checkers import CHECKERS, CheckerSpec, needs_expected
-from harness.config import NAME_PATTERN, StrictModel, format_validation_error, load_yaml_file
+from harness.config.models import NAME_PATTERN, StrictModel, format_validation_error, load_yaml_file
 from harness.errors import ConfigError, SuiteError
 
 BUILTIN_DIR = Path(__file__).parent

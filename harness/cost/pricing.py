@@ -127,7 +127,7 @@ class RequestPricer:
     """Prices each request of one API model at its start time; reports a missing price once per model."""
 
     def __init__(self, cfg: Any, warn: Callable[[str], None]) -> None:
-        from harness.providers import resolve_endpoint
+        from harness.config.providers import resolve_endpoint
 
         self.cfg = cfg
         self._warn = warn

@@ -16,45 +16,29 @@ from rich.table import Table
 
 from harness import __version__
 from harness.backends import backend_availability
-from harness.config import has_gguf_source, load_models_config, models_file_path
-from harness.costmodel import DEFAULT_ELECTRICITY_USD_PER_KWH, DEFAULT_PUE, CostOverrides
-from harness.energy.select import ENERGY_CHOICES, EnergySettings
+from harness.cli.settings import energy_and_cost_settings
+from harness.config.models import has_gguf_source, load_models_config, models_file_path
+from harness.config.providers import missing_key_env, resolve_endpoint
+from harness.config.sources import weights_availability
+from harness.cost.local import DEFAULT_ELECTRICITY_USD_PER_KWH, DEFAULT_PUE
+from harness.energy.select import ENERGY_CHOICES
 from harness.errors import (
     EXIT_BAD_INPUT,
     EXIT_INTERRUPTED,
     EXIT_OK,
     InputError,
 )
-from harness.providers import missing_key_env, resolve_endpoint
 from harness.report import build_report
-from harness.sources import weights_availability
 from harness.suites import builtin_suites, load_suite
 
 
-def _energy_and_cost_settings(args: argparse.Namespace) -> tuple[EnergySettings, CostOverrides]:
-    checks = [("--idle-seconds", args.idle_seconds, 0 <= args.idle_seconds <= 600),
-              ("--cpu-w-per-core", args.cpu_w_per_core, args.cpu_w_per_core is None or args.cpu_w_per_core > 0),
-              ("--electricity-usd-per-kwh", args.electricity_usd_per_kwh,
-               args.electricity_usd_per_kwh is None or args.electricity_usd_per_kwh >= 0),
-              ("--pue", args.pue, args.pue is None or args.pue >= 1),
-              ("--hardware-usd-per-hour", args.hardware_usd_per_hour,
-               args.hardware_usd_per_hour is None or args.hardware_usd_per_hour >= 0),
-              ("--utilisation", args.utilisation, args.utilisation is None or 0 < args.utilisation <= 1)]
-    for flag, value, ok in checks:
-        if not ok:
-            raise InputError(f"{flag}: value {value} is out of range")
-    energy = EnergySettings(meter=args.energy, idle_s=args.idle_seconds, cpu_w_per_core=args.cpu_w_per_core)
-    overrides = CostOverrides(args.electricity_usd_per_kwh, args.pue, args.hardware_usd_per_hour, args.utilisation)
-    return energy, overrides
-
-
 def cmd_run(args: argparse.Namespace) -> int:
-    """Validate everything, then run (or resume) and print the summary (see `harness.run_command`)."""
-    from harness.run_command import cmd_run as run
+    """Validate everything, then run (or resume) and print the summary (see `harness.cli.run_command`)."""
+    from harness.cli.run_command import cmd_run as run
 
     if args.retry_failed and not args.resume:
         raise InputError("--retry-failed: only with --resume RUN_DIR")
-    energy, cost_overrides = _energy_and_cost_settings(args)
+    energy, cost_overrides = energy_and_cost_settings(args)
     return run(args, energy, cost_overrides)
 
 
@@ -108,7 +92,7 @@ MIN_EFFECT_HELP = ("smallest change that counts, per metric: tok_s=0.2,ttft=0.2,
 
 
 def _nightly(name: str, args: argparse.Namespace) -> int:
-    from harness import nightly
+    from harness.cli import nightly
 
     return getattr(nightly, name)(args)
 

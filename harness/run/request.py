@@ -16,7 +16,8 @@ from collections.abc import Callable
 from typing import Any
 
 from harness.backends import Backend, Prompt, Usage
-from harness.retry import RequestFailed, RetryPolicy
+from harness.backends.failures import RequestFailed
+from harness.run.retry import RetryPolicy
 
 
 class _Observation:

@@ -16,14 +16,15 @@ from pathlib import Path
 
 from rich.console import Console
 
-from harness.analysis import records_frame
-from harness.console import comparison_table
+from harness.analysis.frames import records_frame
+from harness.analysis.regress import compare_runs, parse_min_effects
+from harness.cli.console import comparison_table
+from harness.cli.settings import energy_and_cost_settings
 from harness.errors import EXIT_BAD_INPUT, EXIT_INTERRUPTED, EXIT_OK, EXIT_REGRESSION, InputError
-from harness.manifest import MANIFEST_FILE, read_manifest
-from harness.records import RECORDS_FILE, read_records
-from harness.regress import compare_runs, parse_min_effects
 from harness.report import build_report
-from harness.trend import build_trend
+from harness.report.trend import build_trend
+from harness.store.manifest import MANIFEST_FILE, read_manifest
+from harness.store.records import RECORDS_FILE, read_records
 
 
 def _frame(run_dir: Path):
@@ -67,11 +68,10 @@ def cmd_trend(args: argparse.Namespace) -> int:
 
 def cmd_nightly(args: argparse.Namespace) -> int:
     """Run, compare with the baseline, report, trend; exit 3 on a regression."""
-    from harness.cli import _energy_and_cost_settings
-    from harness.run_command import execute_run
+    from harness.cli.run_command import execute_run
 
     args.resume, args.retry_failed, args.no_report, args.judge = None, False, False, None
-    energy, overrides = _energy_and_cost_settings(args)
+    energy, overrides = energy_and_cost_settings(args)
     code, run_dir = execute_run(args, energy, overrides)
     if run_dir is None or code in (EXIT_BAD_INPUT, EXIT_INTERRUPTED):
         return code

@@ -18,9 +18,9 @@ from pathlib import Path
 from typing import Any
 
 from harness.errors import InputError
-from harness.fsutil import atomic_write_bytes
-from harness.manifest import MANIFEST_FILE, read_manifest
-from harness.records import RECORDS_FILE
+from harness.store.fsutil import atomic_write_bytes
+from harness.store.manifest import MANIFEST_FILE, read_manifest
+from harness.store.records import RECORDS_FILE
 
 Key = tuple[str, str, str, int, str]
 

@@ -17,8 +17,8 @@ from pathlib import Path
 from typing import Any
 
 import harness
-from harness.energy.estimate import cpu_model
-from harness.fsutil import atomic_write_text
+from harness.host import cpu_model
+from harness.store.fsutil import atomic_write_text
 
 MANIFEST_FILE = "run.json"
 KEY_LIBRARIES = (

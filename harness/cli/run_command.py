@@ -19,21 +19,28 @@ from typing import Any
 
 from rich.console import Console
 
-from harness.config import has_gguf_source, load_models_config, models_file_path
-from harness.console import (TerminalProgress, break_even_table, levels_table, projected_table,
-                             same_weights_table, separation_table, summary_table)
-from harness.costmodel import CostOverrides
+from harness.analysis.levels import parse_slos
+from harness.cli.console import (
+    TerminalProgress,
+    break_even_table,
+    levels_table,
+    projected_table,
+    same_weights_table,
+    separation_table,
+    summary_table,
+)
+from harness.config.models import has_gguf_source, load_models_config, models_file_path
+from harness.config.providers import missing_key_env
+from harness.config.sources import locate_weights
+from harness.cost.local import CostOverrides
+from harness.cost.pricing import API_KINDS
 from harness.energy.select import EnergySettings
 from harness.errors import EXIT_FAILURES_RECORDED, EXIT_INTERRUPTED, EXIT_OK, InputError, ModelSourceError, SuiteError
-from harness.levels import parse_slos
-from harness.loadgen import Level, parse_profile
-from harness.pricing import API_KINDS
-from harness.providers import missing_key_env
-from harness.records import RECORDS_FILE, read_records
 from harness.report import build_report
-from harness.resume import ResumeState, check_unchanged, prepare_resume
-from harness.runner import Runner
-from harness.sources import locate_weights
+from harness.run.loadgen import Level, parse_profile
+from harness.run.resume import ResumeState, check_unchanged, prepare_resume
+from harness.run.runner import Runner
+from harness.store.records import RECORDS_FILE, read_records
 from harness.suites import load_suite, load_suite_file
 
 
@@ -134,7 +141,7 @@ def execute_run(args: argparse.Namespace, energy: EnergySettings, overrides: Cos
         raise ModelSourceError(f"{plan.models_file}: {exc}") from None
     judge = None
     if plan.judge_name:
-        from harness.judging import JudgeClient
+        from harness.run.judging import JudgeClient
 
         (judge_cfg,) = plan.config.select([plan.judge_name])
         if judge_cfg.kind in API_KINDS and missing_key_env(judge_cfg):
@@ -176,9 +183,9 @@ def execute_run(args: argparse.Namespace, energy: EnergySettings, overrides: Cos
 
 def print_summary(out: Console, runner: Runner, plan: Plan) -> None:
     """Per-suite and overall summaries, model separation, projected API costs and break-even."""
-    from harness.analysis import accuracy_separation, records_frame, summarize  # pandas loads only here
-    from harness.comparison import break_even, projected_costs, same_weights
-    from harness.levels import level_summary
+    from harness.analysis.comparison import break_even, projected_costs, same_weights
+    from harness.analysis.frames import accuracy_separation, records_frame, summarize  # pandas loads only here
+    from harness.analysis.levels import level_summary
 
     records = read_records(runner.run_dir / RECORDS_FILE)
     summary = summarize(records, runner.manifest)

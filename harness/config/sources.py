@@ -16,9 +16,9 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from harness.config.gguf import GGUFError, GGUFInfo, read_gguf_info
 from harness.errors import ModelSourceError
-from harness.fsutil import atomic_write_text
-from harness.gguf import GGUFError, GGUFInfo, read_gguf_info
+from harness.store.fsutil import atomic_write_text
 
 
 def cache_dir() -> Path:

@@ -10,8 +10,8 @@
 - J per output token = total energy / total output tokens; Wh per 1k tasks = mean J per task / 3.6.
 - $ per 1M output tokens = total cost / total output tokens x 1e6; $ per correct task = total cost / correct
   tasks (over requests whose cost is known; `n_cost_unknown` counts the others).
-- roofline share = decode tok/s p50 / (memory bandwidth / weights bytes), see `harness.roofline`.
-- intervals: seeded bootstrap over tasks (`harness.stats`): accuracy, $ per correct task, and the paired
+- roofline share = decode tok/s p50 / (memory bandwidth / weights bytes), see `harness.energy.roofline`.
+- intervals: seeded bootstrap over tasks (`harness.analysis.stats`): accuracy, $ per correct task, and the paired
   accuracy difference of every two models; `agreement` is the share of tasks whose repetitions agree.
 """
 
@@ -21,11 +21,11 @@ from typing import Any
 
 import pandas as pd
 
+from harness.analysis.levels import attribute_levels, share_by_tokens
+from harness.analysis.metrics import request_metrics
+from harness.analysis.stats import accuracy_interval, agreement, cost_per_correct_interval, separation
 from harness.energy import window_total
-from harness.levels import attribute_levels, share_by_tokens
-from harness.metrics import request_metrics
-from harness.roofline import roofline_share
-from harness.stats import accuracy_interval, agreement, cost_per_correct_interval, separation
+from harness.energy.roofline import roofline_share
 
 METRIC_COLUMNS = ("ttft_s", "e2e_s", "itl_s", "tpot_s", "output_tok_per_s", "prompt_tok_per_s")
 NUMERIC_COLUMNS = ("input_tokens", "output_tokens", "cost_usd", "energy_j", "energy_net_j", *METRIC_COLUMNS)
@@ -156,6 +156,6 @@ def summarize_frame(frame: pd.DataFrame, manifest: dict[str, Any] | None = None)
 
 
 def accuracy_separation(records: list[dict[str, Any]] | pd.DataFrame) -> pd.DataFrame:
-    """Paired accuracy differences between every two models, with 95% intervals (`harness.stats`)."""
+    """Paired accuracy differences between every two models, with 95% intervals (`harness.analysis.stats`)."""
     frame = records if isinstance(records, pd.DataFrame) else records_frame(records)
     return separation(frame, list(dict.fromkeys(frame["model"])))

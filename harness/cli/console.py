@@ -12,7 +12,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from harness.regress import describe_change
+from harness.analysis.regress import describe_change
 
 
 def _missing(value: Any) -> bool:

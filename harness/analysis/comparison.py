@@ -6,7 +6,7 @@ and the task's max_tokens for output. `basis` says which. Projected figures are 
 ones.
 
 Break-even: for every local model and every API model (measured or projected), the tasks per day at which
-their daily costs meet (`harness.costmodel`), with the machine's capacity and the idle-capacity cost.
+their daily costs meet (`harness.cost.local`), with the machine's capacity and the idle-capacity cost.
 """
 
 from __future__ import annotations
@@ -17,9 +17,9 @@ from typing import Any
 
 import pandas as pd
 
-from harness.analysis import records_frame
-from harness.costmodel import LocalCostParams, break_even_tasks_per_day, idle_capacity_cost_per_day_usd
-from harness.pricing import RequestPricer, TokenUsage, cost_usd
+from harness.analysis.frames import records_frame
+from harness.cost.local import LocalCostParams, break_even_tasks_per_day, idle_capacity_cost_per_day_usd
+from harness.cost.pricing import RequestPricer, TokenUsage, cost_usd
 
 PROJECTED_COLUMNS = ["model", "api_model", "cost_usd_per_task", "cost_usd_suite", "basis", "price_source"]
 

@@ -2,7 +2,7 @@
 
 It owns the run folder: `records.jsonl` (appended and flushed per request) and `run.json` (rewritten
 atomically at each step). A stop request (the first Ctrl-C) lets the request in flight finish and then
-stops; the run is marked `interrupted` and can be resumed (`harness.resume`). A model that fails to load
+stops; the run is marked `interrupted` and can be resumed (`harness.run.resume`). A model that fails to load
 is recorded as failed — an error record for every request it owed — and the other models still run.
 """
 
@@ -14,15 +14,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
-from harness.costmodel import CostOverrides
+from harness.config.sources import Weights
+from harness.cost.local import CostOverrides
+from harness.cost.pricing import API_KINDS
 from harness.energy.select import EnergySettings
-from harness.loadgen import Level
-from harness.manifest import new_manifest, write_manifest
-from harness.pricing import API_KINDS
-from harness.records import RECORD_SCHEMA, RECORDS_FILE, RecordWriter
-from harness.resume import ResumeState
-from harness.session import Job, ModelSession, describe_failure, failure_record
-from harness.sources import Weights
+from harness.run.loadgen import Level
+from harness.run.resume import ResumeState
+from harness.run.session import Job, ModelSession, describe_failure, failure_record
+from harness.store.manifest import new_manifest, write_manifest
+from harness.store.records import RECORD_SCHEMA, RECORDS_FILE, RecordWriter
 from harness.suites import Suite, Task
 
 
@@ -140,7 +140,7 @@ class Runner:
     def _measure_bandwidth(self) -> None:
         host = self.manifest["host"]
         if any(m.kind not in API_KINDS for m in self.models) and "memory_bandwidth" not in host:
-            from harness.roofline import cpu_copy_bandwidth_gbs
+            from harness.energy.roofline import cpu_copy_bandwidth_gbs
 
             bandwidth = host["memory_bandwidth"] = {"cpu": cpu_copy_bandwidth_gbs()}
             if host.get("gpus"):

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from harness.stats import N_RESAMPLES, SEED
+from harness.analysis.stats import N_RESAMPLES, SEED
 
 
 @dataclass(frozen=True)

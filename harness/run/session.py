@@ -1,6 +1,6 @@
 """One model's part of a run: load it, open its energy meter, send its requests, make its records.
 
-Requests go through `harness.request` (which alone reads the clock for latencies). Each record gets its
+Requests go through `harness.run.request` (which alone reads the clock for latencies). Each record gets its
 energy window, its cost (list price for an API, energy + hardware for a local model) and its verdict.
 With `concurrency` > 1 (API endpoints), at most that many requests are in flight, submitted as earlier
 ones finish, and records are written in completion order; those requests share one model-level energy
@@ -19,17 +19,17 @@ from typing import Any
 
 from harness.backends import Backend, Prompt, backend_class
 from harness.checkers import run_checker
-from harness.config import has_gguf_source
-from harness.costmodel import local_task_cost_usd, resolve_local_cost
+from harness.config.models import has_gguf_source
+from harness.config.sources import locate_weights
+from harness.cost.local import local_task_cost_usd, resolve_local_cost
+from harness.cost.pricing import API_KINDS, RequestPricer
 from harness.energy import EnergyMeter, MeterError, window_total
 from harness.energy.select import build_meter, describe_meter
 from harness.errors import HarnessError
-from harness.loadgen import Level, run_level
-from harness.pricing import API_KINDS, RequestPricer
-from harness.request import execute, execute_async
-from harness.retry import RetryPolicy
-from harness.serve import Server, scrape_metrics
-from harness.sources import locate_weights
+from harness.run.loadgen import Level, run_level
+from harness.run.request import execute, execute_async
+from harness.run.retry import RetryPolicy
+from harness.run.serve import Server, scrape_metrics
 from harness.suites import Suite, Task
 
 Job = tuple[Suite, int, Task]

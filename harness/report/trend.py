@@ -9,13 +9,13 @@ from html import escape
 from pathlib import Path
 from typing import Any
 
-from harness.analysis import summarize
+from harness.analysis.frames import summarize
 from harness.errors import InputError
-from harness.fsutil import atomic_write_text
-from harness.manifest import MANIFEST_FILE, read_manifest
-from harness.records import RECORDS_FILE, paused_gc, read_records
 from harness.report import page, svg
 from harness.report.tables import _usd
+from harness.store.fsutil import atomic_write_text
+from harness.store.manifest import MANIFEST_FILE, read_manifest
+from harness.store.records import RECORDS_FILE, paused_gc, read_records
 
 TREND_METRICS = (("output_tok_per_s_p50", "output tok/s (p50)", svg.fmt_number),
                  ("accuracy", "accuracy", lambda v: f"{v:.0%}"),

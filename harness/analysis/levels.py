@@ -18,7 +18,7 @@ from typing import Any
 
 import pandas as pd
 
-from harness.costmodel import LocalCostParams, local_task_cost_usd
+from harness.cost.local import LocalCostParams, local_task_cost_usd
 from harness.energy import window_total
 from harness.errors import InputError
 

@@ -11,11 +11,11 @@ import threading
 from typing import Any
 
 from harness.backends import Prompt, backend_class
-from harness.config import has_gguf_source
-from harness.pricing import API_KINDS, RequestPricer
-from harness.request import execute
-from harness.retry import RetryPolicy
-from harness.sources import locate_weights
+from harness.config.models import has_gguf_source
+from harness.config.sources import locate_weights
+from harness.cost.pricing import API_KINDS, RequestPricer
+from harness.run.request import execute
+from harness.run.retry import RetryPolicy
 
 JUDGE_MAX_TOKENS = 256
 

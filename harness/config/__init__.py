@@ -1,0 +1,5 @@
+"""Stage: what to run. models.yaml parsed strictly (config.models), where each model's weights come from
+(sources, gguf), and the API providers' endpoints and key variables (providers).
+
+May import: store, errors, host.
+"""

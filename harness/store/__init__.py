@@ -1,0 +1,5 @@
+"""Stage: what a run leaves on disk. records.jsonl (one raw record per request), run.json (the manifest) and
+atomic writes (fsutil). The formats are the contract every later stage reads.
+
+May import: errors, host.
+"""
