@@ -29,22 +29,34 @@ def projected_costs(records: list[dict[str, Any]] | pd.DataFrame, models: list[A
     """Projected (not measured) cost of the suites for API models that did not run, at list price."""
     when = when or dt.datetime.now(dt.timezone.utc)
     frame = records if isinstance(records, pd.DataFrame) else records_frame(records)
-    measured = frame[~frame["failed"]].groupby(["suite", "task_id"])[["input_tokens", "output_tokens"]].mean()
+    measured = (frame[~frame["failed"]].groupby(["suite", "task_id"])[["input_tokens", "output_tokens"]].mean()
+                if len(frame) else pd.DataFrame())
     tasks = [(suite.name, task) for suite in suites for task in suite.tasks]
     rows = []
     for cfg in models:
         pricer = RequestPricer(cfg, warn=lambda message: None)
         total: Decimal | None = Decimal(0)
         basis, prices = "measured token counts of this run", None
+        seen_prefixes: set[str] = set()
         for suite_name, task in tasks:
             key = (suite_name, task.id)
-            if key in measured.index and measured.loc[key].notna().all():
+            cached = written = 0
+            if task.workload is not None:  # a synthetic request: its own token counts, its prefix cached
+                n_in, n_out = task.workload.input_tokens, task.workload.output_tokens
+                basis = "workload token counts; shared prefixes billed as cache reads after the first"
+                if task.workload.prefix_id is not None:
+                    if task.workload.prefix_id in seen_prefixes:
+                        cached = task.workload.prefix_tokens
+                    else:
+                        seen_prefixes.add(task.workload.prefix_id)
+                        written = task.workload.prefix_tokens if cfg.kind == "anthropic" else 0
+            elif key in measured.index and measured.loc[key].notna().all():
                 n_in, n_out = (round(float(v)) for v in measured.loc[key])
             else:
                 n_in = sum(len(m.content) for m in task.messages) // 4
                 n_out, basis = task.max_tokens, "estimated token counts (chars/4, max_tokens)"
             prices = pricer.quote(when, n_in)
-            cost = cost_usd(prices, TokenUsage(n_in, n_out))
+            cost = cost_usd(prices, TokenUsage(n_in, n_out, cached, written))
             if cost is None:
                 total = None
                 break

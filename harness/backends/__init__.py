@@ -30,6 +30,8 @@ class Prompt:
     messages: list[dict[str, str]] | None = None
     text: str | None = None
     stop: list[str] = field(default_factory=list)
+    ignore_eos: bool = False  # hold the output to max_tokens (synthetic workloads), where the runtime can
+    reuse_prefix: bool = False  # keep the runtime's prefix (KV) cache from the previous request
 
 
 @dataclass(frozen=True)
@@ -71,6 +73,19 @@ class Backend(ABC):
 
     def close(self) -> None:  # noqa: B027 - optional hook: most backends hold nothing to release
         """Release the model's memory."""
+
+    # What a synthetic workload needs (harness.run.sizing). A backend that cannot do one says so, and the
+    # record says what was done instead.
+    supports_ignore_eos = False
+    supports_prefix_reuse = False
+
+    def count_prompt_tokens(self, prompt: Prompt) -> int | None:
+        """Input tokens of `prompt` as this runtime will evaluate them (template included); None if unknown."""
+        return None
+
+    def count_text_tokens(self, text: str) -> int | None:
+        """Tokens of a plain text with this model's tokenizer (no special tokens); None if unknown."""
+        return None
 
 
 @dataclass(frozen=True)

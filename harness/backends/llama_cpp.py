@@ -4,7 +4,10 @@ The backend renders the prompt (the GGUF's own chat template, a named llama-cpp-
 completion text as given), tokenizes it with the model's tokenizer, and drives `Llama.generate` greedily.
 Each generated token yields its text (possibly empty while held back: an incomplete UTF-8 sequence or a
 possible start of a stop string), so the runner sees token-level arrival times. The KV cache is reset
-before each request so every request pays its own prefill, as a cold request to a server would.
+before each request so every request pays its own prefill, as a cold request to a server would — unless
+the prompt asks for prefix reuse (a workload option), when llama.cpp evaluates only the tokens after the
+longest prefix it already holds. `ignore_eos` bans end-of-generation tokens (as llama.cpp's server does)
+and skips stop strings, so the output runs to max_tokens.
 """
 
 from __future__ import annotations
@@ -177,14 +180,40 @@ class LlamaCppBackend(Backend):
             )
         return tokens, stops
 
+    supports_ignore_eos = True
+    supports_prefix_reuse = True
+
+    def count_prompt_tokens(self, prompt: Prompt) -> int | None:
+        return len(render_prompt(self._llm, self._formatter, prompt)[0])
+
+    def count_text_tokens(self, text: str) -> int | None:
+        return len(self._llm.tokenize(text.encode("utf-8"), add_bos=False, special=False)) if text else 0
+
+    def _ban_eog(self):
+        """A logits processor that makes end-of-generation tokens impossible (llama.cpp's `ignore_eos`)."""
+        if getattr(self, "_eog_ids", None) is None:
+            vocab = self._vocab
+            self._eog_ids = [i for i in range(self._llm.n_vocab()) if llama_cpp.llama_vocab_is_eog(vocab, i)]
+        eog_ids = self._eog_ids
+
+        def ban(input_ids, scores):
+            scores[eog_ids] = -float("inf")
+            return scores
+        return llama_cpp.LogitsProcessorList([ban])
+
     def stream(self, prompt: Prompt) -> Iterator[str | Usage]:
         llm = self._llm
         tokens, stops = self._render(prompt)
+        if prompt.ignore_eos:
+            stops = []
         vocab, is_eog, decode = self._vocab, llama_cpp.llama_vocab_is_eog, _PieceDecoder(self._vocab)
         scanner = StopScanner(stops)
         text, n_out, finish, stopped = "", 0, "length", False
-        llm.reset()  # no prefix reuse between requests
-        for token in llm.generate(tokens, temp=0.0, top_k=1, top_p=1.0, min_p=0.0, repeat_penalty=1.0):
+        if not prompt.reuse_prefix:
+            llm.reset()  # every request pays its own prefill
+        processor = self._ban_eog() if prompt.ignore_eos else None
+        for token in llm.generate(tokens, temp=0.0, top_k=1, top_p=1.0, min_p=0.0, repeat_penalty=1.0,
+                                  logits_processor=processor):
             if is_eog(vocab, token):
                 finish = "stop"
                 break

@@ -65,6 +65,12 @@ class OpenAIBackend(Backend):
         return {"runtime": "openai-sdk", "runtime_version": openai.__version__, "device": "remote",
                 "endpoint": self._endpoint.base_url, "api_model": cfg.model}
 
+    def count_prompt_tokens(self, prompt: Prompt) -> int | None:
+        return self._tokenizer.count_prompt(prompt) if self._tokenizer is not None else None
+
+    def count_text_tokens(self, text: str) -> int | None:
+        return self._tokenizer.count_text(text) if self._tokenizer is not None else None
+
     def _params(self, prompt: Prompt) -> tuple[str, dict[str, Any]]:
         cfg = self.config
         params: dict[str, Any] = {"model": cfg.model, "stream": True, "stream_options": {"include_usage": True}}

@@ -141,9 +141,19 @@ class TransformersBackend(Backend):
             return encoded["input_ids"]
         return self._tokenizer(prompt.text, return_tensors="pt")["input_ids"]
 
+    supports_ignore_eos = True
+
+    def count_prompt_tokens(self, prompt: Prompt) -> int | None:
+        return int(self._prompt_ids(prompt).shape[1])
+
+    def count_text_tokens(self, text: str) -> int | None:
+        return len(self._tokenizer(text, add_special_tokens=False)["input_ids"]) if text else 0
+
     def stream(self, prompt: Prompt) -> Iterator[str | Usage]:
         input_ids = self._prompt_ids(prompt).to(self._device)
-        stops = [s for s in [*self.config.stop, *prompt.stop] if s]
+        stops = [] if prompt.ignore_eos else [s for s in [*self.config.stop, *prompt.stop] if s]
+        # min_new_tokens suppresses end-of-sequence until max_tokens: the output is held to its length
+        hold = {"min_new_tokens": prompt.max_tokens} if prompt.ignore_eos else {}
         streamer, abandoned = _TokenQueue(), _Abandoned()
         outcome: dict[str, Any] = {}
 
@@ -152,7 +162,7 @@ class TransformersBackend(Backend):
                 with torch.inference_mode():
                     self._model.generate(
                         input_ids, attention_mask=torch.ones_like(input_ids), max_new_tokens=prompt.max_tokens,
-                        do_sample=False, streamer=streamer, stopping_criteria=StoppingCriteriaList([abandoned]),
+                        do_sample=False, streamer=streamer, stopping_criteria=StoppingCriteriaList([abandoned]), **hold,
                         pad_token_id=self._tokenizer.pad_token_id or next(iter(self._eos)))
             except Exception as exc:  # noqa: BLE001 - handed to the reading thread
                 outcome["error"] = exc

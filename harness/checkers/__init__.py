@@ -18,6 +18,7 @@ from harness.checkers.basic import (
     ExactChecker,
     NumericChecker,
     RegexChecker,
+    UnscoredChecker,
     extract_numbers,
 )
 from harness.checkers.code import PythonTestsChecker, extract_code
@@ -27,7 +28,7 @@ from harness.checkers.judge import JudgeChecker
 from harness.checkers.structured import JsonChecker, extract_json
 
 CheckerSpec = (ExactChecker | ContainsChecker | NumericChecker | RegexChecker | ChoiceChecker | JsonChecker
-               | InstructionChecker | PythonTestsChecker | JudgeChecker)
+               | InstructionChecker | PythonTestsChecker | JudgeChecker | UnscoredChecker)
 CHECKERS: dict[str, type] = {cls.model_fields["kind"].default: cls for cls in CheckerSpec.__args__}
 
 

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import re
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 from pydantic import Field
 
-from harness.checkers.common import CORRECT, ERROR, INCORRECT, Verdict, normalise, phrase_pattern
+from harness.checkers.common import CORRECT, ERROR, INCORRECT, UNSCORED, Verdict, normalise, phrase_pattern
 from harness.config.models import StrictModel
 
 _NUMBER = re.compile(r"(?<![\w.])[-+−]?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?(?:[eE][-+]?\d+)?")
@@ -114,3 +114,13 @@ class ChoiceChecker(StrictModel):
         chosen = min(found)[1]
         ok = normalise(chosen) == normalise(str(expected))
         return Verdict(CORRECT if ok else INCORRECT, extracted=chosen)
+
+
+class UnscoredChecker(StrictModel):
+    """No verdict: the task measures cost and speed only (synthetic workloads). Counts as not scored."""
+
+    kind: Literal["none"] = "none"
+    needs_expected: ClassVar[bool] = False
+
+    def check(self, output: str, expected: Any) -> Verdict:
+        return Verdict(UNSCORED)

@@ -8,11 +8,12 @@ from dataclasses import dataclass
 from typing import Any
 
 CORRECT, INCORRECT, ERROR = "correct", "incorrect", "error"
+UNSCORED = "unscored"  # a task with no answer to check (a synthetic workload): neither right nor wrong
 
 
 @dataclass(frozen=True)
 class Verdict:
-    """The outcome of checking one output: `correct`, `incorrect` or `error`, and what was extracted."""
+    """The outcome of checking one output: `correct`, `incorrect`, `error` or `unscored`, and what was extracted."""
 
     verdict: str
     extracted: str | None = None

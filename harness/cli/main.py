@@ -32,6 +32,12 @@ from harness.report import build_report
 from harness.suites import builtin_suites, load_suite
 
 
+def _whatif(args: argparse.Namespace) -> int:
+    from harness.cli.whatif import cmd_whatif
+
+    return cmd_whatif(args)
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     """Validate everything, then run (or resume) and print the summary (see `harness.cli.run_command`)."""
     from harness.cli.run_command import cmd_run as run
@@ -99,8 +105,11 @@ def _nightly(name: str, args: argparse.Namespace) -> int:
 
 def _add_run_arguments(parser: argparse.ArgumentParser, default_repeat: int) -> None:
     parser.add_argument("--models", help="models file (default: $HARNESS_MODELS or ./models.yaml)")
-    parser.add_argument("--suite", nargs="+", default=["smoke"], metavar="NAME|PATH",
-                        help="built-in suite names or suite files (default: smoke)")
+    parser.add_argument("--suite", nargs="+", metavar="NAME|PATH",
+                        help="built-in suite names or suite files (default: smoke, unless --workload is given)")
+    parser.add_argument("--workload", metavar="SPEC", help="a synthetic workload (unscored; cost and speed at a token "
+                        "mix): in=2000,out=300[,prefix=0.7:4096][,n=20][,seed=0][,reuse=on] or trace=FILE.jsonl "
+                        "(README: Workloads)")
     parser.add_argument("--only", nargs="+", metavar="NAME", help="run only these models")
     parser.add_argument("--repeat", type=int, default=default_repeat,
                         help=f"run each task N times (default: {default_repeat})")
@@ -170,6 +179,13 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument("--allow-different-suites", action="store_true",
                         help="merge runs even when their suites differ")
     report.set_defaults(func=cmd_report)
+
+    whatif = sub.add_parser("whatif", help="re-price a finished run at another workload shape and daily volume")
+    whatif.add_argument("run", metavar="RUN_DIR", help="a run folder (results/...)")
+    whatif.add_argument("--workload", required=True, metavar="SPEC", help="the shape to price, as for run --workload")
+    whatif.add_argument("--tasks-per-day", type=float, required=True, help="daily volume for the per-day figures")
+    whatif.add_argument("--models", help="models file with the API models to price (default: the run's own)")
+    whatif.set_defaults(func=_whatif)
 
     suites = sub.add_parser("suites", help="list built-in suites")
     suites.set_defaults(func=cmd_suites)

@@ -66,14 +66,21 @@ def plan_new(args: argparse.Namespace, energy: EnergySettings, overrides: CostOv
     """A new run from the command line."""
     models_file = models_file_path(args.models)
     config = load_models_config(models_file)
-    suites = [load_suite(name) for name in args.suite]
+    suite_names = args.suite or ([] if getattr(args, "workload", None) else ["smoke"])
+    suites = [load_suite(name) for name in suite_names]
+    levels = parse_profile(args.profile) if args.profile else []
+    if getattr(args, "workload", None):
+        workload = load_suite(f"workload:{args.workload}")
+        suites.append(workload)
+        if not levels and all(t.workload.at_s is not None for t in workload.tasks):
+            levels = [Level("trace")]  # server endpoints replay the trace's arrival times
     names = [suite.name for suite in suites]
     if len(set(names)) != len(names):
         raise InputError(f"--suite: a suite is given twice ({', '.join(names)})")
     if args.repeat < 1:
         raise InputError(f"--repeat: must be at least 1, got {args.repeat}")
     return Plan(models_file, config, config.select(args.only), suites, args.repeat, energy, overrides, args.judge,
-                levels=parse_profile(args.profile) if args.profile else [], slos=parse_slos(args.slo))
+                levels=levels, slos=parse_slos(args.slo))
 
 
 def plan_resume(args: argparse.Namespace) -> Plan:
@@ -86,7 +93,8 @@ def plan_resume(args: argparse.Namespace) -> Plan:
     suites = []
     for info in state.manifest["suites"]:
         try:
-            suites.append(load_suite_file(Path(info["source"])))
+            source = info["source"]
+            suites.append(load_suite(source) if source.startswith("workload:") else load_suite_file(Path(source)))
         except SuiteError as exc:
             raise InputError(f"--resume {args.resume}: suite {info['name']}: {exc}") from None
     check_unchanged(state, models, suites)
@@ -192,6 +200,8 @@ def print_summary(out: Console, runner: Runner, plan: Plan) -> None:
     for suite in plan.suites:
         per_suite = summarize([r for r in records if r["suite"] == suite.name], runner.manifest)
         out.print(summary_table(per_suite.to_dict("records"), f"Summary · {suite.name} · sha256 {suite.sha256[:12]}"))
+        if any(task.workload is not None for task in suite.tasks):
+            out.print(f"workload: {suite.description} (unscored: cost and speed only)", highlight=False)
     if len(plan.suites) > 1:
         names = ", ".join(s.name for s in plan.suites)
         out.print(summary_table(summary.to_dict("records"), f"Summary · all suites ({names})"))
@@ -204,6 +214,9 @@ def print_summary(out: Console, runner: Runner, plan: Plan) -> None:
         out.print(projected_table(projected.to_dict("records")))
     comparison = break_even(summary, runner.manifest, projected)
     if len(comparison):
+        for suite in plan.suites:
+            if any(task.workload is not None for task in suite.tasks):
+                out.print(f"break-even at the workload: {suite.description}", highlight=False)
         out.print(break_even_table(comparison.to_dict("records")))
     pairs = same_weights(summary, runner.manifest, records)
     if len(pairs):

@@ -262,7 +262,9 @@ GLOSSARY = [
 
 def render(data: ReportData, title: str, comparison: Any = None, baseline: str = "") -> str:
     """The whole page; with `comparison` (from `harness.analysis.regress`), a section against a baseline run first."""
-    suites = ", ".join(f"{s['name']} ({s['sha256'][:12]})" for s in data.suite_info)
+    suites = ", ".join(f"{s['name']} ({s['sha256'][:12]}"
+                       + (f"; workload {s['description']}" if str(s.get("source", "")).startswith("workload:") else "")
+                       + ")" for s in data.suite_info)
     runs = ", ".join(_e(m.get("run_id")) for m in data.manifests)
     notes = "".join(f"<p class='note'>{_e(n)}</p>" for n in data.notes)
     glossary = "".join(f"<tr><td class='l'><b>{_e(k)}</b></td><td class='l'>{_e(v)}</td></tr>" for k, v in GLOSSARY)

@@ -32,7 +32,8 @@ from harness.errors import InputError
 
 @dataclass(frozen=True)
 class Level:
-    """One load level: a closed loop of `concurrency`, or an open loop at `rate_per_s`."""
+    """One load level: a closed loop of `concurrency`, an open loop at `rate_per_s`, or (neither) an open loop
+    replaying the arrival times its jobs carry (a workload trace's `at_s`)."""
 
     name: str
     concurrency: int | None = None
@@ -72,7 +73,7 @@ def arrival_offsets_s(n: int, rate_per_s: float, burstiness: float, seed: int = 
 
 
 async def _drive(level: Level, jobs: list[Any], send: Callable[[Any], Awaitable[dict]],
-                 deliver: Callable[[dict], None], stop: Callable[[], bool]) -> None:
+                 deliver: Callable[[dict], None], stop: Callable[[], bool], offsets_s: list[float] | None) -> None:
     if level.concurrency is not None:
         pending = iter(jobs)
 
@@ -84,7 +85,7 @@ async def _drive(level: Level, jobs: list[Any], send: Callable[[Any], Awaitable[
 
         await asyncio.gather(*(worker() for _ in range(min(level.concurrency, len(jobs)))))
         return
-    offsets = arrival_offsets_s(len(jobs), level.rate_per_s, level.burstiness)
+    offsets = offsets_s if offsets_s is not None else arrival_offsets_s(len(jobs), level.rate_per_s, level.burstiness)
     loop = asyncio.get_running_loop()
     start = loop.time()
     tasks = []
@@ -105,16 +106,18 @@ async def _drive(level: Level, jobs: list[Any], send: Callable[[Any], Awaitable[
 
 
 def run_level(level: Level, jobs: list[Any], send: Callable[[Any], Awaitable[dict]], loop: asyncio.AbstractEventLoop,
-              stop: Callable[[], bool], stats: dict[str, Any]) -> Iterator[dict[str, Any]]:
+              stop: Callable[[], bool], stats: dict[str, Any],
+              offsets_s: list[float] | None = None) -> Iterator[dict[str, Any]]:
     """Run one level on `loop` (in a helper thread), yielding records as they finish; fills `stats` with the
-    level's wall time and the load generator's own CPU time once the level is done."""
+    level's wall time and the load generator's own CPU time once the level is done. `offsets_s` (ascending,
+    one per job) replaces the level's own arrival schedule: a trace replay."""
     handoff: queue.Queue = queue.Queue()
     done = object()
 
     def body() -> None:
         cpu0, t0 = os.times(), time.perf_counter()
         try:
-            loop.run_until_complete(_drive(level, jobs, send, handoff.put, stop))
+            loop.run_until_complete(_drive(level, jobs, send, handoff.put, stop, offsets_s))
         except BaseException as exc:  # noqa: BLE001 - re-raised in the reading thread
             handoff.put(exc)
         finally:

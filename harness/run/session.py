@@ -30,6 +30,7 @@ from harness.run.loadgen import Level, run_level
 from harness.run.request import execute, execute_async
 from harness.run.retry import RetryPolicy
 from harness.run.serve import Server, scrape_metrics
+from harness.run.sizing import PromptSizer
 from harness.suites import Suite, Task
 
 Job = tuple[Suite, int, Task]
@@ -53,6 +54,7 @@ class ModelSession:
         self.backend: Backend | None = None
         self.meter: EnergyMeter | None = None
         self.server: Server | None = None
+        self.sizer: PromptSizer | None = None
 
     def load(self) -> None:
         """Start its server (if launched), load weights and runtime, then the meter and its idle baseline;
@@ -87,6 +89,19 @@ class ModelSession:
         self.policy = RetryPolicy(max_attempts=getattr(cfg, "max_attempts", 1))
         self.concurrency = getattr(cfg, "concurrency", 1)
 
+    def prompt_for(self, task: Task, record: dict[str, Any]) -> Prompt:
+        """The request for a task; a workload task is sized to its token counts with this model's tokenizer
+        (what was asked and how it was sized go into the record's `workload`)."""
+        if task.workload is None:
+            return build_prompt(task, self.cfg)
+        if self.sizer is None:
+            self.sizer = PromptSizer(self.backend, getattr(self.cfg, "prompt_style", "chat"))
+        try:
+            prompt, record["workload"] = self.sizer.build(task.id, task.workload)
+        except ValueError as exc:
+            raise HarnessError(f"model '{self.cfg.name}': workload task {task.id}: {exc}") from None
+        return prompt
+
     def close(self) -> None:
         try:
             if self.meter is not None:
@@ -104,7 +119,8 @@ class ModelSession:
         key = f"{suite.name}/{task.id}/{repetition}"
         if self.concurrency == 1:  # overlapping requests share the model-level window instead
             meter.begin(key)
-        record.update(execute(self.backend, build_prompt(task, cfg), self.policy))
+        prompt = self.prompt_for(task, record)
+        record.update(execute(self.backend, prompt, self.policy))
         record["energy"] = meter.end(key) if self.concurrency == 1 else None
         return self._finish(task, record)
 
@@ -129,7 +145,8 @@ class ModelSession:
         async def send(job: tuple[Job, str]) -> dict[str, Any]:
             (suite, repetition, task), level_name = job
             record = {**self.runner.base_record(self.cfg.name, suite, task, repetition), "level": level_name}
-            record.update(await execute_async(self.backend, build_prompt(task, self.cfg), self.policy))
+            prompt = self.prompt_for(task, record)
+            record.update(await execute_async(self.backend, prompt, self.policy))
             record["energy"], record["_task"] = None, task
             return record  # checked on the reading thread: a checker must not stall the event loop
 
@@ -138,13 +155,16 @@ class ModelSession:
                 jobs = [(job, level.name) for job in jobs_for(level.name)]
                 if not jobs or stop():
                     continue
+                offsets_s = None
+                if level.concurrency is None and level.rate_per_s is None:  # replay the trace's arrival times
+                    jobs, offsets_s = trace_schedule(jobs)
                 stats: dict[str, Any] = {"started_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
                                          "n_requests": len(jobs), "concurrency": level.concurrency,
                                          "rate_per_s": level.rate_per_s, "burstiness": level.burstiness}
                 stats["metrics_before"] = scrape_metrics(self.cfg.base_url) if self.cfg.base_url else None
                 self.meter.begin(level.name)
                 try:
-                    for record in run_level(level, jobs, send, loop, stop, stats):
+                    for record in run_level(level, jobs, send, loop, stop, stats, offsets_s):
                         yield self._finish(record.pop("_task"), record)
                 finally:
                     stats["energy_window"] = self.meter.end(level.name)
@@ -183,6 +203,18 @@ class ModelSession:
                         yield future.result()
         finally:
             self.entry["energy_window"] = self.meter.end("model")
+
+
+def trace_schedule(jobs: list[tuple[Job, str]]) -> tuple[list[tuple[Job, str]], list[float]]:
+    """Jobs in arrival order and their offsets: each task's `at_s`, repetition r shifted by r trace spans."""
+    span_s = max(task.workload.at_s for (_, _, task), _ in jobs) + 1.0
+
+    def offset(item: tuple[Job, str]) -> float:
+        (_, repetition, task), _ = item
+        return task.workload.at_s + repetition * span_s
+
+    ordered = sorted(jobs, key=offset)
+    return ordered, [offset(item) for item in ordered]
 
 
 def judge_record(task: Task, record: dict[str, Any], completion_style: bool, judge: Any) -> None:

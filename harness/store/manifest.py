@@ -110,7 +110,7 @@ def new_manifest(run_id: str, argv: list[str], suites: list, models_file: Path, 
         "libraries": library_versions(),
         "suites": [
             {"name": suite.name, "version": suite.version, "sha256": suite.sha256, "source": suite.source,
-             "n_tasks": len(suite.tasks)}
+             "n_tasks": len(suite.tasks), "description": suite.description}
             for suite in suites
         ],
         "models_file": str(models_file),

