@@ -1,8 +1,9 @@
 """Weights from the Hugging Face Hub: a GGUF (name or glob, split GGUFs included) or a full transformers model.
 
 Files are fetched and kept by `huggingface_hub` in its own cache (`HF_HUB_CACHE`, else `HF_HOME/hub`, else
-~/.cache/huggingface/hub): resumable downloads with a progress bar on stderr, `HF_TOKEN` for gated repos
-(read by huggingface_hub itself; the harness never reads, records or prints it). With `HF_HUB_OFFLINE=1`
+~/.cache/huggingface/hub): downloads with a progress bar on stderr that resume a dropped connection,
+`HF_TOKEN` for gated repos (sent by huggingface_hub itself; the harness never records or prints it, and
+scrubs it from the error text it passes on). With `HF_HUB_OFFLINE=1`
 everything is read from that cache; when a file is not cached and the Hub cannot be reached, the error
 names the repo, file and revision and the `hf download` command that fetches it.
 
@@ -153,8 +154,16 @@ def _cached_listing(repo: str, revision: str, pattern: str | None, reason: str) 
 def _online_listing(repo: str, revision: str, pattern: str | None) -> HubFiles:
     """The Hub's own listing at the revision (a dry run: nothing is downloaded), with what is cached already."""
     hf = _hf()
+    from tqdm.auto import tqdm
+
+    class _Quiet(tqdm):  # a dry run only lists: no progress bar for it
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **{**kwargs, "disable": True})
+
+    # Every GGUF is listed, not only the pattern's: a pattern naming one part of a split GGUF needs the others.
     infos = hf.snapshot_download(repo, revision=revision, cache_dir=hub_cache_dir(), dry_run=True,
-                                 allow_patterns=[pattern] if pattern else None)
+                                 allow_patterns=["*.gguf"] if pattern else [*FULL_MODEL_PATTERNS, "*.bin"],
+                                 tqdm_class=_Quiet)
     by_name = {i.filename: i for i in infos}
     if pattern is not None:
         chosen = select_gguf(list(by_name), pattern, f"{repo} (revision {revision})")
