@@ -63,9 +63,9 @@ def cmd_models(args: argparse.Namespace) -> int:
             ok_weights, weights_reason = status.ok, status.detail
         else:
             key_env = missing_key_env(model)
-            source, resolved, size, state = "endpoint", resolve_endpoint(model).base_url or "", "", ""
+            source, resolved, size, state = f"endpoint {model.model}", resolve_endpoint(model).base_url or "", "", ""
             ok_weights = key_env is None
-            weights_reason = f"set {key_env} to run it" if key_env else model.model
+            weights_reason = f"set {key_env} to run it" if key_env else ""
         ok = ok_runtime and ok_weights
         detail = runtime_reason if ok_weights and not ok_runtime else weights_reason
         table.add_row(model.name, model.kind, getattr(model, "prompt_style", "chat"), source, resolved, size, state,
