@@ -36,7 +36,7 @@ def manifest_relpath(name: str) -> Path:
     checked = [*parts[-2:], tag or DEFAULT_TAG]  # a registry host may carry a port (host:5000)
     if not 1 <= len(parts) <= 3 or not all(_PART.match(p) for p in checked):
         raise ModelSourceError(f"{name!r} is not an Ollama model name (model[:tag], namespace/model[:tag])")
-    host, namespace, model = ([DEFAULT_HOST, DEFAULT_NAMESPACE] + parts)[-3:] if len(parts) < 3 else parts
+    host, namespace, model = [DEFAULT_HOST, DEFAULT_NAMESPACE][:3 - len(parts)] + parts
     return Path(host, namespace, model, tag or DEFAULT_TAG)
 
 
