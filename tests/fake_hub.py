@@ -2,8 +2,8 @@
 reached from the test machine. It answers the calls huggingface_hub makes to list and fetch a model repo —
 `GET /api/models/{repo}/revision/{rev}`, `GET /api/models/{repo}/tree/{commit}`, `HEAD` and `GET`
 `/{repo}/resolve/{rev}/{file}` (with `Range` for resumed downloads) — with the headers the Hub sends
-(X-Repo-Commit, ETag, X-Linked-Size), can drop a download's connection midway once, and logs every request (method, path, Range, Authorization) so tests
-can check what the client sent.
+(X-Repo-Commit, ETag, X-Linked-Size). It can drop a download's connection midway once, and it logs every
+request (method, path, Range, Authorization) so tests can check what the client sent.
 """
 
 from __future__ import annotations
@@ -69,7 +69,7 @@ class FakeHub:
                                 "authorization": self.headers.get("Authorization")})
                 for name, repo in hub.repos.items():
                     api = f"/api/models/{name}/"
-                    if path.startswith(api) or path.startswith(f"/{name}/resolve/"):
+                    if path.startswith((api, f"/{name}/resolve/")):
                         break
                 else:
                     return self._send(404, {"X-Error-Code": "RepoNotFound"}, b'{"error":"Repository not found"}', body)

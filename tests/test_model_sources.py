@@ -193,7 +193,7 @@ def test_missing_repo_file_and_revision_name_what_and_how_to_fetch(offline, tmp_
     assert "`hf download acme/not-cached-GGUF --include '*Q4_K_M.gguf' --revision main`" in line
 
     line = _bad_run(tmp_path, f"{{name: x, kind: llama_cpp, hf: {GGUF_REPO}, file: '*Q8_0.gguf'}}")
-    assert f"no file matching '*Q8_0.gguf'" in line and GGUF_COMMIT[:12] in line and "hf download" in line
+    assert "no file matching '*Q8_0.gguf'" in line and GGUF_COMMIT[:12] in line and "hf download" in line
 
     line = _bad_run(tmp_path, f"{{name: x, kind: llama_cpp, hf: {GGUF_REPO}, revision: v9}}")
     assert "revision 'v9' is not in the Hugging Face cache" in line and "--revision v9" in line

@@ -82,7 +82,7 @@ def _hf():
     """huggingface_hub (imported on first use: `import harness` works without it)."""
     try:
         import huggingface_hub
-        import huggingface_hub.errors  # noqa: F401 - the exception classes, as hf.errors
+        import huggingface_hub.errors  # the exception classes, as hf.errors
     except ImportError:
         raise ModelSourceError("huggingface_hub is not installed (pip install 'harness[hub]')") from None
     return huggingface_hub

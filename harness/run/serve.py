@@ -70,7 +70,8 @@ class Server:
         command, env, ready_url, self.weights = launch.command, dict(launch.env), launch.ready_url, None
         if launch.engine is not None:  # a preset: its command, env and ready URL under the entry's own settings
             plan = expand_engine(launch, served_model or "model")
-            command, env, ready_url, self.weights = plan.command, {**plan.env, **env}, ready_url or plan.ready_url, plan.weights
+            command, env, self.weights = plan.command, {**plan.env, **env}, plan.weights
+            ready_url = ready_url or plan.ready_url
         self.command = [expand(part, self.port) for part in command]
         self.env = {**os.environ, **{k: expand(v, self.port) for k, v in env.items()}}
         self.ready_url = expand(ready_url, self.port) if ready_url else self.base_url.rstrip("/") + "/models"
