@@ -1,6 +1,7 @@
 """Hugging Face transformers on torch, in process: one event per generated token, counts from the ids.
 
-Weights come from a local model folder, or from a GGUF file dequantised through `gguf_file=`. Converting
+Weights come from a local model folder (or a Hub snapshot folder), or from a GGUF file dequantised through
+`gguf_file=`. Converting
 a GGUF takes tens of seconds, so the converted model (safetensors + config + tokenizer) is cached under
 the harness cache, keyed by the GGUF's sha256; later loads take well under a second plus the read.
 Nothing is downloaded: every load passes `local_files_only=True`.
@@ -111,6 +112,8 @@ class TransformersBackend(Backend):
         torch.manual_seed(cfg.seed)
         if cfg.model_dir is not None:
             folder, cache, conversion_s = Path(cfg.model_dir), "none", 0.0
+        elif self.weights_path is not None and Path(self.weights_path).is_dir():  # a Hub snapshot (hf: alone)
+            folder, cache, conversion_s = Path(self.weights_path), "none", 0.0
         else:
             folder, cache, conversion_s = self._converted_folder()
         options: dict[str, Any] = {"local_files_only": True}

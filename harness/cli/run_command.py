@@ -29,6 +29,7 @@ from harness.cli.console import (
     separation_table,
     summary_table,
 )
+from harness.config.engines import GGUF_ENGINES
 from harness.config.models import has_gguf_source, load_models_config, models_file_path
 from harness.config.providers import missing_key_env
 from harness.config.sources import locate_weights
@@ -145,6 +146,10 @@ def execute_run(args: argparse.Namespace, energy: EnergySettings, overrides: Cos
         raise InputError(f"{plan.models_file}: no selected model can run here ({reasons})")
     try:  # missing or truncated weights stop the run here, before any model loads
         weights = {m.name: locate_weights(m) for m in runnable if has_gguf_source(m)}
+        for m in runnable:  # a preset's GGUF source is found (or fetched) now too, not when its server starts
+            launch_model = getattr(getattr(m, "launch", None), "model", None)
+            if launch_model is not None and not isinstance(launch_model, str) and m.launch.engine in GGUF_ENGINES:
+                locate_weights(launch_model.model_copy(update={"name": m.name}))
     except ModelSourceError as exc:
         raise ModelSourceError(f"{plan.models_file}: {exc}") from None
     judge = None

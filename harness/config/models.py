@@ -15,10 +15,13 @@ from typing import Annotated, Any, Literal
 import yaml
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, ValidationInfo, model_validator
 
+from harness.config.engines import BASE_URL, ENGINES
 from harness.config.providers import OPENAI_COMPATIBLE
 from harness.errors import ConfigError
 
 NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]*$"
+HF_REPO_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]*/[A-Za-z0-9][A-Za-z0-9._-]*$"
+OLLAMA_NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._:/-]*$"
 
 
 class StrictModel(BaseModel):
@@ -74,16 +77,33 @@ class TokenPrices(StrictModel):
     as_of: dt.date
 
 
+def check_weights_source(cfg: Any, sources: tuple[str, ...]) -> None:
+    """Exactly one weights source, and `file`, `assemble`, `revision` only with the sources they belong to."""
+    given = [key for key in sources if getattr(cfg, key, None) is not None]
+    if len(given) != 1:
+        raise ValueError(f"give exactly one weights source: {', '.join(map(repr, sources))}"
+                         + (f" (got {', '.join(given)})" if given else ""))
+    if cfg.file is not None and given[0] not in ("package", "hf"):
+        raise ValueError("'file' only applies with 'package' or 'hf'")
+    if cfg.assemble and given[0] != "package":
+        raise ValueError("'assemble' only applies with 'package'")
+    if cfg.revision is not None and given[0] != "hf":
+        raise ValueError("'revision' only applies with 'hf'")
+
+
 class LlamaCppModel(StrictModel):
     """A GGUF model run in-process by llama-cpp-python."""
 
     name: str = Field(pattern=NAME_PATTERN)
     kind: Literal["llama_cpp"]
     description: str | None = None
-    # Source of the weights: a file, or a Python distribution that ships one.
+    # Source of the weights: a file, a Python distribution that ships one, a Hub repo, or Ollama's store.
     path: ConfigPath | None = None
     package: str | None = None
-    file: str | None = Field(default=None, description="glob of the GGUF inside `package`")
+    hf: str | None = Field(default=None, pattern=HF_REPO_PATTERN, description="a Hugging Face Hub repo, org/name")
+    ollama: str | None = Field(default=None, pattern=OLLAMA_NAME_PATTERN, description="a model in Ollama's store")
+    file: str | None = Field(default=None, description="name or glob of the GGUF inside `package` or `hf`")
+    revision: str | None = Field(default=None, min_length=1, description="branch, tag or commit of `hf`")
     assemble: bool = Field(default=False, description="call the package's assemble() to rebuild the GGUF")
     # Prompting.
     prompt_style: Literal["chat", "completion"] = "chat"
@@ -99,10 +119,7 @@ class LlamaCppModel(StrictModel):
 
     @model_validator(mode="after")
     def _check_source_and_prompting(self) -> LlamaCppModel:
-        if (self.path is None) == (self.package is None):
-            raise ValueError("give exactly one weights source: 'path' (a GGUF file) or 'package' (a distribution)")
-        if self.path is not None and (self.file is not None or self.assemble):
-            raise ValueError("'file' and 'assemble' only apply with 'package'")
+        check_weights_source(self, ("path", "package", "hf", "ollama"))
         if self.prompt_style == "completion" and self.chat_format is not None:
             raise ValueError("'chat_format' does not apply with prompt_style: completion")
         return self
@@ -118,7 +135,11 @@ class TransformersModel(StrictModel):
     model_dir: ConfigPath | None = Field(default=None, description="a local Hugging Face model folder")
     path: ConfigPath | None = None
     package: str | None = None
+    hf: str | None = Field(default=None, pattern=HF_REPO_PATTERN, description="a Hub repo: the full model, or "
+                           "with `file` a GGUF in it")
+    ollama: str | None = Field(default=None, pattern=OLLAMA_NAME_PATTERN)
     file: str | None = None
+    revision: str | None = Field(default=None, min_length=1)
     assemble: bool = False
     device: str = Field(default="cpu", pattern=r"^(cpu|cuda|cuda:\d+|auto)$")
     dtype: Literal["auto", "float32", "float16", "bfloat16"] = "float32"
@@ -131,9 +152,7 @@ class TransformersModel(StrictModel):
 
     @model_validator(mode="after")
     def _one_source(self) -> TransformersModel:
-        given = [key for key in ("model_dir", "path", "package") if getattr(self, key) is not None]
-        if len(given) != 1:
-            raise ValueError("give exactly one weights source: 'model_dir', 'path' (a GGUF) or 'package'")
+        check_weights_source(self, ("model_dir", "path", "package", "hf", "ollama"))
         return self
 
 
@@ -143,13 +162,15 @@ class GGUFSource(StrictModel):
     name: str = "tokenizer"
     path: ConfigPath | None = None
     package: str | None = None
+    hf: str | None = Field(default=None, pattern=HF_REPO_PATTERN)
+    ollama: str | None = Field(default=None, pattern=OLLAMA_NAME_PATTERN)
     file: str | None = None
+    revision: str | None = Field(default=None, min_length=1)
     assemble: bool = False
 
     @model_validator(mode="after")
     def _one_source(self) -> GGUFSource:
-        if (self.path is None) == (self.package is None):
-            raise ValueError("give exactly one of 'path' or 'package'")
+        check_weights_source(self, ("path", "package", "hf", "ollama"))
         return self
 
 
@@ -172,15 +193,31 @@ class ApiModel(StrictModel):
 
 
 class LaunchConfig(StrictModel):
-    """How the harness starts a self-hosted server, waits for it, and stops it at the end.
+    """How the harness starts a self-hosted server, waits for it, and stops it at the end: an engine preset
+    (`engine`, `model`, `args`, `gpus`; see `harness.config.engines`) or a hand-written `command`.
 
     In `command`, `{python}` is this Python, `{port}` a free port (also put into `base_url`), and
     `{gguf:DIST}` the GGUF shipped by the Python distribution DIST."""
 
-    command: list[str] = Field(min_length=1)
+    command: list[str] | None = Field(default=None, min_length=1)
+    engine: Literal[ENGINES] | None = None  # type: ignore[valid-type]
+    model: str | GGUFSource | None = Field(default=None, union_mode="left_to_right",
+                                           description="what the engine serves: a repo id, a path, or a source")
+    args: list[str] = Field(default_factory=list, description="appended to the preset's command")
+    gpus: list[Annotated[int, Field(ge=0)]] | None = Field(default=None, min_length=1)
     env: dict[str, str] = Field(default_factory=dict)
     ready_url: str | None = Field(default=None, description="polled until it answers 200 (default: base_url/models)")
     timeout_s: float = Field(default=180.0, gt=0)
+
+    @model_validator(mode="after")
+    def _command_or_engine(self) -> LaunchConfig:
+        if (self.command is None) == (self.engine is None):
+            raise ValueError("give either 'engine' (a preset: " + ", ".join(ENGINES) + ") or 'command'")
+        if self.command is not None and (self.model is not None or self.args or self.gpus):
+            raise ValueError("'model', 'args' and 'gpus' belong to an 'engine' preset, not to 'command'")
+        if self.engine not in (None, "ollama") and self.model is None:
+            raise ValueError(f"engine {self.engine} needs 'model' (what it serves)")
+        return self
 
 
 class OpenAIModel(ApiModel):
@@ -197,6 +234,15 @@ class OpenAIModel(ApiModel):
     extra_body: dict[str, Any] | None = None
     tokenizer: GGUFSource | None = Field(default=None, description="counts tokens when the stream has no usage")
 
+    @model_validator(mode="before")
+    @classmethod
+    def _engine_base_url(cls, data: Any) -> Any:
+        """An engine preset serves on 127.0.0.1:{port}/v1 unless `base_url` says otherwise."""
+        launch = data.get("launch") if isinstance(data, dict) else None
+        if isinstance(launch, dict) and launch.get("engine") and "base_url" not in data:
+            return {**data, "base_url": BASE_URL}
+        return data
+
     @model_validator(mode="after")
     def _provider_or_base_url(self) -> OpenAIModel:
         if self.provider is None and self.base_url is None:
@@ -205,6 +251,9 @@ class OpenAIModel(ApiModel):
             raise ValueError(f"provider {self.provider} needs 'base_url' (your resource's endpoint)")
         if self.launch is not None and (self.base_url is None or not self.self_hosted):
             raise ValueError("'launch' needs 'base_url' and self_hosted: true (the harness runs that server)")
+        if self.launch is not None and self.launch.engine == "ollama" and self.launch.model not in (None, self.model):
+            raise ValueError("launch: Ollama serves its models under their own names: leave out 'launch.model' "
+                             "and set 'model' to the Ollama name")
         if self.self_hosted and isinstance(self.cost, TokenPrices):
             raise ValueError("a self_hosted model is priced by the local cost model: give 'cost' as "
                              "electricity_usd_per_kwh, pue, hardware or usd_per_hour")
@@ -229,8 +278,9 @@ ModelConfig = LlamaCppModel | TransformersModel | OpenAIModel | AnthropicModel
 
 
 def has_gguf_source(cfg: Any) -> bool:
-    """Whether a model's weights are a GGUF file given by `path` or `package` (located and hashed)."""
-    return getattr(cfg, "path", None) is not None or getattr(cfg, "package", None) is not None
+    """Whether a model's weights are located (and hashed) by `harness.config.sources`: a GGUF given by `path`,
+    `package`, `hf` or `ollama`, or a transformers model folder given by `hf`."""
+    return any(getattr(cfg, key, None) is not None for key in ("path", "package", "hf", "ollama"))
 
 
 class ModelsConfig(StrictModel):

@@ -1,4 +1,5 @@
-"""Self-hosted servers the harness starts (`launch:` in models.yaml), waits for, and always stops.
+"""Self-hosted servers the harness starts (`launch:` in models.yaml: an engine preset, expanded by
+`harness.config.engines`, or a command), waits for, and always stops.
 
 The command runs in a process group of its own with its output captured in the run folder
 (`server-<model>.log`). The harness polls the ready URL (default: `base_url/models`) until it answers
@@ -23,6 +24,7 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
+from harness.config.engines import expand_engine
 from harness.errors import ModelLoadError
 
 PR_SET_PDEATHSIG = 1
@@ -62,12 +64,17 @@ def _die_with_parent() -> None:
 class Server:
     """A launched server process; use as a context manager, or call start() and stop()."""
 
-    def __init__(self, launch: Any, base_url: str, log_path: Path) -> None:
+    def __init__(self, launch: Any, base_url: str, log_path: Path, served_model: str | None = None) -> None:
         self.port = free_port()
         self.base_url = expand(base_url, self.port)
-        self.command = [expand(part, self.port) for part in launch.command]
-        self.env = {**os.environ, **{k: expand(v, self.port) for k, v in launch.env.items()}}
-        self.ready_url = expand(launch.ready_url, self.port) if launch.ready_url else self.base_url.rstrip("/") + "/models"
+        command, env, ready_url, self.weights = launch.command, dict(launch.env), launch.ready_url, None
+        if launch.engine is not None:  # a preset: its command, env and ready URL under the entry's own settings
+            plan = expand_engine(launch, served_model or "model")
+            command, env, self.weights = plan.command, {**plan.env, **env}, plan.weights
+            ready_url = ready_url or plan.ready_url
+        self.command = [expand(part, self.port) for part in command]
+        self.env = {**os.environ, **{k: expand(v, self.port) for k, v in env.items()}}
+        self.ready_url = expand(ready_url, self.port) if ready_url else self.base_url.rstrip("/") + "/models"
         self.timeout_s = launch.timeout_s
         self.log_path = log_path
         self.process: subprocess.Popen | None = None

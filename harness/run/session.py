@@ -61,8 +61,10 @@ class ModelSession:
         raises on any failure (and stops a started server)."""
         cfg, entry = self.cfg, self.entry
         if getattr(cfg, "launch", None) is not None:
-            self.server = Server(cfg.launch, cfg.base_url, self.runner.run_dir / f"server-{cfg.name}.log")
+            self.server = Server(cfg.launch, cfg.base_url, self.runner.run_dir / f"server-{cfg.name}.log", cfg.model)
             entry["server"] = {"command": self.server.command, "log": str(self.server.log_path)}
+            if self.server.weights:
+                entry["server"]["weights"] = self.server.weights
             entry["server"]["ready_s"] = self.server.start()
             entry["server"]["pid"] = self.server.pid
             cfg = self.cfg = cfg.model_copy(update={"base_url": self.server.base_url})
