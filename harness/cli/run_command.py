@@ -41,7 +41,8 @@ from harness.run.loadgen import Level, parse_profile
 from harness.run.resume import ResumeState, check_unchanged, prepare_resume
 from harness.run.runner import Runner
 from harness.store.records import RECORDS_FILE, read_records
-from harness.suites import load_suite, load_suite_file
+from harness.suites import load_suite, reload_suite
+from harness.suites.selection import Selection
 
 
 @dataclass
@@ -66,7 +67,9 @@ def plan_new(args: argparse.Namespace, energy: EnergySettings, overrides: CostOv
     """A new run from the command line."""
     models_file = models_file_path(args.models)
     config = load_models_config(models_file)
-    suites = [load_suite(name) for name in args.suite]
+    selection = Selection(limit=args.limit, sample=args.sample, seed=args.seed, shots=args.shots,
+                          subjects=tuple(args.subject) if args.subject else None)
+    suites = load_suites(args.suite, selection)
     names = [suite.name for suite in suites]
     if len(set(names)) != len(names):
         raise InputError(f"--suite: a suite is given twice ({', '.join(names)})")
@@ -74,6 +77,12 @@ def plan_new(args: argparse.Namespace, energy: EnergySettings, overrides: CostOv
         raise InputError(f"--repeat: must be at least 1, got {args.repeat}")
     return Plan(models_file, config, config.select(args.only), suites, args.repeat, energy, overrides, args.judge,
                 levels=parse_profile(args.profile) if args.profile else [], slos=parse_slos(args.slo))
+
+
+def load_suites(names: list[str], selection: Selection) -> list[Any]:
+    """The suites named on the command line, each with the selection applied (a suite that has no subjects
+    or no exemplars for --subject or --shots is an error naming it)."""
+    return [load_suite(name, selection) for name in names]
 
 
 def plan_resume(args: argparse.Namespace) -> Plan:
@@ -86,7 +95,7 @@ def plan_resume(args: argparse.Namespace) -> Plan:
     suites = []
     for info in state.manifest["suites"]:
         try:
-            suites.append(load_suite_file(Path(info["source"])))
+            suites.append(reload_suite(info))
         except SuiteError as exc:
             raise InputError(f"--resume {args.resume}: suite {info['name']}: {exc}") from None
     check_unchanged(state, models, suites)
