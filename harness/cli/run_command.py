@@ -22,7 +22,9 @@ from rich.console import Console
 from harness.analysis.levels import parse_slos
 from harness.cli.console import (
     TerminalProgress,
+    benchmark_table,
     break_even_table,
+    breakdown_table,
     levels_table,
     projected_table,
     same_weights_table,
@@ -190,8 +192,33 @@ def execute_run(args: argparse.Namespace, energy: EnergySettings, overrides: Cos
     return (EXIT_FAILURES_RECORDED if result.n_errors else EXIT_OK), result.run_dir
 
 
+def print_benchmark(out: Console, suite: Any, records: list[dict], manifest: dict, per_suite: Any,
+                    with_separation: bool) -> None:
+    """A benchmark's metrics with intervals and $ per correct task, MMLU-style breakdowns, and (when the run
+    has several suites) the paired separation of its models on this benchmark alone."""
+    from harness.analysis.benchmarks import benchmark_metrics, sample_label, subject_breakdown
+    from harness.analysis.frames import accuracy_separation
+
+    cost = {row["model"]: row.get("cost_usd_per_correct") for row in per_suite.to_dict("records")}
+    rows = [{**row, "cost_usd_per_correct": cost.get(row["model"])}
+            for row in benchmark_metrics(records, manifest).to_dict("records")]
+    size = sample_label(len(suite.tasks), suite.n_total)
+    shots = suite.dataset.get("shots")
+    out.print(benchmark_table(rows, f"Benchmark · {suite.name} · {size}" + (f" · {shots}-shot" if shots else "")))
+    breakdown = subject_breakdown(records)
+    if len(breakdown):
+        out.print(breakdown_table(breakdown[breakdown["by"] == "group"].to_dict("records"),
+                                  f"{suite.name} by category"))
+        out.print(breakdown_table(breakdown[breakdown["by"] == "subject"].to_dict("records"),
+                                  f"{suite.name} by subject"))
+    differences = accuracy_separation(records) if with_separation else []
+    if len(differences):
+        out.print(separation_table(differences.to_dict("records")))
+
+
 def print_summary(out: Console, runner: Runner, plan: Plan) -> None:
     """Per-suite and overall summaries, model separation, projected API costs and break-even."""
+    from harness.analysis.benchmarks import sample_label
     from harness.analysis.comparison import break_even, projected_costs, same_weights
     from harness.analysis.frames import accuracy_separation, records_frame, summarize  # pandas loads only here
     from harness.analysis.levels import level_summary
@@ -199,8 +226,13 @@ def print_summary(out: Console, runner: Runner, plan: Plan) -> None:
     records = read_records(runner.run_dir / RECORDS_FILE)
     summary = summarize(records, runner.manifest)
     for suite in plan.suites:
-        per_suite = summarize([r for r in records if r["suite"] == suite.name], runner.manifest)
-        out.print(summary_table(per_suite.to_dict("records"), f"Summary · {suite.name} · sha256 {suite.sha256[:12]}"))
+        suite_records = [r for r in records if r["suite"] == suite.name]
+        per_suite = summarize(suite_records, runner.manifest)
+        size = sample_label(len(suite.tasks), suite.n_total)
+        out.print(summary_table(per_suite.to_dict("records"),
+                                f"Summary · {suite.name} · {size} · sha256 {suite.sha256[:12]}"))
+        if suite.dataset is not None:
+            print_benchmark(out, suite, suite_records, runner.manifest, per_suite, len(plan.suites) > 1)
     if len(plan.suites) > 1:
         names = ", ".join(s.name for s in plan.suites)
         out.print(summary_table(summary.to_dict("records"), f"Summary · all suites ({names})"))

@@ -11,6 +11,7 @@ from typing import Any
 
 from harness.report import svg
 from harness.report.data import ReportData
+from harness.report.benchmarks import benchmark_section
 from harness.report.tables import (
     _e,
     _missing,
@@ -267,12 +268,14 @@ def render(data: ReportData, title: str, comparison: Any = None, baseline: str =
     notes = "".join(f"<p class='note'>{_e(n)}</p>" for n in data.notes)
     glossary = "".join(f"<tr><td class='l'><b>{_e(k)}</b></td><td class='l'>{_e(v)}</td></tr>" for k, v in GLOSSARY)
     generated = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+    benchmarks = benchmark_section(data)
     body = (
         f"<h1>{_e(title)}</h1><p class='lede'>Suites {_e(suites)} · runs {runs} · {len(data.records):,} requests · "
         f"generated {generated}</p>{notes}"
         + (f"<section id='comparison'><h2>Compared with the baseline</h2>{comparison_table(comparison, baseline)}"
            "</section>" if comparison is not None else "") +
         f"<section id='headline'><h2>Models side by side</h2>{headline_table(data)}</section>"
+        + (f"<section id='benchmarks'><h2>Benchmarks</h2>{benchmarks}</section>" if benchmarks else "") +
         f"<section id='charts'><h2>Charts</h2>{charts(data)}</section>"
         f"<section id='break-even'><h2>Break-even against each API</h2>{break_even_table(data)}</section>"
         f"<section id='differences'><h2>Which differences are real</h2>{separation_table(data)}</section>"
