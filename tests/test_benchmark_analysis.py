@@ -55,6 +55,17 @@ def test_repetitions_are_combined_inside_a_task_first():
                _record("a", "t2", "correct", {"pass": True}, repetition=1)]
     rows = {r["metric"]: r for r in benchmark_metrics(records, {"suites": []}).to_dict("records")}
     assert rows["pass"]["value"] == pytest.approx(0.75) and rows["pass"]["n_tasks"] == 2
+    # pass@2 from 2 samples per problem: t1 (1 of 2 passed) -> 1, t2 -> 1 (Chen et al.'s estimator).
+    assert rows["pass@2"]["value"] == pytest.approx(1.0) and "pass@5" not in rows
+
+
+def test_pass_at_k_follows_the_unbiased_estimator():
+    # 5 samples per problem: p1 passes 1 of 5, p2 none. pass@2(p1) = 1 - C(4,2)/C(5,2) = 1 - 6/10 = 0.4.
+    records = [_record("a", p, "correct" if (p == "p1" and r == 0) else "incorrect", {"pass": p == "p1" and r == 0},
+                       repetition=r) for p in ("p1", "p2") for r in range(5)]
+    rows = {r["metric"]: r for r in benchmark_metrics(records, {"suites": []}).to_dict("records")}
+    assert rows["pass"]["value"] == pytest.approx(0.1)
+    assert rows["pass@2"]["value"] == pytest.approx(0.4 / 2) and rows["pass@5"]["value"] == pytest.approx(0.5)
 
 
 def test_mmlu_accuracy_by_category_and_subject():

@@ -212,7 +212,11 @@ def test_cli_lists_benchmarks_and_refuses_a_missing_one_before_loading_models(tm
     assert "cais/mmlu (all)" in rows["mmlu"] and "12, 5-shot" in rows["mmlu"] and "Apache-2.0" in rows["ifeval"]
     shutil.rmtree(home / "hub" / "datasets--cais--mmlu")
     listing = _cli("suites", env=env)
-    assert "harness fetch mmlu" in listing.stdout
+    assert "harness fetch mmlu" in listing.stdout and "14,042" in listing.stdout  # the published count, not cached
+    fetched = _cli("fetch", "humaneval", env=env)
+    assert fetched.returncode == 0 and "164 items" in fetched.stdout
+    fetched = _cli("fetch", "gsm8k", env=env)  # the stand-in has 9 rows where the real test split has 1,319
+    assert fetched.returncode == 2 and "gsm8k.yaml: key 'items': the dataset has 9 rows" in fetched.stderr
     out = tmp_path / "results"
     result = _cli("run", "--suite", "mmlu", "--only", "smollm2-135m-q4_1", "--out", str(out), env=env)
     assert result.returncode == 2

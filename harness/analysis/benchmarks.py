@@ -4,7 +4,9 @@ accuracy by subject and by group of subjects (MMLU's categories).
 A record's `scores` (named sub-metrics from its checker) aggregate by type: a bool or number is averaged
 over scored records; a list of bools is pooled (all True over all items, e.g. IFEval's instruction-level
 accuracy). Repetitions of a task are combined inside the task first and the interval resamples tasks
-(`harness.analysis.stats`), as for accuracy.
+(`harness.analysis.stats`), as for accuracy. A `pass` score (HumanEval) with n >= 2 repetitions of every task
+also gives pass@k for k = 2, 5, 10, 100 up to n, by the unbiased estimator (`harness.analysis.passk`):
+meaningful when the repetitions were sampled at temperature > 0.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from harness.analysis.passk import pass_at_k
 from harness.analysis.stats import bootstrap_mean_ci, bootstrap_ratio_ci
 
 SCORED = ("correct", "incorrect")
@@ -71,7 +74,20 @@ def benchmark_metrics(records: list[dict[str, Any]], manifest: dict[str, Any]) -
         rows.append({**base, **_metric("accuracy", accuracy, pooled=False)})
         for name in sorted(scores):
             rows.append({**base, **_metric(name, scores[name], pooled[name])})
+        if "pass" in scores and not pooled["pass"]:
+            rows += [{**base, **row} for row in _pass_at_k(scores["pass"])]
     return pd.DataFrame(rows, columns=METRIC_COLUMNS)
+
+
+def _pass_at_k(by_task: dict[str, list[tuple[float, float]]]) -> list[dict[str, Any]]:
+    n = min(len(parts) for parts in by_task.values())
+    rows = []
+    for k in (k for k in (2, 5, 10, 100) if k <= n):
+        values = np.array([pass_at_k(len(parts), int(sum(p[0] for p in parts)), k) for parts in by_task.values()])
+        low, high = bootstrap_mean_ci(values)
+        rows.append({"metric": f"pass@{k}", "value": float(values.mean()), "ci_low": low, "ci_high": high,
+                     "n_tasks": len(by_task)})
+    return rows
 
 
 def subject_breakdown(records: list[dict[str, Any]]) -> pd.DataFrame:

@@ -118,6 +118,8 @@ class DatasetSuiteSpec(StrictModel):
     version: int | str
     description: str = ""
     licence: str | None = None
+    items: int | None = Field(default=None, ge=1, description="rows of the split as published: listed before the "
+                              "dataset is fetched, checked by `harness fetch`")
     source: Source
     id: str | None = None
     subject: str | None = None
