@@ -128,7 +128,7 @@ def _build_suite(path: Path, name: str, version: Any, description: str, defaults
             raise SuiteError(f"{path}: {label}: key 'checker': required")
         kind = (raw.get("checker") or defaults.get("checker"))
         kind = kind.get("kind") if isinstance(kind, dict) else kind
-        if kind in CHECKERS and needs_expected(kind) and "expected" not in raw and "expected" not in defaults:
+        if kind in CHECKERS and "expected" not in raw and "expected" not in defaults and needs_expected(kind):
             raise SuiteError(f"{path}: {label}: key 'expected': required by checker {kind}")
         try:
             task = Task.model_validate(_normalise_task(raw, defaults))

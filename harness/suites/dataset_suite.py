@@ -233,10 +233,11 @@ def _expected(spec: DatasetSuiteSpec, templates: Templates, row: dict[str, Any],
     return {f: row[f] for f in spec.expected.fields}
 
 
-def _exemplars(spec: DatasetSuiteSpec, pool: list[dict[str, Any]], row: dict[str, Any], k: int) -> list[dict[str, Any]]:
+def _exemplars(spec: DatasetSuiteSpec, pool: list[dict[str, Any]], by_subject: dict[Any, list[dict[str, Any]]],
+               row: dict[str, Any], k: int) -> list[dict[str, Any]]:
     candidates = pool
     if spec.few_shot.same_subject and spec.subject:
-        candidates = [r for r in pool if r.get(spec.subject) == row.get(spec.subject)]
+        candidates = by_subject.get(row.get(spec.subject), [])
     if spec.few_shot.split == (spec.source.split if isinstance(spec.source, HubSource) else None):
         candidates = [r for r in candidates if r["index"] != row["index"]]
     if spec.few_shot.select == "first":
@@ -245,20 +246,25 @@ def _exemplars(spec: DatasetSuiteSpec, pool: list[dict[str, Any]], row: dict[str
 
 
 def _task(spec: DatasetSuiteSpec, templates: Templates, row: dict[str, Any], shots: list[dict[str, Any]],
-          path: Path) -> dict[str, Any]:
-    """One task's raw mapping (validated afterwards like a task written in a suite file)."""
+          path: Path, rendered: dict[int, tuple[str, str, str]]) -> dict[str, Any]:
+    """One task's raw mapping (validated afterwards like a task written in a suite file). `rendered` keeps
+    each exemplar's chat question, answer and completion text, rendered once for all the items using it."""
     preamble = templates.render("prompt.preamble", row) if templates.has("prompt.preamble") else ""
     messages: list[dict[str, str]] = []
     if templates.has("prompt.system"):
         messages.append({"role": "system", "content": templates.render("prompt.system", row)})
-    turns = [(templates.render("prompt.chat", ex), templates.render("few_shot.answer", ex)) for ex in shots]
-    for question, answer in turns:
+    for ex in shots:
+        if ex["index"] not in rendered:
+            answer = templates.render("few_shot.answer", ex)
+            rendered[ex["index"]] = (templates.render("prompt.chat", ex), answer,
+                                     templates.render("prompt.completion", ex) + answer)
+    for question, answer, _ in (rendered[ex["index"]] for ex in shots):
         messages += [{"role": "user", "content": question}, {"role": "assistant", "content": answer.strip()}]
     messages.append({"role": "user", "content": templates.render("prompt.chat", row)})
     first_user = 1 if templates.has("prompt.system") else 0
     messages[first_user] = {**messages[first_user], "content": preamble + messages[first_user]["content"]}
     separator = spec.few_shot.separator if spec.few_shot else ""
-    written = [templates.render("prompt.completion", ex) + templates.render("few_shot.answer", ex) for ex in shots]
+    written = [rendered[ex["index"]][2] for ex in shots]
     completion = preamble + "".join(w + separator for w in written) + templates.render("prompt.completion", row)
     task_id = templates.render("id", row).strip() if templates.has("id") else f"{row['index']:05d}"
     subject = row.get(spec.subject) if spec.subject else None
@@ -296,7 +302,12 @@ def build_dataset_tasks(spec: DatasetSuiteSpec, path: Path, selection: Selection
             raise InputError(f"--shots {selection.shots}: suite {spec.name} defines no few-shot exemplars")
         k = selection.shots
     pool = [{**r, "index": i} for i, r in enumerate(load_rows(spec, path, spec.few_shot.split))] if k else []
-    tasks = [_task(spec, templates, row, _exemplars(spec, pool, row, k) if k else [], path) for row in rows]
+    by_subject: dict[Any, list[dict[str, Any]]] = {}
+    for exemplar in pool:
+        by_subject.setdefault(exemplar.get(spec.subject) if spec.subject else None, []).append(exemplar)
+    rendered: dict[int, tuple[str, str, str]] = {}
+    tasks = [_task(spec, templates, row, _exemplars(spec, pool, by_subject, row, k) if k else [], path, rendered)
+             for row in rows]
     info = {**_source_record(spec, path), "licence": spec.licence, "n_items": n_available, "shots": k,
             "subject_field": spec.subject, "subject_groups": spec.subject_groups}
     return tasks, info
