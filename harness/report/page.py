@@ -9,9 +9,10 @@ import json
 from itertools import zip_longest
 from typing import Any
 
+from harness.analysis.benchmarks import sample_label
 from harness.report import svg
-from harness.report.data import ReportData
 from harness.report.benchmarks import benchmark_section
+from harness.report.data import ReportData
 from harness.report.tables import (
     _e,
     _missing,
@@ -263,7 +264,9 @@ GLOSSARY = [
 
 def render(data: ReportData, title: str, comparison: Any = None, baseline: str = "") -> str:
     """The whole page; with `comparison` (from `harness.analysis.regress`), a section against a baseline run first."""
-    suites = ", ".join(f"{s['name']} ({s['sha256'][:12]})" for s in data.suite_info)
+    suites = ", ".join(f"{s['name']} ({s['sha256'][:12]}"
+                       + (f", {sample_label(s['n_tasks'], s['n_total'])}" if s.get("n_total", s.get("n_tasks"))
+                          != s.get("n_tasks") else "") + ")" for s in data.suite_info)
     runs = ", ".join(_e(m.get("run_id")) for m in data.manifests)
     notes = "".join(f"<p class='note'>{_e(n)}</p>" for n in data.notes)
     glossary = "".join(f"<tr><td class='l'><b>{_e(k)}</b></td><td class='l'>{_e(v)}</td></tr>" for k, v in GLOSSARY)
