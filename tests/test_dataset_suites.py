@@ -223,3 +223,33 @@ def test_cli_lists_benchmarks_and_refuses_a_missing_one_before_loading_models(tm
     assert result.stderr.strip().count("\n") == 0, result.stderr
     assert "cais/mmlu" in result.stderr and "harness fetch mmlu" in result.stderr
     assert not out.exists(), "nothing ran, no run folder"
+
+
+@pytest.mark.model
+def test_a_dataset_suite_sample_runs_end_to_end(tmp_path):
+    """A local-files suite sampled by subject through the real runner and SmolLM2: records, manifest, summary."""
+    import json
+
+    import pandas as pd
+
+    from tests.conftest import run_cli
+
+    frame = pd.DataFrame({"country": ["France", "Peru", "Japan", "Chile"], "capital": ["Paris", "Lima", "Tokyo",
+                                                                                      "Santiago"],
+                          "region": ["europe", "americas", "asia", "americas"]})
+    frame.to_parquet(tmp_path / "capitals.parquet")
+    suite = write(tmp_path / "capitals.yaml", LOCAL_SUITE.replace("DATA", "capitals.parquet")
+                  .replace("max_tokens: 8", "max_tokens: 8\nsubject: region"))
+    out = tmp_path / "results"
+    proc = run_cli("run", "--suite", str(suite), "--only", "smollm2-135m-q4_1", "--sample", "3", "--seed", "2",
+                   "--out", str(out), "--no-report")
+    assert proc.returncode == 0, proc.stderr
+    (run_dir,) = out.iterdir()
+    manifest = json.loads((run_dir / "run.json").read_text())
+    (entry,) = manifest["suites"]
+    assert entry["n_tasks"] == 3 and entry["n_total"] == 4 and entry["selection"]["sample"] == 3
+    assert entry["dataset"]["dataset"] == "capitals.parquet"
+    records = [json.loads(line) for line in (run_dir / "records.jsonl").read_text().splitlines()]
+    assert len(records) == 3 and all(r["verdict"] in ("correct", "incorrect") for r in records)
+    assert {r["subject"] for r in records} <= {"europe", "americas", "asia"} and all("scores" in r for r in records)
+    assert "Summary · capitals · sample of 3 of 4" in proc.stdout and "Benchmark · capitals · sample of 3 of 4" in proc.stdout
