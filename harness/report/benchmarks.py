@@ -21,7 +21,8 @@ def _usd(value: Any) -> str:
 
 def _metrics_table(rows: list[dict[str, Any]], cost: dict[str, Any]) -> str:
     body = "".join(
-        f"<tr><td class='l'>{escape(r['model'])}</td><td class='l'>{escape(r['metric'])}</td><td>{_pct(r['value'])}</td>"
+        f"<tr><td class='l'>{escape(r['model'])}</td><td class='l'>{escape(r['metric'])}</td>"
+        f"<td>{_pct(r['value'])}</td>"
         f"<td>[{_pct(r['ci_low'])}, {_pct(r['ci_high'])}]</td><td>{r['n_tasks']}</td>"
         f"<td>{_usd(cost.get(r['model'])) if r['metric'] == 'accuracy' else ''}</td></tr>" for r in rows)
     return ("<table><tr><th class='l'>model</th><th class='l'>metric</th><th>value</th><th>95% CI</th><th>tasks</th>"
@@ -41,7 +42,8 @@ def _separation(rows: list[dict[str, Any]]) -> str:
 def _breakdown(rows: list[dict[str, Any]], label: str) -> str:
     body = "".join(
         f"<tr><td class='l'>{escape(r['model'])}</td><td class='l'>{escape(str(r['name']))}</td>"
-        f"<td>{_pct(r['accuracy'])}</td><td>[{_pct(r['ci_low'])}, {_pct(r['ci_high'])}]</td><td>{r['n_tasks']}</td></tr>"
+        f"<td>{_pct(r['accuracy'])}</td><td>[{_pct(r['ci_low'])}, {_pct(r['ci_high'])}]</td>"
+        f"<td>{r['n_tasks']}</td></tr>"
         for r in rows)
     return (f"<table><tr><th class='l'>model</th><th class='l'>{label}</th><th>accuracy</th><th>95% CI</th>"
             "<th>tasks</th></tr>" + body + "</table>")

@@ -83,7 +83,7 @@ class Suite(StrictModel):
     sha256: str
     tasks: list[Task]
     dataset: dict[str, Any] | None = Field(default=None, description="dataset id, revision, split, licence, "
-                                           "n_items (before any selection), shots")
+                                           "n_rows (of the split), n_items (of the chosen subjects), shots")
     selection: dict[str, Any] | None = Field(default=None, description="the Selection that took part of the suite")
     n_total: int | None = Field(default=None, description="items in the whole suite (tasks: those selected)")
 
@@ -197,8 +197,8 @@ def load_suite_file(path: Path, selection: Selection | None = None) -> Suite:
     defaults = raw.get("defaults") or {}
     if not isinstance(defaults, dict) or not isinstance(raw["tasks"], list):
         raise SuiteError(f"{path}: keys 'defaults' and 'tasks' must be a mapping and a list")
-    return _build_suite(path, str(raw["name"]), raw["version"], str(raw.get("description") or ""), defaults, raw["tasks"],
-                        selection)
+    return _build_suite(path, str(raw["name"]), raw["version"], str(raw.get("description") or ""), defaults,
+                        raw["tasks"], selection)
 
 
 def _load_dataset_suite(raw: dict, path: Path, selection: Selection) -> Suite:

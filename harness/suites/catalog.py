@@ -61,7 +61,7 @@ def fetch_benchmark(name_or_path: str) -> str:
     folder = fetch_suite(spec)
     suite = load_suite_file(path)
     where = f"cached in {folder}" if folder is not None else "nothing to fetch"
-    if spec.items is not None and suite.n_total != spec.items:
-        raise InputError(f"{path}: key 'items': the dataset has {suite.n_total:,} rows at this revision, the suite "
-                         f"declares {spec.items:,}")
+    if spec.items is not None and suite.dataset["n_rows"] != spec.items:
+        raise InputError(f"{path}: key 'items': the dataset has {suite.dataset['n_rows']:,} rows at this revision, "
+                         f"the suite declares {spec.items:,}")
     return f"{len(suite.tasks):,} items, sha256 {suite.sha256[:12]}; {where}"

@@ -280,6 +280,7 @@ def build_dataset_tasks(spec: DatasetSuiteSpec, path: Path, selection: Selection
     """The raw task mappings of the selected items, and what describes the data (source, counts, exemplars)."""
     templates = Templates(spec, path)
     rows = [{**row, "index": i} for i, row in enumerate(load_rows(spec, path))]
+    n_rows = len(rows)
     if not rows:
         raise SuiteError(f"{path}: key 'source': the dataset split has no rows")
     if spec.subject is not None and spec.subject not in rows[0]:
@@ -308,6 +309,6 @@ def build_dataset_tasks(spec: DatasetSuiteSpec, path: Path, selection: Selection
     rendered: dict[int, tuple[str, str, str]] = {}
     tasks = [_task(spec, templates, row, _exemplars(spec, pool, by_subject, row, k) if k else [], path, rendered)
              for row in rows]
-    info = {**_source_record(spec, path), "licence": spec.licence, "n_items": n_available, "shots": k,
+    info = {**_source_record(spec, path), "licence": spec.licence, "n_rows": n_rows, "n_items": n_available, "shots": k,
             "subject_field": spec.subject, "subject_groups": spec.subject_groups}
     return tasks, info

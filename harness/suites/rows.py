@@ -80,7 +80,8 @@ def _card_configs(card_path: Path) -> list[dict[str, Any]]:
     return [c for c in configs if isinstance(c, dict)]
 
 
-def _split_patterns(configs: list[dict[str, Any]], config: str | None, splits: list[str]) -> dict[str, list[str]] | None:
+def _split_patterns(configs: list[dict[str, Any]], config: str | None,
+                    splits: list[str]) -> dict[str, list[str]] | None:
     """The data-file patterns the card gives for `splits` of `config`; None when the card declares no configs."""
     if not configs:
         return None
