@@ -18,12 +18,12 @@ SUITE = {"name": "ifeval", "sha256": "a" * 64, "source": "x.yaml", "version": 1,
 
 
 def _record(model: str, task: str, verdict: str, scores: dict | None, suite: str = "ifeval", subject=None,
-            group=None, repetition: int = 0, cost: float = 0.001) -> dict:
+            group=None, repetition: int = 0, cost: float = 0.001, checker: str = "ifeval_official") -> dict:
     return {"schema": 1, "run_id": "r", "model": model, "suite": suite, "suite_sha256": "a" * 64, "task_id": task,
             "repetition": repetition, "subject": subject, "subject_group": group, "error": None, "verdict": verdict,
             "scores": scores, "chunk_offsets_ns": [100 * MS, 120 * MS], "chunk_chars": [3, 4],
             "end_offset_ns": 150 * MS, "input_tokens": 20, "output_tokens": 2, "cost_usd": cost, "energy": None,
-            "output_text": "x", "expected": None, "checker": "ifeval_official", "started_at": None}
+            "output_text": "x", "expected": None, "checker": checker, "started_at": None}
 
 
 def _ifeval_records() -> list[dict]:
@@ -49,12 +49,13 @@ def test_scores_aggregate_by_type_with_intervals():
 
 
 def test_repetitions_are_combined_inside_a_task_first():
-    records = [_record("a", "t1", "correct", {"pass": True}, repetition=0),
-               _record("a", "t1", "incorrect", {"pass": False}, repetition=1),
-               _record("a", "t2", "correct", {"pass": True}, repetition=0),
-               _record("a", "t2", "correct", {"pass": True}, repetition=1)]
+    records = [_record("a", "t1", "correct", {"pass": True}, repetition=0, checker="humaneval"),
+               _record("a", "t1", "incorrect", {"pass": False}, repetition=1, checker="humaneval"),
+               _record("a", "t2", "correct", {"pass": True}, repetition=0, checker="humaneval"),
+               _record("a", "t2", "correct", {"pass": True}, repetition=1, checker="humaneval")]
     rows = {r["metric"]: r for r in benchmark_metrics(records, {"suites": []}).to_dict("records")}
-    assert rows["pass"]["value"] == pytest.approx(0.75) and rows["pass"]["n_tasks"] == 2
+    # HumanEval's verdict is named pass@1; its `pass` score, the same figure, is not listed twice.
+    assert rows["pass@1"]["value"] == pytest.approx(0.75) and rows["pass@1"]["n_tasks"] == 2 and "pass" not in rows
     # pass@2 from 2 samples per problem: t1 (1 of 2 passed) -> 1, t2 -> 1 (Chen et al.'s estimator).
     assert rows["pass@2"]["value"] == pytest.approx(1.0) and "pass@5" not in rows
 
@@ -62,9 +63,9 @@ def test_repetitions_are_combined_inside_a_task_first():
 def test_pass_at_k_follows_the_unbiased_estimator():
     # 5 samples per problem: p1 passes 1 of 5, p2 none. pass@2(p1) = 1 - C(4,2)/C(5,2) = 1 - 6/10 = 0.4.
     records = [_record("a", p, "correct" if (p == "p1" and r == 0) else "incorrect", {"pass": p == "p1" and r == 0},
-                       repetition=r) for p in ("p1", "p2") for r in range(5)]
+                       repetition=r, checker="humaneval") for p in ("p1", "p2") for r in range(5)]
     rows = {r["metric"]: r for r in benchmark_metrics(records, {"suites": []}).to_dict("records")}
-    assert rows["pass"]["value"] == pytest.approx(0.1)
+    assert rows["pass@1"]["value"] == pytest.approx(0.1)
     assert rows["pass@2"]["value"] == pytest.approx(0.4 / 2) and rows["pass@5"]["value"] == pytest.approx(0.5)
 
 

@@ -20,6 +20,7 @@ from harness.analysis.passk import pass_at_k
 from harness.analysis.stats import bootstrap_mean_ci, bootstrap_ratio_ci
 
 SCORED = ("correct", "incorrect")
+HEADLINE = {"humaneval": "pass@1"}  # the verdict's name where the field has its own; else "accuracy"
 METRIC_COLUMNS = ["suite", "model", "metric", "value", "ci_low", "ci_high", "n_tasks", "n_selected", "n_total"]
 BREAKDOWN_COLUMNS = ["suite", "model", "by", "name", "accuracy", "ci_low", "ci_high", "n_tasks"]
 
@@ -71,8 +72,10 @@ def benchmark_metrics(records: list[dict[str, Any]], manifest: dict[str, Any]) -
                     pooled[name] = pooled.get(name, False) or isinstance(value, list)
         n_selected, n_total = sizes.get(suite, (None, None))
         base = {"suite": suite, "model": model, "n_selected": n_selected, "n_total": n_total}
-        rows.append({**base, **_metric("accuracy", accuracy, pooled=False)})
+        rows.append({**base, **_metric(HEADLINE.get(group[0].get("checker"), "accuracy"), accuracy, pooled=False)})
         for name in sorted(scores):
+            if name == "pass" and group[0].get("checker") == "humaneval":
+                continue  # the verdict itself (pass@1), shown once
             rows.append({**base, **_metric(name, scores[name], pooled[name])})
         if "pass" in scores and not pooled["pass"]:
             rows += [{**base, **row} for row in _pass_at_k(scores["pass"])]
