@@ -63,7 +63,7 @@ def _compiles(source: str) -> bool:
     try:
         compile(source, "candidate.py", "exec")  # parses only; nothing runs here
         return True
-    except (SyntaxError, ValueError):
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
         return False
 
 
