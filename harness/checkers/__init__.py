@@ -23,12 +23,17 @@ from harness.checkers.basic import (
 )
 from harness.checkers.code import PythonTestsChecker, extract_code
 from harness.checkers.common import CORRECT, ERROR, INCORRECT, Verdict, normalise
+from harness.checkers.gsm8k import Gsm8kChecker
+from harness.checkers.humaneval import HUMANEVAL_STOP, HumanEvalChecker
 from harness.checkers.ifeval import InstructionChecker
+from harness.checkers.ifeval_official import IfevalOfficialChecker
 from harness.checkers.judge import JudgeChecker
+from harness.checkers.mmlu import MmluChecker
 from harness.checkers.structured import JsonChecker, extract_json
 
 CheckerSpec = (ExactChecker | ContainsChecker | NumericChecker | RegexChecker | ChoiceChecker | JsonChecker
-               | InstructionChecker | PythonTestsChecker | JudgeChecker | UnscoredChecker)
+               | InstructionChecker | PythonTestsChecker | JudgeChecker | Gsm8kChecker | MmluChecker | HumanEvalChecker
+               | IfevalOfficialChecker | UnscoredChecker)
 CHECKERS: dict[str, type] = {cls.model_fields["kind"].default: cls for cls in CheckerSpec.__args__}
 
 
@@ -48,7 +53,7 @@ def run_checker(checker: Any, output: str, expected: Any, judge: Callable[[str],
         return Verdict(ERROR, detail=f"{type(exc).__name__}: {exc}")
 
 
-__all__ = ["CHECKERS", "CORRECT", "ERROR", "INCORRECT", "CheckerSpec", "ChoiceChecker", "ContainsChecker",
-           "ExactChecker", "InstructionChecker", "JsonChecker", "JudgeChecker", "NumericChecker",
-           "PythonTestsChecker", "RegexChecker", "Verdict", "extract_code", "extract_json", "extract_numbers",
+__all__ = ["CHECKERS", "CORRECT", "ERROR", "HUMANEVAL_STOP", "INCORRECT", "CheckerSpec", "ChoiceChecker",
+           "ContainsChecker", "ExactChecker", "Gsm8kChecker", "HumanEvalChecker", "IfevalOfficialChecker",
+           "InstructionChecker", "JsonChecker", "JudgeChecker", "MmluChecker", "NumericChecker", "PythonTestsChecker", "RegexChecker", "Verdict", "extract_code", "extract_json", "extract_numbers",
            "needs_expected", "normalise", "run_checker"]

@@ -61,6 +61,47 @@ def _limit(cpu_s: int, memory_mb: int):
     return apply
 
 
+# Runs the candidate as a module that is not __main__, as HumanEval's exec() does: an `if __name__ ==
+# "__main__":` block in it stays quiet, and a sys.exit() in it is a failure, not a pass.
+_MODULE_RUNNER = '''
+import runpy as _runpy, sys as _sys
+try:
+    _runpy.run_path("candidate.py", run_name="candidate")
+except SystemExit as _exc:
+    print(f"SystemExit({_exc.code!r}) raised by the candidate", file=_sys.stderr)
+    _sys.exit(1)
+'''
+
+
+def run_python(source: str, timeout_s: float, memory_mb: int, as_main: bool = True) -> str | None:
+    """Run `source` in the guarded child described above; None when it exits 0, else the reason it failed.
+
+    With `as_main` False the source runs as a module named `candidate` (see _MODULE_RUNNER).
+    """
+    with tempfile.TemporaryDirectory(prefix="harness-code-") as folder:
+        script = Path(folder) / ("candidate.py" if as_main else "runner.py")
+        if as_main:
+            script.write_text(_PRELUDE + "\n" + source)
+        else:
+            (Path(folder) / "candidate.py").write_text(source)
+            script.write_text(_PRELUDE + _MODULE_RUNNER)
+        env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": folder, "TMPDIR": folder,
+               "PYTHONHASHSEED": "0", "PYTHONDONTWRITEBYTECODE": "1"}
+        try:
+            proc = subprocess.run(
+                [sys.executable, "-I", str(script)], cwd=folder, env=env, capture_output=True, text=True,
+                stdin=subprocess.DEVNULL, timeout=timeout_s, check=False,
+                preexec_fn=_limit(int(timeout_s) + 1, memory_mb),
+            )
+        except subprocess.TimeoutExpired:
+            return f"timed out after {timeout_s:g} s"
+    if proc.returncode == 0:
+        return None
+    if proc.returncode < 0:
+        return f"killed by signal {-proc.returncode} (CPU or memory limit)"
+    return (proc.stderr.strip().splitlines() or [f"exit status {proc.returncode}"])[-1][:300]
+
+
 class PythonTestsChecker(StrictModel):
     """Correct when the task's tests pass against the code in the output."""
 
@@ -70,21 +111,7 @@ class PythonTestsChecker(StrictModel):
 
     def check(self, output: str, expected: Any) -> Verdict:
         code = extract_code(output)
-        with tempfile.TemporaryDirectory(prefix="harness-code-") as folder:
-            script = Path(folder) / "candidate.py"
-            script.write_text(_PRELUDE + "\n" + code + "\n\n# --- tests ---\n" + str(expected) + "\n")
-            env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": folder, "TMPDIR": folder,
-                   "PYTHONHASHSEED": "0", "PYTHONDONTWRITEBYTECODE": "1"}
-            try:
-                proc = subprocess.run(
-                    [sys.executable, "-I", str(script)], cwd=folder, env=env, capture_output=True, text=True,
-                    timeout=self.timeout_s, preexec_fn=_limit(int(self.timeout_s) + 1, self.memory_mb),
-                )
-            except subprocess.TimeoutExpired:
-                return Verdict(INCORRECT, extracted=code, detail=f"timed out after {self.timeout_s:g} s")
-        if proc.returncode == 0:
+        failure = run_python(code + "\n\n# --- tests ---\n" + str(expected) + "\n", self.timeout_s, self.memory_mb)
+        if failure is None:
             return Verdict(CORRECT, extracted=code)
-        tail = (proc.stderr.strip().splitlines() or [f"exit status {proc.returncode}"])[-1]
-        if proc.returncode < 0:
-            tail = f"killed by signal {-proc.returncode} (CPU or memory limit)"
-        return Verdict(INCORRECT, extracted=code, detail=tail[:300])
+        return Verdict(INCORRECT, extracted=code, detail=failure)

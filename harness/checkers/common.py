@@ -19,6 +19,10 @@ class Verdict:
     extracted: str | None = None
     detail: str | None = None
     judge: dict[str, Any] | None = None  # a judge model's answer and its own cost, kept apart
+    # Named sub-metrics of one record (e.g. GSM8K's strict_match and flexible_extract). A bool or number is
+    # averaged over scored records; a list of bools is pooled (sum of True over total length). The verdict
+    # stays the headline metric.
+    scores: dict[str, Any] | None = None
 
     @property
     def correct(self) -> bool:

@@ -183,3 +183,26 @@ def levels_table(rows: list[dict[str, Any]], with_goodput: bool) -> Table:
             cells.insert(4, _fmt(row["goodput_per_s"], ".2f"))
         table.add_row(*cells)
     return table
+
+
+def benchmark_table(rows: list[dict[str, Any]], title: str) -> Table:
+    """A benchmark's metrics per model: value, 95% interval, tasks scored (and $ per correct task when known)."""
+    table = Table(title=title, title_justify="left")
+    for header in ("model", "metric", "value", "95% CI", "tasks", "$/correct"):
+        table.add_column(header, justify="left" if header in ("model", "metric") else "right")
+    for row in rows:
+        table.add_row(row["model"], row["metric"], _fmt(row["value"], ".1%"),
+                      f"[{_fmt(row['ci_low'], '.1%')}, {_fmt(row['ci_high'], '.1%')}]", _fmt(row["n_tasks"], "d"),
+                      _fmt(row.get("cost_usd_per_correct"), ".2e") if row["metric"] in ("accuracy", "pass@1") else "")
+    return table
+
+
+def breakdown_table(rows: list[dict[str, Any]], title: str) -> Table:
+    """Accuracy by group of subjects (or by subject), per model, with 95% intervals."""
+    table = Table(title=title, title_justify="left")
+    for header in ("model", "name", "accuracy", "95% CI", "tasks"):
+        table.add_column(header, justify="left" if header in ("model", "name") else "right")
+    for row in rows:
+        table.add_row(row["model"], str(row["name"]), _fmt(row["accuracy"], ".1%"),
+                      f"[{_fmt(row['ci_low'], '.1%')}, {_fmt(row['ci_high'], '.1%')}]", _fmt(row["n_tasks"], "d"))
+    return table

@@ -29,7 +29,7 @@ from harness.errors import (
     InputError,
 )
 from harness.report import build_report
-from harness.suites import builtin_suites, load_suite
+from harness.suites import benchmark_suites, builtin_suites, load_suite
 
 
 def _whatif(args: argparse.Namespace) -> int:
@@ -89,14 +89,38 @@ def cmd_report(args: argparse.Namespace) -> int:
 
 
 def cmd_suites(args: argparse.Namespace) -> int:
-    """List built-in suites with task counts and content hashes."""
+    """List built-in suites with task counts and content hashes, and the recognised benchmarks with their
+    source, revision, split, item count, licence and whether they can load here."""
+    from harness.suites.catalog import describe_benchmark
+
     table = Table(title="Built-in suites", title_justify="left")
     for header in ("name", "version", "tasks", "sha256", "description"):
         table.add_column(header)
+    benchmarks = benchmark_suites()
     for name in builtin_suites():
+        if name in benchmarks:
+            continue
         suite = load_suite(name)
         table.add_row(suite.name, str(suite.version), str(len(suite.tasks)), suite.sha256[:12], suite.description.strip())
     Console().print(table)
+    table = Table(title="Benchmarks (dataset suites; harness fetch NAME puts a Hub dataset in the cache)",
+                  title_justify="left")
+    for header in ("name", "source", "revision", "split", "items", "licence", "sha256", "here"):
+        table.add_column(header)
+    for name, path in benchmarks.items():
+        row = describe_benchmark(path)
+        table.add_row(name, row["source"], row["revision"], row["split"], row["items"], row["licence"], row["sha256"],
+                      row["here"])
+    Console().print(table)
+    return EXIT_OK
+
+
+def cmd_fetch(args: argparse.Namespace) -> int:
+    """Put the named Hub benchmarks (or dataset suite files) into the Hugging Face cache."""
+    from harness.suites.catalog import fetch_benchmark
+
+    for name in args.names:
+        print(f"{name}: {fetch_benchmark(name)}", flush=True)
     return EXIT_OK
 
 
@@ -118,6 +142,14 @@ def _add_run_arguments(parser: argparse.ArgumentParser, default_repeat: int) -> 
                         "mix): in=2000,out=300[,prefix=0.7:4096][,n=20][,seed=0][,reuse=on] or trace=FILE.jsonl "
                         "(README: Workloads)")
     parser.add_argument("--only", nargs="+", metavar="NAME", help="run only these models")
+    pick = parser.add_argument_group("part of a suite (recorded in the manifest; changes the suite's hash)")
+    pick.add_argument("--limit", type=int, metavar="N", help="the first N items of each suite")
+    pick.add_argument("--sample", type=int, metavar="N", help="N items drawn with --seed (by subject, in proportion, "
+                      "where the suite has subjects)")
+    pick.add_argument("--seed", type=int, default=0, help="seed of --sample (default: 0)")
+    pick.add_argument("--subject", nargs="+", metavar="SUBJECT", help="only these subjects (e.g. MMLU's anatomy)")
+    pick.add_argument("--shots", type=int, metavar="K", help="few-shot exemplars per item (0: zero-shot; default: "
+                      "the suite's own, e.g. 5 for gsm8k and mmlu)")
     parser.add_argument("--repeat", type=int, default=default_repeat,
                         help=f"run each task N times (default: {default_repeat})")
     parser.add_argument("--out", default="results", help="folder for run outputs (default: results)")
@@ -194,8 +226,12 @@ def build_parser() -> argparse.ArgumentParser:
     whatif.add_argument("--models", help="models file with the API models to price (default: the run's own)")
     whatif.set_defaults(func=_whatif)
 
-    suites = sub.add_parser("suites", help="list built-in suites")
+    suites = sub.add_parser("suites", help="list built-in suites and benchmarks")
     suites.set_defaults(func=cmd_suites)
+
+    fetch = sub.add_parser("fetch", help="download Hub benchmarks (gsm8k, mmlu, ifeval) into the Hugging Face cache")
+    fetch.add_argument("names", nargs="+", metavar="NAME|PATH", help="benchmark names or dataset suite files")
+    fetch.set_defaults(func=cmd_fetch)
     return parser
 
 

@@ -22,7 +22,9 @@ from rich.console import Console
 from harness.analysis.levels import parse_slos
 from harness.cli.console import (
     TerminalProgress,
+    benchmark_table,
     break_even_table,
+    breakdown_table,
     levels_table,
     projected_table,
     same_weights_table,
@@ -42,7 +44,8 @@ from harness.run.loadgen import Level, parse_profile
 from harness.run.resume import ResumeState, check_unchanged, prepare_resume
 from harness.run.runner import Runner
 from harness.store.records import RECORDS_FILE, read_records
-from harness.suites import load_suite, load_suite_file
+from harness.suites import load_suite, reload_suite
+from harness.suites.selection import Selection
 
 
 @dataclass
@@ -67,8 +70,10 @@ def plan_new(args: argparse.Namespace, energy: EnergySettings, overrides: CostOv
     """A new run from the command line."""
     models_file = models_file_path(args.models)
     config = load_models_config(models_file)
+    selection = Selection(limit=args.limit, sample=args.sample, seed=args.seed, shots=args.shots,
+                          subjects=tuple(args.subject) if args.subject else None)
     suite_names = args.suite or ([] if getattr(args, "workload", None) else ["smoke"])
-    suites = [load_suite(name) for name in suite_names]
+    suites = load_suites(suite_names, selection)
     levels = parse_profile(args.profile) if args.profile else []
     if getattr(args, "workload", None):
         workload = load_suite(f"workload:{args.workload}")
@@ -84,6 +89,12 @@ def plan_new(args: argparse.Namespace, energy: EnergySettings, overrides: CostOv
                 levels=levels, slos=parse_slos(args.slo))
 
 
+def load_suites(names: list[str], selection: Selection) -> list[Any]:
+    """The suites named on the command line, each with the selection applied (a suite that has no subjects
+    or no exemplars for --subject or --shots is an error naming it)."""
+    return [load_suite(name, selection) for name in names]
+
+
 def plan_resume(args: argparse.Namespace) -> Plan:
     """The interrupted run's own plan, checked against the current models file and suites."""
     state = prepare_resume(args.resume, args.retry_failed)
@@ -94,8 +105,7 @@ def plan_resume(args: argparse.Namespace) -> Plan:
     suites = []
     for info in state.manifest["suites"]:
         try:
-            source = info["source"]
-            suites.append(load_suite(source) if source.startswith("workload:") else load_suite_file(Path(source)))
+            suites.append(reload_suite(info))
         except SuiteError as exc:
             raise InputError(f"--resume {args.resume}: suite {info['name']}: {exc}") from None
     check_unchanged(state, models, suites)
@@ -194,8 +204,33 @@ def execute_run(args: argparse.Namespace, energy: EnergySettings, overrides: Cos
     return (EXIT_FAILURES_RECORDED if result.n_errors else EXIT_OK), result.run_dir
 
 
+def print_benchmark(out: Console, suite: Any, records: list[dict], manifest: dict, per_suite: Any,
+                    with_separation: bool) -> None:
+    """A benchmark's metrics with intervals and $ per correct task, MMLU-style breakdowns, and (when the run
+    has several suites) the paired separation of its models on this benchmark alone."""
+    from harness.analysis.benchmarks import benchmark_metrics, sample_label, subject_breakdown
+    from harness.analysis.frames import accuracy_separation
+
+    cost = {row["model"]: row.get("cost_usd_per_correct") for row in per_suite.to_dict("records")}
+    rows = [{**row, "cost_usd_per_correct": cost.get(row["model"])}
+            for row in benchmark_metrics(records, manifest).to_dict("records")]
+    size = sample_label(len(suite.tasks), suite.n_total)
+    shots = suite.dataset.get("shots")
+    out.print(benchmark_table(rows, f"Benchmark · {suite.name} · {size}" + (f" · {shots}-shot" if shots else "")))
+    breakdown = subject_breakdown(records)
+    if len(breakdown):
+        out.print(breakdown_table(breakdown[breakdown["by"] == "group"].to_dict("records"),
+                                  f"{suite.name} by category"))
+        out.print(breakdown_table(breakdown[breakdown["by"] == "subject"].to_dict("records"),
+                                  f"{suite.name} by subject"))
+    differences = accuracy_separation(records) if with_separation else []
+    if len(differences):
+        out.print(separation_table(differences.to_dict("records")))
+
+
 def print_summary(out: Console, runner: Runner, plan: Plan) -> None:
     """Per-suite and overall summaries, model separation, projected API costs and break-even."""
+    from harness.analysis.benchmarks import sample_label
     from harness.analysis.comparison import break_even, projected_costs, same_weights
     from harness.analysis.frames import accuracy_separation, records_frame, summarize  # pandas loads only here
     from harness.analysis.levels import level_summary
@@ -203,8 +238,13 @@ def print_summary(out: Console, runner: Runner, plan: Plan) -> None:
     records = read_records(runner.run_dir / RECORDS_FILE)
     summary = summarize(records, runner.manifest)
     for suite in plan.suites:
-        per_suite = summarize([r for r in records if r["suite"] == suite.name], runner.manifest)
-        out.print(summary_table(per_suite.to_dict("records"), f"Summary · {suite.name} · sha256 {suite.sha256[:12]}"))
+        suite_records = [r for r in records if r["suite"] == suite.name]
+        per_suite = summarize(suite_records, runner.manifest)
+        size = sample_label(len(suite.tasks), suite.n_total)
+        out.print(summary_table(per_suite.to_dict("records"),
+                                f"Summary · {suite.name} · {size} · sha256 {suite.sha256[:12]}"))
+        if suite.dataset is not None:
+            print_benchmark(out, suite, suite_records, runner.manifest, per_suite, len(plan.suites) > 1)
         if any(task.workload is not None for task in suite.tasks):
             out.print(f"workload: {suite.description} (unscored: cost and speed only)", highlight=False)
     if len(plan.suites) > 1:

@@ -22,7 +22,7 @@ from harness.errors import InputError, SuiteError
 from harness.store.fsutil import atomic_path
 from harness.store.manifest import MANIFEST_FILE, read_manifest
 from harness.store.records import RECORDS_FILE, read_records
-from harness.suites import Suite, load_suite, load_suite_file
+from harness.suites import Suite, reload_suite
 
 
 @dataclass
@@ -60,8 +60,7 @@ def _suite_key(manifest: dict[str, Any]) -> list[tuple[str, str]]:
 
 def _reload_suite(info: dict[str, Any], notes: list[str]) -> Suite | None:
     try:
-        source = info["source"]
-        suite = load_suite(source) if source.startswith("workload:") else load_suite_file(Path(source))
+        suite = reload_suite(info)
     except (SuiteError, OSError, KeyError):
         notes.append(f"suite {info['name']}: its file {info.get('source')} is gone; prompts are not shown")
         return None

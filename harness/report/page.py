@@ -9,7 +9,9 @@ import json
 from itertools import zip_longest
 from typing import Any
 
+from harness.analysis.benchmarks import sample_label
 from harness.report import svg
+from harness.report.benchmarks import benchmark_section
 from harness.report.data import ReportData
 from harness.report.tables import (
     _e,
@@ -264,17 +266,20 @@ def render(data: ReportData, title: str, comparison: Any = None, baseline: str =
     """The whole page; with `comparison` (from `harness.analysis.regress`), a section against a baseline run first."""
     suites = ", ".join(f"{s['name']} ({s['sha256'][:12]}"
                        + (f"; workload {s['description']}" if str(s.get("source", "")).startswith("workload:") else "")
-                       + ")" for s in data.suite_info)
+                       + (f", {sample_label(s['n_tasks'], s['n_total'])}" if s.get("n_total", s.get("n_tasks"))
+                          != s.get("n_tasks") else "") + ")" for s in data.suite_info)
     runs = ", ".join(_e(m.get("run_id")) for m in data.manifests)
     notes = "".join(f"<p class='note'>{_e(n)}</p>" for n in data.notes)
     glossary = "".join(f"<tr><td class='l'><b>{_e(k)}</b></td><td class='l'>{_e(v)}</td></tr>" for k, v in GLOSSARY)
     generated = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+    benchmarks = benchmark_section(data)
     body = (
         f"<h1>{_e(title)}</h1><p class='lede'>Suites {_e(suites)} · runs {runs} · {len(data.records):,} requests · "
         f"generated {generated}</p>{notes}"
         + (f"<section id='comparison'><h2>Compared with the baseline</h2>{comparison_table(comparison, baseline)}"
            "</section>" if comparison is not None else "") +
         f"<section id='headline'><h2>Models side by side</h2>{headline_table(data)}</section>"
+        + (f"<section id='benchmarks'><h2>Benchmarks</h2>{benchmarks}</section>" if benchmarks else "") +
         f"<section id='charts'><h2>Charts</h2>{charts(data)}</section>"
         f"<section id='break-even'><h2>Break-even against each API</h2>{break_even_table(data)}</section>"
         f"<section id='differences'><h2>Which differences are real</h2>{separation_table(data)}</section>"

@@ -121,9 +121,10 @@ class Runner:
         self._prepared = True
 
     def base_record(self, model_name: str, suite: Suite, task: Task, repetition: int) -> dict[str, Any]:
-        """The identity fields every record starts with."""
+        """The identity fields every record starts with (and the task's subject, for per-subject figures)."""
         return {"schema": RECORD_SCHEMA, "run_id": self.run_id, "model": model_name, "suite": suite.name,
-                "suite_sha256": suite.sha256, "task_id": task.id, "repetition": repetition}
+                "suite_sha256": suite.sha256, "task_id": task.id, "repetition": repetition,
+                "subject": task.category, "subject_group": task.group}
 
     def _jobs(self, model_name: str, level: str = "") -> list[Job]:
         return [(suite, repetition, task) for suite in self.suites for repetition in range(self.repeat)

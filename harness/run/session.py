@@ -224,7 +224,7 @@ def judge_record(task: Task, record: dict[str, Any], completion_style: bool, jud
     record["expected"] = task.expected
     record["checker"] = task.checker.kind
     if record["error"] is not None:
-        record.update(verdict=None, extracted=None, verdict_detail=None, judge=None)
+        record.update(verdict=None, extracted=None, verdict_detail=None, judge=None, scores=None)
         return
     answer = record["output_text"]
     if completion_style and task.answer_prefix:
@@ -232,7 +232,7 @@ def judge_record(task: Task, record: dict[str, Any], completion_style: bool, jud
     verdict = run_checker(task.checker, answer, task.expected, judge=judge.ask if judge else None,
                           question=task.question)
     record.update(verdict=verdict.verdict, extracted=verdict.extracted, verdict_detail=verdict.detail,
-                  judge=verdict.judge)
+                  judge=verdict.judge, scores=verdict.scores)
 
 
 def failure_record(base: dict[str, Any], task: Task, error: dict[str, Any]) -> dict[str, Any]:
@@ -242,7 +242,7 @@ def failure_record(base: dict[str, Any], task: Task, error: dict[str, Any]) -> d
             "cache_read_tokens": 0, "cache_write_tokens": 0, "reasoning_tokens": None, "finish_reason": None,
             "output_text": "", "error": error, "attempts": 0, "failed_attempts": [], "prices": None,
             "cost_usd": None, "energy": None, "judge": None, "expected": task.expected,
-            "checker": task.checker.kind, "verdict": None, "extracted": None, "verdict_detail": None}
+            "checker": task.checker.kind, "verdict": None, "extracted": None, "verdict_detail": None, "scores": None}
 
 
 def describe_failure(exc: BaseException, entry: dict[str, Any]) -> dict[str, Any]:

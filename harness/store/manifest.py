@@ -110,7 +110,8 @@ def new_manifest(run_id: str, argv: list[str], suites: list, models_file: Path, 
         "libraries": library_versions(),
         "suites": [
             {"name": suite.name, "version": suite.version, "sha256": suite.sha256, "source": suite.source,
-             "n_tasks": len(suite.tasks), "description": suite.description}
+             "n_tasks": len(suite.tasks), "n_total": getattr(suite, "n_total", None) or len(suite.tasks),
+             "selection": getattr(suite, "selection", None), "description": suite.description, "dataset": getattr(suite, "dataset", None)}
             for suite in suites
         ],
         "models_file": str(models_file),

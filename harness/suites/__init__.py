@@ -1,9 +1,12 @@
 """Task suites: versioned data files of tasks, each with a prompt, an expected answer and a checker.
 
 A suite file is YAML (a mapping with `name`, `version`, `description`, optional `defaults`, and `tasks`) or
-JSONL (one task per line; the suite is named after the file). The suite's content hash — sha256 of the
-canonical JSON of its validated tasks — is recorded with every run, so two runs are comparable only when
-their hashes match.
+JSONL (one task per line; the suite is named after the file), or a `kind: dataset` file whose tasks are made
+from a dataset's rows (`harness.suites.dataset_suite`; the recognised benchmarks are such files, in
+`benchmarks/`). The suite's content hash — sha256 of the canonical JSON of its validated tasks, and for a
+dataset suite of the dataset's id, revision and split — is recorded with every run, so two runs are
+comparable only when their hashes match. A `Selection` (`--limit`, `--sample`, `--subject`, `--shots`)
+takes part of a suite; the hash then covers exactly the items, exemplars and prompts taken.
 
 Stage rule: it may import checkers, config, store, errors, host.
 """
@@ -20,8 +23,10 @@ from pydantic import Field, ValidationError, model_validator
 from harness.checkers import CHECKERS, CheckerSpec, needs_expected
 from harness.config.models import NAME_PATTERN, StrictModel, format_validation_error, load_yaml_file
 from harness.errors import ConfigError, SuiteError
+from harness.suites.selection import Selection, select_positions
 
 BUILTIN_DIR = Path(__file__).parent
+BENCHMARKS_DIR = BUILTIN_DIR / "benchmarks"
 DEFAULT_COMPLETION_TEMPLATE = "Question: {prompt}\nAnswer:"
 DEFAULT_COMPLETION_STOP = ["\n"]
 
@@ -48,10 +53,12 @@ class Task(StrictModel):
     """One task: a chat prompt (and optionally a completion form for base models), an answer and a checker."""
 
     id: str = Field(pattern=NAME_PATTERN)
-    category: str | None = None
+    category: str | None = Field(default=None, description="the task's subject (strata of --sample, breakdowns)")
+    group: str | None = Field(default=None, description="a group of subjects (MMLU's categories)")
     messages: list[Message] = Field(min_length=1)
     completion: str | None = Field(default=None, description="prompt for base (completion-style) models")
-    stop: list[str] = Field(default_factory=list, description="extra stop strings for the completion form")
+    stop: list[str] | None = Field(default=None, description="stop strings of the completion form (default: a "
+                                  "newline; [] for none)")
     max_tokens: int = Field(ge=1, le=32768)
     expected: str | int | float | list[Any] | dict[str, Any] | None = None
     reference: str | None = Field(default=None, description="a known-correct answer, for the suite self-test")
@@ -74,7 +81,7 @@ class Task(StrictModel):
     def completion_prompt(self) -> tuple[str, list[str]]:
         """Prompt and stop strings for a completion-style model: the task's own form, else a default template."""
         if self.completion is not None:
-            return self.completion, list(self.stop) or list(DEFAULT_COMPLETION_STOP)
+            return self.completion, list(DEFAULT_COMPLETION_STOP) if self.stop is None else list(self.stop)
         return DEFAULT_COMPLETION_TEMPLATE.format(prompt=self.messages[-1].content), list(DEFAULT_COMPLETION_STOP)
 
 
@@ -87,6 +94,10 @@ class Suite(StrictModel):
     source: str
     sha256: str
     tasks: list[Task]
+    dataset: dict[str, Any] | None = Field(default=None, description="dataset id, revision, split, licence, "
+                                           "n_rows (of the split), n_items (of the chosen subjects), shots")
+    selection: dict[str, Any] | None = Field(default=None, description="the Selection that took part of the suite")
+    n_total: int | None = Field(default=None, description="items in the whole suite (tasks: those selected)")
 
 
 def _normalise_task(raw: dict, defaults: dict) -> dict:
@@ -112,7 +123,11 @@ def _normalise_task(raw: dict, defaults: dict) -> dict:
     return data
 
 
-def _build_suite(path: Path, name: str, version: Any, description: str, defaults: dict, raw_tasks: list) -> Suite:
+def _build_suite(path: Path, name: str, version: Any, description: str, defaults: dict, raw_tasks: list,
+                 selection: Selection | None = None, dataset: dict[str, Any] | None = None,
+                 n_total: int | None = None) -> Suite:
+    """Validate tasks and hash them; `selection` (for written suites) takes part of them after validation."""
+    selection = selection or Selection()
     if not raw_tasks:
         raise SuiteError(f"{path}: key 'tasks': the suite has no tasks")
     tasks: list[Task] = []
@@ -125,7 +140,7 @@ def _build_suite(path: Path, name: str, version: Any, description: str, defaults
             raise SuiteError(f"{path}: {label}: key 'checker': required")
         kind = (raw.get("checker") or defaults.get("checker"))
         kind = kind.get("kind") if isinstance(kind, dict) else kind
-        if kind in CHECKERS and needs_expected(kind) and "expected" not in raw and "expected" not in defaults:
+        if kind in CHECKERS and "expected" not in raw and "expected" not in defaults and needs_expected(kind):
             raise SuiteError(f"{path}: {label}: key 'expected': required by checker {kind}")
         try:
             task = Task.model_validate(_normalise_task(raw, defaults))
@@ -137,17 +152,30 @@ def _build_suite(path: Path, name: str, version: Any, description: str, defaults
             raise SuiteError(f"{path}: {label}: key 'id': duplicate task id")
         seen.add(task.id)
         tasks.append(task)
-    canonical = json.dumps(
-        # Defaults left out: a field added to the schema later does not change existing suites' hashes.
-        {"name": name, "version": version, "tasks": [t.model_dump(mode="json", exclude_defaults=True) for t in tasks]},
-        sort_keys=True, separators=(",", ":"), ensure_ascii=False,
-    )
+    if dataset is None:
+        n_total = len(tasks)
+        if selection.shots:
+            raise SuiteError(f"--shots: suite {name} ({path}) is not a dataset suite with few-shot exemplars")
+        if selection.subjects:
+            unknown = sorted(set(selection.subjects) - {t.category for t in tasks})
+            if unknown:
+                raise SuiteError(f"--subject: {unknown[0]!r} is not a category of suite {name} ({path})")
+            tasks = [t for t in tasks if t.category in selection.subjects]
+        tasks = [tasks[p] for p in select_positions([t.category for t in tasks], selection)]
+    content: dict[str, Any] = {"name": name, "version": version,
+                               # Defaults left out: a field added later does not change existing suites' hashes.
+                               "tasks": [t.model_dump(mode="json", exclude_defaults=True) for t in tasks]}
+    if dataset is not None:
+        content["dataset"] = {k: dataset.get(k) for k in ("dataset", "config", "revision", "split")}
+    canonical = json.dumps(content, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     return Suite(name=name, version=version, description=description, source=str(path),
-                 sha256=hashlib.sha256(canonical.encode()).hexdigest(), tasks=tasks)
+                 sha256=hashlib.sha256(canonical.encode()).hexdigest(), tasks=tasks, dataset=dataset,
+                 selection=None if selection.is_default else selection.to_record(), n_total=n_total)
 
 
-def load_suite_file(path: Path) -> Suite:
-    """Load and validate a suite file (YAML or JSONL); raise `SuiteError` naming file, task and key."""
+def load_suite_file(path: Path, selection: Selection | None = None) -> Suite:
+    """Load and validate a suite file (YAML, JSONL, or a `kind: dataset` YAML); raise `SuiteError` naming file,
+    task and key (a dataset that is neither cached nor reachable: `DatasetUnavailable`)."""
     path = Path(path)
     if path.suffix == ".jsonl":
         try:
@@ -161,13 +189,17 @@ def load_suite_file(path: Path) -> Suite:
                     raw_tasks.append(json.loads(line))
                 except json.JSONDecodeError as exc:
                     raise SuiteError(f"{path}:{number}: malformed JSON: {exc.msg}") from None
-        return _build_suite(path, path.stem, 1, "", {}, raw_tasks)
+        return _build_suite(path, path.stem, 1, "", {}, raw_tasks, selection)
     try:
         raw = load_yaml_file(path, "suite file")
     except ConfigError as exc:
         raise SuiteError(str(exc)) from None
     if not isinstance(raw, dict):
         raise SuiteError(f"{path}: expected a mapping with 'name', 'version' and 'tasks'")
+    if raw.get("kind") == "dataset":
+        return _load_dataset_suite(raw, path, selection or Selection())
+    if "kind" in raw:
+        raise SuiteError(f"{path}: key 'kind': {raw['kind']!r} is not a suite kind (dataset, or leave it out)")
     unknown = sorted(set(raw) - {"name", "version", "description", "defaults", "tasks"})
     if unknown:
         raise SuiteError(f"{path}: key '{unknown[0]}': unknown top-level key")
@@ -177,26 +209,42 @@ def load_suite_file(path: Path) -> Suite:
     defaults = raw.get("defaults") or {}
     if not isinstance(defaults, dict) or not isinstance(raw["tasks"], list):
         raise SuiteError(f"{path}: keys 'defaults' and 'tasks' must be a mapping and a list")
-    return _build_suite(path, str(raw["name"]), raw["version"], str(raw.get("description") or ""), defaults, raw["tasks"])
+    return _build_suite(path, str(raw["name"]), raw["version"], str(raw.get("description") or ""), defaults,
+                        raw["tasks"], selection)
+
+
+def _load_dataset_suite(raw: dict, path: Path, selection: Selection) -> Suite:
+    from harness.suites.dataset_suite import build_dataset_tasks, parse_spec
+
+    spec = parse_spec(raw, path)
+    raw_tasks, dataset = build_dataset_tasks(spec, path, selection)
+    return _build_suite(path, spec.name, spec.version, spec.description, {}, raw_tasks, selection, dataset,
+                        n_total=dataset["n_items"])
 
 
 def builtin_suites() -> dict[str, Path]:
-    """Built-in suite names and their files."""
-    return {p.stem: p for p in sorted(BUILTIN_DIR.glob("*.yaml"))}
+    """Built-in suite names and their files: the written suites, then the recognised benchmarks."""
+    return {p.stem: p for p in [*sorted(BUILTIN_DIR.glob("*.yaml")), *sorted(BENCHMARKS_DIR.glob("*.yaml"))]}
 
 
-def load_suite(name_or_path: str) -> Suite:
-    """A built-in suite by name, a suite file by path, or `workload:SPEC` (harness.suites.workload)."""
+def benchmark_suites() -> dict[str, Path]:
+    """The recognised benchmarks (dataset suites shipped with the harness) and their files."""
+    return {p.stem: p for p in sorted(BENCHMARKS_DIR.glob("*.yaml"))}
+
+
+def load_suite(name_or_path: str, selection: Selection | None = None) -> Suite:
+    """A built-in suite by name, a suite file by path, or `workload:SPEC` (harness.suites.workload);
+    `selection` takes part of a suite file."""
     if name_or_path.startswith("workload:"):
         return workload_suite(name_or_path.removeprefix("workload:"))
     builtins = builtin_suites()
     if name_or_path in builtins:
-        return load_suite_file(builtins[name_or_path])
+        return load_suite_file(builtins[name_or_path], selection)
     path = Path(name_or_path)
     if path.suffix in (".yaml", ".yml", ".jsonl") or path.exists():
         if not path.is_file():
             raise SuiteError(f"{path}: suite file not found")
-        return load_suite_file(path)
+        return load_suite_file(path, selection)
     raise SuiteError(f"unknown suite {name_or_path!r} (built-in: {', '.join(builtins)}; or give a .yaml/.jsonl path)")
 
 
@@ -217,3 +265,10 @@ def workload_suite(text: str) -> Suite:
         ))
     return Suite(name="workload", version=1, description=spec.describe(), source=f"workload:{text}",
                  sha256=workload_hash(spec, rows), tasks=tasks)
+
+
+def reload_suite(info: dict[str, Any]) -> Suite:
+    """The suite a manifest entry describes (its file, with the selection the run made)."""
+    if str(info["source"]).startswith("workload:"):
+        return workload_suite(info["source"].removeprefix("workload:"))
+    return load_suite_file(Path(info["source"]), Selection.from_record(info.get("selection")))
