@@ -190,7 +190,7 @@ def print_summary(out: Console, runner: Runner, plan: Plan) -> None:
     records = read_records(runner.run_dir / RECORDS_FILE)
     summary = summarize(records, runner.manifest)
     for suite in plan.suites:
-        per_suite = summarize([r for r in records if r["suite"] == suite.name], runner.manifest)
+        per_suite = summarize([r for r in records if r.get("suite") == suite.name], runner.manifest)
         out.print(summary_table(per_suite.to_dict("records"), f"Summary · {suite.name} · sha256 {suite.sha256[:12]}"))
     if len(plan.suites) > 1:
         names = ", ".join(s.name for s in plan.suites)

@@ -20,7 +20,7 @@ from typing import Any
 from harness.errors import InputError
 from harness.store.fsutil import atomic_write_bytes
 from harness.store.manifest import MANIFEST_FILE, read_manifest
-from harness.store.records import RECORDS_FILE
+from harness.store.records import RECORDS_FILE, check_record
 
 Key = tuple[str, str, str, int, str]
 
@@ -66,6 +66,10 @@ def prepare_resume(run_dir: Path, retry_failed: bool) -> ResumeState:
             print(f"warning: {path}:{number}: dropped a torn last line (the run was killed mid-write)", file=sys.stderr)
             dropped += 1
             continue
+        try:
+            check_record(record, f"{path}:{number}")
+        except ValueError as exc:
+            raise InputError(f"{exc}; the run cannot be resumed") from None
         if retry_failed and record.get("error") is not None:
             dropped += 1
             continue

@@ -1,0 +1,106 @@
+"""The fault matrix, continued: defects found by trying the harness as a user would (issue 17). Each test is
+named after the fault and asserts what the user sees: where files land, what outputs hold, how fast a stop
+is, how often a request is paid for, and that bad input is one line naming the file and key (exit 2).
+
+API behaviour comes from the local server the tests control (tests/fake_api.py); runs go through the real
+command line in a subprocess.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from harness.store.records import read_records
+from tests.conftest import run_cli, write
+from tests.fake_api import FakeAPI
+
+USAGE = {"prompt_tokens": 20, "completion_tokens": 5, "total_tokens": 25}
+
+
+def _suite(folder: Path, n: int = 2, name: str = "user") -> Path:
+    tasks = "\n".join(f'  - {{id: t{i}, prompt: "What is 6 times 7?", max_tokens: 8, expected: 42, checker: numeric}}'
+                      for i in range(1, n + 1))
+    return write(folder / f"{name}.yaml", f"name: {name}\nversion: 1\ntasks:\n{tasks}\n")
+
+
+def _models(folder: Path, api: FakeAPI, extra: str = "") -> Path:
+    return write(folder / "models.yaml", f"models:\n  - {{name: fake, kind: openai, base_url: '{api.base_url}/v1',"
+                                         f" model: m, max_attempts: 2{extra}}}\n")
+
+
+def _no_traceback_one_line(proc, code: int = 2) -> str:
+    assert proc.returncode == code, (proc.returncode, proc.stderr)
+    assert "Traceback" not in proc.stderr, proc.stderr
+    (line,) = [line for line in proc.stderr.splitlines() if line.strip()]
+    return line
+
+
+@pytest.fixture(scope="module")
+def finished_run(tmp_path_factory) -> Path:
+    """A complete two-task run against the fake API."""
+    folder = tmp_path_factory.mktemp("finished")
+    with FakeAPI(usage=USAGE) as api:
+        proc = run_cli("run", "--models", str(_models(folder, api)), "--suite", str(_suite(folder)),
+                       "--out", str(folder / "out"), "--no-report")
+    assert proc.returncode == 0, proc.stderr
+    (run_dir,) = (folder / "out").iterdir()
+    return run_dir
+
+
+def _copy_run(run_dir: Path, target: Path, edit=None) -> Path:
+    shutil.copytree(run_dir, target)
+    if edit is not None:
+        records = read_records(target / "records.jsonl")
+        (target / "records.jsonl").write_text("".join(json.dumps(r) + "\n" for r in edit(records)))
+    return target
+
+
+# --- report and compare on runs with no or partial records --------------------------------------------------
+
+def test_report_and_compare_on_a_run_stopped_before_its_first_record(tmp_path, finished_run):
+    empty = _copy_run(finished_run, tmp_path / "empty", edit=lambda records: [])
+    unopened = _copy_run(finished_run, tmp_path / "unopened")
+    (unopened / "records.jsonl").unlink()  # stopped before records.jsonl was opened
+    for run_dir in (empty, unopened):
+        line = _no_traceback_one_line(run_cli("report", str(run_dir), "-o", str(tmp_path / "r.html")))
+        assert "records.jsonl" in line and "no records" in line, line
+        for pair in ((finished_run, run_dir), (run_dir, finished_run)):
+            line = _no_traceback_one_line(run_cli("compare", *map(str, pair)))
+            assert f"{run_dir}/records.jsonl" in line and "no records" in line, line
+    assert not (tmp_path / "r.html").exists()
+
+
+def test_report_and_compare_on_records_without_suite_or_verdict(tmp_path, finished_run):
+    def strip(records):
+        return [{k: v for k, v in r.items() if k not in ("suite", "verdict")} for r in records]
+
+    partial = _copy_run(finished_run, tmp_path / "partial", edit=strip)
+    proc = run_cli("report", str(partial), "-o", str(tmp_path / "r.html"), "--allow-different-suites")
+    assert proc.returncode == 0 and "Traceback" not in proc.stderr, proc.stderr
+    assert (tmp_path / "r.html").exists()
+    for pair in ((partial, partial), (finished_run, partial)):
+        proc = run_cli("compare", *map(str, pair))
+        assert proc.returncode == 0 and "Traceback" not in proc.stderr, proc.stderr
+        assert "not compared" in proc.stdout or "unchanged" in proc.stdout
+
+
+def test_compare_runs_without_a_model_in_common(tmp_path, finished_run):
+    renamed = _copy_run(finished_run, tmp_path / "renamed",
+                        edit=lambda records: [{**r, "model": "other"} for r in records])
+    proc = run_cli("compare", str(finished_run), str(renamed))
+    assert proc.returncode == 0 and "Traceback" not in proc.stderr, proc.stderr
+
+
+def test_report_compare_and_resume_refuse_a_record_without_its_identity(tmp_path, finished_run):
+    broken = _copy_run(finished_run, tmp_path / "broken",
+                       edit=lambda records: [records[0], {k: v for k, v in records[1].items() if k != "task_id"}])
+    before = (broken / "records.jsonl").read_bytes()
+    for args in (("report", str(broken), "-o", str(tmp_path / "r.html")), ("compare", str(finished_run), str(broken)),
+                 ("run", "--resume", str(broken), "--no-report")):
+        line = _no_traceback_one_line(run_cli(*args))
+        assert f"{broken}/records.jsonl:2" in line and "key 'task_id'" in line, line
+    assert (broken / "records.jsonl").read_bytes() == before
