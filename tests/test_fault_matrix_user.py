@@ -104,3 +104,44 @@ def test_report_compare_and_resume_refuse_a_record_without_its_identity(tmp_path
         line = _no_traceback_one_line(run_cli(*args))
         assert f"{broken}/records.jsonl:2" in line and "key 'task_id'" in line, line
     assert (broken / "records.jsonl").read_bytes() == before
+
+
+# --- every path stays under the folder the user chose ------------------------------------------------------
+
+@pytest.mark.parametrize("name", ["x/../../../../escaped-by-suite-name", "a<b/c", "..", "with space"])
+def test_suite_name_that_cannot_be_a_file_name_is_rejected(tmp_path, name):
+    work = tmp_path / "a" / "b" / "c" / "d"
+    work.mkdir(parents=True)
+    suite = write(work / "bad.yaml", f"name: {json.dumps(name)}\nversion: 1\ntasks:\n"
+                                     '  - {id: t1, prompt: "6*7?", max_tokens: 4, expected: 42, checker: numeric}\n')
+    with FakeAPI(usage=USAGE) as api:
+        proc = run_cli("run", "--models", str(_models(work, api)), "--suite", str(suite), "--out", str(work / "out"),
+                       "--report-dir", str(work / "rep"), cwd=work)
+        assert not api.requests
+    line = _no_traceback_one_line(proc)
+    assert str(suite) in line and "key 'name'" in line, line
+    assert sorted(p.name for p in tmp_path.rglob("*")) == sorted(["a", "b", "c", "d", "bad.yaml", "models.yaml"])
+
+
+def test_jsonl_suite_named_after_an_unsafe_file_name_is_rejected(tmp_path):
+    suite = tmp_path / "my suite.jsonl"
+    suite.write_text('{"id": "t1", "prompt": "6*7?", "max_tokens": 4, "expected": 42, "checker": "numeric"}\n')
+    with FakeAPI(usage=USAGE) as api:
+        proc = run_cli("run", "--models", str(_models(tmp_path, api)), "--suite", str(suite),
+                       "--out", str(tmp_path / "out"))
+    line = _no_traceback_one_line(proc)
+    assert str(suite) in line and "file name" in line, line
+    assert not (tmp_path / "out").exists()
+
+
+def test_resume_refuses_a_run_id_that_would_leave_the_report_folder(tmp_path, finished_run):
+    run_dir = _copy_run(finished_run, tmp_path / "run")
+    manifest = json.loads((run_dir / "run.json").read_text())
+    (run_dir / "run.json").write_text(json.dumps({**manifest, "run_id": "../../escaped-by-run-id"}))
+    work = tmp_path / "w1" / "w2"
+    work.mkdir(parents=True)
+    records_before = (run_dir / "records.jsonl").read_bytes()
+    line = _no_traceback_one_line(run_cli("run", "--resume", str(run_dir), cwd=work))
+    assert f"{run_dir}/run.json" in line and "key 'run_id'" in line, line
+    assert not list(tmp_path.rglob("escaped*"))
+    assert (run_dir / "records.jsonl").read_bytes() == records_before

@@ -69,7 +69,7 @@ def cmd_models(args: argparse.Namespace) -> int:
 
 def cmd_report(args: argparse.Namespace) -> int:
     """Write one HTML report over the given runs, with exports beside it."""
-    output = args.output or Path("reports") / f"{args.run_dirs[0].name}.html"
+    output = args.output or Path("reports") / f"{args.run_dirs[0].resolve().name}.html"  # `report .` too
     for path in build_report(args.run_dirs, output, args.allow_different_suites):
         print(path)
     return EXIT_OK

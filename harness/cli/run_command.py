@@ -40,6 +40,7 @@ from harness.report import build_report
 from harness.run.loadgen import Level, parse_profile
 from harness.run.resume import ResumeState, check_unchanged, prepare_resume
 from harness.run.runner import Runner
+from harness.store.fsutil import child_path
 from harness.store.records import RECORDS_FILE, read_records
 from harness.suites import load_suite, load_suite_file
 
@@ -173,7 +174,7 @@ def execute_run(args: argparse.Namespace, energy: EnergySettings, overrides: Cos
     print_summary(out, runner, plan)
     print(f"records:  {result.run_dir / RECORDS_FILE}\nmanifest: {result.run_dir / 'run.json'}", flush=True)
     if not args.no_report:
-        report_path = Path(args.report_dir) / f"{runner.run_id}.html"
+        report_path = child_path(Path(args.report_dir), runner.run_id, ".html")
         build_report([result.run_dir], report_path)
         print(f"report:   {report_path}", flush=True)
     for name in result.failed_models:

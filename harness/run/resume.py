@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from harness.errors import InputError
-from harness.store.fsutil import atomic_write_bytes
+from harness.store.fsutil import atomic_write_bytes, child_path
 from harness.store.manifest import MANIFEST_FILE, read_manifest
 from harness.store.records import RECORDS_FILE, check_record
 
@@ -49,6 +49,10 @@ def prepare_resume(run_dir: Path, retry_failed: bool) -> ResumeState:
         manifest = read_manifest(run_dir)
     except (OSError, ValueError) as exc:
         raise InputError(f"--resume {run_dir}: cannot read {MANIFEST_FILE}: {exc}") from None
+    try:  # the run id names the report: it must stay a plain file name
+        child_path(run_dir, manifest.get("run_id") if isinstance(manifest, dict) else None)
+    except ValueError as exc:
+        raise InputError(f"{run_dir / MANIFEST_FILE}: key 'run_id': {exc}") from None
     path = run_dir / RECORDS_FILE
     raw = path.read_bytes() if path.exists() else b""
     lines = raw.split(b"\n")

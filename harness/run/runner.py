@@ -21,6 +21,7 @@ from harness.energy.select import EnergySettings
 from harness.run.loadgen import Level
 from harness.run.resume import ResumeState
 from harness.run.session import Job, ModelSession, describe_failure, failure_record
+from harness.store.fsutil import child_path
 from harness.store.manifest import new_manifest, write_manifest
 from harness.store.records import RECORD_SCHEMA, RECORDS_FILE, RecordWriter
 from harness.suites import Suite, Task
@@ -101,7 +102,7 @@ class Runner:
             self._prepared = True
             return
         self.run_id = run_id or new_run_id([s.name for s in suites])
-        self.run_dir = Path(out_dir) / self.run_id
+        self.run_dir = child_path(out_dir, self.run_id)
         self.manifest = new_manifest(
             self.run_id, argv or [], suites, models_file,
             settings={"repeat": repeat, "models": [m.name for m in models], "out_dir": str(out_dir),

@@ -30,6 +30,7 @@ from harness.run.loadgen import Level, run_level
 from harness.run.request import execute, execute_async
 from harness.run.retry import RetryPolicy
 from harness.run.serve import Server, scrape_metrics
+from harness.store.fsutil import child_path
 from harness.suites import Suite, Task
 
 Job = tuple[Suite, int, Task]
@@ -59,7 +60,7 @@ class ModelSession:
         raises on any failure (and stops a started server)."""
         cfg, entry = self.cfg, self.entry
         if getattr(cfg, "launch", None) is not None:
-            self.server = Server(cfg.launch, cfg.base_url, self.runner.run_dir / f"server-{cfg.name}.log")
+            self.server = Server(cfg.launch, cfg.base_url, child_path(self.runner.run_dir, f"server-{cfg.name}", ".log"))
             entry["server"] = {"command": self.server.command, "log": str(self.server.log_path)}
             entry["server"]["ready_s"] = self.server.start()
             entry["server"]["pid"] = self.server.pid

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from pathlib import Path
 from typing import Any, Literal
 
@@ -101,6 +102,9 @@ def _normalise_task(raw: dict, defaults: dict) -> dict:
 
 
 def _build_suite(path: Path, name: str, version: Any, description: str, defaults: dict, raw_tasks: list) -> Suite:
+    if not re.fullmatch(NAME_PATTERN, name):  # the name becomes part of run ids, hence of paths
+        where = "key 'name'" if path.suffix != ".jsonl" else "the file name (a JSONL suite is named after it)"
+        raise SuiteError(f"{path}: {where}: {name!r} is not a valid suite name (letters, digits, . _ -)")
     if not raw_tasks:
         raise SuiteError(f"{path}: key 'tasks': the suite has no tasks")
     tasks: list[Task] = []
