@@ -145,3 +145,60 @@ def test_resume_refuses_a_run_id_that_would_leave_the_report_folder(tmp_path, fi
     assert f"{run_dir}/run.json" in line and "key 'run_id'" in line, line
     assert not list(tmp_path.rglob("escaped*"))
     assert (run_dir / "records.jsonl").read_bytes() == records_before
+
+
+# --- environment values never reach an output; a launched server that needs a key ------------------------
+
+ENV_SECRET = "env-secret-value-7f3a9c"
+SERVER_KEY = "server-key-51c0d2e8"
+
+
+def _launched_models(folder: Path, timeout_s: float = 20) -> Path:
+    script = Path(__file__).parent / "keyed_server.py"
+    return write(folder / "models.yaml", f"""
+        models:
+          - name: served
+            kind: openai
+            base_url: http://127.0.0.1:{{port}}/v1
+            model: m
+            self_hosted: true
+            api_key_env: HARNESS_TEST_SERVER_KEY
+            max_attempts: 1
+            launch:
+              command: ["{{python}}", "{script}", "{{port}}", "{SERVER_KEY}"]
+              env: {{HARNESS_TEST_ENV_SECRET: "{ENV_SECRET}"}}
+              timeout_s: {timeout_s}
+        """)
+
+
+def _outputs(*folders: Path) -> dict[Path, bytes]:
+    return {p: p.read_bytes() for folder in folders for p in folder.rglob("*") if p.is_file()}
+
+
+def test_env_values_and_the_key_never_reach_records_manifest_logs_or_reports(tmp_path, monkeypatch):
+    monkeypatch.setenv("HARNESS_TEST_SERVER_KEY", SERVER_KEY)
+    proc = run_cli("run", "--models", str(_launched_models(tmp_path)), "--suite", str(_suite(tmp_path)),
+                   "--out", str(tmp_path / "out"), "--report-dir", str(tmp_path / "rep"))
+    assert proc.returncode == 0, proc.stderr                 # the probe sent the key: the server became ready
+    (run_dir,) = (tmp_path / "out").iterdir()
+    assert [r["verdict"] for r in read_records(run_dir / "records.jsonl")] == ["correct", "correct"]
+    manifest = json.loads((run_dir / "run.json").read_text())
+    assert manifest["models"]["served"]["config"]["launch"]["env"] == {"HARNESS_TEST_ENV_SECRET": "***"}
+    assert "with key ***; env secret ***" in (run_dir / "server-served.log").read_text()
+    outputs = _outputs(run_dir, tmp_path / "rep")
+    assert any(p.suffix == ".html" for p in outputs) and any(p.name.endswith(".summary.csv") for p in outputs)
+    for secret in (ENV_SECRET, SERVER_KEY):
+        assert secret not in proc.stdout + proc.stderr
+        assert not [p for p, data in outputs.items() if secret.encode() in data], secret
+
+
+def test_launched_server_that_rejects_the_key_fails_at_once(tmp_path, monkeypatch):
+    monkeypatch.setenv("HARNESS_TEST_SERVER_KEY", "a-wrong-key-0000")
+    proc = run_cli("run", "--models", str(_launched_models(tmp_path, timeout_s=60)), "--suite", str(_suite(tmp_path)),
+                   "--out", str(tmp_path / "out"), "--no-report", timeout=50)
+    assert proc.returncode == 1 and "Traceback" not in proc.stderr, proc.stderr
+    assert "is up but rejects the key (HTTP 401)" in proc.stderr, proc.stderr
+    (run_dir,) = (tmp_path / "out").iterdir()
+    entry = json.loads((run_dir / "run.json").read_text())["models"]["served"]
+    assert entry["status"] == "failed" and entry["error"]["message"].startswith("the server at http://127.0.0.1:")
+    assert not [p for p, data in _outputs(run_dir).items() if ENV_SECRET.encode() in data]

@@ -31,6 +31,7 @@ from harness.cli.console import (
 )
 from harness.config.models import has_gguf_source, load_models_config, models_file_path
 from harness.config.providers import missing_key_env
+from harness.config.redact import public_config
 from harness.config.sources import locate_weights
 from harness.cost.local import CostOverrides
 from harness.cost.pricing import API_KINDS
@@ -130,7 +131,7 @@ def execute_run(args: argparse.Namespace, energy: EnergySettings, overrides: Cos
     for model in plan.models:
         key_env = missing_key_env(model) if model.kind in API_KINDS else None
         if key_env:
-            plan.skipped[model.name] = {"reason": f"set {key_env} to run it", "config": model.model_dump(mode="json")}
+            plan.skipped[model.name] = {"reason": f"set {key_env} to run it", "config": public_config(model)}
             print(f"skipping model '{model.name}': set {key_env} to run it", file=sys.stderr)
     runnable = [m for m in plan.models if m.name not in plan.skipped]
     if not runnable:

@@ -9,6 +9,7 @@ import json
 from itertools import zip_longest
 from typing import Any
 
+from harness.config.redact import redact_config
 from harness.report import svg
 from harness.report.data import ReportData
 from harness.report.tables import (
@@ -231,7 +232,7 @@ def manifest_section(data: ReportData) -> str:
                 "kind": entry.get("kind"), "weights sha256": weights.get("sha256"), "weights bytes": weights.get("size_bytes"),
                 "origin": weights.get("origin"), "load s": entry.get("load_s"), "load": json.dumps(entry.get("load")),
                 "energy meter": json.dumps(entry.get("energy_meter")), "idle": json.dumps(entry.get("idle")),
-                "local cost": json.dumps(entry.get("local_cost")), "config": json.dumps(entry.get("config")),
+                "local cost": json.dumps(entry.get("local_cost")), "config": json.dumps(redact_config(entry.get("config") or {})),
                 "error": json.dumps(entry.get("error")) if entry.get("error") else None,
             }) + "</details>")
         parts.append(f"<details open><summary>{_e(manifest.get('run_id'))}</summary>{_dl(head)}{''.join(models)}</details>")

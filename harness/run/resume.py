@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from harness.config.redact import public_config, redact_config
 from harness.errors import InputError
 from harness.store.fsutil import atomic_write_bytes, child_path
 from harness.store.manifest import MANIFEST_FILE, read_manifest
@@ -101,7 +102,7 @@ def check_unchanged(state: ResumeState, models: list[Any], suites: list[Any]) ->
         entry = recorded.get(model.name)
         if entry is None:
             continue
-        changed = _first_difference(entry.get("config"), model.model_dump(mode="json"))
+        changed = _first_difference(redact_config(entry.get("config") or {}), public_config(model))
         if changed:
             raise InputError(f"--resume {state.run_dir}: model '{model.name}' changed since the run began "
                              f"(key '{changed}'); start a new run instead")

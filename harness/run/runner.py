@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
+from harness.config.redact import public_config
 from harness.config.sources import Weights
 from harness.cost.local import CostOverrides
 from harness.cost.pricing import API_KINDS
@@ -179,10 +180,11 @@ class Runner:
 
     def _entry(self, cfg: Any) -> dict[str, Any]:
         entry = self.manifest["models"].get(cfg.name)
-        fresh = {"kind": cfg.kind, "config": cfg.model_dump(mode="json"), "status": "loading"}
+        fresh = {"kind": cfg.kind, "config": public_config(cfg), "status": "loading"}
         if entry is None:
             self.manifest["models"][cfg.name] = fresh
             return fresh
+        entry["config"] = public_config(cfg)  # a run begun before values were redacted keeps none either
         # Resumed: this session's load, meter and idle baseline replace the earlier ones, which are kept.
         earlier = {k: entry.pop(k) for k in ("load", "load_s", "idle", "energy_meter", "energy_window") if k in entry}
         entry.setdefault("earlier_sessions", []).append(earlier)

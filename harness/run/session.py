@@ -18,8 +18,10 @@ from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from typing import Any
 
 from harness.backends import Backend, Prompt, backend_class
+from harness.backends.api_common import api_key
 from harness.checkers import run_checker
 from harness.config.models import has_gguf_source
+from harness.config.redact import scrub, secret_values
 from harness.config.sources import locate_weights
 from harness.cost.local import local_task_cost_usd, resolve_local_cost
 from harness.cost.pricing import API_KINDS, RequestPricer
@@ -60,9 +62,12 @@ class ModelSession:
         raises on any failure (and stops a started server)."""
         cfg, entry = self.cfg, self.entry
         if getattr(cfg, "launch", None) is not None:
-            self.server = Server(cfg.launch, cfg.base_url, child_path(self.runner.run_dir, f"server-{cfg.name}", ".log"))
-            entry["server"] = {"command": self.server.command, "log": str(self.server.log_path)}
-            entry["server"]["ready_s"] = self.server.start()
+            secrets = secret_values(cfg)
+            self.server = Server(cfg.launch, cfg.base_url, child_path(self.runner.run_dir, f"server-{cfg.name}", ".log"),
+                                 secrets=secrets, api_key=api_key(cfg))
+            entry["server"] = {"command": [scrub(part, secrets) for part in self.server.command],
+                               "log": str(self.server.log_path)}
+            entry["server"]["ready_s"] = self.server.start(lambda: self.runner.stop_requested)
             entry["server"]["pid"] = self.server.pid
             cfg = self.cfg = cfg.model_copy(update={"base_url": self.server.base_url})
         weights = None
