@@ -9,13 +9,18 @@ command line in a subprocess.
 from __future__ import annotations
 
 import json
+import os
 import shutil
+import signal
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pytest
 
 from harness.store.records import read_records
-from tests.conftest import run_cli, write
+from tests.conftest import REPO, run_cli, write
 from tests.fake_api import FakeAPI
 
 USAGE = {"prompt_tokens": 20, "completion_tokens": 5, "total_tokens": 25}
@@ -202,3 +207,36 @@ def test_launched_server_that_rejects_the_key_fails_at_once(tmp_path, monkeypatc
     entry = json.loads((run_dir / "run.json").read_text())["models"]["served"]
     assert entry["status"] == "failed" and entry["error"]["message"].startswith("the server at http://127.0.0.1:")
     assert not [p for p, data in _outputs(run_dir).items() if ENV_SECRET.encode() in data]
+
+
+# --- one Ctrl-C stops a retry wait at once; nothing more is sent ---------------------------------------------
+
+@pytest.mark.parametrize("extra, args", [("", []), (", concurrency: 2", []), ("", ["--profile", "concurrent:2"])],
+                         ids=["sequential", "threads", "loadgen"])
+def test_first_ctrl_c_cancels_a_retry_wait_and_sends_nothing_more(tmp_path, extra, args):
+    rate_limited = {"do": "status", "status": 429, "headers": {"retry-after": "20"}}
+    with FakeAPI([dict(rate_limited) for _ in range(20)], usage=USAGE) as api:
+        models = _models(tmp_path, api, extra.replace("max_attempts: 2", "") + ", max_attempts: 5")
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "harness", "run", "--models", str(models), "--suite", str(_suite(tmp_path, 3)),
+             "--out", str(tmp_path / "out"), "--no-report", "--idle-seconds", "0", *args],
+            cwd=tmp_path, env={**os.environ, "PYTHONPATH": str(REPO)}, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+            text=True)
+        expected = 2 if "2" in extra + "".join(args) else 1
+        deadline = time.monotonic() + 60
+        while len(api.requests) < expected:
+            assert proc.poll() is None and time.monotonic() < deadline, proc.communicate()
+            time.sleep(0.05)
+        time.sleep(0.3)                                             # every request is now in its 20 s wait
+        proc.send_signal(signal.SIGINT)
+        t0 = time.monotonic()
+        _, stderr = proc.communicate(timeout=30)
+        stopped_s = time.monotonic() - t0
+        sent = len(api.requests)
+    assert proc.returncode == 130, stderr
+    assert stopped_s < 5, stopped_s                                 # not the 20 s Retry-After
+    assert sent == expected                                         # no new attempt, no new request
+    assert "done" not in stderr.split("stopping after the request in flight")[-1], stderr
+    (run_dir,) = (tmp_path / "out").iterdir()
+    assert json.loads((run_dir / "run.json").read_text())["status"] == "interrupted"
+    assert read_records(run_dir / "records.jsonl") == []           # the waiting requests are left to --resume

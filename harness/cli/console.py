@@ -63,6 +63,8 @@ class TerminalProgress:
         bar = self._bars[model]
         if status == "failed":
             self._progress.update(bar, status=f"[red]failed: {detail}[/red]", refresh=True)
+        elif status == "interrupted":
+            self._progress.update(bar, status=f"{self._correct[model]} correct · [yellow]stopped[/]", refresh=True)
         else:
             self._progress.update(bar, status=f"{self._correct[model]} correct · done", refresh=True)
 

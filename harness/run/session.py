@@ -29,7 +29,7 @@ from harness.energy import EnergyMeter, MeterError, window_total
 from harness.energy.select import build_meter, describe_meter
 from harness.errors import HarnessError
 from harness.run.loadgen import Level, run_level
-from harness.run.request import execute, execute_async
+from harness.run.request import RequestStopped, execute, execute_async
 from harness.run.retry import RetryPolicy
 from harness.run.serve import Server, scrape_metrics
 from harness.store.fsutil import child_path
@@ -103,15 +103,24 @@ class ModelSession:
             if self.server is not None:
                 self.server.stop()
 
-    def _one(self, job: Job) -> dict[str, Any]:
+    def _stop(self) -> bool:
+        return self.runner.stop_requested
+
+    def _one(self, job: Job) -> dict[str, Any] | None:
+        """One request's record, or None when the run stopped while it waited for a retry."""
         suite, repetition, task = job
         cfg, meter = self.cfg, self.meter
         record = self.runner.base_record(cfg.name, suite, task, repetition)
         key = f"{suite.name}/{task.id}/{repetition}"
         if self.concurrency == 1:  # overlapping requests share the model-level window instead
             meter.begin(key)
-        record.update(execute(self.backend, build_prompt(task, cfg), self.policy))
-        record["energy"] = meter.end(key) if self.concurrency == 1 else None
+        try:
+            record.update(execute(self.backend, build_prompt(task, cfg), self.policy, self._stop))
+        except RequestStopped:
+            return None
+        finally:
+            energy = meter.end(key) if self.concurrency == 1 else None
+        record["energy"] = energy
         return self._finish(task, record)
 
     def _finish(self, task: Task, record: dict[str, Any]) -> dict[str, Any]:
@@ -132,10 +141,13 @@ class ModelSession:
         loop = asyncio.new_event_loop()
         levels_entry = self.entry.setdefault("levels", {})
 
-        async def send(job: tuple[Job, str]) -> dict[str, Any]:
+        async def send(job: tuple[Job, str]) -> dict[str, Any] | None:
             (suite, repetition, task), level_name = job
             record = {**self.runner.base_record(self.cfg.name, suite, task, repetition), "level": level_name}
-            record.update(await execute_async(self.backend, build_prompt(task, self.cfg), self.policy))
+            try:
+                record.update(await execute_async(self.backend, build_prompt(task, self.cfg), self.policy, self._stop))
+            except RequestStopped:
+                return None
             record["energy"], record["_task"] = None, task
             return record  # checked on the reading thread: a checker must not stall the event loop
 
@@ -171,7 +183,9 @@ class ModelSession:
                 for job in jobs:
                     if stop():
                         return
-                    yield self._one(job)
+                    record = self._one(job)
+                    if record is not None:
+                        yield record
                 return
             pending: set = set()
             queue = iter(jobs)
@@ -186,7 +200,8 @@ class ModelSession:
                         return
                     finished, pending = wait(pending, return_when=FIRST_COMPLETED)
                     for future in finished:
-                        yield future.result()
+                        if (record := future.result()) is not None:
+                            yield record
         finally:
             self.entry["energy_window"] = self.meter.end("model")
 
