@@ -153,6 +153,13 @@ class FakeAPI:
             handler.end_headers()
             handler.wfile.write(payload)
             return
+        if do == "json":  # a server that ignores stream: true and sends the whole reply at once
+            payload = {"id": "chatcmpl-1", "object": "chat.completion", "model": body.get("model", "m"),
+                       "choices": [{"index": 0, "finish_reason": "stop",
+                                    "message": {"role": "assistant", "content": "".join(self.answer)}}],
+                       "usage": self.usage}
+            self._respond(handler, {"do": "status", "status": 200, "body": payload}, body)
+            return
         if do == "echo_key":  # an error body that repeats the request's credentials back
             auth = handler.headers.get("authorization") or handler.headers.get("x-api-key") or ""
             self._respond(handler, {"do": "status", "status": 401,

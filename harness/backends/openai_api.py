@@ -15,7 +15,7 @@ from typing import Any
 import openai
 
 from harness.backends import Backend, Prompt, Usage
-from harness.backends.api_common import api_key, to_request_failed
+from harness.backends.api_common import api_key, check_streamed, to_request_failed
 from harness.backends.failures import RequestFailed
 from harness.config.providers import resolve_endpoint
 
@@ -92,6 +92,7 @@ class OpenAIBackend(Backend):
         path, params = self._params(prompt)
         try:
             stream = self._client.post(path, body=params, cast_to=object, stream=True, stream_cls=openai.Stream[object])
+            check_streamed(stream)
             for chunk in stream:
                 yield from state.feed(chunk)
         except Exception as exc:  # noqa: BLE001 - every failure becomes a classified RequestFailed
@@ -108,6 +109,7 @@ class OpenAIBackend(Backend):
         try:
             stream = await self._async_client.post(path, body=params, cast_to=object, stream=True,
                                                    stream_cls=openai.AsyncStream[object])
+            check_streamed(stream)
             async for chunk in stream:
                 for text in state.feed(chunk):
                     yield text
