@@ -259,3 +259,63 @@ def test_complete_json_reply_to_a_streaming_request_is_not_retried(tmp_path, kin
     (record,) = read_records(next((tmp_path / "out").iterdir()) / "records.jsonl")
     assert record["error"]["error_class"] == "not_streamed" and record["attempts"] == 1
     assert "application/json" in record["error"]["message"]
+
+
+# --- resume keeps the run's own settings, from any folder ------------------------------------------------------
+
+def _interrupted_run(tmp_path: Path, api: FakeAPI, n_done: int = 2) -> tuple[Path, Path]:
+    """A 4-task run started from `tmp_path/start` with a relative models file and --report-dir, then cut back
+    to its first `n_done` records and marked interrupted, as a Ctrl-C leaves it."""
+    start = tmp_path / "start"
+    start.mkdir()
+    _models(start, api)
+    _suite(start, 4)
+    proc = run_cli("run", "--models", "models.yaml", "--suite", "user.yaml", "--out", "out", "--report-dir", "my-reports",
+                   cwd=start)
+    assert proc.returncode == 0, proc.stderr
+    (run_dir,) = (start / "out").iterdir()
+    lines = (run_dir / "records.jsonl").read_bytes().splitlines(keepends=True)
+    (run_dir / "records.jsonl").write_bytes(b"".join(lines[:n_done]))
+    manifest = json.loads((run_dir / "run.json").read_text())
+    (run_dir / "run.json").write_text(json.dumps({**manifest, "status": "interrupted"}))
+    for report in (start / "my-reports").iterdir():
+        report.unlink()
+    return start, run_dir
+
+
+def test_resume_from_another_folder_keeps_the_report_dir_and_finds_the_models_file(tmp_path):
+    with FakeAPI(usage=USAGE) as api:
+        start, run_dir = _interrupted_run(tmp_path, api)
+        models = start / "models.yaml"
+        models.write_text(models.read_text().replace("model: m,", "model: m, description: a note,"))
+        elsewhere = tmp_path / "elsewhere"
+        elsewhere.mkdir()
+        proc = run_cli("run", "--resume", str(run_dir), cwd=elsewhere)
+    assert proc.returncode == 0, proc.stderr                       # a changed description does not block it
+    assert len(read_records(run_dir / "records.jsonl")) == 4
+    assert (start / "my-reports" / f"{run_dir.name}.html").is_file()
+    assert not (elsewhere / "reports").exists()
+
+
+def test_resume_refuses_flags_that_change_the_run_and_names_those_it_ignores(tmp_path):
+    with FakeAPI(usage=USAGE) as api:
+        start, run_dir = _interrupted_run(tmp_path, api)
+        before = (run_dir / "records.jsonl").read_bytes()
+        for flags, named in ((["--repeat", "3"], "--repeat 3"), (["--suite", "arith"], "--suite arith"),
+                             (["--only", "fake"], "--only fake")):
+            line = _no_traceback_one_line(run_cli("run", "--resume", str(run_dir), *flags, cwd=start))
+            assert f"--resume {run_dir}: {named}" in line and "keeps its own" in line, line
+            assert (run_dir / "records.jsonl").read_bytes() == before
+        proc = run_cli("run", "--resume", str(run_dir), "--report-dir", "other", cwd=start)
+    assert proc.returncode == 0, proc.stderr
+    assert "ignored: --report-dir other" in proc.stderr
+    assert (start / "my-reports" / f"{run_dir.name}.html").is_file() and not (start / "other").exists()
+
+
+def test_resume_names_a_missing_manifest_key(tmp_path, finished_run):
+    run_dir = _copy_run(finished_run, tmp_path / "run")
+    manifest = json.loads((run_dir / "run.json").read_text())
+    del manifest["settings"]["repeat"]
+    (run_dir / "run.json").write_text(json.dumps(manifest))
+    line = _no_traceback_one_line(run_cli("run", "--resume", str(run_dir), "--no-report"))
+    assert f"{run_dir}/run.json" in line and "key 'settings.repeat'" in line, line

@@ -62,6 +62,7 @@ class Plan:
     skipped: dict[str, dict] = field(default_factory=dict)
     levels: list[Level] = field(default_factory=list)
     slos: dict[str, float] = field(default_factory=dict)
+    report_dir: Path | None = None  # a resumed run's own; else --report-dir
 
 
 def plan_new(args: argparse.Namespace, energy: EnergySettings, overrides: CostOverrides) -> Plan:
@@ -78,9 +79,37 @@ def plan_new(args: argparse.Namespace, energy: EnergySettings, overrides: CostOv
                 levels=parse_profile(args.profile) if args.profile else [], slos=parse_slos(args.slo))
 
 
+# With --resume, the run goes on with its own settings. Flags that would change which requests are sent are
+# refused; the others are ignored, and the warning says which.
+RESUME_REFUSED = ("suite", "repeat", "only", "profile", "judge")
+RESUME_IGNORED = ("out", "report_dir", "slo", "energy", "idle_seconds", "cpu_w_per_core", "electricity_usd_per_kwh",
+                  "pue", "hardware_usd_per_hour", "utilisation")
+
+
+def _flag(dest: str, value: Any) -> str:
+    shown = " ".join(map(str, value)) if isinstance(value, list) else value
+    return f"--{dest.replace('_', '-')} {shown}"
+
+
+def resume_flags(args: argparse.Namespace) -> list[str]:
+    """Refuse run-shaping flags given with --resume (`InputError`); return the ignored ones, as given."""
+    from harness.cli.main import build_parser
+
+    defaults = vars(build_parser().parse_args(["run"]))
+    given = [dest for dest in (*RESUME_REFUSED, *RESUME_IGNORED) if getattr(args, dest, None) != defaults.get(dest)]
+    refused = [_flag(dest, getattr(args, dest)) for dest in given if dest in RESUME_REFUSED]
+    if refused:
+        raise InputError(f"--resume {args.resume}: {', '.join(refused)}: a resumed run keeps its own models, suites, "
+                         "repetitions and profile; drop the flag or start a new run")
+    return [_flag(dest, getattr(args, dest)) for dest in given]
+
+
 def plan_resume(args: argparse.Namespace) -> Plan:
     """The interrupted run's own plan, checked against the current models file and suites."""
+    ignored = resume_flags(args)
     state = prepare_resume(args.resume, args.retry_failed)
+    if ignored:
+        print(f"warning: --resume keeps the run's own settings; ignored: {', '.join(ignored)}", file=sys.stderr)
     settings = state.manifest.get("settings", {})
     models_file = Path(args.models or state.manifest["models_file"])
     config = load_models_config(models_file)
@@ -96,7 +125,8 @@ def plan_resume(args: argparse.Namespace) -> Plan:
     overrides = CostOverrides(**settings.get("cost_overrides", {}))
     return Plan(models_file, config, models, suites, settings["repeat"], energy, overrides, settings.get("judge"),
                 resume=state, levels=[Level(**level) for level in settings.get("profile") or []],
-                slos=settings.get("slos") or {})
+                slos=settings.get("slos") or {},
+                report_dir=Path(settings["report_dir"]) if settings.get("report_dir") else None)
 
 
 def resume_command(run_dir: Path, failures: bool) -> str:
@@ -152,7 +182,8 @@ def execute_run(args: argparse.Namespace, energy: EnergySettings, overrides: Cos
     runner = Runner(plan.suites, runnable, plan.models_file, Path(args.out), repeat=plan.repeat, argv=sys.argv,
                     weights=weights, skipped=plan.skipped, energy=plan.energy, cost_overrides=plan.cost_overrides,
                     judge=judge, resume=plan.resume, levels=plan.levels)
-    runner.manifest["settings"]["slos"] = plan.slos
+    report_dir = plan.report_dir or Path(args.report_dir).resolve()
+    runner.manifest["settings"].update(slos=plan.slos, report_dir=str(report_dir))
     try:
         runner.prepare()
     except OSError as exc:
@@ -175,7 +206,7 @@ def execute_run(args: argparse.Namespace, energy: EnergySettings, overrides: Cos
     print_summary(out, runner, plan)
     print(f"records:  {result.run_dir / RECORDS_FILE}\nmanifest: {result.run_dir / 'run.json'}", flush=True)
     if not args.no_report:
-        report_path = child_path(Path(args.report_dir), runner.run_id, ".html")
+        report_path = child_path(report_dir, runner.run_id, ".html")
         build_report([result.run_dir], report_path)
         print(f"report:   {report_path}", flush=True)
     for name in result.failed_models:

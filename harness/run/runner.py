@@ -106,7 +106,7 @@ class Runner:
         self.run_dir = child_path(out_dir, self.run_id)
         self.manifest = new_manifest(
             self.run_id, argv or [], suites, models_file,
-            settings={"repeat": repeat, "models": [m.name for m in models], "out_dir": str(out_dir),
+            settings={"repeat": repeat, "models": [m.name for m in models], "out_dir": str(Path(out_dir).resolve()),
                       "energy": vars(self.energy), "cost_overrides": vars(self.cost_overrides),
                       "judge": judge.cfg.name if judge else None,
                       "profile": [vars(level) for level in self.levels] or None},

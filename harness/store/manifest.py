@@ -109,11 +109,11 @@ def new_manifest(run_id: str, argv: list[str], suites: list, models_file: Path, 
         "host": host_info(),
         "libraries": library_versions(),
         "suites": [
-            {"name": suite.name, "version": suite.version, "sha256": suite.sha256, "source": suite.source,
-             "n_tasks": len(suite.tasks)}
+            {"name": suite.name, "version": suite.version, "sha256": suite.sha256,
+             "source": str(Path(suite.source).resolve()), "n_tasks": len(suite.tasks)}
             for suite in suites
         ],
-        "models_file": str(models_file),
+        "models_file": str(Path(models_file).resolve()),  # absolute: a resume may start from elsewhere
         "models": {},
     }
 
