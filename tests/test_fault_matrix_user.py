@@ -32,9 +32,9 @@ def _suite(folder: Path, n: int = 2, name: str = "user") -> Path:
     return write(folder / f"{name}.yaml", f"name: {name}\nversion: 1\ntasks:\n{tasks}\n")
 
 
-def _models(folder: Path, api: FakeAPI, extra: str = "") -> Path:
+def _models(folder: Path, api: FakeAPI, extra: str = "", attempts: int = 2) -> Path:
     return write(folder / "models.yaml", f"models:\n  - {{name: fake, kind: openai, base_url: '{api.base_url}/v1',"
-                                         f" model: m, max_attempts: 2{extra}}}\n")
+                                         f" model: m, max_attempts: {attempts}{extra}}}\n")
 
 
 def _no_traceback_one_line(proc, code: int = 2) -> str:
@@ -216,7 +216,7 @@ def test_launched_server_that_rejects_the_key_fails_at_once(tmp_path, monkeypatc
 def test_first_ctrl_c_cancels_a_retry_wait_and_sends_nothing_more(tmp_path, extra, args):
     rate_limited = {"do": "status", "status": 429, "headers": {"retry-after": "20"}}
     with FakeAPI([dict(rate_limited) for _ in range(20)], usage=USAGE) as api:
-        models = _models(tmp_path, api, extra.replace("max_attempts: 2", "") + ", max_attempts: 5")
+        models = _models(tmp_path, api, extra, attempts=5)
         proc = subprocess.Popen(
             [sys.executable, "-m", "harness", "run", "--models", str(models), "--suite", str(_suite(tmp_path, 3)),
              "--out", str(tmp_path / "out"), "--no-report", "--idle-seconds", "0", *args],
@@ -319,3 +319,19 @@ def test_resume_names_a_missing_manifest_key(tmp_path, finished_run):
     (run_dir / "run.json").write_text(json.dumps(manifest))
     line = _no_traceback_one_line(run_cli("run", "--resume", str(run_dir), "--no-report"))
     assert f"{run_dir}/run.json" in line and "key 'settings.repeat'" in line, line
+
+
+# --- the terminal shows what failed ------------------------------------------------------------------------
+
+def test_summary_shows_error_classes_counts_and_the_first_message(tmp_path):
+    script = [{"do": "status", "status": 500, "body": {"error": {"message": "engine exploded", "type": "x"}}},
+              {"do": "status", "status": 500}, {"do": "status", "status": 400}]
+    with FakeAPI(script, usage=USAGE) as api:
+        proc = run_cli("run", "--models", str(_models(tmp_path, api, attempts=1)), "--suite",
+                       str(_suite(tmp_path, 3)), "--out", str(tmp_path / "out"), "--no-report", env_columns=220)
+    assert proc.returncode == 1, proc.stderr
+    (row,) = [line for line in proc.stdout.splitlines() if line.startswith("│ fake") and "×" in line]
+    assert "3/3" in row and "server_error ×2, bad_request ×1" in row and "engine exploded" in row, proc.stdout
+    assert "Failed requests" in proc.stdout
+    progress = [line for line in proc.stderr.splitlines() if line.startswith("fake ")]
+    assert progress and "0 correct · 3 failed · done" in progress[-1], proc.stderr

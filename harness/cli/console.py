@@ -38,6 +38,7 @@ class TerminalProgress:
         )
         self._bars: dict[str, Any] = {}
         self._correct: dict[str, int] = {}
+        self._failed: dict[str, int] = {}
 
     def __enter__(self) -> TerminalProgress:
         self._progress.start()
@@ -48,13 +49,17 @@ class TerminalProgress:
 
     def model_started(self, model: str, n_requests: int) -> None:
         self._bars[model] = self._progress.add_task(model, total=n_requests, status="loading")
-        self._correct[model] = 0
+        self._correct[model] = self._failed[model] = 0
         self._progress.refresh()
 
     def request_done(self, model: str, record: dict[str, Any]) -> None:
         self._correct[model] += record.get("verdict") == "correct"
-        status = f"{self._correct[model]} correct" + (" · error" if record.get("error") else "")
-        self._progress.update(self._bars[model], advance=1, status=status, refresh=True)
+        self._failed[model] += record.get("error") is not None
+        self._progress.update(self._bars[model], advance=1, status=self._tally(model), refresh=True)
+
+    def _tally(self, model: str) -> str:
+        failed = self._failed[model]
+        return f"{self._correct[model]} correct" + (f" · [red]{failed} failed[/]" if failed else "")
 
     def warn(self, message: str) -> None:
         self._progress.console.print(f"[yellow]warning:[/] {message}", highlight=False)
@@ -64,9 +69,9 @@ class TerminalProgress:
         if status == "failed":
             self._progress.update(bar, status=f"[red]failed: {detail}[/red]", refresh=True)
         elif status == "interrupted":
-            self._progress.update(bar, status=f"{self._correct[model]} correct · [yellow]stopped[/]", refresh=True)
+            self._progress.update(bar, status=f"{self._tally(model)} · [yellow]stopped[/]", refresh=True)
         else:
-            self._progress.update(bar, status=f"{self._correct[model]} correct · done", refresh=True)
+            self._progress.update(bar, status=f"{self._tally(model)} · done", refresh=True)
 
 
 def summary_table(rows: list[dict[str, Any]], title: str) -> Table:
@@ -184,4 +189,29 @@ def levels_table(rows: list[dict[str, Any]], with_goodput: bool) -> Table:
         if with_goodput:
             cells.insert(4, _fmt(row["goodput_per_s"], ".2f"))
         table.add_row(*cells)
+    return table
+
+
+def failures_table(records: list[dict[str, Any]]) -> Table | None:
+    """Per model with failed requests: how many failed, their error classes with counts, the first message.
+    None when no request failed."""
+    failed: dict[str, list[dict[str, Any]]] = {}
+    totals: dict[str, int] = {}
+    for record in records:
+        totals[record["model"]] = totals.get(record["model"], 0) + 1
+        if record.get("error"):
+            failed.setdefault(record["model"], []).append(record["error"])
+    if not failed:
+        return None
+    table = Table(title="Failed requests", title_justify="left")
+    for header in ("model", "failed", "error classes", "first message"):
+        table.add_column(header, justify="right" if header == "failed" else "left", overflow="fold")
+    for model, errors in failed.items():
+        counts: dict[str, int] = {}
+        for error in errors:
+            kind = error.get("error_class") or error.get("type") or "unknown"
+            counts[kind] = counts.get(kind, 0) + 1
+        message = str(errors[0].get("message") or "")
+        table.add_row(model, f"{len(errors)}/{totals[model]}", ", ".join(f"{k} ×{n}" for k, n in counts.items()),
+                      message if len(message) <= 300 else message[:299] + "…", style="red")
     return table

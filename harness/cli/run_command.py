@@ -23,6 +23,7 @@ from harness.analysis.levels import parse_slos
 from harness.cli.console import (
     TerminalProgress,
     break_even_table,
+    failures_table,
     levels_table,
     projected_table,
     same_weights_table,
@@ -228,6 +229,9 @@ def print_summary(out: Console, runner: Runner, plan: Plan) -> None:
     if len(plan.suites) > 1:
         names = ", ".join(s.name for s in plan.suites)
         out.print(summary_table(summary.to_dict("records"), f"Summary · all suites ({names})"))
+    failures = failures_table(records)
+    if failures is not None:
+        out.print(failures)
     differences = accuracy_separation(records)
     if len(differences):
         out.print(separation_table(differences.to_dict("records")))
