@@ -52,6 +52,7 @@ svg .bar-note{fill:#8a5a00;font-style:italic}svg .frontier{fill:none;stroke:#999
 svg .mark{fill:#000}details{background:#fff;border:1px solid #dde2e8;margin:6px 0;padding:4px 10px}
 summary{cursor:pointer;font-weight:600}dl{display:grid;grid-template-columns:220px 1fr;gap:2px 12px;font-size:13px}
 dt{color:#5b6675}dd{margin:0;font-family:ui-monospace,monospace;word-break:break-all}
+p,li,dd,summary,pre,td.l,th.l{overflow-wrap:anywhere}
 """
 
 
