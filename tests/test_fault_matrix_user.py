@@ -335,3 +335,44 @@ def test_summary_shows_error_classes_counts_and_the_first_message(tmp_path):
     assert "Failed requests" in proc.stdout
     progress = [line for line in proc.stderr.splitlines() if line.startswith("fake ")]
     assert progress and "0 correct · 3 failed · done" in progress[-1], proc.stderr
+
+
+# --- long unbroken text wraps everywhere in the report ---------------------------------------------------------
+
+def test_long_unbroken_text_wraps_in_the_report(tmp_path):
+    from playwright.sync_api import sync_playwright
+
+    long_expected, long_answer = "x" * 10_000, "y" * 10_000
+    suite = write(tmp_path / "long.yaml", f"name: long\nversion: 1\ntasks:\n  - id: t1\n    prompt: \"{'p' * 3000}\"\n"
+                                          f"    max_tokens: 8\n    expected: \"{long_expected}\"\n    checker: exact\n")
+    with FakeAPI(usage=USAGE, answer=[long_answer]) as api:
+        proc = run_cli("run", "--models", str(_models(tmp_path, api)), "--suite", str(suite), "--out",
+                       str(tmp_path / "out"), "--report-dir", str(tmp_path / "rep"))
+    assert proc.returncode == 0, proc.stderr
+    (report,) = (tmp_path / "rep").glob("*.html")
+    assert long_expected in report.read_text()
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path="/usr/bin/chromium", args=[
+            "--no-sandbox", "--headless", "--disable-gpu", "--disable-background-networking"])
+        try:
+            tab = browser.new_page(viewport={"width": 1280, "height": 900})
+            tab.goto(report.as_uri())
+            tab.evaluate("document.querySelectorAll('details').forEach(d => d.open = true)")
+            widths = tab.evaluate("[document.documentElement.scrollWidth, document.documentElement.clientWidth]")
+        finally:
+            browser.close()
+    assert widths[0] <= widths[1], widths
+
+
+# --- tests write only under temporary folders --------------------------------------------------------------
+
+def test_a_run_through_the_test_helper_writes_nothing_into_the_checkout(tmp_path):
+    def listing() -> set[str]:
+        return {str(p) for folder in ("reports", "results") for p in (REPO / folder).rglob("*")}
+
+    before = listing()
+    with FakeAPI(usage=USAGE) as api:
+        proc = run_cli("run", "--models", str(_models(tmp_path, api)), "--suite", str(_suite(tmp_path, 1)))
+    assert proc.returncode == 0, proc.stderr
+    assert listing() == before
+    assert "report:   " in proc.stdout and f"report:   {REPO}" not in proc.stdout
