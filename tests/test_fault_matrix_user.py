@@ -376,3 +376,20 @@ def test_a_run_through_the_test_helper_writes_nothing_into_the_checkout(tmp_path
     assert proc.returncode == 0, proc.stderr
     assert listing() == before
     assert "report:   " in proc.stdout and f"report:   {REPO}" not in proc.stdout
+
+
+# --- intervals carry no float noise ------------------------------------------------------------------------------
+
+def test_summary_csv_interval_of_a_single_task_equals_its_exact_cost(tmp_path):
+    # 20 input tokens at 1.00 and 5 output tokens at 179.91 USD per million: exactly 0.00091955 USD.
+    price = ", cost: {input_usd_per_mtok: 1.0, output_usd_per_mtok: 179.91, source: test, as_of: 2026-01-01}"
+    with FakeAPI(usage=USAGE) as api:
+        proc = run_cli("run", "--models", str(_models(tmp_path, api, price)), "--suite", str(_suite(tmp_path, 1)),
+                       "--out", str(tmp_path / "out"), "--report-dir", str(tmp_path / "rep"))
+    assert proc.returncode == 0, proc.stderr
+    (csv,) = (tmp_path / "rep").glob("*.summary.csv")
+    header, row = csv.read_text().splitlines()
+    values = dict(zip(header.split(","), row.split(",")))
+    assert values["cost_usd_per_task"] == "0.00091955"
+    for column in ("cost_usd_per_correct", "cost_usd_per_correct_ci_low", "cost_usd_per_correct_ci_high"):
+        assert values[column] == "0.00091955", (column, values[column])
