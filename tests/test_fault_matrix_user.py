@@ -393,3 +393,17 @@ def test_summary_csv_interval_of_a_single_task_equals_its_exact_cost(tmp_path):
     assert values["cost_usd_per_task"] == "0.00091955"
     for column in ("cost_usd_per_correct", "cost_usd_per_correct_ci_low", "cost_usd_per_correct_ci_high"):
         assert values[column] == "0.00091955", (column, values[column])
+
+
+# --- bad input: one line naming the file and the key --------------------------------------------------------
+
+def test_suite_task_without_a_prompt_names_prompt(tmp_path):
+    suite = write(tmp_path / "noprompt.yaml", "name: noprompt\nversion: 1\ntasks:\n"
+                                              "  - {id: t1, max_tokens: 4, expected: 42, checker: numeric}\n")
+    with FakeAPI(usage=USAGE) as api:
+        proc = run_cli("run", "--models", str(_models(tmp_path, api)), "--suite", str(suite),
+                       "--out", str(tmp_path / "out"))
+        assert not api.requests
+    line = _no_traceback_one_line(proc)
+    assert f"{suite}: task 't1': key 'prompt': required (a task needs 'prompt' or 'messages')" in line, line
+    assert "messages': Field required" not in line and not (tmp_path / "out").exists()

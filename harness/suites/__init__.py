@@ -113,6 +113,8 @@ def _build_suite(path: Path, name: str, version: Any, description: str, defaults
         label = f"task '{raw['id']}'" if isinstance(raw, dict) and isinstance(raw.get("id"), str) else f"task {index + 1}"
         if not isinstance(raw, dict):
             raise SuiteError(f"{path}: {label}: expected a mapping of keys")
+        if not {"prompt", "messages"} & (set(raw) | set(defaults)):
+            raise SuiteError(f"{path}: {label}: key 'prompt': required (a task needs 'prompt' or 'messages')")
         if "checker" not in raw and "checker" not in defaults:
             raise SuiteError(f"{path}: {label}: key 'checker': required")
         kind = (raw.get("checker") or defaults.get("checker"))
