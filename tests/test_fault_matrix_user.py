@@ -158,7 +158,7 @@ ENV_SECRET = "env-secret-value-7f3a9c"
 SERVER_KEY = "server-key-51c0d2e8"
 
 
-def _launched_models(folder: Path, timeout_s: float = 20) -> Path:
+def _launched_models(folder: Path, timeout_s: float = 20, echo: bool = False) -> Path:
     script = Path(__file__).parent / "keyed_server.py"
     return write(folder / "models.yaml", f"""
         models:
@@ -170,7 +170,7 @@ def _launched_models(folder: Path, timeout_s: float = 20) -> Path:
             api_key_env: HARNESS_TEST_SERVER_KEY
             max_attempts: 1
             launch:
-              command: ["{{python}}", "{script}", "{{port}}", "{SERVER_KEY}"]
+              command: ["{{python}}", "{script}", "{{port}}", "{SERVER_KEY}"{', "echo"' if echo else ''}]
               env: {{HARNESS_TEST_ENV_SECRET: "{ENV_SECRET}"}}
               timeout_s: {timeout_s}
         """)
@@ -182,11 +182,12 @@ def _outputs(*folders: Path) -> dict[Path, bytes]:
 
 def test_env_values_and_the_key_never_reach_records_manifest_logs_or_reports(tmp_path, monkeypatch):
     monkeypatch.setenv("HARNESS_TEST_SERVER_KEY", SERVER_KEY)
-    proc = run_cli("run", "--models", str(_launched_models(tmp_path)), "--suite", str(_suite(tmp_path)),
+    proc = run_cli("run", "--models", str(_launched_models(tmp_path, echo=True)), "--suite", str(_suite(tmp_path)),
                    "--out", str(tmp_path / "out"), "--report-dir", str(tmp_path / "rep"))
-    assert proc.returncode == 0, proc.stderr                 # the probe sent the key: the server became ready
+    assert proc.returncode == 1, proc.stderr      # ready (the probe sent the key); the first request failed
     (run_dir,) = (tmp_path / "out").iterdir()
-    assert [r["verdict"] for r in read_records(run_dir / "records.jsonl")] == ["correct", "correct"]
+    echoed, served = read_records(run_dir / "records.jsonl")
+    assert "400 - bad setting ***" in echoed["error"]["message"] and served["verdict"] == "correct"
     manifest = json.loads((run_dir / "run.json").read_text())
     assert manifest["models"]["served"]["config"]["launch"]["env"] == {"HARNESS_TEST_ENV_SECRET": "***"}
     assert "with key ***; env secret ***" in (run_dir / "server-served.log").read_text()

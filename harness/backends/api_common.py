@@ -26,9 +26,12 @@ def api_key(cfg) -> str:
 
 
 
-def scrub(text: str, secret: str | None) -> str:
-    """Remove the key from any text that could reach a record or a log."""
-    return text.replace(secret, "***") if secret and secret != NO_KEY else text
+def scrub(text: str, secret: str | list[str] | None) -> str:
+    """Remove the key (or each of several secret values) from any text that could reach a record or a log."""
+    for value in [secret] if secret is None or isinstance(secret, str) else secret:
+        if value and value != NO_KEY:
+            text = text.replace(value, "***")
+    return text
 
 
 def check_streamed(stream: object) -> None:
@@ -42,7 +45,8 @@ def check_streamed(stream: object) -> None:
                             f"{kind.split(';')[0].strip()} reply, not an event stream; TTFT cannot be measured")
 
 
-def to_request_failed(exc: BaseException, sdk: ModuleType, secret: str | None, mid_stream: bool) -> RequestFailed:
+def to_request_failed(exc: BaseException, sdk: ModuleType, secret: str | list[str] | None,
+                      mid_stream: bool) -> RequestFailed:
     """Classify an exception raised by `sdk` (openai or anthropic) or by httpx during a request.
 
     A connection lost after the stream began is `disconnected`; before it, `connection`.
