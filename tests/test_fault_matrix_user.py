@@ -111,6 +111,19 @@ def test_report_compare_and_resume_refuse_a_record_without_its_identity(tmp_path
     assert (broken / "records.jsonl").read_bytes() == before
 
 
+
+def test_report_compare_and_trend_name_a_manifest_key_they_need(tmp_path, finished_run):
+    results = tmp_path / "results"
+    broken = _copy_run(finished_run, results / finished_run.name)
+    manifest = json.loads((broken / "run.json").read_text())
+    del manifest["suites"][0]["sha256"]
+    (broken / "run.json").write_text(json.dumps(manifest))
+    for args in (("report", str(broken), "-o", str(tmp_path / "r.html")), ("compare", str(finished_run), str(broken))):
+        line = _no_traceback_one_line(run_cli(*args))
+        assert f"{broken}/run.json" in line and "key 'suites.0'" in line, line
+    proc = run_cli("trend", str(results), "-o", str(tmp_path / "trend.html"))
+    assert proc.returncode == 0 and "Traceback" not in proc.stderr, proc.stderr
+
 # --- every path stays under the folder the user chose ------------------------------------------------------
 
 @pytest.mark.parametrize("name", ["x/../../../../escaped-by-suite-name", "a<b/c", "..", "with space"])

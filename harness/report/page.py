@@ -224,7 +224,7 @@ def manifest_section(data: ReportData) -> str:
                 "RAM": _num((host.get("ram_bytes") or 0) / 2**30, ".1f", " GiB"), "GPUs": gpus, "OS": host.get("os"),
                 "Python": host.get("python"), "memory bandwidth": json.dumps(host.get("memory_bandwidth"))}
         head.update({f"library {k}": v for k, v in manifest.get("libraries", {}).items()})
-        head.update({f"suite {s['name']}": f"v{s['version']} sha256 {s['sha256']} ({s['n_tasks']} tasks)"
+        head.update({f"suite {s['name']}": f"v{s.get('version')} sha256 {s['sha256']} ({s.get('n_tasks')} tasks)"
                      for s in manifest.get("suites", [])})
         models = []
         for name, entry in manifest.get("models", {}).items():
