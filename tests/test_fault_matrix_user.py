@@ -421,3 +421,13 @@ def test_suite_task_without_a_prompt_names_prompt(tmp_path):
     line = _no_traceback_one_line(proc)
     assert f"{suite}: task 't1': key 'prompt': required (a task needs 'prompt' or 'messages')" in line, line
     assert "messages': Field required" not in line and not (tmp_path / "out").exists()
+
+
+def test_a_launched_server_that_needs_a_key_has_its_metrics_scraped_with_it(tmp_path, monkeypatch):
+    monkeypatch.setenv("HARNESS_TEST_SERVER_KEY", SERVER_KEY)
+    proc = run_cli("run", "--models", str(_launched_models(tmp_path)), "--suite", str(_suite(tmp_path)),
+                   "--out", str(tmp_path / "out"), "--no-report", "--profile", "concurrent:2")
+    assert proc.returncode == 0, proc.stderr
+    (run_dir,) = (tmp_path / "out").iterdir()
+    level = json.loads((run_dir / "run.json").read_text())["models"]["served"]["levels"]["concurrent:2"]
+    assert level["metrics_delta"] == {"fake_requests_total": 2.0, 'fake_tokens_total{kind="output"}': 10.0}

@@ -157,11 +157,13 @@ class Server:
         return self.process.pid if self.process else None
 
 
-def scrape_metrics(base_url: str) -> dict[str, float] | None:
-    """Prometheus counters and gauges from the server's /metrics (text format), or None when it has none."""
+def scrape_metrics(base_url: str, api_key: str | None = None) -> dict[str, float] | None:
+    """Prometheus counters and gauges from the server's /metrics (text format), or None when it has none.
+    Sent with the model's key, as its requests are: a server that needs one guards /metrics too."""
     root = re.sub(r"/v1/?$", "", base_url.rstrip("/"))
+    headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
     try:
-        with urllib.request.urlopen(f"{root}/metrics", timeout=5) as response:
+        with urllib.request.urlopen(urllib.request.Request(f"{root}/metrics", headers=headers), timeout=5) as response:
             if response.status != 200:
                 return None
             text = response.read().decode("utf-8", "replace")

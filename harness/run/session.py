@@ -140,6 +140,7 @@ class ModelSession:
         Each level has its own energy window and, where the server exposes them, Prometheus counters."""
         loop = asyncio.new_event_loop()
         levels_entry = self.entry.setdefault("levels", {})
+        key = api_key(self.cfg)
 
         async def send(job: tuple[Job, str]) -> dict[str, Any] | None:
             (suite, repetition, task), level_name = job
@@ -159,14 +160,14 @@ class ModelSession:
                 stats: dict[str, Any] = {"started_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
                                          "n_requests": len(jobs), "concurrency": level.concurrency,
                                          "rate_per_s": level.rate_per_s, "burstiness": level.burstiness}
-                stats["metrics_before"] = scrape_metrics(self.cfg.base_url) if self.cfg.base_url else None
+                stats["metrics_before"] = scrape_metrics(self.cfg.base_url, key) if self.cfg.base_url else None
                 self.meter.begin(level.name)
                 try:
                     for record in run_level(level, jobs, send, loop, stop, stats):
                         yield self._finish(record.pop("_task"), record)
                 finally:
                     stats["energy_window"] = self.meter.end(level.name)
-                    after = scrape_metrics(self.cfg.base_url) if self.cfg.base_url else None
+                    after = scrape_metrics(self.cfg.base_url, key) if self.cfg.base_url else None
                     before = stats.pop("metrics_before")
                     stats["metrics_delta"] = ({k: v - before.get(k, 0.0) for k, v in after.items()
                                                if v != before.get(k, 0.0)} if before is not None and after else None)
