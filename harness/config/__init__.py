@@ -1,5 +1,6 @@
 """Stage: what to run. models.yaml parsed strictly (config.models), where each model's weights come from
-(sources, gguf), and the API providers' endpoints and key variables (providers).
+(sources, gguf), the API providers' endpoints and key variables (providers), and what of a model's
+configuration may be written out (redact: never a value from the environment).
 
 May import: store, errors, host.
 """
