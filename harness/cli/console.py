@@ -11,6 +11,7 @@ from typing import Any
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
+from rich.text import Text
 
 from harness.analysis.regress import describe_change
 
@@ -213,5 +214,6 @@ def failures_table(records: list[dict[str, Any]]) -> Table | None:
             counts[kind] = counts.get(kind, 0) + 1
         message = str(errors[0].get("message") or "")
         table.add_row(model, f"{len(errors)}/{totals[model]}", ", ".join(f"{k} ×{n}" for k, n in counts.items()),
-                      message if len(message) <= 300 else message[:299] + "…", style="red")
+                      Text(message if len(message) <= 300 else message[:299] + "…"),  # never read as markup
+                      style="red")
     return table
