@@ -38,6 +38,8 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     if args.retry_failed and not args.resume:
         raise InputError("--retry-failed: only with --resume RUN_DIR")
+    if args.resume:  # to tell the flags given with --resume from those left at their defaults
+        args.run_defaults = vars(build_parser().parse_args(["run"]))
     energy, cost_overrides = energy_and_cost_settings(args)
     return run(args, energy, cost_overrides)
 

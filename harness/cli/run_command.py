@@ -93,11 +93,11 @@ def _flag(dest: str, value: Any) -> str:
 
 
 def resume_flags(args: argparse.Namespace) -> list[str]:
-    """Refuse run-shaping flags given with --resume (`InputError`); return the ignored ones, as given."""
-    from harness.cli.main import build_parser
-
-    defaults = vars(build_parser().parse_args(["run"]))
-    given = [dest for dest in (*RESUME_REFUSED, *RESUME_IGNORED) if getattr(args, dest, None) != defaults.get(dest)]
+    """Refuse run-shaping flags given with --resume (`InputError`); return the ignored ones, as given. A flag
+    counts as given when it differs from its default (`args.run_defaults`, set by the command line)."""
+    defaults = getattr(args, "run_defaults", None) or {}
+    given = [dest for dest in (*RESUME_REFUSED, *RESUME_IGNORED)
+             if dest in defaults and getattr(args, dest, None) != defaults[dest]]
     refused = [_flag(dest, getattr(args, dest)) for dest in given if dest in RESUME_REFUSED]
     if refused:
         raise InputError(f"--resume {args.resume}: {', '.join(refused)}: a resumed run keeps its own models, suites, "
