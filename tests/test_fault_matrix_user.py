@@ -77,6 +77,9 @@ def test_report_and_compare_on_a_run_stopped_before_its_first_record(tmp_path, f
             line = _no_traceback_one_line(run_cli("compare", *map(str, pair)))
             assert f"{run_dir}/records.jsonl" in line and "no records" in line, line
     assert not (tmp_path / "r.html").exists()
+    proc = run_cli("report", str(finished_run), str(empty), "-o", str(tmp_path / "both.html"))
+    assert proc.returncode == 0 and "Traceback" not in proc.stderr, proc.stderr
+    assert f"run {empty}: no records" in (tmp_path / "both.html").read_text()
 
 
 def test_report_and_compare_on_records_without_suite_or_verdict(tmp_path, finished_run):
