@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parent.parent
+_WORK_DIR: list[Path] = []  # where run_cli's commands start unless a test says otherwise (never the checkout)
 
 
 def _smollm2_path() -> Path | None:
@@ -35,6 +36,7 @@ def smollm2_gguf() -> Path:
 def _isolated_cache(tmp_path_factory):
     # One cache for the whole session (the assembled Gemma file and the converted transformers model are
     # reused), never the user's own; session-scoped so that module fixtures see it too.
+    _WORK_DIR.append(tmp_path_factory.mktemp("cwd"))
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("HARNESS_CACHE_DIR", str(tmp_path_factory.getbasetemp() / "harness-cache"))
         yield
@@ -49,12 +51,15 @@ def run_cli(*args: str, cwd: Path | None = None, timeout: float = 600,
             env_columns: int | None = None) -> subprocess.CompletedProcess:
     """Run `python -m harness ...` in a subprocess, as a user would; returns the completed process.
 
-    `run` gets a 0.2 s idle baseline per model unless the test sets one (the default 3 s only adds time).
+    `run` gets a 0.2 s idle baseline per model unless the test sets one (the default 3 s only adds time). It
+    starts in a temporary folder (default `results/` and `reports/` land there, never in the checkout) and
+    imports this checkout's harness.
     """
     if args and args[0] == "run" and "--idle-seconds" not in args:
         args = (*args, "--idle-seconds", "0.2")
     env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), env.get("PYTHONPATH")]))
     if env_columns:
         env["COLUMNS"] = str(env_columns)
-    return subprocess.run([sys.executable, "-m", "harness", *args], cwd=cwd or REPO, env=env,
+    return subprocess.run([sys.executable, "-m", "harness", *args], cwd=cwd or _WORK_DIR[-1], env=env,
                           capture_output=True, text=True, timeout=timeout)

@@ -62,11 +62,12 @@ class FakeAPI:
     """Serves scripted behaviours on 127.0.0.1; `requests` keeps what each POST carried."""
 
     def __init__(self, script: list[dict] | None = None, usage: dict | None = None, delay_s: float = 0.0,
-                 answer: list[str] = ANSWER) -> None:
+                 answer: list[str] = ANSWER, port: int = 0, require_key: str | None = None) -> None:
         self.script = list(script or [])
         self.answer = answer
         self.usage = usage
         self.delay_s = delay_s  # before every response: lets requests overlap
+        self.require_key = require_key  # when set, a request without this bearer key gets 401, as servers do
         self.in_flight = 0
         self.max_in_flight = 0
         self.requests: list[dict] = []
@@ -83,7 +84,17 @@ class FakeAPI:
                 super().setup()
                 self.request.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
+            def _refused(self) -> bool:
+                if fake.require_key is None or self.headers.get("authorization") == f"Bearer {fake.require_key}":
+                    return False
+                self.rfile.read(int(self.headers.get("content-length", 0)))
+                fake._respond(self, {"do": "status", "status": 401,
+                                     "body": {"error": {"message": "invalid api key", "type": "auth"}}}, {})
+                return True
+
             def do_GET(self) -> None:  # noqa: N802 - /v1/models for readiness, /metrics like vLLM's
+                if self._refused():
+                    return
                 with fake._lock:
                     served = len(fake.requests)
                 if self.path.endswith("/metrics"):
@@ -99,6 +110,8 @@ class FakeAPI:
                 self.wfile.write(body)
 
             def do_POST(self) -> None:  # noqa: N802 - http.server naming
+                if self._refused():
+                    return
                 body = json.loads(self.rfile.read(int(self.headers.get("content-length", 0))) or b"{}")
                 with fake._lock:
                     fake.requests.append({"path": self.path, "headers": {k.lower(): v for k, v in self.headers.items()}, "body": body,
@@ -115,7 +128,7 @@ class FakeAPI:
                     with fake._lock:
                         fake.in_flight -= 1
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
         self.server.daemon_threads = True
         self.base_url = f"http://127.0.0.1:{self.server.server_address[1]}"
         self._thread = threading.Thread(target=self.server.serve_forever, daemon=True)
@@ -139,6 +152,13 @@ class FakeAPI:
             handler.send_header("content-length", str(len(payload)))
             handler.end_headers()
             handler.wfile.write(payload)
+            return
+        if do == "json":  # a server that ignores stream: true and sends the whole reply at once
+            payload = {"id": "chatcmpl-1", "object": "chat.completion", "model": body.get("model", "m"),
+                       "choices": [{"index": 0, "finish_reason": "stop",
+                                    "message": {"role": "assistant", "content": "".join(self.answer)}}],
+                       "usage": self.usage}
+            self._respond(handler, {"do": "status", "status": 200, "body": payload}, body)
             return
         if do == "echo_key":  # an error body that repeats the request's credentials back
             auth = handler.headers.get("authorization") or handler.headers.get("x-api-key") or ""

@@ -59,21 +59,24 @@ def test_summary_accuracy_counts_only_scored_requests():
     assert row["output_tokens"] == 20                                  # the failed request reported 5 too
 
 
+ID = {"model": "m", "task_id": "a", "repetition": 0}  # what every reader relies on
+
+
 def test_torn_last_line_is_dropped_with_a_warning(tmp_path):
     path = tmp_path / "records.jsonl"
     with RecordWriter(path) as writer:
-        writer.write({"n": 1})
-        writer.write({"n": 2})
+        writer.write({**ID, "n": 1})
+        writer.write({**ID, "n": 2})
     with path.open("a") as handle:
         handle.write('{"n": 3, "output_te')                             # killed mid-write
     warnings = io.StringIO()
-    assert read_records(path, warn=warnings) == [{"n": 1}, {"n": 2}]
+    assert read_records(path, warn=warnings) == [{**ID, "n": 1}, {**ID, "n": 2}]
     assert "dropped a torn last line" in warnings.getvalue()
 
 
 def test_corrupt_line_in_the_middle_is_an_error(tmp_path):
     path = tmp_path / "records.jsonl"
-    path.write_text(json.dumps({"n": 1}) + "\n{broken\n" + json.dumps({"n": 3}) + "\n")
+    path.write_text(json.dumps({**ID, "n": 1}) + "\n{broken\n" + json.dumps({**ID, "n": 3}) + "\n")
     with pytest.raises(ValueError, match=r"records.jsonl:2: malformed record line"):
         read_records(path)
 

@@ -1,6 +1,6 @@
 """The HTML report, opened over file:// in Debian's Chromium through Playwright: charts drawn, every model in
 the table, the glossary, projected costs apart, model output that contains HTML shown as text and never
-run, no request leaving the file. A screenshot is saved to reports/test-report.png."""
+run, no request leaving the file. A screenshot is saved beside the report, in the test's temporary folder."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from harness.store.records import read_records
-from tests.conftest import REPO, run_cli, write
+from tests.conftest import run_cli, write
 from tests.fake_api import FakeAPI
 
 pytestmark = pytest.mark.model
@@ -67,8 +67,7 @@ def page(report):
         tab.on("dialog", lambda dialog: errors.append(f"dialog: {dialog.message}"))
         tab.goto(report.as_uri())
         tab.wait_for_load_state("load")
-        (REPO / "reports").mkdir(exist_ok=True)
-        tab.screenshot(path=str(REPO / "reports" / "test-report.png"), full_page=True)
+        tab.screenshot(path=str(report.parent / "test-report.png"), full_page=True)
         yield tab, requests, errors
         browser.close()
 

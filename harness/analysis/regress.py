@@ -44,6 +44,8 @@ METRICS = (
     Metric("$ per task", "cost_usd", "mean", False, True, 0.20),
     Metric("J per task", "energy_j", "mean", False, True, 0.20),
 )
+COMPARISON_COLUMNS = ["model", "metric", "baseline", "current", "change", "ci_low", "ci_high", "min_effect",
+                      "relative", "verdict"]
 EFFECT_KEYS = {"tok_s": "output tok/s", "ttft": "TTFT", "accuracy": "accuracy", "cost": "$ per task",
                "energy": "J per task"}
 
@@ -80,6 +82,8 @@ def compare_model(base: pd.DataFrame, current: pd.DataFrame, metric: Metric, min
     tasks = sorted(set(base["task_key"]) & set(current["task_key"]))
     row = {"metric": metric.name, "baseline": None, "current": None, "change": None, "ci_low": None,
            "ci_high": None, "min_effect": min_effect, "relative": metric.relative, "verdict": "not compared"}
+    if not tasks:
+        return row
     width = int(max(base.groupby("task_key").size().max(), current.groupby("task_key").size().max()))
     b = _task_matrix(base, metric.column, tasks, width)
     c = _task_matrix(current, metric.column, tasks, width)
@@ -119,7 +123,7 @@ def compare_runs(base: pd.DataFrame, current: pd.DataFrame, min_effects: dict[st
         for metric in METRICS:
             result = compare_model(b, c, metric, min_effects.get(metric.name, metric.min_effect))
             rows.append({"model": model, **result})
-    return pd.DataFrame(rows)
+    return pd.DataFrame(rows, columns=COMPARISON_COLUMNS)
 
 
 def describe_change(row: dict) -> tuple[str, str, str]:

@@ -13,7 +13,7 @@ from typing import Any
 import anthropic
 
 from harness.backends import Backend, Prompt, Usage
-from harness.backends.api_common import api_key, to_request_failed
+from harness.backends.api_common import api_key, check_streamed, to_request_failed
 from harness.backends.failures import RequestFailed
 from harness.config.providers import resolve_endpoint
 
@@ -54,6 +54,7 @@ class AnthropicBackend(Backend):
             # As in the OpenAI backend: the SDK's generic post() with plain-dict events is cheaper per request.
             stream = self._client.post("/v1/messages", body=params, cast_to=object, stream=True,
                                        stream_cls=anthropic.Stream[object])
+            check_streamed(stream)
             for event in stream:
                 kind = event.get("type")
                 if kind == "content_block_delta":

@@ -26,16 +26,33 @@ def api_key(cfg) -> str:
 
 
 
-def scrub(text: str, secret: str | None) -> str:
-    """Remove the key from any text that could reach a record or a log."""
-    return text.replace(secret, "***") if secret and secret != NO_KEY else text
+def scrub(text: str, secret: str | list[str] | None) -> str:
+    """Remove the key (or each of several secret values) from any text that could reach a record or a log."""
+    for value in [secret] if secret is None or isinstance(secret, str) else secret:
+        if value and value != NO_KEY:
+            text = text.replace(value, "***")
+    return text
 
 
-def to_request_failed(exc: BaseException, sdk: ModuleType, secret: str | None, mid_stream: bool) -> RequestFailed:
+def check_streamed(stream: object) -> None:
+    """Raise `RequestFailed("not_streamed")` when a successful reply to a streaming request is not an event
+    stream (a server that ignores `stream: true` sends the whole reply as JSON). The reply arrived whole, so
+    it is never retried: a retry would be paid for again and answered the same way."""
+    response = getattr(stream, "response", None)
+    kind = (response.headers.get("content-type") or "") if response is not None else ""
+    if kind and "text/event-stream" not in kind:
+        raise RequestFailed("not_streamed", f"the server answered a streaming request with a complete "
+                            f"{kind.split(';')[0].strip()} reply, not an event stream; TTFT cannot be measured")
+
+
+def to_request_failed(exc: BaseException, sdk: ModuleType, secret: str | list[str] | None,
+                      mid_stream: bool) -> RequestFailed:
     """Classify an exception raised by `sdk` (openai or anthropic) or by httpx during a request.
 
     A connection lost after the stream began is `disconnected`; before it, `connection`.
     """
+    if isinstance(exc, RequestFailed):  # already classified (check_streamed)
+        return exc
     cause = exc.__cause__ or exc.__context__
     detail = f" ({type(cause).__name__}: {cause})" if cause is not None and str(cause) not in str(exc) else ""
     message = scrub(f"{type(exc).__name__}: {exc}{detail}", secret)

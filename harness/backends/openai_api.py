@@ -15,9 +15,10 @@ from typing import Any
 import openai
 
 from harness.backends import Backend, Prompt, Usage
-from harness.backends.api_common import api_key, to_request_failed
+from harness.backends.api_common import api_key, check_streamed, to_request_failed
 from harness.backends.failures import RequestFailed
 from harness.config.providers import resolve_endpoint
+from harness.config.redact import MIN_SCRUBBED_CHARS, secret_values
 
 
 class _Chunks:
@@ -52,6 +53,8 @@ class OpenAIBackend(Backend):
         cfg = self.config
         self._endpoint = resolve_endpoint(cfg)
         self._key = api_key(cfg)
+        # What an error body may echo and a record must not hold: the key, and a launched server's env values.
+        self._secrets = [self._key, *(v for v in secret_values(cfg) if len(v) >= MIN_SCRUBBED_CHARS)]
         self._client = openai.OpenAI(base_url=self._endpoint.base_url, api_key=self._key, max_retries=0,
                                      timeout=cfg.timeout_s)
         self._async_client = openai.AsyncOpenAI(base_url=self._endpoint.base_url, api_key=self._key, max_retries=0,
@@ -98,10 +101,11 @@ class OpenAIBackend(Backend):
         path, params = self._params(prompt)
         try:
             stream = self._client.post(path, body=params, cast_to=object, stream=True, stream_cls=openai.Stream[object])
+            check_streamed(stream)
             for chunk in stream:
                 yield from state.feed(chunk)
         except Exception as exc:  # noqa: BLE001 - every failure becomes a classified RequestFailed
-            raise to_request_failed(exc, openai, self._key, mid_stream=stream is not None) from None
+            raise to_request_failed(exc, openai, self._secrets, mid_stream=stream is not None) from None
         finally:
             if stream is not None:
                 stream.close()
@@ -114,11 +118,12 @@ class OpenAIBackend(Backend):
         try:
             stream = await self._async_client.post(path, body=params, cast_to=object, stream=True,
                                                    stream_cls=openai.AsyncStream[object])
+            check_streamed(stream)
             async for chunk in stream:
                 for text in state.feed(chunk):
                     yield text
         except Exception as exc:  # noqa: BLE001 - every failure becomes a classified RequestFailed
-            raise to_request_failed(exc, openai, self._key, mid_stream=stream is not None) from None
+            raise to_request_failed(exc, openai, self._secrets, mid_stream=stream is not None) from None
         finally:
             if stream is not None:
                 await stream.close()

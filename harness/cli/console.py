@@ -11,6 +11,7 @@ from typing import Any
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
+from rich.text import Text
 
 from harness.analysis.regress import describe_change
 
@@ -38,6 +39,7 @@ class TerminalProgress:
         )
         self._bars: dict[str, Any] = {}
         self._correct: dict[str, int] = {}
+        self._failed: dict[str, int] = {}
 
     def __enter__(self) -> TerminalProgress:
         self._progress.start()
@@ -48,13 +50,17 @@ class TerminalProgress:
 
     def model_started(self, model: str, n_requests: int) -> None:
         self._bars[model] = self._progress.add_task(model, total=n_requests, status="loading")
-        self._correct[model] = 0
+        self._correct[model] = self._failed[model] = 0
         self._progress.refresh()
 
     def request_done(self, model: str, record: dict[str, Any]) -> None:
         self._correct[model] += record.get("verdict") == "correct"
-        status = f"{self._correct[model]} correct" + (" · error" if record.get("error") else "")
-        self._progress.update(self._bars[model], advance=1, status=status, refresh=True)
+        self._failed[model] += record.get("error") is not None
+        self._progress.update(self._bars[model], advance=1, status=self._tally(model), refresh=True)
+
+    def _tally(self, model: str) -> str:
+        failed = self._failed[model]
+        return f"{self._correct[model]} correct" + (f" · [red]{failed} failed[/]" if failed else "")
 
     def warn(self, message: str) -> None:
         self._progress.console.print(f"[yellow]warning:[/] {message}", highlight=False)
@@ -63,8 +69,10 @@ class TerminalProgress:
         bar = self._bars[model]
         if status == "failed":
             self._progress.update(bar, status=f"[red]failed: {detail}[/red]", refresh=True)
+        elif status == "interrupted":
+            self._progress.update(bar, status=f"{self._tally(model)} · [yellow]stopped[/]", refresh=True)
         else:
-            self._progress.update(bar, status=f"{self._correct[model]} correct · done", refresh=True)
+            self._progress.update(bar, status=f"{self._tally(model)} · done", refresh=True)
 
 
 def summary_table(rows: list[dict[str, Any]], title: str) -> Table:
@@ -205,4 +213,29 @@ def breakdown_table(rows: list[dict[str, Any]], title: str) -> Table:
     for row in rows:
         table.add_row(row["model"], str(row["name"]), _fmt(row["accuracy"], ".1%"),
                       f"[{_fmt(row['ci_low'], '.1%')}, {_fmt(row['ci_high'], '.1%')}]", _fmt(row["n_tasks"], "d"))
+
+
+def failures_table(records: list[dict[str, Any]]) -> Table | None:
+    """Per model with failed requests: how many failed, their error classes with counts, the first message.
+    None when no request failed."""
+    failed: dict[str, list[dict[str, Any]]] = {}
+    totals: dict[str, int] = {}
+    for record in records:
+        totals[record["model"]] = totals.get(record["model"], 0) + 1
+        if record.get("error"):
+            failed.setdefault(record["model"], []).append(record["error"])
+    if not failed:
+        return None
+    table = Table(title="Failed requests", title_justify="left")
+    for header in ("model", "failed", "error classes", "first message"):
+        table.add_column(header, justify="right" if header == "failed" else "left", overflow="fold")
+    for model, errors in failed.items():
+        counts: dict[str, int] = {}
+        for error in errors:
+            kind = error.get("error_class") or error.get("type") or "unknown"
+            counts[kind] = counts.get(kind, 0) + 1
+        message = str(errors[0].get("message") or "")
+        table.add_row(model, f"{len(errors)}/{totals[model]}", ", ".join(f"{k} ×{n}" for k, n in counts.items()),
+                      Text(message if len(message) <= 300 else message[:299] + "…"),  # never read as markup
+                      style="red")
     return table

@@ -44,6 +44,8 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     if args.retry_failed and not args.resume:
         raise InputError("--retry-failed: only with --resume RUN_DIR")
+    if args.resume:  # to tell the flags given with --resume from those left at their defaults
+        args.run_defaults = vars(build_parser().parse_args(["run"]))
     energy, cost_overrides = energy_and_cost_settings(args)
     return run(args, energy, cost_overrides)
 
@@ -82,7 +84,7 @@ def cmd_models(args: argparse.Namespace) -> int:
 
 def cmd_report(args: argparse.Namespace) -> int:
     """Write one HTML report over the given runs, with exports beside it."""
-    output = args.output or Path("reports") / f"{args.run_dirs[0].name}.html"
+    output = args.output or Path("reports") / f"{args.run_dirs[0].resolve().name}.html"  # `report .` too
     for path in build_report(args.run_dirs, output, args.allow_different_suites):
         print(path)
     return EXIT_OK

@@ -29,10 +29,17 @@ from harness.store.records import RECORDS_FILE, read_records
 
 def _frame(run_dir: Path):
     run_dir = Path(run_dir)
-    if not (run_dir / MANIFEST_FILE).is_file() or not (run_dir / RECORDS_FILE).is_file():
-        raise InputError(f"{run_dir}: not a run folder (needs {MANIFEST_FILE} and {RECORDS_FILE})")
-    manifest = read_manifest(run_dir)
-    return manifest, records_frame(read_records(run_dir / RECORDS_FILE), manifest)
+    if not (run_dir / MANIFEST_FILE).is_file():
+        raise InputError(f"{run_dir}: not a run folder (no {MANIFEST_FILE})")
+    try:  # a run stopped before it opened records.jsonl has no records yet
+        manifest = read_manifest(run_dir)
+        records = read_records(run_dir / RECORDS_FILE) if (run_dir / RECORDS_FILE).exists() else []
+    except (OSError, ValueError) as exc:
+        raise InputError(f"{run_dir}: cannot read the run: {exc}") from None
+    if not records:
+        raise InputError(f"{run_dir / RECORDS_FILE}: the run has no records (it stopped before its first request "
+                         "finished): nothing to compare")
+    return manifest, records_frame(records, manifest)
 
 
 def compare(baseline: Path, current: Path, min_effect: str | None, output: Path | None) -> int:

@@ -25,6 +25,7 @@ from harness.cli.console import (
     benchmark_table,
     break_even_table,
     breakdown_table,
+    failures_table,
     levels_table,
     projected_table,
     same_weights_table,
@@ -34,6 +35,7 @@ from harness.cli.console import (
 from harness.config.engines import GGUF_ENGINES
 from harness.config.models import has_gguf_source, load_models_config, models_file_path
 from harness.config.providers import missing_key_env
+from harness.config.redact import public_config
 from harness.config.sources import locate_weights
 from harness.cost.local import CostOverrides
 from harness.cost.pricing import API_KINDS
@@ -43,6 +45,7 @@ from harness.report import build_report
 from harness.run.loadgen import Level, parse_profile
 from harness.run.resume import ResumeState, check_unchanged, prepare_resume
 from harness.run.runner import Runner
+from harness.store.fsutil import child_path
 from harness.store.records import RECORDS_FILE, read_records
 from harness.suites import load_suite, reload_suite
 from harness.suites.selection import Selection
@@ -64,6 +67,7 @@ class Plan:
     skipped: dict[str, dict] = field(default_factory=dict)
     levels: list[Level] = field(default_factory=list)
     slos: dict[str, float] = field(default_factory=dict)
+    report_dir: Path | None = None  # a resumed run's own; else --report-dir
 
 
 def plan_new(args: argparse.Namespace, energy: EnergySettings, overrides: CostOverrides) -> Plan:
@@ -95,9 +99,37 @@ def load_suites(names: list[str], selection: Selection) -> list[Any]:
     return [load_suite(name, selection) for name in names]
 
 
+# With --resume, the run goes on with its own settings. Flags that would change which requests are sent are
+# refused; the others are ignored, and the warning says which.
+RESUME_REFUSED = ("suite", "repeat", "only", "profile", "judge")
+RESUME_IGNORED = ("out", "report_dir", "slo", "energy", "idle_seconds", "cpu_w_per_core", "electricity_usd_per_kwh",
+                  "pue", "hardware_usd_per_hour", "utilisation")
+
+
+def _flag(dest: str, value: Any) -> str:
+    shown = " ".join(map(str, value)) if isinstance(value, list) else value
+    return f"--{dest.replace('_', '-')} {shown}"
+
+
+def resume_flags(args: argparse.Namespace) -> list[str]:
+    """Refuse run-shaping flags given with --resume (`InputError`); return the ignored ones, as given. A flag
+    counts as given when it differs from its default (`args.run_defaults`, set by the command line)."""
+    defaults = getattr(args, "run_defaults", None) or {}
+    given = [dest for dest in (*RESUME_REFUSED, *RESUME_IGNORED)
+             if dest in defaults and getattr(args, dest, None) != defaults[dest]]
+    refused = [_flag(dest, getattr(args, dest)) for dest in given if dest in RESUME_REFUSED]
+    if refused:
+        raise InputError(f"--resume {args.resume}: {', '.join(refused)}: a resumed run keeps its own models, suites, "
+                         "repetitions and profile; drop the flag or start a new run")
+    return [_flag(dest, getattr(args, dest)) for dest in given]
+
+
 def plan_resume(args: argparse.Namespace) -> Plan:
     """The interrupted run's own plan, checked against the current models file and suites."""
+    ignored = resume_flags(args)
     state = prepare_resume(args.resume, args.retry_failed)
+    if ignored:
+        print(f"warning: --resume keeps the run's own settings; ignored: {', '.join(ignored)}", file=sys.stderr)
     settings = state.manifest.get("settings", {})
     models_file = Path(args.models or state.manifest["models_file"])
     config = load_models_config(models_file)
@@ -113,7 +145,8 @@ def plan_resume(args: argparse.Namespace) -> Plan:
     overrides = CostOverrides(**settings.get("cost_overrides", {}))
     return Plan(models_file, config, models, suites, settings["repeat"], energy, overrides, settings.get("judge"),
                 resume=state, levels=[Level(**level) for level in settings.get("profile") or []],
-                slos=settings.get("slos") or {})
+                slos=settings.get("slos") or {},
+                report_dir=Path(settings["report_dir"]) if settings.get("report_dir") else None)
 
 
 def resume_command(run_dir: Path, failures: bool) -> str:
@@ -148,7 +181,7 @@ def execute_run(args: argparse.Namespace, energy: EnergySettings, overrides: Cos
     for model in plan.models:
         key_env = missing_key_env(model) if model.kind in API_KINDS else None
         if key_env:
-            plan.skipped[model.name] = {"reason": f"set {key_env} to run it", "config": model.model_dump(mode="json")}
+            plan.skipped[model.name] = {"reason": f"set {key_env} to run it", "config": public_config(model)}
             print(f"skipping model '{model.name}': set {key_env} to run it", file=sys.stderr)
     runnable = [m for m in plan.models if m.name not in plan.skipped]
     if not runnable:
@@ -173,7 +206,8 @@ def execute_run(args: argparse.Namespace, energy: EnergySettings, overrides: Cos
     runner = Runner(plan.suites, runnable, plan.models_file, Path(args.out), repeat=plan.repeat, argv=sys.argv,
                     weights=weights, skipped=plan.skipped, energy=plan.energy, cost_overrides=plan.cost_overrides,
                     judge=judge, resume=plan.resume, levels=plan.levels)
-    runner.manifest["settings"]["slos"] = plan.slos
+    report_dir = plan.report_dir or Path(args.report_dir).resolve()
+    runner.manifest["settings"].update(slos=plan.slos, report_dir=str(report_dir))
     try:
         runner.prepare()
     except OSError as exc:
@@ -196,7 +230,7 @@ def execute_run(args: argparse.Namespace, energy: EnergySettings, overrides: Cos
     print_summary(out, runner, plan)
     print(f"records:  {result.run_dir / RECORDS_FILE}\nmanifest: {result.run_dir / 'run.json'}", flush=True)
     if not args.no_report:
-        report_path = Path(args.report_dir) / f"{runner.run_id}.html"
+        report_path = child_path(report_dir, runner.run_id, ".html")
         build_report([result.run_dir], report_path)
         print(f"report:   {report_path}", flush=True)
     for name in result.failed_models:
@@ -238,7 +272,7 @@ def print_summary(out: Console, runner: Runner, plan: Plan) -> None:
     records = read_records(runner.run_dir / RECORDS_FILE)
     summary = summarize(records, runner.manifest)
     for suite in plan.suites:
-        suite_records = [r for r in records if r["suite"] == suite.name]
+        suite_records = [r for r in records if r.get("suite") == suite.name]
         per_suite = summarize(suite_records, runner.manifest)
         size = sample_label(len(suite.tasks), suite.n_total)
         out.print(summary_table(per_suite.to_dict("records"),
@@ -250,6 +284,9 @@ def print_summary(out: Console, runner: Runner, plan: Plan) -> None:
     if len(plan.suites) > 1:
         names = ", ".join(s.name for s in plan.suites)
         out.print(summary_table(summary.to_dict("records"), f"Summary · all suites ({names})"))
+    failures = failures_table(records)
+    if failures is not None:
+        out.print(failures)
     differences = accuracy_separation(records)
     if len(differences):
         out.print(separation_table(differences.to_dict("records")))

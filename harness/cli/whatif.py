@@ -62,7 +62,6 @@ def cmd_whatif(args: argparse.Namespace) -> int:
     for column in ("model", "kind", "$/task", "$/day", "s/task", "J/task", "break-even with the cheapest API"):
         view.add_column(column, overflow="fold")
     for row in table.to_dict("records"):
-        even = row["cheapest_api_break_even_tasks_per_day"]
         per_day = _usd(row["cost_usd_per_day"])
         if row["kind"] == "local" and _missing(row["cost_usd_per_day"]) and not _missing(row["task_s"]):
             per_day = "beyond capacity"

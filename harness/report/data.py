@@ -46,10 +46,11 @@ class ReportData:
 
 
 def _load_run(run_dir: Path) -> tuple[dict[str, Any], list[dict[str, Any]]]:
-    if not (run_dir / MANIFEST_FILE).is_file() or not (run_dir / RECORDS_FILE).is_file():
-        raise InputError(f"{run_dir}: not a run folder (needs {MANIFEST_FILE} and {RECORDS_FILE})")
-    try:
-        return read_manifest(run_dir), read_records(run_dir / RECORDS_FILE)
+    if not (run_dir / MANIFEST_FILE).is_file():
+        raise InputError(f"{run_dir}: not a run folder (no {MANIFEST_FILE})")
+    try:  # a run stopped before it opened records.jsonl has no records yet
+        records = read_records(run_dir / RECORDS_FILE) if (run_dir / RECORDS_FILE).exists() else []
+        return read_manifest(run_dir), records
     except (ValueError, OSError) as exc:
         raise InputError(f"{run_dir}: cannot read the run: {exc}") from None
 
@@ -73,6 +74,9 @@ def _reload_suite(info: dict[str, Any], notes: list[str]) -> Suite | None:
 def load_report_data(run_dirs: list[Path], allow_different_suites: bool = False) -> ReportData:
     """Read and merge runs; refuse runs of different suites unless `allow_different_suites`."""
     loaded = [_load_run(Path(d)) for d in run_dirs]
+    if not any(records for _, records in loaded):
+        raise InputError(f"{', '.join(str(Path(d) / RECORDS_FILE) for d in run_dirs)}: no records (the run stopped "
+                         "before its first request finished): nothing to report")
     keys = [_suite_key(m) for m, _ in loaded]
     if len({tuple(k) for k in keys}) > 1 and not allow_different_suites:
         described = "; ".join(f"{d}: {', '.join(f'{n} {h[:12]}' for n, h in k)}" for d, k in zip(run_dirs, keys))
@@ -91,7 +95,8 @@ def load_report_data(run_dirs: list[Path], allow_different_suites: bool = False)
         for name, entry in manifest.get("skipped_models", {}).items():
             merged["skipped_models"][rename[name]] = entry
         records += [{**r, "model": rename.get(r["model"], r["model"])} for r in run_records]
-    notes: list[str] = []
+    notes = [f"run {d}: no records (it stopped before its first request finished)"
+             for d, (_, run_records) in zip(run_dirs, loaded) if not run_records]
     suite_info = list({(s["name"], s["sha256"]): s for m, _ in loaded for s in m.get("suites", [])}.values())
     suites = [_reload_suite(info, notes) for info in suite_info]
     frame = records_frame(records, merged)

@@ -10,6 +10,7 @@ from itertools import zip_longest
 from typing import Any
 
 from harness.analysis.benchmarks import sample_label
+from harness.config.redact import redact_config
 from harness.report import svg
 from harness.report.benchmarks import benchmark_section
 from harness.report.data import ReportData
@@ -53,6 +54,7 @@ svg .bar-note{fill:#8a5a00;font-style:italic}svg .frontier{fill:none;stroke:#999
 svg .mark{fill:#000}details{background:#fff;border:1px solid #dde2e8;margin:6px 0;padding:4px 10px}
 summary{cursor:pointer;font-weight:600}dl{display:grid;grid-template-columns:220px 1fr;gap:2px 12px;font-size:13px}
 dt{color:#5b6675}dd{margin:0;font-family:ui-monospace,monospace;word-break:break-all}
+p,li,dd,summary,pre,td.l,th.l{overflow-wrap:anywhere}
 """
 
 
@@ -224,7 +226,7 @@ def manifest_section(data: ReportData) -> str:
                 "RAM": _num((host.get("ram_bytes") or 0) / 2**30, ".1f", " GiB"), "GPUs": gpus, "OS": host.get("os"),
                 "Python": host.get("python"), "memory bandwidth": json.dumps(host.get("memory_bandwidth"))}
         head.update({f"library {k}": v for k, v in manifest.get("libraries", {}).items()})
-        head.update({f"suite {s['name']}": f"v{s['version']} sha256 {s['sha256']} ({s['n_tasks']} tasks)"
+        head.update({f"suite {s['name']}": f"v{s.get('version')} sha256 {s['sha256']} ({s.get('n_tasks')} tasks)"
                      for s in manifest.get("suites", [])})
         models = []
         for name, entry in manifest.get("models", {}).items():
@@ -233,7 +235,7 @@ def manifest_section(data: ReportData) -> str:
                 "kind": entry.get("kind"), "weights sha256": weights.get("sha256"), "weights bytes": weights.get("size_bytes"),
                 "origin": weights.get("origin"), "load s": entry.get("load_s"), "load": json.dumps(entry.get("load")),
                 "energy meter": json.dumps(entry.get("energy_meter")), "idle": json.dumps(entry.get("idle")),
-                "local cost": json.dumps(entry.get("local_cost")), "config": json.dumps(entry.get("config")),
+                "local cost": json.dumps(entry.get("local_cost")), "config": json.dumps(redact_config(entry.get("config") or {})),
                 "error": json.dumps(entry.get("error")) if entry.get("error") else None,
             }) + "</details>")
         parts.append(f"<details open><summary>{_e(manifest.get('run_id'))}</summary>{_dl(head)}{''.join(models)}</details>")

@@ -66,6 +66,9 @@ def parse_profile(text: str) -> list[Level]:
     raise InputError(f"--profile {text}: expected synchronous, concurrent:N, sweep:1,2,4,8 or poisson:RATE[:BURSTINESS]")
 
 
+STOP_CHECK_S = 0.05
+
+
 def arrival_offsets_s(n: int, rate_per_s: float, burstiness: float, seed: int = 0) -> np.ndarray:
     """Start times (s from the level's start) of `n` requests: cumulative gamma inter-arrival times."""
     gaps = np.random.default_rng(seed).gamma(shape=burstiness, scale=1.0 / (rate_per_s * burstiness), size=n)
@@ -81,7 +84,9 @@ async def _drive(level: Level, jobs: list[Any], send: Callable[[Any], Awaitable[
             for job in pending:  # a shared iterator: each job is taken by exactly one worker
                 if stop():
                     return
-                deliver(await send(job))
+                record = await send(job)
+                if record is not None:  # None: stopped while it waited for a retry
+                    deliver(record)
 
         await asyncio.gather(*(worker() for _ in range(min(level.concurrency, len(jobs)))))
         return
@@ -92,13 +97,14 @@ async def _drive(level: Level, jobs: list[Any], send: Callable[[Any], Awaitable[
 
     async def timed(job: Any, scheduled_s: float) -> None:
         record = await send(job)
-        record["scheduled_offset_s"] = scheduled_s
-        deliver(record)
+        if record is not None:
+            record["scheduled_offset_s"] = scheduled_s
+            deliver(record)
 
     for job, offset in zip(jobs, offsets):
-        delay = start + float(offset) - loop.time()
-        if delay > 0:
-            await asyncio.sleep(delay)
+        # Sliced, so that a stop request between two arrivals is seen at once, not at the next arrival.
+        while (delay := start + float(offset) - loop.time()) > 0 and not stop():
+            await asyncio.sleep(min(delay, STOP_CHECK_S))
         if stop():
             break
         tasks.append(asyncio.create_task(timed(job, float(offset))))

@@ -3,7 +3,8 @@
 The request start is stamped just before the first chunk is asked for (so prompt rendering, tokenization,
 connection and prefill count towards TTFT), each chunk on receipt, and the end when the stream is
 exhausted. A retried request keeps the timing of its final attempt; the failed attempts before it are
-listed with their error and the wait that followed. The same observations are made for the asyncio
+listed with their error and the wait that followed. A stop request (the first Ctrl-C) ends a wait at once
+and starts no further attempt. The same observations are made for the asyncio
 streams the load generator drives (`timed_stream_async`, `execute_async`).
 """
 
@@ -115,20 +116,38 @@ def _finished(raw: dict[str, Any], failed: list[dict[str, Any]]) -> dict[str, An
     return raw
 
 
+class RequestStopped(Exception):
+    """The run was asked to stop while this request waited to be retried: no further attempt was made, and
+    the request is left unrecorded (a resume sends it again)."""
+
+
+WAIT_SLICE_S = 0.05  # how soon a retry wait notices a stop request
+
+
+def _never() -> bool:
+    return False
+
+
 def execute(backend: Backend, prompt: Prompt, policy: RetryPolicy,
-            sleep: Callable[[float], None] = time.sleep) -> dict[str, Any]:
-    """Run a request, retrying retryable failures under `policy`; the result records every failed attempt."""
+            stop: Callable[[], bool] = _never) -> dict[str, Any]:
+    """Run a request, retrying retryable failures under `policy`; the result records every failed attempt.
+    When `stop()` turns true during a wait before a retry, raises `RequestStopped` at once."""
     failed: list[dict[str, Any]] = []
     for attempt in range(1, policy.max_attempts + 1):
         raw = timed_stream(backend, prompt)
         wait_s = _next_wait(raw, attempt, policy, failed)
         if wait_s is None:
             break
-        sleep(wait_s)
+        deadline = time.monotonic() + wait_s
+        while (left_s := deadline - time.monotonic()) > 0 and not stop():
+            time.sleep(min(left_s, WAIT_SLICE_S))
+        if stop():
+            raise RequestStopped(f"stopped during a {wait_s:g} s wait before attempt {attempt + 1}")
     return _finished(raw, failed)
 
 
-async def execute_async(backend: Any, prompt: Prompt, policy: RetryPolicy) -> dict[str, Any]:
+async def execute_async(backend: Any, prompt: Prompt, policy: RetryPolicy,
+                        stop: Callable[[], bool] = _never) -> dict[str, Any]:
     """`execute` over a backend's asyncio stream."""
     failed: list[dict[str, Any]] = []
     for attempt in range(1, policy.max_attempts + 1):
@@ -136,5 +155,9 @@ async def execute_async(backend: Any, prompt: Prompt, policy: RetryPolicy) -> di
         wait_s = _next_wait(raw, attempt, policy, failed)
         if wait_s is None:
             break
-        await asyncio.sleep(wait_s)
+        deadline = time.monotonic() + wait_s
+        while (left_s := deadline - time.monotonic()) > 0 and not stop():
+            await asyncio.sleep(min(left_s, WAIT_SLICE_S))
+        if stop():
+            raise RequestStopped(f"stopped during a {wait_s:g} s wait before attempt {attempt + 1}")
     return _finished(raw, failed)

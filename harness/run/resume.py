@@ -17,10 +17,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from harness.config.redact import public_config, redact_config
 from harness.errors import InputError
-from harness.store.fsutil import atomic_write_bytes
+from harness.store.fsutil import atomic_write_bytes, child_path
 from harness.store.manifest import MANIFEST_FILE, read_manifest
-from harness.store.records import RECORDS_FILE
+from harness.store.records import RECORDS_FILE, check_record
 
 Key = tuple[str, str, str, int, str]
 
@@ -40,6 +41,22 @@ class ResumeState:
     dropped_lines: int = 0
 
 
+def _check_manifest(run_dir: Path, manifest: Any) -> None:
+    """The keys a resume reads, present with the right types; else `InputError` naming run.json and the key."""
+    where = run_dir / MANIFEST_FILE
+    if not isinstance(manifest, dict):
+        raise InputError(f"{where}: expected a JSON object; the run cannot be resumed")
+    for key, kind in (("run_id", str), ("models_file", str), ("suites", list), ("settings", dict)):
+        if not isinstance(manifest.get(key), kind):
+            raise InputError(f"{where}: key '{key}': missing or not a {kind.__name__}; the run cannot be resumed")
+    for key, kind in (("models", list), ("repeat", int)):
+        if not isinstance(manifest["settings"].get(key), kind):
+            raise InputError(f"{where}: key 'settings.{key}': missing or not a {kind.__name__}; the run cannot be resumed")
+    for index, suite in enumerate(manifest["suites"]):
+        if not isinstance(suite, dict) or not all(isinstance(suite.get(k), str) for k in ("name", "source", "sha256")):
+            raise InputError(f"{where}: key 'suites.{index}': needs name, source and sha256; the run cannot be resumed")
+
+
 def prepare_resume(run_dir: Path, retry_failed: bool) -> ResumeState:
     """Read the run, drop a torn last line (and failed records with `retry_failed`), list what is done."""
     run_dir = Path(run_dir)
@@ -49,6 +66,11 @@ def prepare_resume(run_dir: Path, retry_failed: bool) -> ResumeState:
         manifest = read_manifest(run_dir)
     except (OSError, ValueError) as exc:
         raise InputError(f"--resume {run_dir}: cannot read {MANIFEST_FILE}: {exc}") from None
+    _check_manifest(run_dir, manifest)
+    try:  # the run id names the report: it must stay a plain file name
+        child_path(run_dir, manifest["run_id"])
+    except ValueError as exc:
+        raise InputError(f"{run_dir / MANIFEST_FILE}: key 'run_id': {exc}") from None
     path = run_dir / RECORDS_FILE
     raw = path.read_bytes() if path.exists() else b""
     lines = raw.split(b"\n")
@@ -66,6 +88,10 @@ def prepare_resume(run_dir: Path, retry_failed: bool) -> ResumeState:
             print(f"warning: {path}:{number}: dropped a torn last line (the run was killed mid-write)", file=sys.stderr)
             dropped += 1
             continue
+        try:
+            check_record(record, f"{path}:{number}")
+        except ValueError as exc:
+            raise InputError(f"{exc}; the run cannot be resumed") from None
         if retry_failed and record.get("error") is not None:
             dropped += 1
             continue
@@ -86,6 +112,14 @@ def _first_difference(old: Any, new: Any, prefix: str = "") -> str | None:
     return prefix.rstrip(".") if old != new else None
 
 
+# Keys that cannot change what a request returns or costs: editing them does not block a resume.
+NEUTRAL_KEYS = ("description",)
+
+
+def _results_config(config: dict[str, Any]) -> dict[str, Any]:
+    return {key: value for key, value in config.items() if key not in NEUTRAL_KEYS}
+
+
 def check_unchanged(state: ResumeState, models: list[Any], suites: list[Any]) -> None:
     """Refuse to resume when a model's resolved configuration or a suite's content hash changed."""
     recorded = state.manifest.get("models", {})
@@ -93,7 +127,8 @@ def check_unchanged(state: ResumeState, models: list[Any], suites: list[Any]) ->
         entry = recorded.get(model.name)
         if entry is None:
             continue
-        changed = _first_difference(entry.get("config"), model.model_dump(mode="json"))
+        changed = _first_difference(_results_config(redact_config(entry.get("config") or {})),
+                                    _results_config(public_config(model)))
         if changed:
             raise InputError(f"--resume {state.run_dir}: model '{model.name}' changed since the run began "
                              f"(key '{changed}'); start a new run instead")

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
+from harness.config.redact import public_config
 from harness.config.sources import Weights
 from harness.cost.local import CostOverrides
 from harness.cost.pricing import API_KINDS
@@ -21,6 +22,7 @@ from harness.energy.select import EnergySettings
 from harness.run.loadgen import Level
 from harness.run.resume import ResumeState
 from harness.run.session import Job, ModelSession, describe_failure, failure_record
+from harness.store.fsutil import child_path
 from harness.store.manifest import new_manifest, write_manifest
 from harness.store.records import RECORD_SCHEMA, RECORDS_FILE, RecordWriter
 from harness.suites import Suite, Task
@@ -101,10 +103,10 @@ class Runner:
             self._prepared = True
             return
         self.run_id = run_id or new_run_id([s.name for s in suites])
-        self.run_dir = Path(out_dir) / self.run_id
+        self.run_dir = child_path(out_dir, self.run_id)
         self.manifest = new_manifest(
             self.run_id, argv or [], suites, models_file,
-            settings={"repeat": repeat, "models": [m.name for m in models], "out_dir": str(out_dir),
+            settings={"repeat": repeat, "models": [m.name for m in models], "out_dir": str(Path(out_dir).resolve()),
                       "energy": vars(self.energy), "cost_overrides": vars(self.cost_overrides),
                       "judge": judge.cfg.name if judge else None,
                       "profile": [vars(level) for level in self.levels] or None},
@@ -179,10 +181,11 @@ class Runner:
 
     def _entry(self, cfg: Any) -> dict[str, Any]:
         entry = self.manifest["models"].get(cfg.name)
-        fresh = {"kind": cfg.kind, "config": cfg.model_dump(mode="json"), "status": "loading"}
+        fresh = {"kind": cfg.kind, "config": public_config(cfg), "status": "loading"}
         if entry is None:
             self.manifest["models"][cfg.name] = fresh
             return fresh
+        entry["config"] = public_config(cfg)  # a run begun before values were redacted keeps none either
         # Resumed: this session's load, meter and idle baseline replace the earlier ones, which are kept.
         earlier = {k: entry.pop(k) for k in ("load", "load_s", "idle", "energy_meter", "energy_window") if k in entry}
         entry.setdefault("earlier_sessions", []).append(earlier)

@@ -18,8 +18,10 @@ from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from typing import Any
 
 from harness.backends import Backend, Prompt, backend_class
+from harness.backends.api_common import api_key
 from harness.checkers import run_checker
 from harness.config.models import has_gguf_source
+from harness.config.redact import scrub, secret_values
 from harness.config.sources import locate_weights
 from harness.cost.local import local_task_cost_usd, resolve_local_cost
 from harness.cost.pricing import API_KINDS, RequestPricer
@@ -27,10 +29,11 @@ from harness.energy import EnergyMeter, MeterError, window_total
 from harness.energy.select import build_meter, describe_meter
 from harness.errors import HarnessError
 from harness.run.loadgen import Level, run_level
-from harness.run.request import execute, execute_async
+from harness.run.request import RequestStopped, execute, execute_async
 from harness.run.retry import RetryPolicy
 from harness.run.serve import Server, scrape_metrics
 from harness.run.sizing import PromptSizer
+from harness.store.fsutil import child_path
 from harness.suites import Suite, Task
 
 Job = tuple[Suite, int, Task]
@@ -61,11 +64,14 @@ class ModelSession:
         raises on any failure (and stops a started server)."""
         cfg, entry = self.cfg, self.entry
         if getattr(cfg, "launch", None) is not None:
-            self.server = Server(cfg.launch, cfg.base_url, self.runner.run_dir / f"server-{cfg.name}.log", cfg.model)
-            entry["server"] = {"command": self.server.command, "log": str(self.server.log_path)}
+            secrets = secret_values(cfg)
+            self.server = Server(cfg.launch, cfg.base_url, child_path(self.runner.run_dir, f"server-{cfg.name}", ".log"),
+                                 cfg.model, secrets=secrets, api_key=api_key(cfg))
+            entry["server"] = {"command": [scrub(part, secrets) for part in self.server.command],
+                               "log": str(self.server.log_path)}
             if self.server.weights:
                 entry["server"]["weights"] = self.server.weights
-            entry["server"]["ready_s"] = self.server.start()
+            entry["server"]["ready_s"] = self.server.start(lambda: self.runner.stop_requested)
             entry["server"]["pid"] = self.server.pid
             cfg = self.cfg = cfg.model_copy(update={"base_url": self.server.base_url})
         weights = None
@@ -114,7 +120,11 @@ class ModelSession:
             if self.server is not None:
                 self.server.stop()
 
-    def _one(self, job: Job) -> dict[str, Any]:
+    def _stop(self) -> bool:
+        return self.runner.stop_requested
+
+    def _one(self, job: Job) -> dict[str, Any] | None:
+        """One request's record, or None when the run stopped while it waited for a retry."""
         suite, repetition, task = job
         cfg, meter = self.cfg, self.meter
         record = self.runner.base_record(cfg.name, suite, task, repetition)
@@ -122,8 +132,13 @@ class ModelSession:
         if self.concurrency == 1:  # overlapping requests share the model-level window instead
             meter.begin(key)
         prompt = self.prompt_for(task, record)
-        record.update(execute(self.backend, prompt, self.policy))
-        record["energy"] = meter.end(key) if self.concurrency == 1 else None
+        try:
+            record.update(execute(self.backend, prompt, self.policy, self._stop))
+        except RequestStopped:
+            return None
+        finally:
+            energy = meter.end(key) if self.concurrency == 1 else None
+        record["energy"] = energy
         return self._finish(task, record)
 
     def _finish(self, task: Task, record: dict[str, Any]) -> dict[str, Any]:
@@ -143,12 +158,16 @@ class ModelSession:
         Each level has its own energy window and, where the server exposes them, Prometheus counters."""
         loop = asyncio.new_event_loop()
         levels_entry = self.entry.setdefault("levels", {})
+        key = api_key(self.cfg)
 
-        async def send(job: tuple[Job, str]) -> dict[str, Any]:
+        async def send(job: tuple[Job, str]) -> dict[str, Any] | None:
             (suite, repetition, task), level_name = job
             record = {**self.runner.base_record(self.cfg.name, suite, task, repetition), "level": level_name}
             prompt = self.prompt_for(task, record)
-            record.update(await execute_async(self.backend, prompt, self.policy))
+            try:
+                record.update(await execute_async(self.backend, prompt, self.policy, self._stop))
+            except RequestStopped:
+                return None
             record["energy"], record["_task"] = None, task
             return record  # checked on the reading thread: a checker must not stall the event loop
 
@@ -163,14 +182,14 @@ class ModelSession:
                 stats: dict[str, Any] = {"started_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
                                          "n_requests": len(jobs), "concurrency": level.concurrency,
                                          "rate_per_s": level.rate_per_s, "burstiness": level.burstiness}
-                stats["metrics_before"] = scrape_metrics(self.cfg.base_url) if self.cfg.base_url else None
+                stats["metrics_before"] = scrape_metrics(self.cfg.base_url, key) if self.cfg.base_url else None
                 self.meter.begin(level.name)
                 try:
                     for record in run_level(level, jobs, send, loop, stop, stats, offsets_s):
                         yield self._finish(record.pop("_task"), record)
                 finally:
                     stats["energy_window"] = self.meter.end(level.name)
-                    after = scrape_metrics(self.cfg.base_url) if self.cfg.base_url else None
+                    after = scrape_metrics(self.cfg.base_url, key) if self.cfg.base_url else None
                     before = stats.pop("metrics_before")
                     stats["metrics_delta"] = ({k: v - before.get(k, 0.0) for k, v in after.items()
                                                if v != before.get(k, 0.0)} if before is not None and after else None)
@@ -187,7 +206,9 @@ class ModelSession:
                 for job in jobs:
                     if stop():
                         return
-                    yield self._one(job)
+                    record = self._one(job)
+                    if record is not None:
+                        yield record
                 return
             pending: set = set()
             queue = iter(jobs)
@@ -202,7 +223,8 @@ class ModelSession:
                         return
                     finished, pending = wait(pending, return_when=FIRST_COMPLETED)
                     for future in finished:
-                        yield future.result()
+                        if (record := future.result()) is not None:
+                            yield record
         finally:
             self.entry["energy_window"] = self.meter.end("model")
 

@@ -4,9 +4,21 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
+
+SAFE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._+-]*")
+
+
+def child_path(folder: Path, name: str, suffix: str = "") -> Path:
+    """`folder / (name + suffix)` for a name that comes from data (a run id, a model or suite name): only a
+    plain file name of letters, digits and . _ + - is accepted, so the path stays inside `folder` whatever
+    the name holds; `ValueError` otherwise."""
+    if not isinstance(name, str) or not SAFE_NAME.fullmatch(name) or len(name) > 200:
+        raise ValueError(f"{name!r} cannot be part of a file name (letters, digits and . _ + - only)")
+    return Path(folder) / f"{name}{suffix}"
 
 
 def atomic_write_text(path: Path, text: str) -> None:

@@ -109,12 +109,12 @@ def new_manifest(run_id: str, argv: list[str], suites: list, models_file: Path, 
         "host": host_info(),
         "libraries": library_versions(),
         "suites": [
-            {"name": suite.name, "version": suite.version, "sha256": suite.sha256, "source": suite.source,
+            {"name": suite.name, "version": suite.version, "sha256": suite.sha256, "source": suite.source if str(suite.source).startswith("workload:") else str(Path(suite.source).resolve()),
              "n_tasks": len(suite.tasks), "n_total": getattr(suite, "n_total", None) or len(suite.tasks),
              "selection": getattr(suite, "selection", None), "description": suite.description, "dataset": getattr(suite, "dataset", None)}
             for suite in suites
         ],
-        "models_file": str(models_file),
+        "models_file": str(Path(models_file).resolve()),  # absolute: a resume may start from elsewhere
         "models": {},
     }
 
@@ -125,5 +125,18 @@ def write_manifest(run_dir: Path, manifest: dict[str, Any]) -> None:
 
 
 def read_manifest(run_dir: Path) -> dict[str, Any]:
-    """Read a run's run.json."""
-    return json.loads((Path(run_dir) / MANIFEST_FILE).read_text(encoding="utf-8"))
+    """Read a run's run.json; `ValueError` naming the file and the key when what every reader relies on is
+    missing (a JSON object, `models` a mapping, each suite with its `name` and `sha256`)."""
+    path = Path(run_dir) / MANIFEST_FILE
+    manifest = json.loads(path.read_text(encoding="utf-8"))
+    if not isinstance(manifest, dict):
+        raise ValueError(f"{path}: expected a JSON object")
+    if not isinstance(manifest.get("models", {}), dict):
+        raise ValueError(f"{path}: key 'models': expected a mapping of model names")
+    suites = manifest.get("suites", [])
+    if not isinstance(suites, list):
+        raise ValueError(f"{path}: key 'suites': expected a list")
+    for index, suite in enumerate(suites):
+        if not isinstance(suite, dict) or not all(isinstance(suite.get(k), str) for k in ("name", "sha256")):
+            raise ValueError(f"{path}: key 'suites.{index}': needs 'name' and 'sha256'")
+    return manifest

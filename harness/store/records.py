@@ -55,9 +55,23 @@ class RecordWriter:
         self.close()
 
 
+IDENTITY_KEYS = ("model", "task_id", "repetition")
+
+
+def check_record(record: Any, where: str) -> dict[str, Any]:
+    """`record` if it is a JSON object with the identity keys every reader relies on (`model`, `task_id`,
+    `repetition`); else `ValueError` naming `where` (file:line) and the first missing key."""
+    if record.__class__ is not dict:
+        raise ValueError(f"{where}: a record must be a JSON object")
+    for key in IDENTITY_KEYS:
+        if key not in record:
+            raise ValueError(f"{where}: key '{key}': missing (every record needs {', '.join(IDENTITY_KEYS)})")
+    return record
+
+
 def read_records(path: Path, warn: IO[str] | None = sys.stderr) -> list[dict[str, Any]]:
     """All complete records of a JSONL file. A torn last line (a kill mid-write) is dropped with a warning;
-    a malformed line elsewhere is a corrupt file and raises `ValueError` naming the line."""
+    a malformed line elsewhere, or a record without its identity keys, raises `ValueError` naming the line."""
     path = Path(path)
     records: list[dict[str, Any]] = []
     lines = path.read_bytes().split(b"\n")
@@ -84,10 +98,15 @@ def _parse_lines(path: Path, lines: list[bytes], records: list[dict[str, Any]], 
         if not line.strip():
             continue
         try:
-            records.append(_loads(line))
+            record = _loads(line)
         except ValueError:  # json.JSONDecodeError and orjson.JSONDecodeError are both ValueErrors
             is_last = all(not rest.strip() for rest in lines[number:])
             if not is_last:
                 raise ValueError(f"{path}:{number}: malformed record line") from None
             if warn is not None:
                 print(f"warning: {path}:{number}: dropped a torn last line (the run was killed mid-write)", file=warn)
+            continue
+        if record.__class__ is not dict or "model" not in record or "task_id" not in record \
+                or "repetition" not in record:
+            check_record(record, f"{path}:{number}")  # raises, naming the line and the key
+        records.append(record)

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from pathlib import Path
 from typing import Any, Literal
 
@@ -128,6 +129,9 @@ def _build_suite(path: Path, name: str, version: Any, description: str, defaults
                  n_total: int | None = None) -> Suite:
     """Validate tasks and hash them; `selection` (for written suites) takes part of them after validation."""
     selection = selection or Selection()
+    if not re.fullmatch(NAME_PATTERN, name):  # the name becomes part of run ids, hence of paths
+        where = "key 'name'" if path.suffix != ".jsonl" else "the file name (a JSONL suite is named after it)"
+        raise SuiteError(f"{path}: {where}: {name!r} is not a valid suite name (letters, digits, . _ -)")
     if not raw_tasks:
         raise SuiteError(f"{path}: key 'tasks': the suite has no tasks")
     tasks: list[Task] = []
@@ -136,6 +140,8 @@ def _build_suite(path: Path, name: str, version: Any, description: str, defaults
         label = f"task '{raw['id']}'" if isinstance(raw, dict) and isinstance(raw.get("id"), str) else f"task {index + 1}"
         if not isinstance(raw, dict):
             raise SuiteError(f"{path}: {label}: expected a mapping of keys")
+        if not {"prompt", "messages"} & (set(raw) | set(defaults)):
+            raise SuiteError(f"{path}: {label}: key 'prompt': required (a task needs 'prompt' or 'messages')")
         if "checker" not in raw and "checker" not in defaults:
             raise SuiteError(f"{path}: {label}: key 'checker': required")
         kind = (raw.get("checker") or defaults.get("checker"))
