@@ -71,8 +71,8 @@ def summary_table(rows: list[dict[str, Any]], title: str) -> Table:
     """The per-model summary rows (from `analysis.summarize`) as a rich table (definitions in the README)."""
     table = Table(title=title, title_justify="left")
     for header in ("model", "accuracy [95% CI]", "TTFT p50", "TTFT p90", "out tok/s p50", "E2E p50", "tokens in/out",
-                   "J/task", "energy source", "$/task", "errors"):
-        table.add_column(header, justify="left" if header in ("model", "energy source") else "right")
+                   "J/task", "energy source", "gCO2e/task", "carbon basis", "$/task", "errors"):
+        table.add_column(header, justify="left" if header in ("model", "energy source", "carbon basis") else "right")
     for row in rows:
         accuracy = "–"
         if not _missing(row["accuracy"]):
@@ -83,9 +83,51 @@ def summary_table(rows: list[dict[str, Any]], title: str) -> Table:
             _fmt(row["ttft_p50_s"], ".0f", 1000, " ms"), _fmt(row["ttft_p90_s"], ".0f", 1000, " ms"),
             _fmt(row["output_tok_per_s_p50"], ".1f"), _fmt(row["e2e_p50_s"], ".2f", unit=" s"),
             f"{_fmt(row['input_tokens'], 'd')}/{_fmt(row['output_tokens'], 'd')}",
-            _fmt(row["energy_j_per_task"], ".2f"), row["energy_source"],
+            energy_cell(row), row["energy_source"], carbon_cell(row), row.get("carbon_source", "unavailable"),
             _usd(row["cost_usd_per_task"]), str(row["n_errors"] + row["n_checker_errors"]),
         )
+    return table
+
+
+def energy_cell(row: dict[str, Any]) -> str:
+    """J per task: the measured (or estimated) figure, or an estimate's min–max range."""
+    if _missing(row["energy_j_per_task"]) and not _missing(row.get("energy_j_per_task_min")):
+        return f"{row['energy_j_per_task_min']:.3g}–{row['energy_j_per_task_max']:.3g}"
+    return _fmt(row["energy_j_per_task"], ".2f")
+
+
+def _grams(value: float) -> str:
+    return f"{value:.3g}"
+
+
+def carbon_cell(row: dict[str, Any]) -> str:
+    """gCO2e per task: a figure, or a min–max range (an estimate); – when unavailable."""
+    low, high = row.get("gco2e_per_task_min"), row.get("gco2e_per_task_max")
+    if _missing(low):
+        return "–"
+    return _grams(low) if low == high else f"{_grams(low)}–{_grams(high)}"
+
+
+def carbon_break_even_table(rows: list[dict[str, Any]], volumes: tuple[int, ...]) -> Table:
+    """gCO2e per day at each volume: each local model (held all day) against each API's estimated range."""
+    table = Table(title="Carbon: gCO2e per day, local (held all day, idle included) against each API "
+                        "(estimated (ecologits), min–max)", title_justify="left")
+    table.add_column("local", justify="left")
+    table.add_column("api", justify="left")
+    for volume in volumes:
+        table.add_column(f"{volume:,}/day local | api", justify="right")
+    table.add_column("local emits less above (tasks/day)", justify="right")
+    for row in rows:
+        cells = [row["local_model"], row["api_model"]]
+        for volume in volumes:
+            local = row[f"local_gco2e_per_day_{volume}"]
+            cells.append(f"{'beyond capacity' if _missing(local) else _grams(local)} | "
+                         f"{_grams(row[f'api_gco2e_per_day_min_{volume}'])}–{_grams(row[f'api_gco2e_per_day_max_{volume}'])}")
+        low, high = row["break_even_tasks_per_day_min"], row["break_even_tasks_per_day_max"]
+        cells.append("never (within capacity)" if _missing(low) else
+                     f"{low:,.0f}–{high:,.0f}" if not _missing(high) else f"{low:,.0f}– (API min: never)")
+        table.add_row(*cells)
+    table.caption = "local: measured/estimated energy x PUE x grid intensity (see carbon basis); API: EcoLogits' range"
     return table
 
 

@@ -23,6 +23,7 @@ from harness.analysis.levels import parse_slos
 from harness.cli.console import (
     TerminalProgress,
     break_even_table,
+    carbon_break_even_table,
     levels_table,
     projected_table,
     same_weights_table,
@@ -183,6 +184,7 @@ def execute_run(args: argparse.Namespace, energy: EnergySettings, overrides: Cos
 
 def print_summary(out: Console, runner: Runner, plan: Plan) -> None:
     """Per-suite and overall summaries, model separation, projected API costs and break-even."""
+    from harness.analysis.carbon import VOLUMES_PER_DAY, carbon_break_even
     from harness.analysis.comparison import break_even, projected_costs, same_weights
     from harness.analysis.frames import accuracy_separation, records_frame, summarize  # pandas loads only here
     from harness.analysis.levels import level_summary
@@ -205,6 +207,9 @@ def print_summary(out: Console, runner: Runner, plan: Plan) -> None:
     comparison = break_even(summary, runner.manifest, projected)
     if len(comparison):
         out.print(break_even_table(comparison.to_dict("records")))
+    carbon = carbon_break_even(summary, runner.manifest)
+    if len(carbon):
+        out.print(carbon_break_even_table(carbon.to_dict("records"), VOLUMES_PER_DAY))
     pairs = same_weights(summary, runner.manifest, records)
     if len(pairs):
         out.print(same_weights_table(pairs.to_dict("records")))
