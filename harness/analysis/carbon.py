@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from harness.cost.carbon import GridIntensity, resolve_grid
+from harness.energy import ecologits
 from harness.energy.ecologits import ESTIMATED_ECOLOGITS
 from harness.errors import InputError
 
@@ -97,16 +98,48 @@ def ensure_columns(frame: pd.DataFrame) -> None:
 
 
 VOLUMES_PER_DAY = (100, 1_000, 10_000, 100_000)
+PROJECTED_ECOLOGITS = "projected (ecologits)"
 
 
-def carbon_break_even(summary: pd.DataFrame, manifest: dict[str, Any]) -> pd.DataFrame:
+def projected_carbon(frame: pd.DataFrame, models: list[Any], suites: list[Any]) -> pd.DataFrame:
+    """EcoLogits' estimate for API models that did not run (no key): each task with the output tokens this
+    run measured for it (else its max_tokens) and EcoLogits' own modelled latency (no request was timed).
+    Labelled `projected (ecologits)`, never mixed with estimates of requests that ran."""
+    measured = frame[~frame["failed"]].groupby(["suite", "task_id"])["output_tokens"].mean()
+    tasks = [(suite.name, task) for suite in suites for task in suite.tasks]
+    rows = []
+    for cfg in models:
+        mapping = ecologits.resolve(cfg.kind, getattr(cfg, "provider", None), cfg.model,
+                                    getattr(cfg, "ecologits_model", None))
+        estimates = []
+        for suite_name, task in tasks:
+            n_out = measured.get((suite_name, task.id))
+            n_out = task.max_tokens if n_out is None or n_out != n_out else round(float(n_out))
+            estimates.append(ecologits.estimate(mapping, n_out, float("inf")))
+        ok = [e for e in estimates if e["source"] == ESTIMATED_ECOLOGITS]
+        row = {"model": cfg.name, "carbon_source": PROJECTED_ECOLOGITS if ok and len(ok) == len(estimates)
+               else "unavailable", "reason": None if ok else (estimates[0].get("reason") if estimates else None)}
+        for key, column in (("energy_j", "energy_j_per_task"), ("gco2e", "gco2e_per_task")):
+            for end in ("min", "max"):
+                row[f"{column}_{end}"] = (sum(e[key][end] for e in ok) / len(ok)) if ok and len(ok) == len(estimates) else None
+        rows.append(row)
+    return pd.DataFrame(rows, columns=["model", "carbon_source", "reason", "energy_j_per_task_min",
+                                       "energy_j_per_task_max", "gco2e_per_task_min", "gco2e_per_task_max"])
+
+
+def carbon_break_even(summary: pd.DataFrame, manifest: dict[str, Any],
+                      projected: pd.DataFrame | None = None) -> pd.DataFrame:
     """Every local model against every API with a carbon estimate: gCO2e per day at each volume in
     `VOLUMES_PER_DAY` (local: held all day, idle power included; API: its min–max range), and the volume
     range above which the local machine emits less (against the API's max, then its min)."""
     from harness.cost.carbon import carbon_break_even_tasks_per_day, local_gco2e_per_day
 
     records = summary.to_dict("records")
-    apis = [r for r in records if r["carbon_source"] == ESTIMATED_ECOLOGITS and not _missing(r["gco2e_per_task_min"])]
+    apis = [{**r, "api_basis": "estimated"} for r in records
+            if r["carbon_source"] == ESTIMATED_ECOLOGITS and not _missing(r["gco2e_per_task_min"])]
+    if projected is not None:
+        apis += [{**r, "api_basis": "projected"} for r in projected.to_dict("records")
+                 if r["carbon_source"] == PROJECTED_ECOLOGITS]
     rows = []
     for local in records:
         entry = manifest.get("models", {}).get(local["model"], {})
@@ -116,7 +149,7 @@ def carbon_break_even(summary: pd.DataFrame, manifest: dict[str, Any]) -> pd.Dat
         pue, task_s = entry["local_cost"]["pue"], local["e2e_mean_s"]
         idle_w = 0.0 if _missing(local["idle_w"]) else local["idle_w"]
         for api in apis:
-            row = {"local_model": local["model"], "api_model": api["model"],
+            row = {"local_model": local["model"], "api_model": api["model"], "api_basis": api["api_basis"],
                    "local_gco2e_per_task": local["gco2e_per_task"], "local_carbon_source": local["carbon_source"],
                    "api_gco2e_per_task_min": api["gco2e_per_task_min"],
                    "api_gco2e_per_task_max": api["gco2e_per_task_max"],

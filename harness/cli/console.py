@@ -118,32 +118,53 @@ def carbon_break_even_table(rows: list[dict[str, Any]], volumes: tuple[int, ...]
         table.add_column(f"{volume:,}/day local | api", justify="right")
     table.add_column("local emits less above (tasks/day)", justify="right")
     for row in rows:
-        cells = [row["local_model"], row["api_model"]]
+        mark = "*" if row.get("api_basis") == "projected" else ""
+        cells = [row["local_model"], row["api_model"] + mark]
         for volume in volumes:
             local = row[f"local_gco2e_per_day_{volume}"]
             cells.append(f"{'beyond capacity' if _missing(local) else _grams(local)} | "
-                         f"{_grams(row[f'api_gco2e_per_day_min_{volume}'])}–{_grams(row[f'api_gco2e_per_day_max_{volume}'])}")
+                         f"{_grams(row[f'api_gco2e_per_day_min_{volume}'])}–{_grams(row[f'api_gco2e_per_day_max_{volume}'])}{mark}")
         low, high = row["break_even_tasks_per_day_min"], row["break_even_tasks_per_day_max"]
-        cells.append("never (within capacity)" if _missing(low) else
-                     f"{low:,.0f}–{high:,.0f}" if not _missing(high) else f"{low:,.0f}– (API min: never)")
+        cells.append(break_even_range(low, high))
         table.add_row(*cells)
-    table.caption = "local: measured/estimated energy x PUE x grid intensity (see carbon basis); API: EcoLogits' range"
+    table.caption = ("local: measured/estimated energy x PUE x grid intensity (see carbon basis); API: EcoLogits' "
+                     "range; * projected: the API did not run (EcoLogits' modelled latency, this run's token counts)")
     return table
+
+
+def break_even_range(low: Any, high: Any) -> str:
+    """Volumes above which local emits less: against the API's max estimate, then its min."""
+    if _missing(low):
+        return "never (within capacity)"
+    text = "any volume" if low < 1 else f"{low:,.0f}"
+    if _missing(high):
+        return f"{text} (API max); never (API min)"
+    return text if high < 1 else f"{text}–{high:,.0f}"
 
 
 def _usd(value: Any) -> str:
     return "–" if _missing(value) else f"${value:.6f}" if value < 0.01 else f"${value:.4f}"
 
 
-def projected_table(rows: list[dict[str, Any]]) -> Table:
-    """API models that did not run (no key): their cost for this suite at list price, marked as projected."""
+def projected_table(rows: list[dict[str, Any]], carbon: list[dict[str, Any]] | None = None) -> Table:
+    """API models that did not run (no key): their cost for this suite at list price, marked as projected, and
+    (with `carbon`) EcoLogits' projected gCO2e per task."""
     table = Table(title="Projected cost at list price (not measured: these models did not run)", title_justify="left",
                   style="dim")
-    for header in ("model", "api model", "projected $/task", "projected $ suite", "basis", "prices"):
-        table.add_column(header, justify="right" if "$" in header else "left")
+    headers = ["model", "api model", "projected $/task", "projected $ suite", "basis", "prices"]
+    if carbon is not None:
+        headers.append("projected gCO2e/task (ecologits)")
+    for header in headers:
+        table.add_column(header, justify="right" if "$" in header or "gCO2e" in header else "left")
+    by_model = {c["model"]: c for c in carbon or []}
     for row in rows:
-        table.add_row(row["model"], row["api_model"], _usd(row["cost_usd_per_task"]) + "*",
-                      _usd(row["cost_usd_suite"]) + "*", row["basis"], row["price_source"] or "no price found")
+        cells = [row["model"], row["api_model"], _usd(row["cost_usd_per_task"]) + "*",
+                 _usd(row["cost_usd_suite"]) + "*", row["basis"], row["price_source"] or "no price found"]
+        if carbon is not None:
+            projected = by_model.get(row["model"], {})
+            cells.append(carbon_cell(projected) + "*" if not _missing(projected.get("gco2e_per_task_min"))
+                         else "unavailable")
+        table.add_row(*cells)
     return table
 
 

@@ -43,6 +43,19 @@ def carbon_cells(row: dict[str, Any]) -> str:
     return f"<td>{value}</td><td class='l label'>{_e(row.get('carbon_source', 'unavailable'))}</td>"
 
 
+def projected_cells(data: Any, model: str) -> str:
+    """A projected (not run) API row's J / task, energy source, gCO2e / task and basis cells."""
+    frame = getattr(data, "projected_carbon", None)
+    rows = [] if frame is None else [r for r in frame.to_dict("records") if r["model"] == model]
+    if not rows or _missing(rows[0]["gco2e_per_task_min"]):
+        return ("<td>–</td><td class='l label'>unavailable</td><td>–</td><td class='l label'>unavailable</td>")
+    row = rows[0]
+    return (f"<td>{row['energy_j_per_task_min']:.3g}–{row['energy_j_per_task_max']:.3g}*</td>"
+            f"<td class='l label'>{_e(row['carbon_source'])}</td>"
+            f"<td>{_g(row['gco2e_per_task_min'])}–{_g(row['gco2e_per_task_max'])}*</td>"
+            f"<td class='l label'>{_e(row['carbon_source'])}</td>")
+
+
 def energy_items(row: dict[str, Any], color: str) -> dict[str, Any]:
     """A model's item in the energy-per-task bars: its figure, or its estimated range (an error bar)."""
     if _missing(row["energy_j_per_task"]) and not _missing(row.get("energy_j_per_task_min")):
@@ -66,9 +79,16 @@ def carbon_chart(data: Any, colors: dict[str, str]) -> str:
         else:
             items.append({"label": row["model"], "value": None, "low": low, "high": high, "color": color,
                           "note": "estimated (ecologits)"})
+    projected = getattr(data, "projected_carbon", None)
+    for index, row in enumerate([] if projected is None else projected.to_dict("records")):
+        if not _missing(row["gco2e_per_task_min"]):
+            items.append({"label": f"{row['model']}*", "value": None, "low": row["gco2e_per_task_min"],
+                          "high": row["gco2e_per_task_max"], "color": svg.color(len(colors) + index),
+                          "note": "projected", "projected": True})
     chart = svg.bars(items, "gCO2e per task", "Carbon per task", value_fmt=_g)
     return (f"<figure>{chart}<figcaption>gCO2e per task. Local: energy × PUE × grid intensity (the carbon basis "
-            "column says which energy and grid); API: EcoLogits' estimated range (error bar), usage + embodied."
+            "column says which energy and grid); API: EcoLogits' estimated range (error bar), usage + embodied; "
+            "* dashed: projected for an API that did not run."
             "</figcaption></figure>")
 
 
@@ -86,12 +106,16 @@ def carbon_break_even_table(data: Any) -> str:
             local = row[f"local_gco2e_per_day_{volume}"]
             cells.append(f"<td>{'beyond capacity' if _missing(local) else _g(local)}</td>"
                          f"<td>{_g(row[f'api_gco2e_per_day_min_{volume}'])}–{_g(row[f'api_gco2e_per_day_max_{volume}'])}</td>")
-        rows.append(f"<tr><td class='l'>{_e(row['local_model'])}</td><td class='l'>{_e(row['api_model'])}</td>"
+        projected = row.get("api_basis") == "projected"
+        mark = "*" if projected else ""
+        cls = " class='projected'" if projected else ""
+        rows.append(f"<tr{cls}><td class='l'>{_e(row['local_model'])}</td><td class='l'>{_e(row['api_model'])}{mark}</td>"
                     f"{''.join(cells)}<td>{break_even_text(row)}</td>"
                     f"<td class='l label'>{_e(row['local_carbon_source'])}</td></tr>")
     return ("<h3>Carbon view: gCO2e per day</h3><p class='note'>Local: the machine held all day (idle power when "
             "not busy, embodied emissions where stated) × PUE × grid intensity. API: EcoLogits' estimate per task "
-            "× volume, a min–max range. Estimated and measured figures are shown side by side, never summed.</p>"
+            "× volume, a min–max range (* projected: the API did not run; EcoLogits' modelled latency and this run's "
+            "token counts). Estimated and measured figures are shown side by side, never summed.</p>"
             f"<table class='carbon'><tr><th class='l'>local model</th><th class='l'>API</th>{head}"
             "<th>local emits less above (tasks/day)</th><th class='l'>local carbon basis</th></tr>"
             + "".join(rows) + "</table>")

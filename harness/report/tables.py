@@ -7,7 +7,7 @@ from html import escape
 from typing import Any
 
 from harness.analysis.regress import describe_change
-from harness.report.carbon import carbon_cells, energy_cell
+from harness.report.carbon import carbon_cells, energy_cell, projected_cells
 from harness.report.data import ReportData
 
 
@@ -68,9 +68,8 @@ def headline_table(data: ReportData) -> str:
     for row in data.projected.to_dict("records"):
         rows.append(
             f"<tr class='projected'><td class='l'>{_e(row['model'])}*</td><td class='l'>api · not run (no key)</td>"
-            f"<td>not run</td><td>{_usd(row['cost_usd_per_task'])}* projected</td><td>–</td><td>–</td>"
-            f"<td class='l label'>unavailable</td><td>–</td><td class='l label'>unavailable</td>"
-            f"<td>–</td><td>–</td><td>–</td></tr>")
+            f"<td>not run</td><td>{_usd(row['cost_usd_per_task'])}* projected</td><td>–</td>"
+            f"{projected_cells(data, row['model'])}<td>–</td><td>–</td><td>–</td></tr>")
     note = ("<p class='note'>* projected: priced at list price with the token counts this run measured for each task; "
             "never measured.</p>" if len(data.projected) else "")
     return f"<table>{head}{''.join(rows)}</table>{note}"
