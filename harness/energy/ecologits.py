@@ -75,18 +75,14 @@ class Mapping:
 
 
 def _candidates(model_id: str) -> list[tuple[str, str]]:
-    """Model ids to try, in order, with how each was derived from `model_id`."""
-    out = [(model_id, "exact")]
+    """Model ids to try, in order, with how each was derived from `model_id` (no id twice)."""
     lowered = model_id.lower()
-    out.append((lowered, "lower-case"))
-    if lowered.startswith("models/"):
-        lowered = lowered.removeprefix("models/")
-        out.append((lowered, "prefix"))
-    undated = _DATE_SUFFIX.sub("", lowered)
-    if undated != lowered:
-        out.append((undated, "undated"))
-    seen: set[str] = set()
-    return [(m, how) for m, how in out if not (m in seen or seen.add(m))]
+    bare = lowered.removeprefix("models/")
+    out = {model_id: "exact"}
+    out.setdefault(lowered, "lower-case")
+    out.setdefault(bare, "prefix")
+    out.setdefault(_DATE_SUFFIX.sub("", bare), "undated")
+    return list(out.items())
 
 
 def resolve(kind: str, provider: str | None, model_id: str, override: str | None = None,
