@@ -108,7 +108,7 @@ def test_auto_falls_back_from_nvml_to_amd_and_insisting_on_amd_fails_clearly(mon
     lib = fake_amdsmi([{"energy_accumulator": 0, "counter_resolution": 1.0}], [{}])
     monkeypatch.setitem(sys.modules, "amdsmi", lib)
     meter, notes = build_meter(EnergySettings(meter="auto"), "gpu")
-    assert [r.source for r in meter.readers][0] == "amdsmi"
+    assert meter.readers[0].source == "amdsmi"
     assert any("nvidia-ml-py is not installed" in n for n in notes)
     meter.close()
     monkeypatch.setitem(sys.modules, "amdsmi", None)
@@ -238,7 +238,7 @@ def test_powermetrics_reader_on_a_streaming_stand_in(tmp_path):
 
     script = tmp_path / "powermetrics_stand_in.py"
     script.write_text(STAND_IN)
-    start = lambda ms: subprocess.Popen([sys.executable, str(script), str(ms)], stdout=subprocess.PIPE)  # noqa: E731
+    start = lambda ms: subprocess.Popen([sys.executable, str(script), str(ms)], stdout=subprocess.PIPE)
     reader = PowermetricsReader(interval_ms=50, start=start)
     time.sleep(0.5)  # the stand-in's start-up
     meter = EnergyMeter([reader])
@@ -252,8 +252,7 @@ def test_powermetrics_reader_on_a_streaming_stand_in(tmp_path):
 
 
 def test_powermetrics_needs_root_and_auto_says_so(monkeypatch):
-    import harness.energy.apple as apple
-    import harness.energy.select as select
+    from harness.energy import apple, select
 
     monkeypatch.setattr(apple.shutil, "which", lambda name: "/usr/bin/powermetrics")
     monkeypatch.setattr(apple.os, "geteuid", lambda: 501)

@@ -24,8 +24,7 @@ from harness.config.sources import locate_weights
 from harness.cost.carbon import resolve_grid
 from harness.cost.local import local_task_cost_usd, resolve_local_cost
 from harness.cost.pricing import API_KINDS, RequestPricer
-from harness.energy import EnergyMeter, MeterError, window_total
-from harness.energy import ecologits
+from harness.energy import EnergyMeter, MeterError, ecologits, window_total
 from harness.energy.select import build_meter, describe_meter
 from harness.errors import HarnessError, InputError
 from harness.run.loadgen import Level, run_level
