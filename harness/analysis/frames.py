@@ -10,6 +10,8 @@
 - J per output token = total energy / total output tokens; Wh per 1k tasks = mean J per task / 3.6.
 - $ per 1M output tokens = total cost / total output tokens x 1e6; $ per correct task = total cost / correct
   tasks (over requests whose cost is known; `n_cost_unknown` counts the others).
+- energy ranges and carbon (gCO2e) per request and per model: `harness.analysis.carbon` (API: EcoLogits'
+  min–max estimate; local: energy x PUE x grid intensity), in their own columns, labelled in `carbon_source`.
 - roofline share = decode tok/s p50 / (memory bandwidth / weights bytes), see `harness.energy.roofline`.
 - intervals: seeded bootstrap over tasks (`harness.analysis.stats`): accuracy, $ per correct task, and the paired
   accuracy difference of every two models; `agreement` is the share of tasks whose repetitions agree.
@@ -21,6 +23,13 @@ from typing import Any
 
 import pandas as pd
 
+from harness.analysis.carbon import (
+    RANGE_COLUMNS,
+    api_estimate_columns,
+    attach_local_carbon,
+    carbon_summary,
+    ensure_columns,
+)
 from harness.analysis.levels import attribute_levels, share_by_tokens
 from harness.analysis.metrics import request_metrics
 from harness.analysis.stats import accuracy_interval, agreement, cost_per_correct_interval, separation
@@ -54,16 +63,21 @@ def records_frame(records: list[dict[str, Any]], manifest: dict[str, Any] | None
             "cost_usd": record.get("cost_usd"), "energy_j": energy_j, "energy_net_j": net,
             "energy_source": source,
         }
+        row.update(api_estimate_columns(record))
+        if row["carbon_source"] != "unavailable" and energy_j is None:
+            row["energy_source"] = row["carbon_source"]  # the API's estimate labels its energy range too
         row.update(request_metrics(record))
         rows.append(row)
     frame = pd.DataFrame(rows, columns=["model", "suite", "task_id", "repetition", "level", "verdict", "failed",
-                                        "energy_source", *NUMERIC_COLUMNS])
+                                        "energy_source", *NUMERIC_COLUMNS, "carbon_source", *RANGE_COLUMNS])
     frame["failed"] = frame["failed"].astype(bool)  # an empty object column would select columns, not rows
     frame["task_key"] = frame["suite"].fillna("").astype(str) + "/" + frame["task_id"].astype(str)
     for column in NUMERIC_COLUMNS:
         frame[column] = pd.to_numeric(frame[column], errors="coerce")
+    ensure_columns(frame)
     attribute_levels(frame, models)
     _attribute_shared_windows(frame, models)
+    attach_local_carbon(frame, models)
     return frame
 
 
@@ -152,6 +166,7 @@ def summarize_frame(frame: pd.DataFrame, manifest: dict[str, Any] | None = None)
             "n_cost_unknown": int(group["cost_usd"].isna().sum()),
             "roofline_share": roofline_share(decode_p50, (entry.get("weights") or {}).get("size_bytes"),
                                              bandwidth if on_cpu else None),
+            **carbon_summary(group),
         })
     return pd.DataFrame(rows)
 

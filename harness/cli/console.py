@@ -79,8 +79,8 @@ def summary_table(rows: list[dict[str, Any]], title: str) -> Table:
     """The per-model summary rows (from `analysis.summarize`) as a rich table (definitions in the README)."""
     table = Table(title=title, title_justify="left")
     for header in ("model", "accuracy [95% CI]", "TTFT p50", "TTFT p90", "out tok/s p50", "E2E p50", "tokens in/out",
-                   "J/task", "energy source", "$/task", "errors"):
-        table.add_column(header, justify="left" if header in ("model", "energy source") else "right")
+                   "J/task", "energy source", "gCO2e/task", "carbon basis", "$/task", "errors"):
+        table.add_column(header, justify="left" if header in ("model", "energy source", "carbon basis") else "right")
     for row in rows:
         accuracy = "–"
         if not _missing(row["accuracy"]):
@@ -91,25 +91,88 @@ def summary_table(rows: list[dict[str, Any]], title: str) -> Table:
             _fmt(row["ttft_p50_s"], ".0f", 1000, " ms"), _fmt(row["ttft_p90_s"], ".0f", 1000, " ms"),
             _fmt(row["output_tok_per_s_p50"], ".1f"), _fmt(row["e2e_p50_s"], ".2f", unit=" s"),
             f"{_fmt(row['input_tokens'], 'd')}/{_fmt(row['output_tokens'], 'd')}",
-            _fmt(row["energy_j_per_task"], ".2f"), row["energy_source"],
+            energy_cell(row), row["energy_source"], carbon_cell(row), row.get("carbon_source", "unavailable"),
             _usd(row["cost_usd_per_task"]), str(row["n_errors"] + row["n_checker_errors"]),
         )
     return table
+
+
+def energy_cell(row: dict[str, Any]) -> str:
+    """J per task: the measured (or estimated) figure, or an estimate's min–max range."""
+    if _missing(row["energy_j_per_task"]) and not _missing(row.get("energy_j_per_task_min")):
+        return f"{row['energy_j_per_task_min']:.3g}–{row['energy_j_per_task_max']:.3g}"
+    return _fmt(row["energy_j_per_task"], ".2f")
+
+
+def _grams(value: float) -> str:
+    return f"{value:.3g}"
+
+
+def carbon_cell(row: dict[str, Any]) -> str:
+    """gCO2e per task: a figure, or a min–max range (an estimate); – when unavailable."""
+    low, high = row.get("gco2e_per_task_min"), row.get("gco2e_per_task_max")
+    if _missing(low):
+        return "–"
+    return _grams(low) if low == high else f"{_grams(low)}–{_grams(high)}"
+
+
+def carbon_break_even_table(rows: list[dict[str, Any]], volumes: tuple[int, ...]) -> Table:
+    """gCO2e per day at each volume: each local model (held all day) against each API's estimated range."""
+    table = Table(title="Carbon: gCO2e per day, local (held all day, idle included) against each API "
+                        "(estimated (ecologits), min–max)", title_justify="left")
+    table.add_column("local", justify="left")
+    table.add_column("api", justify="left")
+    for volume in volumes:
+        table.add_column(f"{volume:,}/day local | api", justify="right")
+    table.add_column("local emits less above (tasks/day)", justify="right")
+    for row in rows:
+        mark = "*" if row.get("api_basis") == "projected" else ""
+        cells = [row["local_model"], row["api_model"] + mark]
+        for volume in volumes:
+            local = row[f"local_gco2e_per_day_{volume}"]
+            cells.append(f"{'beyond capacity' if _missing(local) else _grams(local)} | "
+                         f"{_grams(row[f'api_gco2e_per_day_min_{volume}'])}–{_grams(row[f'api_gco2e_per_day_max_{volume}'])}{mark}")
+        low, high = row["break_even_tasks_per_day_min"], row["break_even_tasks_per_day_max"]
+        cells.append(break_even_range(low, high))
+        table.add_row(*cells)
+    table.caption = ("local: measured/estimated energy x PUE x grid intensity (see carbon basis); API: EcoLogits' "
+                     "range; * projected: the API did not run (EcoLogits' modelled latency, this run's token counts)")
+    return table
+
+
+def break_even_range(low: Any, high: Any) -> str:
+    """Volumes above which local emits less: against the API's max estimate, then its min."""
+    if _missing(low):
+        return "never (within capacity)"
+    text = "any volume" if low < 1 else f"{low:,.0f}"
+    if _missing(high):
+        return f"{text} (API max); never (API min)"
+    return text if high < 1 else f"{text}–{high:,.0f}"
 
 
 def _usd(value: Any) -> str:
     return "–" if _missing(value) else f"${value:.6f}" if value < 0.01 else f"${value:.4f}"
 
 
-def projected_table(rows: list[dict[str, Any]]) -> Table:
-    """API models that did not run (no key): their cost for this suite at list price, marked as projected."""
+def projected_table(rows: list[dict[str, Any]], carbon: list[dict[str, Any]] | None = None) -> Table:
+    """API models that did not run (no key): their cost for this suite at list price, marked as projected, and
+    (with `carbon`) EcoLogits' projected gCO2e per task."""
     table = Table(title="Projected cost at list price (not measured: these models did not run)", title_justify="left",
                   style="dim")
-    for header in ("model", "api model", "projected $/task", "projected $ suite", "basis", "prices"):
-        table.add_column(header, justify="right" if "$" in header else "left")
+    headers = ["model", "api model", "projected $/task", "projected $ suite", "basis", "prices"]
+    if carbon is not None:
+        headers.append("projected gCO2e/task (ecologits)")
+    for header in headers:
+        table.add_column(header, justify="right" if "$" in header or "gCO2e" in header else "left")
+    by_model = {c["model"]: c for c in carbon or []}
     for row in rows:
-        table.add_row(row["model"], row["api_model"], _usd(row["cost_usd_per_task"]) + "*",
-                      _usd(row["cost_usd_suite"]) + "*", row["basis"], row["price_source"] or "no price found")
+        cells = [row["model"], row["api_model"], _usd(row["cost_usd_per_task"]) + "*",
+                 _usd(row["cost_usd_suite"]) + "*", row["basis"], row["price_source"] or "no price found"]
+        if carbon is not None:
+            projected = by_model.get(row["model"], {})
+            cells.append(carbon_cell(projected) + "*" if not _missing(projected.get("gco2e_per_task_min"))
+                         else "unavailable")
+        table.add_row(*cells)
     return table
 
 

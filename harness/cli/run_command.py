@@ -25,6 +25,7 @@ from harness.cli.console import (
     benchmark_table,
     break_even_table,
     breakdown_table,
+    carbon_break_even_table,
     failures_table,
     levels_table,
     projected_table,
@@ -265,6 +266,7 @@ def print_benchmark(out: Console, suite: Any, records: list[dict], manifest: dic
 def print_summary(out: Console, runner: Runner, plan: Plan) -> None:
     """Per-suite and overall summaries, model separation, projected API costs and break-even."""
     from harness.analysis.benchmarks import sample_label
+    from harness.analysis.carbon import VOLUMES_PER_DAY, carbon_break_even, projected_carbon
     from harness.analysis.comparison import break_even, projected_costs, same_weights
     from harness.analysis.frames import accuracy_separation, records_frame, summarize  # pandas loads only here
     from harness.analysis.levels import level_summary
@@ -291,18 +293,23 @@ def print_summary(out: Console, runner: Runner, plan: Plan) -> None:
     if len(differences):
         out.print(separation_table(differences.to_dict("records")))
     skipped = [m for m in plan.models if m.name in plan.skipped]
-    projected = projected_costs(records, skipped, plan.suites) if skipped else None
+    frame = records_frame(records, runner.manifest)
+    projected = projected_costs(frame, skipped, plan.suites) if skipped else None
+    projected_c = projected_carbon(frame, skipped, plan.suites) if skipped else None
     if projected is not None:
-        out.print(projected_table(projected.to_dict("records")))
+        out.print(projected_table(projected.to_dict("records"), projected_c.to_dict("records")))
     comparison = break_even(summary, runner.manifest, projected)
     if len(comparison):
         for suite in plan.suites:
             if any(task.workload is not None for task in suite.tasks):
                 out.print(f"break-even at the workload: {suite.description}", highlight=False)
         out.print(break_even_table(comparison.to_dict("records")))
+    carbon = carbon_break_even(summary, runner.manifest, projected_c)
+    if len(carbon):
+        out.print(carbon_break_even_table(carbon.to_dict("records"), VOLUMES_PER_DAY))
     pairs = same_weights(summary, runner.manifest, records)
     if len(pairs):
         out.print(same_weights_table(pairs.to_dict("records")))
-    levels = level_summary(records_frame(records, runner.manifest), runner.manifest, plan.slos)
+    levels = level_summary(frame, runner.manifest, plan.slos)
     if len(levels):
         out.print(levels_table(levels.to_dict("records"), bool(plan.slos)))

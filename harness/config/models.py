@@ -50,6 +50,7 @@ class HardwareCost(StrictModel):
     price_usd: float = Field(gt=0)
     lifetime_years: float = Field(gt=0)
     utilisation: float = Field(gt=0, le=1)
+    embodied_kgco2e: float | None = Field(default=None, ge=0, description="manufacturing emissions, amortised like the price")
 
 
 class LocalCost(StrictModel):
@@ -59,12 +60,29 @@ class LocalCost(StrictModel):
     pue: float | None = Field(default=None, ge=1)
     hardware: HardwareCost | None = None
     usd_per_hour: float | None = Field(default=None, ge=0)
+    grid_gco2_per_kwh: float | None = Field(default=None, ge=0, description="grid carbon intensity")
+    grid_zone: str | None = Field(default=None, pattern=r"^[A-Z]{3}$",
+                                  description="ISO 3166-1 alpha-3 zone in EcoLogits' electricity-mix data (WOR: world)")
 
     @model_validator(mode="after")
     def _one_hardware_source(self) -> LocalCost:
         if self.hardware is not None and self.usd_per_hour is not None:
             raise ValueError("give either 'hardware' (bought) or 'usd_per_hour' (rented), not both")
+        if self.grid_gco2_per_kwh is not None and self.grid_zone is not None:
+            raise ValueError("give either 'grid_gco2_per_kwh' or 'grid_zone', not both")
+        if self.grid_zone is not None:
+            _known_zone(self.grid_zone)
         return self
+
+
+def _known_zone(zone: str) -> None:
+    """A grid zone must be in EcoLogits' bundled electricity-mix data (checked when EcoLogits is installed)."""
+    try:
+        from ecologits.electricity_mix_repository import electricity_mixes
+    except ImportError:
+        return  # the carbon figures say so at run time
+    if electricity_mixes.find_electricity_mix(zone) is None:
+        raise ValueError(f"grid_zone '{zone}' is not in EcoLogits' electricity-mix data (e.g. FRA, USA, DEU; WOR)")
 
 
 class TokenPrices(StrictModel):
@@ -190,6 +208,8 @@ class ApiModel(StrictModel):
     concurrency: int = Field(default=1, ge=1, le=1024)
     max_tokens_floor: int | None = Field(default=None, ge=1, description="output budget at least this (reasoning models)")
     cost: TokenPrices | None = None
+    ecologits_model: str | None = Field(default=None, pattern=r"^[a-z_]+/.+$",
+                                        description="EcoLogits provider/model, when the mapping does not find it")
 
 
 class LaunchConfig(StrictModel):

@@ -14,6 +14,7 @@ from typing import Any
 
 import pandas as pd
 
+from harness.analysis.carbon import carbon_break_even, projected_carbon
 from harness.analysis.comparison import break_even, projected_costs, same_weights
 from harness.analysis.frames import accuracy_separation, records_frame, summarize_frame
 from harness.analysis.levels import level_summary
@@ -43,6 +44,8 @@ class ReportData:
     same_weights: pd.DataFrame
     levels: pd.DataFrame
     notes: list[str] = field(default_factory=list)
+    carbon_break_even: pd.DataFrame | None = None   # gCO2e/day at each volume, local against each API estimate
+    projected_carbon: pd.DataFrame | None = None    # EcoLogits' projection for API models that did not run
 
 
 def _load_run(run_dir: Path) -> tuple[dict[str, Any], list[dict[str, Any]]]:
@@ -107,12 +110,14 @@ def load_report_data(run_dirs: list[Path], allow_different_suites: bool = False)
         if config and config.get("kind") in MODEL_KINDS:
             skipped_cfgs.append(MODEL_KINDS[config["kind"]].model_validate({**config, "name": name.split(" #")[0]}))
     projected = projected_costs(frame, skipped_cfgs, [s for s in suites if s is not None])
+    projected_c = projected_carbon(frame, skipped_cfgs, [s for s in suites if s is not None])
     return ReportData(
         run_dirs=[Path(d) for d in run_dirs], manifests=[m for m, _ in loaded], records=records, manifest=merged,
         suites=suites, suite_info=suite_info, summary=summary, frame=frame,
         projected=projected, break_even=break_even(summary, merged, projected),
         separation=accuracy_separation(frame), same_weights=same_weights(summary, merged, records),
         levels=level_summary(frame, merged, loaded[0][0].get("settings", {}).get("slos") or {}), notes=notes,
+        carbon_break_even=carbon_break_even(summary, merged, projected_c), projected_carbon=projected_c,
     )
 
 

@@ -13,6 +13,7 @@ from harness.analysis.benchmarks import sample_label
 from harness.config.redact import redact_config
 from harness.report import svg
 from harness.report.benchmarks import benchmark_section
+from harness.report.carbon import carbon_break_even_table, carbon_chart, energy_items
 from harness.report.data import ReportData
 from harness.report.tables import (
     _e,
@@ -83,11 +84,11 @@ def charts(data: ReportData) -> str:
                                       r["output_tok_per_s_p50"], "color": colors[r["model"]]} for r in rows],
                                     "output tokens / s (p50)", "Decode speed"),
                            "Output speed: (N_out − 1) / (t_last − t_first), median over requests."))
-    figures.append(_figure(svg.bars([{"label": r["model"], "value": None if _missing(r["energy_j_per_task"]) else
-                                      r["energy_j_per_task"], "color": colors[r["model"]], "note": r["energy_source"]
-                                      if not _missing(r["energy_j_per_task"]) else "unavailable (not measurable)"}
-                                     for r in rows], "joules per task", "Energy per task"),
-                           "Energy per task with its source label; estimated and measured figures are labelled apart."))
+    figures.append(_figure(svg.bars([energy_items(r, colors[r["model"]]) for r in rows], "joules per task",
+                                    "Energy per task"),
+                           "Energy per task with its source label; estimated and measured figures are labelled apart. "
+                           "API models: EcoLogits' estimated range, drawn as an error bar."))
+    figures.append(carbon_chart(data, colors))
     for metric, label in (("ttft_s", "time to first token (s)"), ("itl_s", "inter-token latency per request (s)")):
         items = []
         for model, group in data.frame.groupby("model", sort=False):
@@ -236,6 +237,8 @@ def manifest_section(data: ReportData) -> str:
                 "origin": weights.get("origin"), "load s": entry.get("load_s"), "load": json.dumps(entry.get("load")),
                 "energy meter": json.dumps(entry.get("energy_meter")), "idle": json.dumps(entry.get("idle")),
                 "local cost": json.dumps(entry.get("local_cost")), "config": json.dumps(redact_config(entry.get("config") or {})),
+                "carbon (grid)": json.dumps(entry.get("carbon")) if entry.get("carbon") else None,
+                "ecologits": json.dumps(entry.get("ecologits")) if entry.get("ecologits") else None,
                 "error": json.dumps(entry.get("error")) if entry.get("error") else None,
             }) + "</details>")
         parts.append(f"<details open><summary>{_e(manifest.get('run_id'))}</summary>{_dl(head)}{''.join(models)}</details>")
@@ -256,7 +259,19 @@ GLOSSARY = [
     ("$ / correct task", "total cost / correct tasks, with a 95% bootstrap interval."),
     ("J / task", "energy of the request's window, summed over devices, with its source label."),
     ("energy labels", "nvml_counter (GPU energy counter), nvml_sampled (GPU power samples integrated), rapl (CPU "
-                      "package counters), estimated (TDP per logical CPU × CPU time), unavailable (API)."),
+                      "package counters), estimated (TDP per logical CPU × CPU time), amdsmi (AMD GPU energy counter), "
+                      "amdsmi_sampled (AMD GPU power samples integrated), npu_smi (Ascend NPU power samples from "
+                      "npu-smi, integrated), powermetrics (Apple CPU/GPU/ANE power samples, integrated), unavailable."),
+    ("estimated (ecologits)", "API models: energy and GWP per request estimated by EcoLogits from the model's "
+                              "(estimated) size, the output tokens and the request latency, with the provider's PUE and "
+                              "datacentre electricity mix; a min–max range, drawn as an error bar, never summed with "
+                              "measured figures. A model EcoLogits does not list is unavailable, with the reason."),
+    ("gCO2e / task", "local: energy × PUE × grid intensity (+ embodied emissions amortised like the hardware price, "
+                     "where stated); API: EcoLogits' GWP range (usage + embodied)."),
+    ("carbon basis", "which energy and grid a local figure used: grid from models.yaml (grid_gco2_per_kwh), a zone "
+                     "in EcoLogits' electricity-mix data (grid_zone), or the default world average (WOR), marked default."),
+    ("carbon view", "gCO2e per day at each volume: local machine held all day (idle power when not busy) against "
+                    "the API's estimated range × volume; the volume above which local emits less."),
     ("break-even", "tasks/day where local cost/day (24 h of hardware, idle power when not busy) equals API cost/day."),
     ("projected", "API cost computed at list price from this run's token counts for a model that did not run; "
                   "marked with * and shown apart, never mixed with measured figures."),
@@ -283,7 +298,8 @@ def render(data: ReportData, title: str, comparison: Any = None, baseline: str =
         f"<section id='headline'><h2>Models side by side</h2>{headline_table(data)}</section>"
         + (f"<section id='benchmarks'><h2>Benchmarks</h2>{benchmarks}</section>" if benchmarks else "") +
         f"<section id='charts'><h2>Charts</h2>{charts(data)}</section>"
-        f"<section id='break-even'><h2>Break-even against each API</h2>{break_even_table(data)}</section>"
+        f"<section id='break-even'><h2>Break-even against each API</h2>{break_even_table(data)}"
+        f"{carbon_break_even_table(data)}</section>"
         f"<section id='differences'><h2>Which differences are real</h2>{separation_table(data)}</section>"
         f"<section id='runtimes'><h2>Same weights, different runtimes</h2>{same_weights_table(data)}</section>"
         f"<section id='levels'><h2>Load levels</h2>{levels_section(data)}</section>"

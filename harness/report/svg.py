@@ -120,17 +120,23 @@ def scatter(points: list[dict], x_label: str, y_label: str, title: str, log_x: b
 
 
 def bars(items: list[dict], x_label: str, title: str, value_fmt=fmt_number, width: int = 720) -> str:
-    """Horizontal bars {label, value, color, note}; bars with no value are listed as such."""
+    """Horizontal bars {label, value, color, note}; bars with no value are listed as such. An item with
+    `low` and `high` instead of a value is a range (an estimate): drawn as an error bar, never as a bar."""
     row_h = 26
     height = MARGIN["top"] + MARGIN["bottom"] + row_h * max(1, len(items))
-    values = [i["value"] for i in items if i["value"] is not None] or [1.0]
-    x = Scale(0.0, max(values) * 1.15, MARGIN["left"], width - MARGIN["right"] - 90)
+    values = [i["value"] for i in items if i["value"] is not None]
+    values += [i["high"] for i in items if i["value"] is None and i.get("high") is not None]
+    reserve = 230 if any(i["value"] is None and i.get("high") is not None for i in items) else 90  # range labels
+    x = Scale(0.0, max(values or [1.0]) * 1.15, MARGIN["left"], width - MARGIN["right"] - reserve)
     parts = _frame(width, height, title)
     _axis(parts, x, True, height - MARGIN["bottom"], x_label, MARGIN["top"], height - MARGIN["bottom"])
     for index, item in enumerate(items):
         top = MARGIN["top"] + index * row_h
         parts.append(f'<text class="bar-label" x="{MARGIN["left"] - 8}" y="{top + 17}" text-anchor="end">'
                      f'{escape(item["label"])}</text>')
+        if item["value"] is None and item.get("low") is not None and item.get("high") is not None:
+            parts.append(_range_bar(item, x, top + row_h / 2, value_fmt))
+            continue
         if item["value"] is None:
             parts.append(f'<text class="bar-note" x="{MARGIN["left"] + 4}" y="{top + 17}">'
                          f'{escape(item.get("note") or "not measured")}</text>')
@@ -143,6 +149,19 @@ def bars(items: list[dict], x_label: str, title: str, value_fmt=fmt_number, widt
         parts.append(f'<text class="bar-value" x="{right + 5:.1f}" y="{top + 17}">{escape(value_fmt(item["value"]) + note)}</text>')
     parts.append("</svg>")
     return "".join(parts)
+
+
+def _range_bar(item: dict, x: Scale, mid: float, value_fmt) -> str:
+    """An estimate's min–max range as an error bar with end caps (class `range`)."""
+    low, high = x(item["low"]), x(item["high"])
+    text = f"{value_fmt(item['low'])}–{value_fmt(item['high'])}" + (f" ({item['note']})" if item.get("note") else "")
+    dash = ' stroke-dasharray="5 3"' if item.get("projected") else ""
+    return (f'<g class="range{" projected" if dash else ""}"><title>{escape(item["label"])}: {escape(text)}</title>'
+            f'<line x1="{low:.1f}" y1="{mid:.1f}" x2="{high:.1f}" y2="{mid:.1f}" stroke="{item["color"]}" '
+            f'stroke-width="3"{dash}/>'
+            f'<line x1="{low:.1f}" y1="{mid - 7:.1f}" x2="{low:.1f}" y2="{mid + 7:.1f}" stroke="{item["color"]}" stroke-width="2"/>'
+            f'<line x1="{high:.1f}" y1="{mid - 7:.1f}" x2="{high:.1f}" y2="{mid + 7:.1f}" stroke="{item["color"]}" stroke-width="2"/>'
+            f'</g><text class="bar-value" x="{high + 5:.1f}" y="{mid + 4:.1f}">{escape(text)}</text>')
 
 
 def boxes(items: list[dict], x_label: str, title: str, log_x: bool = True, width: int = 720) -> str:

@@ -23,11 +23,12 @@ from harness.checkers import run_checker
 from harness.config.models import has_gguf_source
 from harness.config.redact import scrub, secret_values
 from harness.config.sources import locate_weights
+from harness.cost.carbon import resolve_grid
 from harness.cost.local import local_task_cost_usd, resolve_local_cost
 from harness.cost.pricing import API_KINDS, RequestPricer
-from harness.energy import EnergyMeter, MeterError, window_total
+from harness.energy import EnergyMeter, MeterError, ecologits, window_total
 from harness.energy.select import build_meter, describe_meter
-from harness.errors import HarnessError
+from harness.errors import HarnessError, InputError
 from harness.run.loadgen import Level, run_level
 from harness.run.request import RequestStopped, execute, execute_async
 from harness.run.retry import RetryPolicy
@@ -91,9 +92,18 @@ class ModelSession:
         entry["idle"] = self.meter.idle_power(self.runner.energy.idle_s)
         self.pricer = RequestPricer(cfg, self.runner.progress.warn) if cfg.kind in API_KINDS and not self_hosted else None
         self.local_cost = None
+        self.impacts: ecologits.Mapping | None = None
         if self.pricer is None:
             self.local_cost = resolve_local_cost(getattr(cfg, "cost", None), self.runner.cost_overrides)
             entry["local_cost"] = self.local_cost.to_record()
+            try:
+                entry["carbon"] = resolve_grid(getattr(cfg, "cost", None)).to_record()
+            except InputError as exc:  # EcoLogits' mix data missing: local carbon unavailable, the run goes on
+                entry["carbon"] = {"source": "unavailable", "reason": str(exc)}
+        else:
+            self.impacts = ecologits.resolve(cfg.kind, getattr(cfg, "provider", None), cfg.model,
+                                             getattr(cfg, "ecologits_model", None))
+            entry["ecologits"] = ecologits.assumptions(self.impacts)
         self.policy = RetryPolicy(max_attempts=getattr(cfg, "max_attempts", 1))
         self.concurrency = getattr(cfg, "concurrency", 1)
 
@@ -145,6 +155,11 @@ class ModelSession:
         """Price and check a finished request."""
         if self.pricer is not None:
             record["prices"], record["cost_usd"] = self.pricer.price(record)
+            if record["error"] is not None:
+                record["ecologits"] = {"source": "unavailable", "reason": "the request failed"}
+            else:
+                record["ecologits"] = ecologits.estimate(self.impacts, record.get("output_tokens"),
+                                                         record["end_offset_ns"] / 1e9)
         else:  # a shared window (a load level) has no per-request energy: analysis attributes it
             energy_j, source = window_total(record["energy"])
             record["local_cost"] = {"energy_source": source}

@@ -23,7 +23,7 @@ from harness.store.fsutil import atomic_write_text
 MANIFEST_FILE = "run.json"
 KEY_LIBRARIES = (
     "pydantic", "PyYAML", "rich", "pandas", "numpy", "llama_cpp_python", "torch", "transformers", "gguf",
-    "openai", "anthropic", "genai-prices", "nvidia-ml-py", "pyarrow",
+    "openai", "anthropic", "genai-prices", "nvidia-ml-py", "pyarrow", "ecologits", "amdsmi",
 )
 
 

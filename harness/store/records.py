@@ -12,6 +12,8 @@ checker's verdict, the error if any — and nothing derived: latencies and rates
 - `input_tokens`, `output_tokens` and their `*_source` (`runtime`, `provider`, `tokenizer`, `chunks`)
 - `finish_reason`, `output_text`, `expected`, `checker`, `verdict`, `extracted`, `verdict_detail`
 - `error`: null, or `{"type": ..., "message": ...}` when the request or the model failed
+- `ecologits` (API models): the request's EcoLogits estimate, `{"source": "estimated (ecologits)", "energy_j":
+  {"min", "max"}, "gco2e": {"min", "max"}, ...}`, or `{"source": "unavailable", "reason": ...}`
 """
 
 from __future__ import annotations
