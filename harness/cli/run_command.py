@@ -10,25 +10,15 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import os
 import signal
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from rich.console import Console
-
 from harness.analysis.levels import parse_slos
-from harness.cli.console import (
-    TerminalProgress,
-    break_even_table,
-    levels_table,
-    projected_table,
-    same_weights_table,
-    separation_table,
-    summary_table,
-)
+from harness.cli.console import TerminalProgress
+from harness.cli.summary import print_summary, terminal_console
 from harness.config.models import has_gguf_source, load_models_config, models_file_path
 from harness.config.providers import missing_key_env
 from harness.config.sources import locate_weights
@@ -40,7 +30,7 @@ from harness.report import build_report
 from harness.run.loadgen import Level, parse_profile
 from harness.run.resume import ResumeState, check_unchanged, prepare_resume
 from harness.run.runner import Runner
-from harness.store.records import RECORDS_FILE, read_records
+from harness.store.records import RECORDS_FILE
 from harness.suites import load_suite, load_suite_file
 
 
@@ -155,7 +145,7 @@ def execute_run(args: argparse.Namespace, energy: EnergySettings, overrides: Cos
         runner.prepare()
     except OSError as exc:
         raise InputError(f"--out {args.out}: cannot write results there: {exc}") from None
-    out = Console(width=None if sys.stdout.isatty() or "COLUMNS" in os.environ else 120)
+    out = terminal_console()
     described = ", ".join(f"{s.name} ({len(s.tasks)} tasks)" for s in plan.suites)
     verb = "resuming" if plan.resume else "run"
     out.print(f"{verb} {runner.run_id}: {described} × {plan.repeat}, {len(runnable)} model(s)", highlight=False)
@@ -170,44 +160,15 @@ def execute_run(args: argparse.Namespace, energy: EnergySettings, overrides: Cos
     finally:
         if judge is not None:
             judge.close()
-    print_summary(out, runner, plan)
+    from harness.report.data import load_report_data  # pandas loads only here
+
+    data = load_report_data([result.run_dir])
+    print_summary(out, data)
     print(f"records:  {result.run_dir / RECORDS_FILE}\nmanifest: {result.run_dir / 'run.json'}", flush=True)
     if not args.no_report:
         report_path = Path(args.report_dir) / f"{runner.run_id}.html"
-        build_report([result.run_dir], report_path)
+        build_report([result.run_dir], report_path, data=data)
         print(f"report:   {report_path}", flush=True)
     for name in result.failed_models:
         print(f"model '{name}' failed: {runner.manifest['models'][name]['error']['message']}", file=sys.stderr)
     return (EXIT_FAILURES_RECORDED if result.n_errors else EXIT_OK), result.run_dir
-
-
-def print_summary(out: Console, runner: Runner, plan: Plan) -> None:
-    """Per-suite and overall summaries, model separation, projected API costs and break-even."""
-    from harness.analysis.comparison import break_even, projected_costs, same_weights
-    from harness.analysis.frames import accuracy_separation, records_frame, summarize  # pandas loads only here
-    from harness.analysis.levels import level_summary
-
-    records = read_records(runner.run_dir / RECORDS_FILE)
-    summary = summarize(records, runner.manifest)
-    for suite in plan.suites:
-        per_suite = summarize([r for r in records if r["suite"] == suite.name], runner.manifest)
-        out.print(summary_table(per_suite.to_dict("records"), f"Summary · {suite.name} · sha256 {suite.sha256[:12]}"))
-    if len(plan.suites) > 1:
-        names = ", ".join(s.name for s in plan.suites)
-        out.print(summary_table(summary.to_dict("records"), f"Summary · all suites ({names})"))
-    differences = accuracy_separation(records)
-    if len(differences):
-        out.print(separation_table(differences.to_dict("records")))
-    skipped = [m for m in plan.models if m.name in plan.skipped]
-    projected = projected_costs(records, skipped, plan.suites) if skipped else None
-    if projected is not None:
-        out.print(projected_table(projected.to_dict("records")))
-    comparison = break_even(summary, runner.manifest, projected)
-    if len(comparison):
-        out.print(break_even_table(comparison.to_dict("records")))
-    pairs = same_weights(summary, runner.manifest, records)
-    if len(pairs):
-        out.print(same_weights_table(pairs.to_dict("records")))
-    levels = level_summary(records_frame(records, runner.manifest), runner.manifest, plan.slos)
-    if len(levels):
-        out.print(levels_table(levels.to_dict("records"), bool(plan.slos)))

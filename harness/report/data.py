@@ -14,6 +14,7 @@ from typing import Any
 
 import pandas as pd
 
+from harness.analysis.answer import SuiteAnswer, suite_answers
 from harness.analysis.comparison import break_even, projected_costs, same_weights
 from harness.analysis.frames import accuracy_separation, records_frame, summarize_frame
 from harness.analysis.levels import level_summary
@@ -43,6 +44,7 @@ class ReportData:
     same_weights: pd.DataFrame
     levels: pd.DataFrame
     notes: list[str] = field(default_factory=list)
+    answers: list[SuiteAnswer] = field(default_factory=list)   # the answer first, per suite
 
 
 def _load_run(run_dir: Path) -> tuple[dict[str, Any], list[dict[str, Any]]]:
@@ -108,6 +110,7 @@ def load_report_data(run_dirs: list[Path], allow_different_suites: bool = False)
         projected=projected, break_even=break_even(summary, merged, projected),
         separation=accuracy_separation(frame), same_weights=same_weights(summary, merged, records),
         levels=level_summary(frame, merged, loaded[0][0].get("settings", {}).get("slos") or {}), notes=notes,
+        answers=suite_answers(frame, merged, skipped_cfgs, suites),
     )
 
 

@@ -1,0 +1,133 @@
+"""The terminal summary of a run: the tables, the break-even matrix, and the answer in sentences.
+
+`harness run` prints it when a run ends; `harness summary RUN_DIR` prints it again for any run folder.
+Both read the run folder through `harness.report.data`, so the terminal and the report show the same figures.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console, Group
+from rich.table import Table
+from rich.text import Text
+
+from harness.analysis.answer import API_CHEAPER, LOCAL_CHEAPER, SuiteAnswer, break_even_matrix
+from harness.cli.console import (
+    levels_table,
+    money_unit,
+    projected_table,
+    same_weights_table,
+    separation_table,
+    summary_tables,
+    wrap_name,
+)
+from harness.errors import EXIT_OK
+
+VERDICT_STYLE = {LOCAL_CHEAPER: "green", API_CHEAPER: "red"}   # anything else: beyond capacity (yellow)
+
+
+def compact_count(value: float) -> str:
+    """A count in at most four characters plus a suffix: 950, 7.70k, 156k, 1.20M."""
+    if value < 1000:
+        return f"{value:.0f}"
+    if value < 1e6:
+        return f"{value / 1e3:.3g}k"
+    return f"{value / 1e6:.3g}M"
+
+
+def break_even_cell(row: dict[str, Any]) -> tuple[str, str]:
+    """The matrix cell for one local x API pair, and its style by verdict."""
+    if row["verdict"] == LOCAL_CHEAPER:
+        return f"≥ {compact_count(row['break_even_tasks_per_day'])}/day", VERDICT_STYLE[LOCAL_CHEAPER]
+    if row["verdict"] == API_CHEAPER:
+        return "never", VERDICT_STYLE[API_CHEAPER]
+    return f"beyond cap. ({compact_count(row['break_even_tasks_per_day'])})", "yellow"
+
+
+def break_even_matrix_table(comparison: Any) -> Table:
+    """Compact break-even: one row per API (cheapest first), one column per local model; a cell is the daily
+    volume from which the local model is cheaper, `never`, or beyond one machine's capacity."""
+    locals_, apis, cells = break_even_matrix(comparison)
+    unit = money_unit([api["cost_usd_per_task"] for api in apis])
+    table = Table(title="Break-even: tasks/day from which each local model (hardware held all day) is cheaper",
+                  title_justify="left")
+    table.add_column("API", justify="left", no_wrap=True)
+    table.add_column(f"$ per\n{unit.per}", justify="right", no_wrap=True)
+    capacity = {local: cells[(local, apis[0]["model"])]["capacity_tasks_per_day"] for local in locals_}
+    for local in locals_:
+        table.add_column(f"{wrap_name(local, 18)}\ncap. {compact_count(capacity[local])}/day", justify="right",
+                         no_wrap=True)
+    for api in apis:
+        mark = "*" if api["projected"] else ""
+        row = []
+        for local in locals_:
+            text, style = break_even_cell(cells[(local, api["model"])])
+            row.append(f"[{style}]{text}[/]")
+        table.add_row(api["model"] + mark, unit.fmt(api["cost_usd_per_task"]) + mark, *row)
+    table.caption = (f"≥ N/day: local cheaper from N tasks/day · never: the API is cheaper at any volume · beyond cap.: "
+                     f"break-even above one machine's capacity · * projected API cost (did not run) · utilisation "
+                     f"{comparison['utilisation'].iloc[0]:g}")
+    table.caption_justify = "left"
+    return table
+
+
+def answer_block(answers: list[SuiteAnswer]) -> Group:
+    """The answer first, per suite: one sentence per finding (hanging bullets), projected ones in italics."""
+    parts: list[Any] = []
+    for answer in answers:
+        table = Table.grid(padding=(0, 1))
+        table.add_column(no_wrap=True)
+        table.add_column(overflow="fold")
+        for finding in answer.findings:
+            table.add_row("•", Text(finding.text, style="italic" if finding.projected else ""))
+        parts += [Text(f"The answer · {answer.suite}", style="bold"), table]
+    if any(f.projected for a in answers for f in a.findings):
+        parts.append(Text("* projected: the API did not run (no key); priced at list price with this run's token "
+                          "counts", style="dim"))
+    return Group(*parts)
+
+
+def print_summary(out: Console, data: Any) -> None:
+    """Per-suite and overall summaries, model separation, projected API costs, the break-even matrix, other
+    comparisons, and last (so that it is on screen when the run ends) the answer in sentences."""
+    from harness.analysis.frames import summarize_frame
+
+    for info in data.suite_info:
+        part = data.frame[data.frame["suite"] == info["name"]]
+        rows = summarize_frame(part, data.manifest).to_dict("records")
+        for table in summary_tables(rows, f"Summary · {info['name']} · sha256 {info['sha256'][:12]}", out):
+            out.print(table)
+    if len(data.suite_info) > 1:
+        names = ", ".join(s["name"] for s in data.suite_info)
+        for table in summary_tables(data.summary.to_dict("records"), f"Summary · all suites ({names})", out):
+            out.print(table)
+    if len(data.separation):
+        out.print(separation_table(data.separation.to_dict("records")))
+    if len(data.projected):
+        out.print(projected_table(data.projected.to_dict("records")))
+    if len(data.break_even):
+        out.print(break_even_matrix_table(data.break_even))
+    if len(data.same_weights):
+        out.print(same_weights_table(data.same_weights.to_dict("records")))
+    if len(data.levels):
+        slos = (data.manifests[0].get("settings") or {}).get("slos")
+        out.print(levels_table(data.levels.to_dict("records"), bool(slos)))
+    out.print(answer_block(data.answers))
+
+
+def terminal_console() -> Console:
+    """stdout as a rich console: the terminal's width, or $COLUMNS, or 120 columns when piped."""
+    return Console(width=None if sys.stdout.isatty() or "COLUMNS" in os.environ else 120)
+
+
+def cmd_summary(args: argparse.Namespace) -> int:
+    """Print the terminal summary of a finished (or interrupted) run folder again."""
+    from harness.report.data import load_report_data
+
+    print_summary(terminal_console(), load_report_data([Path(args.run_dir)]))
+    return EXIT_OK
