@@ -85,7 +85,8 @@ class SummaryColumn:
 
 @dataclass(frozen=True)
 class MoneyUnit:
-    """Dollars per `per` tasks (1, 1k or 1M), chosen so the smallest figure keeps three significant digits."""
+    """Dollars per `per` tasks (1, 1k or 1M), chosen so the smallest figure shows three significant digits in few
+    characters."""
 
     scale: float
     per: str
@@ -102,10 +103,11 @@ def _sig3(value: float) -> str:
 
 
 def money_unit(values: list[Any]) -> MoneyUnit:
-    """The first of $ per task, per 1k tasks, per 1M tasks at which the smallest known figure is >= 1."""
+    """The first of $ per task, per 1k tasks, per 1M tasks at which the smallest known figure is >= 0.1 (so three
+    significant digits take at most four decimals)."""
     known = [v for v in values if not _missing(v) and v > 0]
     for scale, per in ((1.0, "task"), (1e3, "1k tasks"), (1e6, "1M tasks")):
-        if known and min(known) * scale >= 1:
+        if known and min(known) * scale >= 0.1:
             return MoneyUnit(scale, per)
     return MoneyUnit(1e6, "1M tasks") if known else MoneyUnit(1.0, "task")
 
