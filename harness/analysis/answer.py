@@ -162,12 +162,18 @@ def _local_against_apis(local: str, rows: pd.DataFrame) -> Finding:
 
 
 def suite_answers(frame: pd.DataFrame, manifest: dict[str, Any], skipped_models: list[Any],
-                  suites: list[Any]) -> list[SuiteAnswer]:
+                  suites: list[Any], overall: tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame] | None = None
+                  ) -> list[SuiteAnswer]:
     """The answer for every suite in `frame` (in first-seen order). `suites` are the loaded suites (for
-    projecting the cost of API models that did not run); a suite missing there gets no projection."""
+    projecting the cost of API models that did not run); a suite missing there gets no projection. With a
+    single suite, `overall` (its summary, separation and break-even, already computed) is used as it is."""
+    names = list(dict.fromkeys(frame["suite"]))
+    if len(names) == 1 and overall is not None:
+        summary, separation, comparison = overall
+        return [SuiteAnswer(str(names[0]), findings(summary, separation, comparison), summary, comparison)]
     by_name = {s.name: s for s in suites if s is not None}
     answers = []
-    for name in dict.fromkeys(frame["suite"]):
+    for name in names:
         part = frame[frame["suite"] == name]
         summary = summarize_frame(part, manifest)
         projected = projected_costs(part, skipped_models, [by_name[name]]) \

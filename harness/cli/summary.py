@@ -95,12 +95,10 @@ def answer_block(answers: list[SuiteAnswer]) -> Group:
 def print_summary(out: Console, data: Any) -> None:
     """Per-suite and overall summaries, model separation, projected API costs, the break-even matrix, other
     comparisons, and last (so that it is on screen when the run ends) the answer in sentences."""
-    from harness.analysis.frames import summarize_frame
-
-    for info in data.suite_info:
-        part = data.frame[data.frame["suite"] == info["name"]]
-        rows = summarize_frame(part, data.manifest).to_dict("records")
-        for table in summary_tables(rows, f"Summary · {info['name']} · sha256 {info['sha256'][:12]}", out):
+    sha256 = {info["name"]: info["sha256"] for info in data.suite_info}
+    for answer in data.answers:  # each suite's summary was computed for its answer
+        title = f"Summary · {answer.suite} · sha256 {sha256.get(answer.suite, '?')[:12]}"
+        for table in summary_tables(answer.summary.to_dict("records"), title, out):
             out.print(table)
     if len(data.suite_info) > 1:
         names = ", ".join(s["name"] for s in data.suite_info)

@@ -104,13 +104,14 @@ def load_report_data(run_dirs: list[Path], allow_different_suites: bool = False)
         if config and config.get("kind") in MODEL_KINDS:
             skipped_cfgs.append(MODEL_KINDS[config["kind"]].model_validate({**config, "name": name.split(" #")[0]}))
     projected = projected_costs(frame, skipped_cfgs, [s for s in suites if s is not None])
+    comparison, separation = break_even(summary, merged, projected), accuracy_separation(frame)
     return ReportData(
         run_dirs=[Path(d) for d in run_dirs], manifests=[m for m, _ in loaded], records=records, manifest=merged,
         suites=suites, suite_info=suite_info, summary=summary, frame=frame,
-        projected=projected, break_even=break_even(summary, merged, projected),
-        separation=accuracy_separation(frame), same_weights=same_weights(summary, merged, records),
+        projected=projected, break_even=comparison,
+        separation=separation, same_weights=same_weights(summary, merged, records),
         levels=level_summary(frame, merged, loaded[0][0].get("settings", {}).get("slos") or {}), notes=notes,
-        answers=suite_answers(frame, merged, skipped_cfgs, suites),
+        answers=suite_answers(frame, merged, skipped_cfgs, suites, (summary, separation, comparison)),
     )
 
 
