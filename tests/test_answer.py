@@ -8,7 +8,7 @@ from rich.console import Console
 
 from harness.analysis.answer import findings
 from harness.cli.console import money_unit, summary_tables, wrap_name
-from harness.cli.summary import break_even_matrix_table
+from harness.cli.summary import break_even_matrix_table, break_even_matrix_tables
 
 
 def _row(model: str, accuracy: float, cost: float | None, n: int = 40) -> dict:
@@ -92,3 +92,17 @@ def test_long_names_wrap_at_separators_and_every_table_fits_80_columns():
     assert "…" not in text and max(len(line) for line in text.splitlines()) <= 80
     wide = Console(width=200, record=True, color_system=None)
     assert len(summary_tables(rows, "Summary · t", wide)) == 1      # room for one table: not split
+
+
+def test_a_break_even_matrix_too_wide_for_the_terminal_splits_its_local_columns():
+    locals_ = [f"local-model-number-{i}-q4_k_m" for i in range(4)]
+    comparison = pd.DataFrame([_break_even(local, api, cost, "beyond one machine's capacity", 123_456.0)
+                               for local in locals_ for api, cost in (("api-one", 0.002), ("api-two", 0.0001))])
+    console = Console(width=80, record=True, color_system=None)
+    tables = break_even_matrix_tables(comparison, console)
+    assert len(tables) > 1 and sum(len(t.columns) - 2 for t in tables) == 4
+    for table in tables:
+        console.print(table)
+    text = console.export_text()
+    assert "…" not in text and max(len(line) for line in text.splitlines()) <= 80
+    assert text.count("beyond cap. (123k)") == 8

@@ -176,7 +176,8 @@ def _summary_part(rows: list[dict[str, Any]], columns: list[SummaryColumn], titl
     return table
 
 
-def _width(console: Console, table: Table) -> int:
+def table_width(console: Console, table: Table) -> int:
+    """The columns `table` takes when nothing in it is wrapped or cut."""
     return Measurement.get(console, console.options.update_width(10_000), table).maximum
 
 
@@ -192,14 +193,14 @@ def summary_tables(rows: list[dict[str, Any]], title: str, console: Console) -> 
     for layout in layouts:
         for name_width in (None, *range(longest - 1, NAME_MIN_WIDTH - 1, -1)):
             tables = [_summary_part(rows, part, _part_title(title, part, layout), name_width, unit) for part in layout]
-            if all(_width(console, t) <= width for t in tables):
+            if all(table_width(console, t) <= width for t in tables):
                 return tables
     tables = []  # still too wide: as many columns per table as fit, names at their narrowest
     for group in groups:
         chunk: list[SummaryColumn] = []
         for column in group:
             trial = _summary_part(rows, [*chunk, column], "", NAME_MIN_WIDTH, unit)
-            if chunk and _width(console, trial) > width:
+            if chunk and table_width(console, trial) > width:
                 tables.append(_summary_part(rows, chunk, f"{title} · {group[0].group}", NAME_MIN_WIDTH, unit))
                 chunk = []
             chunk.append(column)

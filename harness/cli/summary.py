@@ -18,6 +18,7 @@ from rich.text import Text
 
 from harness.analysis.answer import API_CHEAPER, LOCAL_CHEAPER, SuiteAnswer, break_even_matrix
 from harness.cli.console import (
+    table_width,
     levels_table,
     money_unit,
     projected_table,
@@ -49,19 +50,20 @@ def break_even_cell(row: dict[str, Any]) -> tuple[str, str]:
     return f"beyond cap. ({compact_count(row['break_even_tasks_per_day'])})", "yellow"
 
 
-def break_even_matrix_table(comparison: Any) -> Table:
-    """Compact break-even: one row per API (cheapest first), one column per local model; a cell is the daily
-    volume from which the local model is cheaper, `never`, or beyond one machine's capacity."""
+def break_even_matrix_table(comparison: Any, locals_only: list[str] | None = None) -> Table:
+    """Compact break-even: one row per API (cheapest first), one column per local model (or those in
+    `locals_only`); a cell is the daily volume from which the local model is cheaper, `never`, or beyond one
+    machine's capacity."""
     locals_, apis, cells = break_even_matrix(comparison)
+    locals_ = [name for name in locals_ if locals_only is None or name in locals_only]
     unit = money_unit([api["cost_usd_per_task"] for api in apis])
     table = Table(title="Break-even: tasks/day from which each local model (hardware held all day) is cheaper",
                   title_justify="left")
     table.add_column("API", justify="left", no_wrap=True)
     table.add_column(f"$ per\n{unit.per}", justify="right", no_wrap=True)
-    capacity = {local: cells[(local, apis[0]["model"])]["capacity_tasks_per_day"] for local in locals_}
     for local in locals_:
-        table.add_column(f"{wrap_name(local, 18)}\ncap. {compact_count(capacity[local])}/day", justify="right",
-                         no_wrap=True)
+        capacity = cells[(local, apis[0]["model"])]["capacity_tasks_per_day"]
+        table.add_column(f"{wrap_name(local, 18)}\ncap. {compact_count(capacity)}/day", justify="right", no_wrap=True)
     for api in apis:
         mark = "*" if api["projected"] else ""
         row = []
@@ -74,6 +76,19 @@ def break_even_matrix_table(comparison: Any) -> Table:
                      f"{comparison['utilisation'].iloc[0]:g}")
     table.caption_justify = "left"
     return table
+
+
+def break_even_matrix_tables(comparison: Any, console: Console) -> list[Table]:
+    """The compact matrix in as few tables as fit `console.width`: local models are split across tables
+    when their columns do not all fit, so that no cell is cut."""
+    locals_ = list(dict.fromkeys(comparison["local_model"]))
+    tables, chunk = [], []
+    for local in locals_:
+        if chunk and table_width(console, break_even_matrix_table(comparison, [*chunk, local])) > console.width:
+            tables.append(break_even_matrix_table(comparison, chunk))
+            chunk = []
+        chunk.append(local)
+    return [*tables, break_even_matrix_table(comparison, chunk)]
 
 
 def answer_block(answers: list[SuiteAnswer]) -> Group:
@@ -109,7 +124,8 @@ def print_summary(out: Console, data: Any) -> None:
     if len(data.projected):
         out.print(projected_table(data.projected.to_dict("records")))
     if len(data.break_even):
-        out.print(break_even_matrix_table(data.break_even))
+        for table in break_even_matrix_tables(data.break_even, out):
+            out.print(table)
     if len(data.same_weights):
         out.print(same_weights_table(data.same_weights.to_dict("records")))
     if len(data.levels):
