@@ -106,3 +106,15 @@ def test_a_break_even_matrix_too_wide_for_the_terminal_splits_its_local_columns(
     text = console.export_text()
     assert "…" not in text and max(len(line) for line in text.splitlines()) <= 80
     assert text.count("beyond cap. (123k)") == 8
+
+
+def test_summary_of_a_run_without_records_is_one_clear_line(tmp_path):
+    from tests.conftest import run_cli
+
+    (tmp_path / "run.json").write_text('{"run_id": "x", "models": {}, "suites": []}')
+    (tmp_path / "records.jsonl").write_text("")
+    proc = run_cli("summary", str(tmp_path))
+    assert proc.returncode == 2 and proc.stderr.strip() == (
+        f"error: {tmp_path / 'records.jsonl'}: no request has finished in this run yet: nothing to summarise")
+    missing = run_cli("summary", str(tmp_path / "nowhere"))
+    assert missing.returncode == 2 and "not a run folder" in missing.stderr

@@ -18,16 +18,17 @@ from rich.text import Text
 
 from harness.analysis.answer import API_CHEAPER, LOCAL_CHEAPER, SuiteAnswer, break_even_matrix
 from harness.cli.console import (
-    table_width,
     levels_table,
     money_unit,
     projected_table,
     same_weights_table,
     separation_table,
     summary_tables,
+    table_width,
     wrap_name,
 )
-from harness.errors import EXIT_OK
+from harness.errors import EXIT_OK, InputError
+from harness.store.records import RECORDS_FILE
 
 VERDICT_STYLE = {LOCAL_CHEAPER: "green", API_CHEAPER: "red"}   # anything else: beyond capacity (yellow)
 
@@ -143,5 +144,8 @@ def cmd_summary(args: argparse.Namespace) -> int:
     """Print the terminal summary of a finished (or interrupted) run folder again."""
     from harness.report.data import load_report_data
 
+    records = Path(args.run_dir) / RECORDS_FILE
+    if records.is_file() and not records.read_bytes().strip():
+        raise InputError(f"{records}: no request has finished in this run yet: nothing to summarise")
     print_summary(terminal_console(), load_report_data([Path(args.run_dir)]))
     return EXIT_OK
