@@ -118,3 +118,10 @@ def test_summary_of_a_run_without_records_is_one_clear_line(tmp_path):
         f"error: {tmp_path / 'records.jsonl'}: no request has finished in this run yet: nothing to summarise")
     missing = run_cli("summary", str(tmp_path / "nowhere"))
     assert missing.returncode == 2 and "not a run folder" in missing.stderr
+
+
+def test_compact_counts_never_show_an_exponent():
+    from harness.cli.summary import compact_count
+
+    assert [compact_count(v) for v in (0.4, 950, 999.6, 7_700, 999_499, 999_600, 1.2e6)] == \
+        ["0.4", "950", "1k", "7.7k", "999k", "1M", "1.2M"]

@@ -63,7 +63,7 @@ def usd_text(value: float | None) -> str:
 
 def tasks_per_day_text(value: float) -> str:
     """A daily volume to three significant digits with separators: 7,700 or 1,560,000."""
-    if value >= 1000:
+    if value >= 999.5:  # what would round to 1,000 or more: never as 1e+03
         digits = math.floor(math.log10(value)) + 1
         return f"{round(value, 3 - digits):,.0f}"
     return f"{value:.3g}"

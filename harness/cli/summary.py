@@ -34,12 +34,11 @@ VERDICT_STYLE = {LOCAL_CHEAPER: "green", API_CHEAPER: "red"}   # anything else: 
 
 
 def compact_count(value: float) -> str:
-    """A count in at most four characters plus a suffix: 950, 7.70k, 156k, 1.20M."""
-    if value < 1000:
-        return f"{value:.0f}"
-    if value < 1e6:
-        return f"{value / 1e3:.3g}k"
-    return f"{value / 1e6:.3g}M"
+    """A count to three significant digits with a suffix: 950, 7.7k, 156k, 1.2M."""
+    for scale, suffix in ((1e9, "G"), (1e6, "M"), (1e3, "k")):
+        if round(value, -int(f"{value:e}".split("e")[1]) + 2) >= scale:
+            return f"{value / scale:.3g}{suffix}"
+    return f"{value:.3g}"
 
 
 def break_even_cell(row: dict[str, Any]) -> tuple[str, str]:
