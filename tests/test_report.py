@@ -54,22 +54,28 @@ def report(run_dir, tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def page(report):
+def browser():
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=[
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=[
             "--no-sandbox", "--headless", "--disable-gpu", "--disable-background-networking"])
-        tab = browser.new_page(viewport={"width": 1280, "height": 900})
-        requests, errors = [], []
-        tab.on("request", lambda request: requests.append(request.url))
-        tab.on("pageerror", lambda error: errors.append(str(error)))
-        tab.on("dialog", lambda dialog: errors.append(f"dialog: {dialog.message}"))
-        tab.goto(report.as_uri())
-        tab.wait_for_load_state("load")
-        tab.screenshot(path=str(report.parent / "test-report.png"), full_page=True)
-        yield tab, requests, errors
-        browser.close()
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture(scope="module")
+def page(report, browser):
+    tab = browser.new_page(viewport={"width": 1280, "height": 900})
+    requests, errors = [], []
+    tab.on("request", lambda request: requests.append(request.url))
+    tab.on("pageerror", lambda error: errors.append(str(error)))
+    tab.on("dialog", lambda dialog: errors.append(f"dialog: {dialog.message}"))
+    tab.goto(report.as_uri())
+    tab.wait_for_load_state("load")
+    tab.screenshot(path=str(report.parent / "test-report.png"), full_page=True)
+    yield tab, requests, errors
+    tab.close()
 
 
 def test_report_opens_offline_with_nothing_fetched(page, report):
@@ -145,3 +151,88 @@ def test_runs_of_the_same_suite_merge_and_different_suites_are_refused(run_dir, 
     assert "--allow-different-suites" in refused.stderr
     allowed = run_cli("report", str(run_dir), str(other), "-o", str(tmp_path / "x.html"), "--allow-different-suites")
     assert allowed.returncode == 0, allowed.stderr
+
+
+MARKS = "svg.chart circle, svg.chart rect, svg.chart polyline, svg.chart line:not(.grid)"
+
+
+def test_every_chart_mark_has_a_title_with_its_model_value_and_interval(page, report):
+    tab, _, _ = page
+    marks = tab.eval_on_selector_all(MARKS, "els => els.map(e => [e.getAttribute('class'), "
+                                            "(e.querySelector(':scope > title') || {}).textContent || ''])")
+    assert len(marks) > 10
+    assert [m for m in marks if not m[1].strip()] == []
+    summary = pd.read_csv(report.parent / "report.summary.csv")
+    models = set(summary["model"])
+    for cls, title in marks:
+        if cls in ("point", "bar", "box", "median", "whisker", "ci"):
+            assert any(title.startswith(m) for m in models), title
+    for row in summary[summary["cost_usd_per_correct"] > 0].to_dict("records"):   # the accuracy/cost chart
+        (point,) = [t for c, t in marks if c == "point" and t.startswith(f"{row['model']}:")]
+        assert f"accuracy {row['accuracy']:.0%} [{row['accuracy_ci_low']:.0%}–{row['accuracy_ci_high']:.0%}]" in point
+        assert "$ per correct task $" in point
+    bars = [t for c, t in marks if c == "bar"]
+    for row in summary.dropna(subset=["output_tok_per_s_p50"]).to_dict("records"):
+        assert f"{row['model']}: {row['output_tok_per_s_p50']:.1f} output tok/s" in " ".join(bars)
+
+
+def test_the_report_opens_with_the_answer_naming_models_of_the_run(page, report):
+    tab, _, _ = page
+    assert tab.locator("main > section").first.get_attribute("id") == "answer"
+    summary = pd.read_csv(report.parent / "report.summary.csv")
+    findings = tab.eval_on_selector_all("#answer li.finding", "els => els.map(e => [e.className, e.innerText])")
+    by_kind: dict[str, list[str]] = {}
+    for cls, text in findings:
+        by_kind.setdefault(cls.split()[1], []).append(text)
+    (most,) = by_kind["most_accurate"]
+    best = summary["accuracy"].max()
+    assert any(f"Most accurate: {m}" in most for m in summary[summary["accuracy"] == best]["model"])
+    assert f"{best:.0%} correct" in most
+    (cheapest,) = by_kind["cheapest_equivalent"]
+    assert any(m in cheapest for m in summary["model"])
+    (local,) = by_kind["local_vs_api"]
+    assert local.startswith("smol (local)")
+    assert "hostile-api" in local or ("gpt-5-mini*" in local and "projected" in local)
+    for cls, text in findings:
+        assert ("projected" in cls.split()) == ("*" in text)
+
+
+def test_break_even_matrix_local_by_api_coloured_by_verdict(page):
+    tab, _, _ = page
+    matrix = tab.locator("#answer table.matrix")
+    rows = matrix.locator("tr")
+    assert rows.count() == 2                                   # the header, then one row per local model
+    header = rows.first.inner_text()
+    assert "hostile-api" in header and "gpt-5-mini*" in header
+    assert rows.nth(1).locator("th").inner_text().startswith("smol")
+    colours = {"be-local": "rgb(215, 242, 221)", "be-never": "rgb(251, 220, 220)", "be-capacity": "rgb(255, 240, 200)"}
+    verdicts = {"be-local": "local cheaper above this volume", "be-never": "api cheaper at any volume",
+                "be-capacity": "beyond one machine's capacity"}
+    cells = matrix.locator("td")
+    assert cells.count() == 2
+    for index in range(cells.count()):
+        cell = cells.nth(index)
+        cls = cell.get_attribute("class")
+        assert cell.evaluate("el => getComputedStyle(el).backgroundColor") == colours[cls]
+        assert verdicts[cls] in cell.get_attribute("title")
+
+
+@pytest.mark.parametrize("width", [390, 1280])
+def test_the_page_never_scrolls_sideways(browser, report, width):
+    tab = browser.new_page(viewport={"width": width, "height": 800})
+    tab.goto(report.as_uri())
+    assert tab.evaluate("document.documentElement.scrollWidth") == width
+    # a table wider than the screen scrolls inside its own box, the page does not
+    assert tab.evaluate("Array.from(document.querySelectorAll('table')).every(t => t.parentElement.className == 'tw')")
+    tab.close()
+
+
+def test_printed_tables_fit_the_page(browser, report):
+    tab = browser.new_page(viewport={"width": 794, "height": 1123})    # A4 at 96 dpi
+    tab.emulate_media(media="print")
+    tab.goto(report.as_uri())
+    assert tab.evaluate("document.documentElement.scrollWidth") == 794
+    clipped = tab.evaluate("Array.from(document.querySelectorAll('.tw')).filter(d => d.scrollWidth > d.clientWidth + 1)"
+                           ".map(d => d.firstElementChild.innerText.slice(0, 40))")
+    assert clipped == []
+    tab.close()

@@ -6,9 +6,14 @@ the model for CPU); the summary table goes to stdout.
 
 from __future__ import annotations
 
+import math
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from rich.console import Console
+from rich.measure import Measurement
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 from rich.text import Text
@@ -75,26 +80,146 @@ class TerminalProgress:
             self._progress.update(bar, status=f"{self._tally(model)} · done", refresh=True)
 
 
-def summary_table(rows: list[dict[str, Any]], title: str) -> Table:
-    """The per-model summary rows (from `analysis.summarize`) as a rich table (definitions in the README)."""
-    table = Table(title=title, title_justify="left")
-    for header in ("model", "accuracy [95% CI]", "TTFT p50", "TTFT p90", "out tok/s p50", "E2E p50", "tokens in/out",
-                   "J/task", "energy source", "gCO2e/task", "carbon basis", "$/task", "errors"):
-        table.add_column(header, justify="left" if header in ("model", "energy source", "carbon basis") else "right")
+@dataclass(frozen=True)
+class SummaryColumn:
+    """One column of the terminal summary: its header, the group it belongs to when the table is split
+    (quality and cost; speed and energy), and its cell text from a summary row and the money unit."""
+
+    header: str
+    group: str
+    cell: Callable[[dict[str, Any], MoneyUnit], str]
+    justify: str = "right"
+
+
+@dataclass(frozen=True)
+class MoneyUnit:
+    """Dollars per `per` tasks (1, 1k or 1M), chosen so the smallest figure shows three significant digits in few
+    characters."""
+
+    scale: float
+    per: str
+
+    def fmt(self, value: Any) -> str:
+        return "–" if _missing(value) else "$" + _sig3(value * self.scale)
+
+
+def _sig3(value: float) -> str:
+    """Three significant digits in plain decimals (12.3, 0.0123, 4,560)."""
+    if value == 0 or abs(value) >= 100:
+        return f"{value:,.0f}"
+    return f"{value:.{max(0, 2 - math.floor(math.log10(abs(value))))}f}"
+
+
+def money_unit(values: list[Any]) -> MoneyUnit:
+    """The first of $ per task, per 1k tasks, per 1M tasks at which the smallest known figure is >= 0.1 (so three
+    significant digits take at most four decimals)."""
+    known = [v for v in values if not _missing(v) and v > 0]
+    for scale, per in ((1.0, "task"), (1e3, "1k tasks"), (1e6, "1M tasks")):
+        if known and min(known) * scale >= 0.1:
+            return MoneyUnit(scale, per)
+    return MoneyUnit(1e6, "1M tasks") if known else MoneyUnit(1.0, "task")
+
+
+def _accuracy_cell(row: dict[str, Any], _: MoneyUnit) -> str:
+    if _missing(row["accuracy"]):
+        return "–"
+    return f"{row['accuracy']:.0%} ({row['n_correct']}/{row['n_scored']})\n" \
+           f"[{row['accuracy_ci_low']:.0%}–{row['accuracy_ci_high']:.0%}]"
+
+
+def _per_correct_cell(row: dict[str, Any], unit: MoneyUnit) -> str:
+    low, high = row.get("cost_usd_per_correct_ci_low"), row.get("cost_usd_per_correct_ci_high")
+    interval = "" if _missing(low) or _missing(high) else f"\n[{unit.fmt(low)}–{unit.fmt(high)}]"
+    return unit.fmt(row["cost_usd_per_correct"]) + interval
+
+
+QUALITY, SPEED = "quality and cost", "speed and energy"
+# New summary figures slot in here: one entry each, in the group they belong to when the table is split.
+SUMMARY_COLUMNS = [
+    SummaryColumn("accuracy\n[95% CI]", QUALITY, _accuracy_cell),
+    SummaryColumn("$ per\n{per}", QUALITY, lambda r, u: u.fmt(r["cost_usd_per_task"])),
+    SummaryColumn("$ per {per_correct}\n[95% CI]", QUALITY, _per_correct_cell),
+    SummaryColumn("errors", QUALITY, lambda r, u: str(r["n_errors"] + r["n_checker_errors"])),
+    SummaryColumn("TTFT\np50 / p90", SPEED, lambda r, u: f"{_fmt(r['ttft_p50_s'], '.0f', 1000, ' ms')}\n"
+                                                       f"{_fmt(r['ttft_p90_s'], '.0f', 1000, ' ms')}"),
+    SummaryColumn("out tok/s\np50", SPEED, lambda r, u: _fmt(r["output_tok_per_s_p50"], ".1f")),
+    SummaryColumn("E2E\np50", SPEED, lambda r, u: _fmt(r["e2e_p50_s"], ".2f", unit=" s")),
+    SummaryColumn("tokens\nin / out", SPEED, lambda r, u: f"{_fmt(r['input_tokens'], 'd')}\n"
+                                                       f"{_fmt(r['output_tokens'], 'd')}"),
+    SummaryColumn("J/task\n(source)", SPEED, lambda r, u: f"{energy_cell(r)}\n{r['energy_source']}"),
+    # the basis without its parenthesised detail (the report and the CSV keep it whole)
+    SummaryColumn("gCO2e/task\n(basis)", SPEED, lambda r, u: f"{carbon_cell(r)}\n"
+                                                          f"{(r.get('carbon_source') or 'unavailable').split(' (')[0]}"),
+]
+NAME_MIN_WIDTH = 12   # model names wrap at - _ . / down to this width before a table is split further
+
+
+def wrap_name(name: str, width: int) -> str:
+    """A model name over several lines of at most `width` characters, broken after - _ . / where possible."""
+    pieces = re.findall(r"[^-_./]*[-_./]?", name)
+    lines, line = [], ""
+    for piece in (p for p in pieces if p):
+        while len(piece) > width:  # a piece longer than a line is cut into lines, never dropped
+            if line:
+                lines.append(line)
+                line = ""
+            lines.append(piece[:width])
+            piece = piece[width:]
+        if len(line) + len(piece) > width:
+            lines.append(line)
+            line = ""
+        line += piece
+    return "\n".join([*lines, line] if line else lines)
+
+
+def _summary_part(rows: list[dict[str, Any]], columns: list[SummaryColumn], title: str, name_width: int | None,
+                  unit: MoneyUnit) -> Table:
+    table = Table(title=title, title_justify="left", show_lines=True)
+    table.add_column("model", justify="left", no_wrap=True)
+    for column in columns:
+        per_correct = unit.per.replace("tasks", "correct").replace("task", "correct task")
+        table.add_column(column.header.format(per=unit.per, per_correct=per_correct), justify=column.justify,
+                         no_wrap=True)
     for row in rows:
-        accuracy = "–"
-        if not _missing(row["accuracy"]):
-            accuracy = f"{row['accuracy']:.0%} [{row['accuracy_ci_low']:.0%}–{row['accuracy_ci_high']:.0%}] " \
-                       f"({row['n_correct']}/{row['n_scored']})"
-        table.add_row(
-            row["model"], accuracy,
-            _fmt(row["ttft_p50_s"], ".0f", 1000, " ms"), _fmt(row["ttft_p90_s"], ".0f", 1000, " ms"),
-            _fmt(row["output_tok_per_s_p50"], ".1f"), _fmt(row["e2e_p50_s"], ".2f", unit=" s"),
-            f"{_fmt(row['input_tokens'], 'd')}/{_fmt(row['output_tokens'], 'd')}",
-            energy_cell(row), row["energy_source"], carbon_cell(row), row.get("carbon_source", "unavailable"),
-            _usd(row["cost_usd_per_task"]), str(row["n_errors"] + row["n_checker_errors"]),
-        )
+        name = row["model"] if name_width is None else wrap_name(row["model"], name_width)
+        table.add_row(name, *(column.cell(row, unit) for column in columns))
     return table
+
+
+def table_width(console: Console, table: Table) -> int:
+    """The columns `table` takes when nothing in it is wrapped or cut."""
+    return Measurement.get(console, console.options.update_width(10_000), table).maximum
+
+
+def summary_tables(rows: list[dict[str, Any]], title: str, console: Console) -> list[Table]:
+    """The per-model summary rows (from `analysis.summarize`) as rich tables that fit `console.width` with no
+    figure cut: one table when it fits; else one per group (quality and cost; speed and energy); model names
+    wrap before a group is split further, column by column (definitions in the README)."""
+    unit = money_unit([r["cost_usd_per_task"] for r in rows])
+    width = console.width
+    groups = [[c for c in SUMMARY_COLUMNS if c.group == g] for g in dict.fromkeys(c.group for c in SUMMARY_COLUMNS)]
+    layouts = [[SUMMARY_COLUMNS], groups]
+    longest = max((len(r["model"]) for r in rows), default=5)
+    for layout in layouts:
+        for name_width in (None, *range(longest - 1, NAME_MIN_WIDTH - 1, -1)):
+            tables = [_summary_part(rows, part, _part_title(title, part, layout), name_width, unit) for part in layout]
+            if all(table_width(console, t) <= width for t in tables):
+                return tables
+    tables = []  # still too wide: as many columns per table as fit, names at their narrowest
+    for group in groups:
+        chunk: list[SummaryColumn] = []
+        for column in group:
+            trial = _summary_part(rows, [*chunk, column], "", NAME_MIN_WIDTH, unit)
+            if chunk and table_width(console, trial) > width:
+                tables.append(_summary_part(rows, chunk, f"{title} · {group[0].group}", NAME_MIN_WIDTH, unit))
+                chunk = []
+            chunk.append(column)
+        tables.append(_summary_part(rows, chunk, f"{title} · {group[0].group}", NAME_MIN_WIDTH, unit))
+    return tables
+
+
+def _part_title(title: str, part: list[SummaryColumn], layout: list[list[SummaryColumn]]) -> str:
+    return title if len(layout) == 1 else f"{title} · {part[0].group}"
 
 
 def energy_cell(row: dict[str, Any]) -> str:
@@ -159,15 +284,17 @@ def projected_table(rows: list[dict[str, Any]], carbon: list[dict[str, Any]] | N
     (with `carbon`) EcoLogits' projected gCO2e per task."""
     table = Table(title="Projected cost at list price (not measured: these models did not run)", title_justify="left",
                   style="dim")
-    headers = ["model", "api model", "projected $/task", "projected $ suite", "basis", "prices"]
+    headers = ["model", "projected\n$/task", "projected\n$ suite", "basis", "prices"]
     if carbon is not None:
-        headers.append("projected gCO2e/task (ecologits)")
+        headers.append("projected\ngCO2e/task\n(ecologits)")
     for header in headers:
-        table.add_column(header, justify="right" if "$" in header or "gCO2e" in header else "left")
+        table.add_column(header, justify="right" if "$" in header or "gCO2e" in header else "left",
+                         no_wrap="$" in header, overflow="fold")
     by_model = {c["model"]: c for c in carbon or []}
     for row in rows:
-        cells = [row["model"], row["api_model"], _usd(row["cost_usd_per_task"]) + "*",
-                 _usd(row["cost_usd_suite"]) + "*", row["basis"], row["price_source"] or "no price found"]
+        name = row["model"] if row["api_model"] == row["model"] else f"{row['model']} ({row['api_model']})"
+        cells = [name, _usd(row["cost_usd_per_task"]) + "*", _usd(row["cost_usd_suite"]) + "*", row["basis"],
+                 row["price_source"] or "no price found"]
         if carbon is not None:
             projected = by_model.get(row["model"], {})
             cells.append(carbon_cell(projected) + "*" if not _missing(projected.get("gco2e_per_task_min"))
@@ -176,27 +303,12 @@ def projected_table(rows: list[dict[str, Any]], carbon: list[dict[str, Any]] | N
     return table
 
 
-def break_even_table(rows: list[dict[str, Any]]) -> Table:
-    """Tasks per day at which each local model and each API model cost the same (see README: Cost model)."""
-    table = Table(title="Break-even: local (hardware held all day) against each API", title_justify="left")
-    for header in ("local", "api", "api $/task", "local $/task", "break-even tasks/day", "capacity/day", "verdict",
-                   "idle capacity $/day"):
-        table.add_column(header, justify="left" if header in ("local", "api", "verdict") else "right")
-    for row in rows:
-        mark = "*" if row["api_cost_basis"] == "projected" else ""
-        table.add_row(row["local_model"], row["api_model"] + mark, _usd(row["api_cost_usd_per_task"]) + mark,
-                      _usd(row["local_cost_usd_per_task"]), _fmt(row["break_even_tasks_per_day"], ",.0f"),
-                      _fmt(row["capacity_tasks_per_day"], ",.0f"), row["verdict"],
-                      _usd(row["idle_capacity_usd_per_day"]))
-    table.caption = f"* projected API cost; utilisation {rows[0]['utilisation']:g}" if rows else None
-    return table
-
-
 def separation_table(rows: list[dict[str, Any]]) -> Table:
     """Paired accuracy differences; rows whose interval includes 0 are marked as not separated."""
     table = Table(title="Accuracy differences (paired by task, 95% bootstrap interval)", title_justify="left")
     for header in ("model A", "model B", "A − B", "95% CI", "tasks", "separated?"):
-        table.add_column(header, justify="left" if header.startswith("model") or header == "separated?" else "right")
+        table.add_column(header, justify="left" if header.startswith("model") or header == "separated?" else "right",
+                         no_wrap=header in ("A − B", "95% CI", "tasks"), overflow="fold")
     for row in rows:
         table.add_row(row["model_a"], row["model_b"], f"{row['difference']:+.0%}",
                       f"[{row['ci_low']:+.0%}, {row['ci_high']:+.0%}]", str(row["n_tasks"]),

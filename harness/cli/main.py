@@ -1,4 +1,4 @@
-"""Command line: `harness run`, `report`, `compare`, `trend`, `nightly`, `models`, `suites`.
+"""Command line: `harness run`, `report`, `summary`, `compare`, `trend`, `nightly`, `models`, `suites`.
 
 Exit codes: 0 done with no failed request; 1 done, but some requests or models failed (recorded);
 2 bad input (nothing run); 3 a regression against the baseline (`compare`, `nightly`); 130 interrupted.
@@ -88,6 +88,13 @@ def cmd_report(args: argparse.Namespace) -> int:
     for path in build_report(args.run_dirs, output, args.allow_different_suites):
         print(path)
     return EXIT_OK
+
+
+def cmd_summary(args: argparse.Namespace) -> int:
+    """Print the terminal summary of a run folder (see `harness.cli.summary`)."""
+    from harness.cli.summary import cmd_summary as summary
+
+    return summary(args)
 
 
 def cmd_suites(args: argparse.Namespace) -> int:
@@ -227,6 +234,10 @@ def build_parser() -> argparse.ArgumentParser:
     whatif.add_argument("--tasks-per-day", type=float, required=True, help="daily volume for the per-day figures")
     whatif.add_argument("--models", help="models file with the API models to price (default: the run's own)")
     whatif.set_defaults(func=_whatif)
+
+    summary = sub.add_parser("summary", help="print a run's terminal summary again: tables, break-even, the answer")
+    summary.add_argument("run_dir", type=Path, metavar="RUN_DIR")
+    summary.set_defaults(func=cmd_summary)
 
     suites = sub.add_parser("suites", help="list built-in suites and benchmarks")
     suites.set_defaults(func=cmd_suites)

@@ -10,29 +10,15 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import os
 import signal
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from rich.console import Console
-
 from harness.analysis.levels import parse_slos
-from harness.cli.console import (
-    TerminalProgress,
-    benchmark_table,
-    break_even_table,
-    breakdown_table,
-    carbon_break_even_table,
-    failures_table,
-    levels_table,
-    projected_table,
-    same_weights_table,
-    separation_table,
-    summary_table,
-)
+from harness.cli.console import TerminalProgress
+from harness.cli.summary import print_summary, terminal_console
 from harness.config.engines import GGUF_ENGINES
 from harness.config.models import has_gguf_source, load_models_config, models_file_path
 from harness.config.providers import missing_key_env
@@ -47,7 +33,7 @@ from harness.run.loadgen import Level, parse_profile
 from harness.run.resume import ResumeState, check_unchanged, prepare_resume
 from harness.run.runner import Runner
 from harness.store.fsutil import child_path
-from harness.store.records import RECORDS_FILE, read_records
+from harness.store.records import RECORDS_FILE
 from harness.suites import load_suite, reload_suite
 from harness.suites.selection import Selection
 
@@ -213,7 +199,7 @@ def execute_run(args: argparse.Namespace, energy: EnergySettings, overrides: Cos
         runner.prepare()
     except OSError as exc:
         raise InputError(f"--out {args.out}: cannot write results there: {exc}") from None
-    out = Console(width=None if sys.stdout.isatty() or "COLUMNS" in os.environ else 120)
+    out = terminal_console()
     described = ", ".join(f"{s.name} ({len(s.tasks)} tasks)" for s in plan.suites)
     verb = "resuming" if plan.resume else "run"
     out.print(f"{verb} {runner.run_id}: {described} × {plan.repeat}, {len(runnable)} model(s)", highlight=False)
@@ -228,88 +214,15 @@ def execute_run(args: argparse.Namespace, energy: EnergySettings, overrides: Cos
     finally:
         if judge is not None:
             judge.close()
-    print_summary(out, runner, plan)
+    from harness.report.data import load_report_data  # pandas loads only here
+
+    data = load_report_data([result.run_dir])
+    print_summary(out, data)
     print(f"records:  {result.run_dir / RECORDS_FILE}\nmanifest: {result.run_dir / 'run.json'}", flush=True)
     if not args.no_report:
         report_path = child_path(report_dir, runner.run_id, ".html")
-        build_report([result.run_dir], report_path)
+        build_report([result.run_dir], report_path, data=data)
         print(f"report:   {report_path}", flush=True)
     for name in result.failed_models:
         print(f"model '{name}' failed: {runner.manifest['models'][name]['error']['message']}", file=sys.stderr)
     return (EXIT_FAILURES_RECORDED if result.n_errors else EXIT_OK), result.run_dir
-
-
-def print_benchmark(out: Console, suite: Any, records: list[dict], manifest: dict, per_suite: Any,
-                    with_separation: bool) -> None:
-    """A benchmark's metrics with intervals and $ per correct task, MMLU-style breakdowns, and (when the run
-    has several suites) the paired separation of its models on this benchmark alone."""
-    from harness.analysis.benchmarks import benchmark_metrics, sample_label, subject_breakdown
-    from harness.analysis.frames import accuracy_separation
-
-    cost = {row["model"]: row.get("cost_usd_per_correct") for row in per_suite.to_dict("records")}
-    rows = [{**row, "cost_usd_per_correct": cost.get(row["model"])}
-            for row in benchmark_metrics(records, manifest).to_dict("records")]
-    size = sample_label(len(suite.tasks), suite.n_total)
-    shots = suite.dataset.get("shots")
-    out.print(benchmark_table(rows, f"Benchmark · {suite.name} · {size}" + (f" · {shots}-shot" if shots else "")))
-    breakdown = subject_breakdown(records)
-    if len(breakdown):
-        out.print(breakdown_table(breakdown[breakdown["by"] == "group"].to_dict("records"),
-                                  f"{suite.name} by category"))
-        out.print(breakdown_table(breakdown[breakdown["by"] == "subject"].to_dict("records"),
-                                  f"{suite.name} by subject"))
-    differences = accuracy_separation(records) if with_separation else []
-    if len(differences):
-        out.print(separation_table(differences.to_dict("records")))
-
-
-def print_summary(out: Console, runner: Runner, plan: Plan) -> None:
-    """Per-suite and overall summaries, model separation, projected API costs and break-even."""
-    from harness.analysis.benchmarks import sample_label
-    from harness.analysis.carbon import VOLUMES_PER_DAY, carbon_break_even, projected_carbon
-    from harness.analysis.comparison import break_even, projected_costs, same_weights
-    from harness.analysis.frames import accuracy_separation, records_frame, summarize  # pandas loads only here
-    from harness.analysis.levels import level_summary
-
-    records = read_records(runner.run_dir / RECORDS_FILE)
-    summary = summarize(records, runner.manifest)
-    for suite in plan.suites:
-        suite_records = [r for r in records if r.get("suite") == suite.name]
-        per_suite = summarize(suite_records, runner.manifest)
-        size = sample_label(len(suite.tasks), suite.n_total)
-        out.print(summary_table(per_suite.to_dict("records"),
-                                f"Summary · {suite.name} · {size} · sha256 {suite.sha256[:12]}"))
-        if suite.dataset is not None:
-            print_benchmark(out, suite, suite_records, runner.manifest, per_suite, len(plan.suites) > 1)
-        if any(task.workload is not None for task in suite.tasks):
-            out.print(f"workload: {suite.description} (unscored: cost and speed only)", highlight=False)
-    if len(plan.suites) > 1:
-        names = ", ".join(s.name for s in plan.suites)
-        out.print(summary_table(summary.to_dict("records"), f"Summary · all suites ({names})"))
-    failures = failures_table(records)
-    if failures is not None:
-        out.print(failures)
-    differences = accuracy_separation(records)
-    if len(differences):
-        out.print(separation_table(differences.to_dict("records")))
-    skipped = [m for m in plan.models if m.name in plan.skipped]
-    frame = records_frame(records, runner.manifest)
-    projected = projected_costs(frame, skipped, plan.suites) if skipped else None
-    projected_c = projected_carbon(frame, skipped, plan.suites) if skipped else None
-    if projected is not None:
-        out.print(projected_table(projected.to_dict("records"), projected_c.to_dict("records")))
-    comparison = break_even(summary, runner.manifest, projected)
-    if len(comparison):
-        for suite in plan.suites:
-            if any(task.workload is not None for task in suite.tasks):
-                out.print(f"break-even at the workload: {suite.description}", highlight=False)
-        out.print(break_even_table(comparison.to_dict("records")))
-    carbon = carbon_break_even(summary, runner.manifest, projected_c)
-    if len(carbon):
-        out.print(carbon_break_even_table(carbon.to_dict("records"), VOLUMES_PER_DAY))
-    pairs = same_weights(summary, runner.manifest, records)
-    if len(pairs):
-        out.print(same_weights_table(pairs.to_dict("records")))
-    levels = level_summary(frame, runner.manifest, plan.slos)
-    if len(levels):
-        out.print(levels_table(levels.to_dict("records"), bool(plan.slos)))

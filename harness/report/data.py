@@ -14,6 +14,7 @@ from typing import Any
 
 import pandas as pd
 
+from harness.analysis.answer import SuiteAnswer, suite_answers
 from harness.analysis.carbon import carbon_break_even, projected_carbon
 from harness.analysis.comparison import break_even, projected_costs, same_weights
 from harness.analysis.frames import accuracy_separation, records_frame, summarize_frame
@@ -46,6 +47,7 @@ class ReportData:
     notes: list[str] = field(default_factory=list)
     carbon_break_even: pd.DataFrame | None = None   # gCO2e/day at each volume, local against each API estimate
     projected_carbon: pd.DataFrame | None = None    # EcoLogits' projection for API models that did not run
+    answers: list[SuiteAnswer] = field(default_factory=list)   # the answer first, per suite
 
 
 def _load_run(run_dir: Path) -> tuple[dict[str, Any], list[dict[str, Any]]]:
@@ -111,13 +113,15 @@ def load_report_data(run_dirs: list[Path], allow_different_suites: bool = False)
             skipped_cfgs.append(MODEL_KINDS[config["kind"]].model_validate({**config, "name": name.split(" #")[0]}))
     projected = projected_costs(frame, skipped_cfgs, [s for s in suites if s is not None])
     projected_c = projected_carbon(frame, skipped_cfgs, [s for s in suites if s is not None])
+    comparison, separation = break_even(summary, merged, projected), accuracy_separation(frame)
     return ReportData(
         run_dirs=[Path(d) for d in run_dirs], manifests=[m for m, _ in loaded], records=records, manifest=merged,
         suites=suites, suite_info=suite_info, summary=summary, frame=frame,
-        projected=projected, break_even=break_even(summary, merged, projected),
-        separation=accuracy_separation(frame), same_weights=same_weights(summary, merged, records),
+        projected=projected, break_even=comparison,
+        separation=separation, same_weights=same_weights(summary, merged, records),
         levels=level_summary(frame, merged, loaded[0][0].get("settings", {}).get("slos") or {}), notes=notes,
         carbon_break_even=carbon_break_even(summary, merged, projected_c), projected_carbon=projected_c,
+        answers=suite_answers(frame, merged, skipped_cfgs, suites, (summary, separation, comparison)),
     )
 
 

@@ -12,6 +12,7 @@ from typing import Any
 from harness.analysis.benchmarks import sample_label
 from harness.config.redact import redact_config
 from harness.report import svg
+from harness.report.answer import answer_section
 from harness.report.benchmarks import benchmark_section
 from harness.report.carbon import carbon_break_even_table, carbon_chart, energy_items
 from harness.report.data import ReportData
@@ -46,16 +47,26 @@ tr.projected td{font-style:italic;color:#6b4e16;background:#fff8e8}
 .error{background:#eee;color:#444}.label{font-family:ui-monospace,monospace;font-size:12px;color:#444}
 pre{white-space:pre-wrap;word-break:break-word;background:#fbfbfc;border:1px solid #e3e6ea;padding:6px;margin:4px 0;
 font:12.5px/1.4 ui-monospace,SFMono-Regular,Menlo,monospace;max-height:22em;overflow:auto}
-.charts{display:grid;grid-template-columns:repeat(auto-fit,minmax(560px,1fr));gap:16px}
+.charts{display:grid;grid-template-columns:repeat(auto-fit,minmax(min(560px,100%),1fr));gap:16px}
 figure{margin:0;background:#fff;border:1px solid #dde2e8;padding:8px}figcaption{font-size:13px;color:#4a5563}
 svg.chart{max-width:100%;height:auto;font-family:system-ui,sans-serif}
 svg .grid{stroke:#e6e9ee}svg .tick{font-size:11px;fill:#5b6675}svg .axis-label{font-size:12px;fill:#333}
 svg .point-label,svg .bar-label,svg .bar-value,svg .bar-note,svg .legend{font-size:12px;fill:#333}
 svg .bar-note{fill:#8a5a00;font-style:italic}svg .frontier{fill:none;stroke:#999;stroke-dasharray:4 3}
 svg .mark{fill:#000}details{background:#fff;border:1px solid #dde2e8;margin:6px 0;padding:4px 10px}
-summary{cursor:pointer;font-weight:600}dl{display:grid;grid-template-columns:220px 1fr;gap:2px 12px;font-size:13px}
+summary{cursor:pointer;font-weight:600}dl{display:grid;grid-template-columns:minmax(0,220px) minmax(0,1fr);gap:2px 12px;font-size:13px}
 dt{color:#5b6675}dd{margin:0;font-family:ui-monospace,monospace;word-break:break-all}
-p,li,dd,summary,pre,td.l,th.l{overflow-wrap:anywhere}
+h1,h2,h3,p,li,dd,summary,dt,figcaption,pre,td.l,th.l{overflow-wrap:anywhere}.tw{overflow-x:auto;max-width:100%}
+.answer ul{margin:4px 0 12px;padding-left:20px}.answer li{margin:3px 0}.answer li.projected{color:#6b4e16}
+.answer h3{margin:12px 0 0;font-size:16px}.unit{font-size:11.5px;color:#5b6675;font-weight:normal}
+table.matrix td{white-space:nowrap;font-weight:600}table.matrix th.projected{font-style:italic;color:#6b4e16}
+.be-local{background:#d7f2dd;color:#135a22}.be-never{background:#fbdcdc;color:#7c1414}
+.be-capacity{background:#fff0c8;color:#6b4e16}.key{padding:0 5px;border-radius:3px}
+@media (max-width:600px){main{padding:12px}h1{font-size:21px}}
+@media print{body{background:#fff;font-size:11px}main{max-width:none;padding:0}th{position:static}
+.tw{overflow:visible}table{font-size:9.5px;width:100%}td,th{padding:2px 4px;overflow-wrap:anywhere}
+table.matrix td{white-space:normal}.charts{display:block}figure,tr,li{break-inside:avoid}
+figure{margin:0 0 8px}svg.chart{width:100%;height:auto}h2{break-after:avoid}}
 """
 
 
@@ -73,7 +84,9 @@ def charts(data: ReportData) -> str:
     rows = data.summary.to_dict("records")
     colors = {row["model"]: svg.color(i) for i, row in enumerate(rows)}
     figures = []
-    points = [{"x": r["cost_usd_per_correct"], "y": r["accuracy"], "label": r["model"], "color": colors[r["model"]]}
+    points = [{"x": r["cost_usd_per_correct"], "y": r["accuracy"], "label": r["model"], "color": colors[r["model"]],
+               "title": _point_title(r), "y_ci": _interval(r, "accuracy_ci"),
+               "x_ci": _interval(r, "cost_usd_per_correct_ci")}
               for r in rows if not _missing(r["cost_usd_per_correct"]) and not _missing(r["accuracy"])
               and r["cost_usd_per_correct"] > 0]
     figures.append(_figure(svg.scatter(points, "$ per correct task (log scale)", "accuracy", "Accuracy against cost",
@@ -81,7 +94,9 @@ def charts(data: ReportData) -> str:
                            "Accuracy against $ per correct task; the dashed line joins models no other model beats on "
                            "both. Models without a cost or without a correct answer are left out."))
     figures.append(_figure(svg.bars([{"label": r["model"], "value": None if _missing(r["output_tok_per_s_p50"]) else
-                                      r["output_tok_per_s_p50"], "color": colors[r["model"]]} for r in rows],
+                                      r["output_tok_per_s_p50"], "color": colors[r["model"]],
+                                      "title": f"{r['model']}: {_num(r['output_tok_per_s_p50'], '.1f')} output tok/s "
+                                               f"(median over {r['n_requests']} requests)"} for r in rows],
                                     "output tokens / s (p50)", "Decode speed"),
                            "Output speed: (N_out − 1) / (t_last − t_first), median over requests."))
     figures.append(_figure(svg.bars([energy_items(r, colors[r["model"]]) for r in rows], "joules per task",
@@ -103,6 +118,20 @@ def charts(data: ReportData) -> str:
     return f"<div class='charts'>{''.join(figures)}</div>"
 
 
+def _interval(row: dict, prefix: str) -> tuple[float, float] | None:
+    low, high = row.get(f"{prefix}_low"), row.get(f"{prefix}_high")
+    return None if _missing(low) or _missing(high) else (low, high)
+
+
+def _point_title(row: dict) -> str:
+    """Hover text of a model's point: accuracy and $ per correct task, each with its 95% interval."""
+    cost_ci = _interval(row, "cost_usd_per_correct_ci")
+    cost_ci_text = f" [{_usd(cost_ci[0])}–{_usd(cost_ci[1])}]" if cost_ci else ""
+    return (f"{row['model']}: accuracy {row['accuracy']:.0%} [{row['accuracy_ci_low']:.0%}–"
+            f"{row['accuracy_ci_high']:.0%}] ({row['n_correct']}/{row['n_scored']}); $ per correct task "
+            f"{_usd(row['cost_usd_per_correct'])}{cost_ci_text}")
+
+
 def break_even_chart(data: ReportData, colors: dict[str, str]) -> str:
     """Cost per day against tasks per day: each local model's curve and each API's line."""
     if not len(data.break_even):
@@ -119,12 +148,17 @@ def break_even_chart(data: ReportData, colors: dict[str, str]) -> str:
         params = LocalCostParams(**entry["local_cost"])
         curve = [(n, local_cost_per_day_usd(params, n, row["energy_j_per_task"], row["e2e_mean_s"], row["idle_w"] or 0))
                  for n in grid]
+        capacity = 86400 / row["e2e_mean_s"] if row["e2e_mean_s"] else None
         series.append({"label": f"{row['model']} (local)", "color": colors[row["model"]],
+                       "title": f"{row['model']} (local): {_usd(curve[0][1])} per day at 1 task/day, "
+                                f"{_num(capacity, ',.0f')} tasks/day at most (one machine)",
                        "points": [(n, c) for n, c in curve if c is not None]})
     apis = data.break_even.drop_duplicates("api_model")
     for index, row in enumerate(apis.to_dict("records")):
         projected = row["api_cost_basis"] == "projected"
         series.append({"label": f"{row['api_model']} (API{', projected' if projected else ''})",
+                       "title": f"{row['api_model']}: {_usd(row['api_cost_usd_per_task'])} per task"
+                                f"{' (projected: did not run)' if projected else ''}",
                        "color": colors.get(row["api_model"], svg.color(len(colors) + index)), "projected": projected,
                        "points": [(n, n * row["api_cost_usd_per_task"]) for n in grid]})
     for row in data.break_even.to_dict("records"):
@@ -295,10 +329,11 @@ def render(data: ReportData, title: str, comparison: Any = None, baseline: str =
         f"generated {generated}</p>{notes}"
         + (f"<section id='comparison'><h2>Compared with the baseline</h2>{comparison_table(comparison, baseline)}"
            "</section>" if comparison is not None else "") +
+        f"<section id='answer'><h2>The answer</h2>{answer_section(data)}</section>"
         f"<section id='headline'><h2>Models side by side</h2>{headline_table(data)}</section>"
         + (f"<section id='benchmarks'><h2>Benchmarks</h2>{benchmarks}</section>" if benchmarks else "") +
         f"<section id='charts'><h2>Charts</h2>{charts(data)}</section>"
-        f"<section id='break-even'><h2>Break-even against each API</h2>{break_even_table(data)}"
+        f"<section id='break-even'><h2>Break-even against each API: details</h2>{break_even_table(data)}"
         f"{carbon_break_even_table(data)}</section>"
         f"<section id='differences'><h2>Which differences are real</h2>{separation_table(data)}</section>"
         f"<section id='runtimes'><h2>Same weights, different runtimes</h2>{same_weights_table(data)}</section>"
@@ -307,6 +342,7 @@ def render(data: ReportData, title: str, comparison: Any = None, baseline: str =
         f"<section id='manifest'><h2>Run manifest</h2>{manifest_section(data)}</section>"
         f"<section id='glossary'><h2>Glossary</h2><table>{glossary}</table></section>"
     )
+    body = body.replace("<table", "<div class='tw'><table").replace("</table>", "</table></div>")  # scroll, not the page
     return (f"<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>"
             f"<meta http-equiv='Content-Security-Policy' content=\"{CSP}\">"
             f"<meta name='viewport' content='width=device-width,initial-scale=1'><title>{_e(title)}</title>"

@@ -97,9 +97,10 @@ def _axis(parts: list[str], scale: Scale, horizontal: bool, at: float, label: st
 def scatter(points: list[dict], x_label: str, y_label: str, title: str, log_x: bool = False,
             front: list[tuple[float, float]] | None = None, width: int = 720, height: int = 400,
             x_fmt=fmt_number) -> str:
-    """Points {x, y, label, color, projected}; an optional frontier line through `front`."""
-    xs = [p["x"] for p in points] or [1.0]
-    ys = [p["y"] for p in points] or [0.0]
+    """Points {x, y, label, color, projected, title, x_ci, y_ci}; an optional frontier line through `front`.
+    `title` (shown on hover) defaults to the label; x_ci / y_ci are (low, high) intervals drawn as whiskers."""
+    xs = [v for p in points for v in (p["x"], *(p.get("x_ci") or ())) if not log_x or v > 0] or [1.0]
+    ys = [v for p in points for v in (p["y"], *(p.get("y_ci") or ()))] or [0.0]
     lo_x, hi_x = (min(xs) / 2, max(xs) * 2) if log_x else (0.0, max(xs) * 1.1 or 1.0)
     x = Scale(lo_x, hi_x, 60, width - MARGIN["right"], log=log_x)
     y = Scale(0.0, max(1.0, max(ys)), height - MARGIN["bottom"], MARGIN["top"])
@@ -108,20 +109,29 @@ def scatter(points: list[dict], x_label: str, y_label: str, title: str, log_x: b
     _axis(parts, y, False, 60, y_label, 60, width - MARGIN["right"], fmt=lambda v: f"{v:.0%}")
     if front and len(front) > 1:
         path = " ".join(f"{x(a):.1f},{y(b):.1f}" for a, b in front)
-        parts.append(f'<polyline class="frontier" points="{path}"/>')
+        parts.append(f'<polyline class="frontier" points="{path}"><title>frontier: no other model is both cheaper '
+                     f'and more accurate</title></polyline>')
     for p in points:
         cx, cy = x(p["x"]), y(p["y"])
         fill = "none" if p.get("projected") else p["color"]
+        title = escape(p.get("title") or p["label"])
+        for key, horizontal in (("x_ci", True), ("y_ci", False)):  # interval whiskers, where known
+            if p.get(key):
+                lo, hi = p[key]
+                ends = (x(lo), cy, x(hi), cy) if horizontal else (cx, y(lo), cx, y(hi))
+                parts.append(f'<line class="ci" x1="{ends[0]:.1f}" y1="{ends[1]:.1f}" x2="{ends[2]:.1f}" '
+                             f'y2="{ends[3]:.1f}" stroke="{p["color"]}" stroke-width="1.5"><title>{title}</title></line>')
         parts.append(f'<circle class="point" cx="{cx:.1f}" cy="{cy:.1f}" r="6" fill="{fill}" stroke="{p["color"]}" '
-                     f'stroke-width="2"><title>{escape(p["label"])}</title></circle>')
+                     f'stroke-width="2"><title>{title}</title></circle>')
         parts.append(f'<text class="point-label" x="{cx + 9:.1f}" y="{cy - 8:.1f}">{escape(p["label"])}</text>')
     parts.append("</svg>")
     return "".join(parts)
 
 
 def bars(items: list[dict], x_label: str, title: str, value_fmt=fmt_number, width: int = 720) -> str:
-    """Horizontal bars {label, value, color, note}; bars with no value are listed as such. An item with
-    `low` and `high` instead of a value is a range (an estimate): drawn as an error bar, never as a bar."""
+    """Horizontal bars {label, value, color, note, title}; bars with no value are listed as such. `title` (shown
+    on hover) defaults to `label: value`. An item with `low` and `high` instead of a value is a range (an
+    estimate): drawn as an error bar, never as a bar."""
     row_h = 26
     height = MARGIN["top"] + MARGIN["bottom"] + row_h * max(1, len(items))
     values = [i["value"] for i in items if i["value"] is not None]
@@ -143,8 +153,8 @@ def bars(items: list[dict], x_label: str, title: str, value_fmt=fmt_number, widt
             continue
         right = x(item["value"])
         parts.append(f'<rect class="bar" x="{MARGIN["left"]}" y="{top + 4}" width="{max(right - MARGIN["left"], 1):.1f}" '
-                     f'height="{row_h - 8}" fill="{item["color"]}"><title>{escape(item["label"])}: '
-                     f'{escape(value_fmt(item["value"]))}</title></rect>')
+                     f'height="{row_h - 8}" fill="{item["color"]}"><title>'
+                     f'{escape(item.get("title") or item["label"] + ": " + value_fmt(item["value"]))}</title></rect>')
         note = f" ({item['note']})" if item.get("note") else ""
         parts.append(f'<text class="bar-value" x="{right + 5:.1f}" y="{top + 17}">{escape(value_fmt(item["value"]) + note)}</text>')
     parts.append("</svg>")
@@ -184,7 +194,8 @@ def boxes(items: list[dict], x_label: str, title: str, log_x: bool = True, width
         parts.append(f'<text class="bar-label" x="{MARGIN["left"] - 8}" y="{mid + 4:.1f}" text-anchor="end">'
                      f'{escape(item["label"])}</text>')
         parts.append(f'<line class="whisker" x1="{clamp(item["p5"]):.1f}" y1="{mid:.1f}" x2="{clamp(item["p95"]):.1f}" '
-                     f'y2="{mid:.1f}" stroke="{item["color"]}"/>')
+                     f'y2="{mid:.1f}" stroke="{item["color"]}"><title>{escape(item["label"])}: p5 '
+                     f'{fmt_number(item["p5"])} to p95 {fmt_number(item["p95"])}</title></line>')
         left, right = clamp(item["p25"]), clamp(item["p75"])
         parts.append(f'<rect class="box" x="{left:.1f}" y="{mid - 9:.1f}" width="{max(right - left, 1):.1f}" height="18" '
                      f'fill="{item["color"]}" fill-opacity="0.35" stroke="{item["color"]}"><title>'
@@ -192,14 +203,15 @@ def boxes(items: list[dict], x_label: str, title: str, log_x: bool = True, width
                      f'p50 {fmt_number(item["p50"])}, p75 {fmt_number(item["p75"])}, p95 {fmt_number(item["p95"])} '
                      f'(n={item["n"]})</title></rect>')
         parts.append(f'<line class="median" x1="{clamp(item["p50"]):.1f}" y1="{mid - 9:.1f}" x2="{clamp(item["p50"]):.1f}" '
-                     f'y2="{mid + 9:.1f}" stroke="{item["color"]}" stroke-width="3"/>')
+                     f'y2="{mid + 9:.1f}" stroke="{item["color"]}" stroke-width="3"><title>{escape(item["label"])}: '
+                     f'median {fmt_number(item["p50"])} (n={item["n"]})</title></line>')
     parts.append("</svg>")
     return "".join(parts)
 
 
 def lines(series: list[dict], x_label: str, y_label: str, title: str, x_range: tuple[float, float],
           marks: list[dict] | None = None, width: int = 720, height: int = 420) -> str:
-    """Log-log lines {label, color, points: [(x, y)], projected}; optional marks {x, y, label}."""
+    """Log-log lines {label, color, points: [(x, y)], projected, title}; optional marks {x, y, label}."""
     ys = [y for s in series for _, y in s["points"] if y and y > 0] or [1.0]
     x = Scale(x_range[0], x_range[1], 70, width - MARGIN["right"] - 150, log=True)
     y = Scale(min(ys) / 1.5, max(ys) * 1.5, height - MARGIN["bottom"], MARGIN["top"], log=True)
@@ -213,7 +225,7 @@ def lines(series: list[dict], x_label: str, y_label: str, title: str, x_range: t
         dash = ' stroke-dasharray="6 4"' if s.get("projected") else ""
         path = " ".join(f"{x(a):.1f},{y(b):.1f}" for a, b in points)
         parts.append(f'<polyline class="series" points="{path}" stroke="{s["color"]}" fill="none" stroke-width="2"{dash}>'
-                     f'<title>{escape(s["label"])}</title></polyline>')
+                     f'<title>{escape(s.get("title") or s["label"])}</title></polyline>')
         parts.append(f'<text class="legend" x="{width - MARGIN["right"] - 140}" y="{MARGIN["top"] + 14 + 16 * index}" '
                      f'fill="{s["color"]}">{escape(s["label"])}</text>')
     for mark in marks or []:
