@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
 import textwrap
 from pathlib import Path
 
@@ -40,6 +42,33 @@ def _isolated_cache(tmp_path_factory):
         yield
 
 
+_SCRATCH: list[Path] = []
+
+
+def scratch_dir() -> Path:
+    """The working folder of command-line runs in tests: a copy of the checkout's models.yaml (the default
+    models file), and where a run without --out or --report-dir writes — never the checkout itself."""
+    if not _SCRATCH:
+        _SCRATCH.append(Path(tempfile.mkdtemp(prefix="harness-tests-")))
+        shutil.copy(REPO / "models.yaml", _SCRATCH[0] / "models.yaml")
+    return _SCRATCH[0]
+
+
+def _outputs_in_checkout() -> set[str]:
+    return {str(p.relative_to(REPO)) for folder in ("results", "reports") for p in (REPO / folder).rglob("*")}
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _checkout_untouched():
+    """Tests never write into the checkout's results/ or reports/ (checked over the whole session)."""
+    before = _outputs_in_checkout()
+    yield
+    for folder in _SCRATCH:
+        shutil.rmtree(folder, ignore_errors=True)
+    added = sorted(_outputs_in_checkout() - before)
+    assert not added, f"tests wrote into the checkout: {added[:10]}"
+
+
 def write(path: Path, text: str) -> Path:
     path.write_text(textwrap.dedent(text).lstrip())
     return path
@@ -56,5 +85,5 @@ def run_cli(*args: str, cwd: Path | None = None, timeout: float = 600,
     env = dict(os.environ)
     if env_columns:
         env["COLUMNS"] = str(env_columns)
-    return subprocess.run([sys.executable, "-m", "harness", *args], cwd=cwd or REPO, env=env,
+    return subprocess.run([sys.executable, "-m", "harness", *args], cwd=cwd or scratch_dir(), env=env,
                           capture_output=True, text=True, timeout=timeout)
