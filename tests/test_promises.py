@@ -140,7 +140,7 @@ def test_stream_ending_before_its_finish_reason_is_retried_and_timed_by_the_fina
 
 def test_projected_cost_falls_back_to_chars_over_4_and_max_tokens(tmp_path, monkeypatch):
     monkeypatch.delenv("HARNESS_TEST_ABSENT_KEY", raising=False)
-    prompt = "What is 6 times 7? Reply with the number only, please."      # 54 characters: 13 tokens
+    prompt = "Read this twice. " * 24 + "What is 6 times 7?"           # 426 characters: 106 tokens
     suite = write(tmp_path / "suite.yaml", f'name: proj\nversion: 1\ntasks:\n  - {{id: a, prompt: "{prompt}", '
                                            "max_tokens: 40, expected: 42, checker: numeric}\n")
     # The only model that runs fails every request, so no model of the run measures the task's tokens.
@@ -153,10 +153,10 @@ def test_projected_cost_falls_back_to_chars_over_4_and_max_tokens(tmp_path, monk
         proc = run_cli("run", "--models", str(models), "--suite", str(suite), "--out", str(tmp_path / "out"),
                        "--no-report", env_columns=200)
     assert proc.returncode == 1, proc.stderr
-    assert len(prompt) == 54
-    by_hand = calc_price(Usage(input_tokens=54 // 4, output_tokens=40), "gpt-5-mini", provider_id="openai",
+    assert len(prompt) == 426
+    by_hand = calc_price(Usage(input_tokens=426 // 4, output_tokens=40), "gpt-5-mini", provider_id="openai",
                          genai_request_timestamp=dt.datetime.now(dt.timezone.utc)).total_price
-    (row,) = [line for line in proc.stdout.splitlines() if "gpt-5-mini" in line and "*" in line]
+    (row,) = [line for line in proc.stdout.splitlines() if line.startswith("│ gpt-5-mini")]   # the projected table
     assert f"${float(by_hand):.6f}*" in row, row
 
 
