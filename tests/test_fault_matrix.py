@@ -150,7 +150,7 @@ def test_ctrl_c_mid_run_finishes_the_request_marks_the_run_and_resumes(tmp_path,
     proc, out = _start_run(tmp_path, smollm2_gguf)
     run_dir = _wait_for_records(out, 2, proc)
     proc.send_signal(signal.SIGINT)
-    _, stderr = proc.communicate(timeout=120)
+    _, stderr = proc.communicate(timeout=600)
     assert proc.returncode == 130, stderr
     assert "stopping after the request in flight" in stderr
     assert f"to resume: harness run --resume {run_dir}" in stderr
