@@ -141,7 +141,7 @@ def test_missing_key_skips_the_model_and_shows_its_projected_cost(tmp_path, smol
     assert skipped["config"]["model"] == "gpt-5-mini" and skipped["config"]["api_key_env"] == "HARNESS_TEST_ABSENT_KEY"
     # The projection: each task priced at list price with smol's measured token counts — by genai-prices
     # itself, not through the harness's price lookup.
-    now = datetime.datetime.now(datetime.timezone.utc)
+    now = datetime.datetime.now(datetime.UTC)
     by_hand = sum(float(calc_price(Usage(input_tokens=r["input_tokens"], output_tokens=r["output_tokens"]), "gpt-5-mini",
                                    provider_id="openai", genai_request_timestamp=now).total_price) for r in records)
     assert by_hand > 0

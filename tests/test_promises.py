@@ -21,7 +21,7 @@ from genai_prices import Usage, calc_price
 
 from harness.analysis.metrics import request_metrics
 from harness.store.records import read_records
-from tests.conftest import REPO, run_cli, write
+from tests.conftest import run_cli, write
 from tests.fake_api import ANSWER, FakeAPI
 
 USAGE = {"prompt_tokens": 20, "completion_tokens": 5, "total_tokens": 25}
@@ -155,7 +155,7 @@ def test_projected_cost_falls_back_to_chars_over_4_and_max_tokens(tmp_path, monk
     assert proc.returncode == 1, proc.stderr
     assert len(prompt) == 426
     by_hand = calc_price(Usage(input_tokens=426 // 4, output_tokens=40), "gpt-5-mini", provider_id="openai",
-                         genai_request_timestamp=dt.datetime.now(dt.timezone.utc)).total_price
+                         genai_request_timestamp=dt.datetime.now(dt.UTC)).total_price
     (row,) = [line for line in proc.stdout.splitlines() if line.startswith("│ gpt-5-mini")]   # the projected table
     assert f"${float(by_hand):.6f}*" in row, row
 
