@@ -4,15 +4,16 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
 import textwrap
 from pathlib import Path
 
 import pytest
 
 REPO = Path(__file__).resolve().parent.parent
-_WORK_DIR: list[Path] = []  # where run_cli's commands start unless a test says otherwise (never the checkout)
 
 
 def _smollm2_path() -> Path | None:
@@ -36,10 +37,36 @@ def smollm2_gguf() -> Path:
 def _isolated_cache(tmp_path_factory):
     # One cache for the whole session (the assembled Gemma file and the converted transformers model are
     # reused), never the user's own; session-scoped so that module fixtures see it too.
-    _WORK_DIR.append(tmp_path_factory.mktemp("cwd"))
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("HARNESS_CACHE_DIR", str(tmp_path_factory.getbasetemp() / "harness-cache"))
         yield
+
+
+_SCRATCH: list[Path] = []
+
+
+def scratch_dir() -> Path:
+    """The working folder of command-line runs in tests: a copy of the checkout's models.yaml (the default
+    models file), and where a run without --out or --report-dir writes — never the checkout itself."""
+    if not _SCRATCH:
+        _SCRATCH.append(Path(tempfile.mkdtemp(prefix="harness-tests-")))
+        shutil.copy(REPO / "models.yaml", _SCRATCH[0] / "models.yaml")
+    return _SCRATCH[0]
+
+
+def _outputs_in_checkout() -> set[str]:
+    return {str(p.relative_to(REPO)) for folder in ("results", "reports") for p in (REPO / folder).rglob("*")}
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _checkout_untouched():
+    """Tests never write into the checkout's results/ or reports/ (checked over the whole session)."""
+    before = _outputs_in_checkout()
+    yield
+    for folder in _SCRATCH:
+        shutil.rmtree(folder, ignore_errors=True)
+    added = sorted(_outputs_in_checkout() - before)
+    assert not added, f"tests wrote into the checkout: {added[:10]}"
 
 
 def write(path: Path, text: str) -> Path:
@@ -61,5 +88,5 @@ def run_cli(*args: str, cwd: Path | None = None, timeout: float = 600,
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), env.get("PYTHONPATH")]))
     if env_columns:
         env["COLUMNS"] = str(env_columns)
-    return subprocess.run([sys.executable, "-m", "harness", *args], cwd=cwd or _WORK_DIR[-1], env=env,
+    return subprocess.run([sys.executable, "-m", "harness", *args], cwd=cwd or scratch_dir(), env=env,
                           capture_output=True, text=True, timeout=timeout)

@@ -1,6 +1,6 @@
 """A local HTTP server the tests control, for API states a real server will not produce on demand:
-429 with Retry-After, 500, a stall, a connection dropped mid-stream, a malformed SSE line, an error body
-echoing the request's key. It speaks just enough of the OpenAI Chat Completions and Anthropic Messages
+429 with Retry-After, 500, a stall, a connection dropped mid-stream, a stream that ends cleanly before its
+finish reason, a malformed SSE line, an error body echoing the request's key, a decode pace. It speaks just enough of the OpenAI Chat Completions and Anthropic Messages
 streaming protocols (the documented event sequences) for the official SDKs.
 
 Each POST takes the next behaviour from `script`; when the script is exhausted, requests succeed.
@@ -62,12 +62,14 @@ class FakeAPI:
     """Serves scripted behaviours on 127.0.0.1; `requests` keeps what each POST carried."""
 
     def __init__(self, script: list[dict] | None = None, usage: dict | None = None, delay_s: float = 0.0,
-                 answer: list[str] = ANSWER, port: int = 0, require_key: str | None = None) -> None:
+                 answer: list[str] = ANSWER, port: int = 0, require_key: str | None = None,
+                 chunk_gap_s: float = 0.0) -> None:
         self.script = list(script or [])
         self.answer = answer
         self.usage = usage
         self.delay_s = delay_s  # before every response: lets requests overlap
         self.require_key = require_key  # when set, a request without this bearer key gets 401, as servers do
+        self.chunk_gap_s = chunk_gap_s  # between content chunks (OpenAI streams): a decode pace the test sets
         self.in_flight = 0
         self.max_in_flight = 0
         self.requests: list[dict] = []
@@ -176,6 +178,9 @@ class FakeAPI:
         handler.send_header("content-type", "text/event-stream")
         handler.send_header("transfer-encoding", "chunked")  # as real servers stream
         handler.end_headers()
+        if do == "early_end":  # a clean end of the stream after the content, without a finish_reason
+            time.sleep(behaviour.get("seconds", 0.0))
+            events = events[: 1 + len(self.answer)]
         for index, event in enumerate(events):
             if do == "drop" and index == 3:
                 handler.wfile.flush()
@@ -184,6 +189,8 @@ class FakeAPI:
                 return
             if do == "stall" and index == 2:
                 time.sleep(behaviour.get("seconds", 3.0))
+            if self.chunk_gap_s and not anthropic and 2 <= index <= len(self.answer):
+                time.sleep(self.chunk_gap_s)
             handler.wfile.write(f"{len(event):x}\r\n".encode() + event + b"\r\n")
             handler.wfile.flush()
         handler.wfile.write(b"0\r\n\r\n")

@@ -8,6 +8,7 @@ import datetime as dt
 import os
 from pathlib import Path
 
+import pandas as pd
 import pytest
 from genai_prices import Usage, calc_price
 
@@ -30,7 +31,8 @@ def _run(tmp_path: Path, entry: str, suite: Path, env: dict | None = None):
     saved = dict(os.environ)
     os.environ.update(env or {})
     try:
-        proc = run_cli("run", "--models", str(models), "--suite", str(suite), "--out", str(out))
+        proc = run_cli("run", "--models", str(models), "--suite", str(suite), "--out", str(out),
+                       "--report-dir", str(tmp_path / "reports"))
     finally:
         os.environ.clear()
         os.environ.update(saved)
@@ -100,6 +102,16 @@ def test_api_key_never_reaches_results_or_output(tmp_path):
         if path.is_file():
             assert secret not in path.read_text(errors="replace"), path
     assert secret not in proc.stdout and secret not in proc.stderr
+    # The report and its exports carry the error messages too; Parquet compresses text, so read it as a table.
+    reports = {path.name.split(".", 1)[1]: path for path in (tmp_path / "reports").iterdir()}
+    assert set(reports) == {"html", "summary.csv", "records.csv", "records.parquet"}, reports
+    for kind in ("html", "summary.csv", "records.csv"):
+        text = reports[kind].read_text()
+        assert secret not in text, kind
+    assert "invalid key Bearer ***" in reports["html"].read_text()   # the error is shown, redacted
+    table = pd.read_parquet(reports["records.parquet"])
+    assert len(table) == 2 and "auth" in set(table["error_class"])
+    assert not table.astype(str).apply(lambda column: column.str.contains(secret, regex=False)).any().any()
 
 
 def test_concurrency_limit_per_endpoint(tmp_path):

@@ -160,8 +160,8 @@ TESTS = "assert add(1, 2) == 3\nassert add(-1, 1) == 0"
     ("Here you go:\n```\ndef add(a, b):\n    return a + b\n```\nHope it helps.", "correct", None),
     ("def add(a, b):\n    return a - b", "incorrect", "AssertionError"),
     ("def add(a, b):\n    while True:\n        pass", "incorrect", "timed out after 2 s"),
-    ("import urllib.request\nurllib.request.urlopen('http://example.com', timeout=1)\ndef add(a, b):\n    return a + b",
-     "incorrect", None),
+    ("import urllib.request\nurllib.request.urlopen('http://127.0.0.1:9', timeout=1)\ndef add(a, b):\n    return a + b",
+     "incorrect", "network access is disabled"),    # blocked by the guard, not refused by a closed port
     ("import socket\nsocket.create_connection(('127.0.0.1', 9))\ndef add(a, b):\n    return a + b", "incorrect",
      "network access is disabled"),
     ("x = bytearray(2 * 1024**3)\ndef add(a, b):\n    return a + b", "incorrect", "MemoryError"),

@@ -93,16 +93,37 @@ def test_missing_counter_falls_back_to_sampling(nvml):
     assert module.state["shutdowns"] == 1
 
 
-def test_sampling_integrates_a_power_step(nvml):
-    module = nvml([None], [100_000])
+def test_sampling_integrates_a_power_step(nvml, monkeypatch):
+    """A 100 W -> 300 W step at t = 0.2 s, on a clock the power readings carry with them: the k-th reading
+    (from the sampling thread or a direct read) is stamped k x 10 ms, so the integral does not depend on how
+    the threads were scheduled."""
+    import threading
+
+    import harness.energy.nvml as nvml_module
+
+    module = nvml([None], [0])
+    lock, state, local = threading.Lock(), {"reads": 0}, threading.local()
+
+    def power_mw(handle):
+        with lock:
+            state["reads"] += 1
+            local.t = state["reads"] * 0.01
+        return 100_000 if local.t < 0.2 else 300_000
+
+    module.nvmlDeviceGetPowerUsage = power_mw
+    monkeypatch.setattr(nvml_module, "time", types.SimpleNamespace(perf_counter=lambda: getattr(local, "t", 0.0)))
     reader = NvmlSampledReader(module, 0, sample_hz=100)
-    start = reader.energy_j()
-    time.sleep(0.2)
-    module.state["power"][0] = 300_000          # 100 W -> 300 W
-    time.sleep(0.2)
-    energy = reader.energy_j() - start
+    deadline = time.monotonic() + 60
+    while state["reads"] < 40 and time.monotonic() < deadline:   # the thread samples past the step on its own
+        time.sleep(0.01)
+    energy = reader.energy_j()
+    end_t = local.t
     reader.close()
-    assert 70 < energy < 90                     # ~0.2 s x 100 W + 0.2 s x 300 W = 80 J
+    assert state["reads"] >= 40 and end_t >= 0.4
+    # 100 W from the reader's start (t = 0) to the step, 300 W from the step to the last reading; the
+    # trapezoid smears the step over one 10 ms interval: at most (300 - 100) / 2 x 0.01 = 1 J.
+    exact = 100 * 0.2 + 300 * (end_t - 0.2)
+    assert energy == pytest.approx(exact, abs=1.0 + 1e-9), (energy, exact)
 
 
 def test_sampling_rate_below_10_hz_is_refused(nvml):

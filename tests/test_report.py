@@ -1,10 +1,12 @@
 """The HTML report, opened over file:// in Debian's Chromium through Playwright: charts drawn, every model in
 the table, the glossary, projected costs apart, model output that contains HTML shown as text and never
-run, no request leaving the file. A screenshot is saved beside the report, in the test's temporary folder."""
+run (and stopped by the page's Content-Security-Policy even if it got in unescaped), no request leaving the
+file. A screenshot is saved beside the report (test-report.png, in the test's temporary folder)."""
 
 from __future__ import annotations
 
 import json
+import re
 
 import pandas as pd
 import pytest
@@ -123,6 +125,38 @@ def test_model_output_with_html_is_shown_as_text_and_never_executed(page):
     shown = tab.locator("#tasks pre", has_text="<script>window.__xss = 1</script>")
     assert shown.count() >= 1
     assert '<img src=x onerror="window.__xss = 2">' in shown.first.inner_text()
+
+
+PAYLOAD = "<script>window.__xss = 3</script><img src='data:,' onerror='window.__xss = 4'>"
+
+
+def test_content_security_policy_blocks_a_payload_that_got_in_unescaped(page, report, tmp_path):
+    tab, _, _ = page
+    meta = tab.locator("meta[http-equiv='Content-Security-Policy']")
+    assert meta.count() == 1
+    policy = meta.get_attribute("content")
+    assert "script-src 'none'" in policy and "default-src 'none'" in policy
+    assert tab.locator("script").count() == 0
+    # The test plays a broken escaper: the payload goes into a copy of the page as markup. The same copy
+    # without the policy runs it (so the payload works); with the policy, nothing runs.
+    html = report.read_text()
+    assert html.count("</main>") == 1
+    guarded, bare = tmp_path / "guarded.html", tmp_path / "bare.html"
+    guarded.write_text(html.replace("</main>", PAYLOAD + "</main>"))
+    bare.write_text(re.sub(r"<meta http-equiv=.Content-Security-Policy.[^>]*>", "",
+                           html.replace("</main>", PAYLOAD + "</main>")))
+    results = {}
+    for copy in (bare, guarded):
+        other = tab.context.browser.new_page()
+        violations = []
+        other.on("console", lambda message, seen=violations: seen.append(message.text))
+        other.goto(copy.as_uri())
+        other.wait_for_load_state("load")
+        results[copy.name] = (other.evaluate("typeof window.__xss === 'undefined' ? null : window.__xss"), violations)
+        other.close()
+    assert results["bare.html"][0] in (3, 4)
+    assert results["guarded.html"][0] is None
+    assert any("Content Security Policy" in text for text in results["guarded.html"][1])
 
 
 def test_exports_beside_the_html(report, run_dir):

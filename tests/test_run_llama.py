@@ -26,7 +26,7 @@ SMOKE = load_suite("smoke")
 def default_run(tmp_path_factory):
     out = tmp_path_factory.mktemp("results")
     proc = run_cli("run", "--models", str(REPO / "models.yaml"), "--suite", "smoke", "--out", str(out),
-                   "--only", "smollm2-135m-q4_1", "gemma3-270m-q4_k_m", "--idle-seconds", "0.5")
+                   "--only", "smollm2-135m-q4_1", "gemma3-270m-q4_k_m", "--idle-seconds", "0.5", timeout=1800)
     assert proc.returncode == 0, proc.stderr
     (run_dir,) = out.iterdir()
     return proc, run_dir, read_records(run_dir / "records.jsonl"), read_manifest(run_dir)
@@ -157,28 +157,29 @@ def test_a_model_that_fails_to_load_does_not_stop_the_others(tmp_path, smollm2_g
 
 def test_energy_and_local_cost_are_recorded_with_their_labels(default_run):
     from harness.analysis.frames import summarize
-    from harness.cost.local import LocalCostParams, local_task_cost_usd
-
     _, _, records, manifest = default_run
     assert manifest["host"]["memory_bandwidth"]["cpu"]["gbs"] > 0
     for name, entry in manifest["models"].items():
         assert entry["energy_meter"]["sources"] in (["estimated"], ["rapl"])  # no GPU here
         assert entry["idle"]["window_s"] >= 0.5 and len(entry["idle"]["readings"]) == 1
         assert entry["energy_window"]["window_s"] > 0
-        params = LocalCostParams(**entry["local_cost"])
-        assert params.basis["electricity_usd_per_kwh"] == "default"
+        params = entry["local_cost"]
+        assert params["basis"]["electricity_usd_per_kwh"] == "default"
         for record in (r for r in records if r["model"] == name):
             (reading,) = record["energy"]["readings"]
             assert reading["device"] == "cpu" and reading["j"] > 0
             assert record["local_cost"] == {"energy_source": reading["source"]}
-            assert record["cost_usd"] == pytest.approx(
-                local_task_cost_usd(params, reading["j"], record["end_offset_ns"] / 1e9))
+            # By hand, with the documented defaults: $0.15/kWh, PUE 1, a $2,000 machine over 4 years
+            # (8,760 h each) busy half the time; energy in kWh = J / 3.6e6, task time in hours = s / 3600.
+            electricity_usd = reading["j"] / 3.6e6 * 0.15 * 1.0
+            hardware_usd = 2000 / (4 * 8760) / 0.5 * (record["end_offset_ns"] / 1e9) / 3600
+            assert record["cost_usd"] == pytest.approx(electricity_usd + hardware_usd, rel=1e-9)
     summary = summarize(records, manifest).set_index("model")
     for name in manifest["models"]:
         row = summary.loc[name]
         assert row["energy_j_per_task"] > 0 and row["wh_per_1k_tasks"] == pytest.approx(row["energy_j_per_task"] / 3.6)
         assert row["cost_usd_per_correct"] == pytest.approx(row["cost_usd_total"] / row["n_correct"])
-        assert 0 < row["roofline_share"] < 1.5
+        assert 0 < row["roofline_share"] <= 1      # no runtime decodes faster than memory allows
 
 
 def test_several_suites_in_one_run(tmp_path, smollm2_gguf):

@@ -22,20 +22,20 @@ SMOKE = load_suite("smoke")
 @pytest.fixture(scope="module")
 def two_runs(tmp_path_factory, smollm2_gguf):
     folder = tmp_path_factory.mktemp("transformers")
-    tasks = "\n".join(f"  - {{id: {t.id}, prompt: {json.dumps(t.messages[-1].content)}, max_tokens: {t.max_tokens}, "
-                      f"expected: {json.dumps(t.expected)}, checker: {json.dumps(t.checker.model_dump())}}}"
-                      for t in SMOKE.tasks[:6])
-    suite = write(folder / "six.yaml", f"name: six\nversion: 1\ntasks:\n{tasks}\n")
     models = write(folder / "models.yaml", f"""
         models:
           - {{name: smol-llama, kind: llama_cpp, path: {smollm2_gguf}}}
           - {{name: smol-hf, kind: transformers, path: {smollm2_gguf}, device: cpu, dtype: float32}}
         """)
+    two = write(folder / "two.yaml", "name: two\nversion: 1\ntasks:\n" + "".join(
+        f"  - {{id: {t.id}, prompt: {json.dumps(t.question)}, max_tokens: 8, expected: {json.dumps(t.expected)}, "
+        f"checker: {json.dumps(t.checker.model_dump())}}}\n" for t in SMOKE.tasks[:2]))
     runs = []
-    for attempt in ("first", "second"):  # the second load finds the converted model in the cache
+    # The first run converts the GGUF (two short tasks); the second finds it in the cache and runs the smoke suite.
+    for attempt, suite in (("first", str(two)), ("second", "smoke")):
         out = folder / attempt
-        proc = run_cli("run", "--models", str(models), "--suite", str(suite), "--out", str(out), "--no-report",
-                       env_columns=200)
+        proc = run_cli("run", "--models", str(models), "--suite", suite, "--out", str(out), "--no-report",
+                       env_columns=200, timeout=1800)
         assert proc.returncode == 0, proc.stderr
         (run_dir,) = out.iterdir()
         runs.append((proc, json.loads((run_dir / "run.json").read_text()), read_records(run_dir / "records.jsonl")))
@@ -50,18 +50,22 @@ def test_conversion_is_cached_and_load_time_recorded_apart(two_runs):
     assert first["load"]["runtime"] == "transformers" and first["load"]["device"] == "cpu"
 
 
-def test_records_have_exact_token_counts_and_ordered_stamps(two_runs):
+def test_records_have_exact_token_counts_and_ordered_stamps(two_runs, smollm2_gguf):
+    """Reference: transformers' own GGUF loading (`from_pretrained(gguf_file=...)`) and `generate`, with no
+    harness code in the path — so a defect in the harness's conversion or cached folder shows here."""
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
-    _, manifest, records = two_runs[1]
-    folder = manifest["models"]["smol-hf"]["load"]["model_folder"]
-    tokenizer = AutoTokenizer.from_pretrained(folder, local_files_only=True)
-    model = AutoModelForCausalLM.from_pretrained(folder, local_files_only=True, dtype=torch.float32).eval()
+    _, _, records = two_runs[1]
+    where = {"pretrained_model_name_or_path": str(smollm2_gguf.parent), "gguf_file": smollm2_gguf.name,
+             "local_files_only": True}
+    tokenizer = AutoTokenizer.from_pretrained(**where)
+    model = AutoModelForCausalLM.from_pretrained(**where, dtype=torch.float32).eval()
     eos = model.generation_config.eos_token_id
     eos = set(eos if isinstance(eos, list) else [eos])
-    for record in (r for r in records if r["model"] == "smol-hf"):
-        task = next(t for t in SMOKE.tasks if t.id == record["task_id"])
+    by_task = {r["task_id"]: r for r in records if r["model"] == "smol-hf"}
+    for task in SMOKE.tasks[::2]:
+        record = by_task[task.id]
         ids = tokenizer.apply_chat_template([m.model_dump() for m in task.messages], add_generation_prompt=True,
                                             return_dict=True, return_tensors="pt")["input_ids"]
         with torch.inference_mode():
@@ -83,10 +87,14 @@ def test_same_weights_compared_across_runtimes(two_runs):
     (row,) = same_weights(summarize(records, manifest), manifest, records).to_dict("records")
     assert (row["model_a"], row["model_b"]) == ("smol-llama", "smol-hf")
     assert (row["runtime_a"], row["runtime_b"]) == ("llama-cpp-python", "transformers")
-    assert row["n_compared"] == 6 and 0 <= row["output_agreement"] <= 1
+    n_tasks = len(SMOKE.tasks)
+    assert row["n_compared"] == n_tasks
     outputs = {(r["model"], r["task_id"]): r["output_text"].strip() for r in records}
-    agree = sum(outputs[("smol-llama", t.id)] == outputs[("smol-hf", t.id)] for t in SMOKE.tasks[:6])
-    assert row["output_agreement"] == agree / 6
+    agree = sum(outputs[("smol-llama", t.id)] == outputs[("smol-hf", t.id)] for t in SMOKE.tasks)
+    assert row["output_agreement"] == agree / n_tasks
+    # The same weights decoded greedily by two runtimes: 15 of 22 identical here (68%). Below half means one
+    # runtime is not running these weights as the other does (a broken conversion, template or sampling).
+    assert agree / n_tasks >= 0.5, agree
     assert row["output_tok_per_s_ratio"] > 0 and row["energy_ratio"] > 0
     assert "Same weights, different runtimes" in proc.stdout
 

@@ -36,10 +36,13 @@ _PRELUDE = '''
 import socket as _socket
 def _no_network(*args, **kwargs):
     raise OSError("network access is disabled in the code checker")
-_socket.socket = _no_network
+class _NoSocket(_socket.socket):  # a class, so that modules subclassing socket.socket (ssl) still import
+    def __init__(self, *args, **kwargs):
+        _no_network()
+_socket.socket = _NoSocket
 _socket.create_connection = _no_network
 _socket.getaddrinfo = _no_network
-del _socket, _no_network
+del _socket, _no_network, _NoSocket
 '''
 
 
