@@ -116,6 +116,7 @@ def test_manifest_is_complete(default_run):
 def test_terminal_summary(default_run):
     proc, run_dir, records, _ = default_run
     assert "Summary · smoke" in proc.stdout
+    assert "roofl" in proc.stdout  # the roofline share column (rich may shorten its header)
     for model in ("smollm2-135m-q4_1", "gemma3-270m-q4_k_m"):
         correct = sum(r["verdict"] == "correct" for r in records if r["model"] == model)
         assert f"({correct}/{len(SMOKE.tasks)})" in proc.stdout

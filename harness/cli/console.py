@@ -70,7 +70,7 @@ class TerminalProgress:
 def summary_table(rows: list[dict[str, Any]], title: str) -> Table:
     """The per-model summary rows (from `analysis.summarize`) as a rich table (definitions in the README)."""
     table = Table(title=title, title_justify="left")
-    for header in ("model", "accuracy [95% CI]", "TTFT p50", "TTFT p90", "out tok/s p50", "E2E p50", "tokens in/out",
+    for header in ("model", "accuracy [95% CI]", "TTFT p50", "TTFT p90", "out tok/s p50", "roofline", "E2E p50", "tokens in/out",
                    "J/task", "energy source", "$/task", "errors"):
         table.add_column(header, justify="left" if header in ("model", "energy source") else "right")
     for row in rows:
@@ -81,7 +81,8 @@ def summary_table(rows: list[dict[str, Any]], title: str) -> Table:
         table.add_row(
             row["model"], accuracy,
             _fmt(row["ttft_p50_s"], ".0f", 1000, " ms"), _fmt(row["ttft_p90_s"], ".0f", 1000, " ms"),
-            _fmt(row["output_tok_per_s_p50"], ".1f"), _fmt(row["e2e_p50_s"], ".2f", unit=" s"),
+            _fmt(row["output_tok_per_s_p50"], ".1f"), _fmt(row.get("roofline_share"), ".0%"),
+            _fmt(row["e2e_p50_s"], ".2f", unit=" s"),
             f"{_fmt(row['input_tokens'], 'd')}/{_fmt(row['output_tokens'], 'd')}",
             _fmt(row["energy_j_per_task"], ".2f"), row["energy_source"],
             _usd(row["cost_usd_per_task"]), str(row["n_errors"] + row["n_checker_errors"]),
