@@ -3,15 +3,16 @@
 `llama-bench` is built once from the llama.cpp source that the installed llama-cpp-python vendors (its
 sdist, fetched from PyPI by pip), with the Makefile's LLAMA_CMAKE_ARGS, into the harness cache
 ($HARNESS_CACHE_DIR or ~/.cache/harness/llama-bench/build-<version and flags hash>); later runs reuse it.
-Then each round runs, on the same GGUF, threads, batch sizes, KV types and flash-attention setting, and for
-each test in alternating order (which side goes first flips every round):
+Then each round runs, on the same GGUF, threads, batch sizes, KV types and flash-attention setting, each
+test four times in ABBA order (BAAB in the next round): on a loaded machine the second of two back-to-back
+runs was ~10 % faster whichever side it was, and this order gives both sides every slot:
   decode   llama-bench tg128 (`-p 0 -n 128 -r R`) | the harness: R greedy requests of 128 tokens, decode
            tok/s as `harness run` records it, (N_out - 1) / (t_last - t_first)
   prefill  llama-bench pp512 (`-p 512 -n 0 -r R`) | the harness: R requests with a 512-token prompt,
            prompt tok/s = N_in / TTFT
 The harness side goes through LlamaCppBackend and the runner's timed_stream, as `harness run` does.
 Printed: per-round values and the median of per-round ratios harness / llama-bench, with min and max; and
-what the harness adds per token: its time per token minus llama.cpp's own timer per decode, same request.
+what the harness adds per token: the time between tokens outside llama.cpp's decode and logits calls.
 Targets (DESIGN.md): decode >= 0.97, prefill >= 0.95.
 
     .venv/bin/python benchmarks/vs_llama_bench.py [--model X.gguf] [--rounds 9] [--reps 1] [--threads N]
@@ -33,6 +34,7 @@ import statistics
 import subprocess
 import sys
 import tarfile
+import time
 from pathlib import Path
 
 import llama_cpp
@@ -107,20 +109,43 @@ def prompt_of(backend: LlamaCppBackend, n_tokens: int) -> str:
     return text
 
 
-def harness_speed(backend: LlamaCppBackend, kind: str, long_text: str, reps: int) -> tuple[float, list[int], list[float]]:
+class RuntimeClock:
+    """Wall time spent inside llama.cpp's decode and logits calls, wrapped where the backend looks them up
+    (the llama_cpp module), so that the rest of each token's time is what the harness itself adds."""
+
+    def __init__(self) -> None:
+        self.calls_ns: list[int] = []
+        for name in ("llama_decode", "llama_get_logits_ith"):
+            setattr(llama_cpp, name, self._wrap(getattr(llama_cpp, name)))
+
+    def _wrap(self, function):
+        clock = time.perf_counter_ns
+
+        def timed(*args):
+            t0 = clock()
+            try:
+                return function(*args)
+            finally:
+                self.calls_ns.append(clock() - t0)
+        return timed
+
+
+def harness_speed(backend: LlamaCppBackend, kind: str, long_text: str, reps: int,
+                  clock: RuntimeClock) -> tuple[float, list[int], list[float]]:
     """Median over `reps` requests of decode tok/s (128-token greedy requests) or prompt tok/s (a 512-token
     prompt), as `harness run` records them; the output token counts; and for decode, what the harness adds
-    per token in microseconds: its time per token minus llama.cpp's own timer per decoded token
-    (llama_perf_context t_eval / n_eval) over the same request."""
+    per token in microseconds: the streamed window minus the time inside llama.cpp's calls in it, per token."""
     speeds, n_out, added_us = [], [], []
     for _ in range(reps):
         if kind == "decode":
-            llama_cpp.llama_perf_context_reset(backend.ctx)
+            clock.calls_ns.clear()
             record = timed_stream(backend, Prompt(style="completion", max_tokens=N_GEN, text=STORY))
-            perf = llama_cpp.llama_perf_context(backend.ctx)
             speeds.append(request_metrics(record)["output_tok_per_s"])
-            if perf.n_eval:
-                added_us.append(1e6 / speeds[-1] - perf.t_eval_ms * 1e3 / perf.n_eval)
+            # calls: the prompt's decode and the first token's logits come before the first chunk, then one
+            # decode and one logits call between each two tokens (the last token is never decoded)
+            window_ns = record["chunk_offsets_ns"][-1] - record["chunk_offsets_ns"][0]
+            inside_ns = sum(clock.calls_ns[2:])
+            added_us.append((window_ns - inside_ns) / 1e3 / (record["output_tokens"] - 1))
         else:
             record = timed_stream(backend, Prompt(style="completion", max_tokens=2, text=long_text))
             assert record["input_tokens"] == N_PROMPT, record["input_tokens"]
@@ -151,33 +176,41 @@ def main() -> None:
                         flash_attn=args.flash_attn, n_ctx=1024)
     backend = LlamaCppBackend(cfg, path)
     info = backend.load()
+    clock = RuntimeClock()
     long_text = prompt_of(backend, N_PROMPT)
     for kind in ("decode", "prefill"):  # warm-up, as llama-bench does its own
-        harness_speed(backend, kind, long_text, 1)
+        harness_speed(backend, kind, long_text, 1, clock)
     settings = info["settings"]
     print(f"model {path.name}, {threads} threads, flash_attn {cfg.flash_attn} (resolved: "
           f"{settings['flash_attn_resolved']}), n_batch {cfg.n_batch}, n_ubatch {cfg.n_ubatch}, "
           f"KV {cfg.type_k}/{cfg.type_v}; llama-cpp-python {llama_cpp.__version__}; llama-bench {exe}")
-    print(f"{args.rounds} rounds; in each, per test, harness and llama-bench alternate which goes first, "
-          f"{args.reps} repetition(s) per side")
+    print(f"{args.rounds} rounds; in each, per test, harness and llama-bench run in ABBA order (BAAB in odd "
+          f"rounds), {args.reps} repetition(s) per run; a round's ratio is of the geometric means")
     ratios: dict[str, list[float]] = {"decode": [], "prefill": []}
     added_us: list[float] = []
     for round_index in range(args.rounds):
         line = []
         for kind, label in (("decode", f"tg{N_GEN}"), ("prefill", f"pp{N_PROMPT}")):
-            if round_index % 2:
-                bench = llama_bench(exe, cfg, threads, kind, args.reps)
-                harness, n_out, added = harness_speed(backend, kind, long_text, args.reps)
-            else:
-                harness, n_out, added = harness_speed(backend, kind, long_text, args.reps)
-                bench = llama_bench(exe, cfg, threads, kind, args.reps)
-            added_us += added
+            # ABBA (BAAB in odd rounds): whatever favours a slot in the sequence favours both sides equally
+            order = ("harness", "bench", "bench", "harness") if round_index % 2 == 0 else \
+                ("bench", "harness", "harness", "bench")
+            seen: dict[str, list[float]] = {"harness": [], "bench": []}
+            outs: set[int] = set()
+            for side in order:
+                if side == "bench":
+                    seen["bench"].append(llama_bench(exe, cfg, threads, kind, args.reps))
+                else:
+                    speed, n_out, added = harness_speed(backend, kind, long_text, args.reps, clock)
+                    seen["harness"].append(speed)
+                    outs.update(n_out)
+                    added_us += added
+            harness, bench = statistics.geometric_mean(seen["harness"]), statistics.geometric_mean(seen["bench"])
             ratios[kind].append(harness / bench)
             line.append(f"{kind} harness {harness:6.1f} vs {label} {bench:6.1f} tok/s ({ratios[kind][-1]:.3f})"
-                        + (f", {n_out} tokens out" if kind == "decode" else ""))
+                        + (f", {sorted(outs)} tokens out" if kind == "decode" else ""))
         print(f"  round {round_index + 1}: " + "; ".join(line), flush=True)
     backend.close()
-    print(f"harness time per token beyond llama.cpp's own decode timer: median {statistics.median(added_us):.0f} us "
+    print(f"harness time per token outside llama.cpp's calls: median {statistics.median(added_us):.0f} us "
           f"(min {min(added_us):.0f}, max {max(added_us):.0f}; {len(added_us)} requests)")
     for kind, target in (("decode", 0.97), ("prefill", 0.95)):
         values = ratios[kind]

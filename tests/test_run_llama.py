@@ -218,6 +218,8 @@ def test_several_suites_in_one_run(tmp_path, smollm2_gguf):
 @pytest.mark.parametrize("flash_attn", ["on", "off"])
 def test_flash_attn_setting_reaches_the_context(smollm2_gguf, flash_attn):
     """What llama.cpp's context reports (its log) follows the setting, and the KV cache types reach it too."""
+    import llama_cpp
+
     from harness.backends import Prompt
     from harness.backends import llama_cpp as backend_module
     from harness.config.models import LlamaCppModel
@@ -237,5 +239,7 @@ def test_flash_attn_setting_reaches_the_context(smollm2_gguf, flash_attn):
         chunks = list(backend.stream(Prompt(style="chat", max_tokens=8,
                                             messages=[{"role": "user", "content": "What is 2 + 2?"}])))
         assert chunks[-1].output_tokens >= 1 and "".join(c for c in chunks if isinstance(c, str))
+        # greedy sampling ran inside llama.cpp's graph: the context holds the token it sampled last
+        assert llama_cpp.llama_get_sampled_token_ith(backend.ctx, -1) != llama_cpp.LLAMA_TOKEN_NULL
     finally:
         backend.close()

@@ -2,10 +2,10 @@
 
 llama-cpp-python's `Llama` can only turn flash attention on or off (llama.cpp's default is `auto`), so the
 backend keeps `Llama` for the model, its metadata and tokenizer, and makes its own context from
-`llama_context_default_params()` with the configured settings. Per generated token the loop makes a few C
-calls (argmax over the runtime's logits buffer, end-of-generation test, token to bytes, decode of one
-token) and copies nothing into Python: what the harness adds to a token is about 10 microseconds, so its
-decode speed is llama.cpp's (benchmarks/vs_llama_bench.py compares it with `llama-bench`).
+`llama_context_default_params()` with the configured settings. Greedy sampling runs inside llama.cpp's graph;
+per generated token the loop makes four C calls (read the sampled token, end-of-generation test, token to
+bytes, decode of one token) and copies nothing into Python, so its decode speed is llama.cpp's
+(benchmarks/vs_llama_bench.py compares it with `llama-bench`).
 """
 
 from __future__ import annotations
@@ -60,8 +60,18 @@ class GreedyContext:
     """One llama.cpp context over a loaded model, generating greedily one token at a time."""
 
     def __init__(self, model: Any, vocab: Any, params: llama_cpp.llama_context_params) -> None:
+        # greedy sampling inside llama.cpp's graph (an argmax node; "backend sampling"): only the token id
+        # comes back, not the vocabulary's logits. Where the runtime does not sample, the loop takes the
+        # argmax of the logits itself (the same token).
+        self._sampler = llama_cpp.llama_sampler_chain_init(llama_cpp.llama_sampler_chain_default_params())
+        llama_cpp.llama_sampler_chain_add(self._sampler, llama_cpp.llama_sampler_init_greedy())
+        self._sampler_config = (llama_cpp.llama_sampler_seq_config * 1)()
+        self._sampler_config[0].seq_id = 0
+        self._sampler_config[0].sampler = ctypes.cast(self._sampler, ctypes.c_void_p)
+        params.samplers, params.n_samplers = self._sampler_config, 1
         self.ctx = llama_cpp.llama_init_from_model(model, params)
         if not self.ctx:
+            self.close()
             raise ValueError("llama.cpp could not create the context")
         self.n_ctx = llama_cpp.llama_n_ctx(self.ctx)
         self.n_batch = params.n_batch
@@ -86,13 +96,14 @@ class GreedyContext:
         The next token is decoded only when the caller asks for it, so a caller that stops early (a stop
         string) costs no extra decode."""
         ctx, vocab, batch_one, one, shape = self.ctx, self._vocab, self._batch_one, self._one, (self._n_vocab,)
-        logits, as_array = llama_cpp.llama_get_logits_ith, np.ctypeslib.as_array
+        sampled, logits, as_array = llama_cpp.llama_get_sampled_token_ith, llama_cpp.llama_get_logits_ith, \
+            np.ctypeslib.as_array
         is_eog, decode = llama_cpp.llama_vocab_is_eog, llama_cpp.llama_decode
         self._prefill(prompt_tokens)
         for n in range(1, max_tokens + 1):
-            # greedy: the first highest logit, as llama.cpp's greedy sampler picks it (argmax over the runtime's
-            # own buffer, no copy; 8x cheaper per token than a sampler chain, which copies the vocabulary)
-            token = int(as_array(logits(ctx, -1), shape=shape).argmax())
+            token = sampled(ctx, -1)
+            if token == llama_cpp.LLAMA_TOKEN_NULL:  # not sampled in the graph: the first highest logit, as
+                token = int(as_array(logits(ctx, -1), shape=shape).argmax())  # llama.cpp's greedy picks it
             if is_eog(vocab, token):
                 return
             yield token
@@ -104,10 +115,13 @@ class GreedyContext:
                 raise RuntimeError(f"llama_decode failed after {n} tokens (status {status})")
 
     def close(self) -> None:
-        """Free the context (before the model it belongs to is freed)."""
-        if self.ctx is not None:
+        """Free the context, then its sampler (before the model they belong to is freed)."""
+        if getattr(self, "ctx", None) is not None:
             llama_cpp.llama_free(self.ctx)
             self.ctx = None
+        if self._sampler is not None:
+            llama_cpp.llama_sampler_free(self._sampler)
+            self._sampler = None
 
 
 class PieceDecoder:

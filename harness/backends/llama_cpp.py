@@ -159,7 +159,7 @@ class LlamaCppBackend(Backend):
                 "flash_attn_resolved": flash_attn, "type_k": cfg.type_k, "type_v": cfg.type_v,
                 "offload_kqv": cfg.offload_kqv, "use_mmap": cfg.use_mmap, "use_mlock": cfg.use_mlock,
                 "n_gpu_layers": cfg.n_gpu_layers, "main_gpu": cfg.main_gpu, "split_mode": cfg.split_mode,
-                "tensor_split": cfg.tensor_split, "sampling": "greedy (argmax of the logits)",
+                "tensor_split": cfg.tensor_split, "sampling": "greedy (in llama.cpp's graph)",
             },
             "model_metadata": {
                 k: v for k, v in self._llm.metadata.items()
