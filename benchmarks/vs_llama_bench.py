@@ -12,7 +12,7 @@ runs was ~10 % faster whichever side it was, and this order gives both sides eve
            prompt tok/s = N_in / TTFT
 The harness side goes through LlamaCppBackend and the runner's timed_stream, as `harness run` does.
 Printed: per-round values and the median of per-round ratios harness / llama-bench, with min and max; and
-what the harness adds per token: the time between tokens outside llama.cpp's decode and logits calls.
+what the harness adds per token: the time between tokens outside llama.cpp's calls (decode, sampled token).
 Targets (DESIGN.md): decode >= 0.97, prefill >= 0.95.
 
     .venv/bin/python benchmarks/vs_llama_bench.py [--model X.gguf] [--rounds 9] [--reps 1] [--threads N]
@@ -110,12 +110,12 @@ def prompt_of(backend: LlamaCppBackend, n_tokens: int) -> str:
 
 
 class RuntimeClock:
-    """Wall time spent inside llama.cpp's decode and logits calls, wrapped where the backend looks them up
-    (the llama_cpp module), so that the rest of each token's time is what the harness itself adds."""
+    """Wall time spent inside llama.cpp's decode and sampled-token (or logits) calls, wrapped where the backend
+    looks them up (the llama_cpp module), so that the rest of each token's time is what the harness adds."""
 
     def __init__(self) -> None:
         self.calls_ns: list[int] = []
-        for name in ("llama_decode", "llama_get_logits_ith"):
+        for name in ("llama_decode", "llama_get_sampled_token_ith", "llama_get_logits_ith"):
             setattr(llama_cpp, name, self._wrap(getattr(llama_cpp, name)))
 
     def _wrap(self, function):
@@ -141,8 +141,8 @@ def harness_speed(backend: LlamaCppBackend, kind: str, long_text: str, reps: int
             clock.calls_ns.clear()
             record = timed_stream(backend, Prompt(style="completion", max_tokens=N_GEN, text=STORY))
             speeds.append(request_metrics(record)["output_tok_per_s"])
-            # calls: the prompt's decode and the first token's logits come before the first chunk, then one
-            # decode and one logits call between each two tokens (the last token is never decoded)
+            # calls: the prompt's decode and the first token's read come before the first chunk, then one
+            # decode and one read between each two tokens (the last token is never decoded)
             window_ns = record["chunk_offsets_ns"][-1] - record["chunk_offsets_ns"][0]
             inside_ns = sum(clock.calls_ns[2:])
             added_us.append((window_ns - inside_ns) / 1e3 / (record["output_tokens"] - 1))
