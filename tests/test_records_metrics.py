@@ -97,3 +97,35 @@ def test_net_energy_subtracts_idle_power_over_the_window():
     (row,) = summarize([_record(energy=window)], manifest).to_dict("records")
     assert row["energy_j_per_task"] == 20.0 and row["energy_net_j_per_task"] == pytest.approx(20.0 - 8.0 * 0.5)
     assert row["energy_source"] == "rapl" and row["energy_j_per_output_token"] == pytest.approx(20.0 / 5)
+
+
+def test_reasoning_chunks_count_for_ttft_and_speed_but_not_ttfat():
+    # reasoning at 40, 60, 80 ms; answer at 100, 120, 140 ms (one held back at 90); 8 tokens all streamed
+    record = _record(reasoning_offsets_ns=[40 * MS, 60 * MS, 80 * MS], reasoning_chars=[4, 3, 6],
+                     reasoning_text="Let me think", output_text="abcdefghi", output_tokens=8,
+                     output_tokens_source="provider", reasoning_tokens=3)
+    m = request_metrics(record)
+    assert m["ttft_s"] == pytest.approx(0.040)                        # first streamed token of any kind
+    assert m["ttfat_s"] == pytest.approx(0.100)                       # first answer token
+    assert m["output_tok_per_s"] == pytest.approx((8 - 1) / (0.140 - 0.040))
+    assert m["itl_s"] == pytest.approx((0.140 - 0.040) / (8 - 1))
+    assert m["tpot_s"] == pytest.approx((0.150 - 0.040) / (8 - 1))
+    assert m["e2e_output_tok_per_s"] == pytest.approx(8 / 0.150)
+    assert chunk_gaps_s(record) == pytest.approx([0.020, 0.020, 0.020, 0.020, 0.020])
+
+
+def test_hidden_reasoning_tokens_never_divide_the_streamed_window():
+    # the provider counts 567 output tokens, 560 of them reasoning it did not stream: 7 were streamed
+    hidden = request_metrics(_record(output_tokens=567, reasoning_tokens=560, output_tokens_source="provider",
+                                     output_text="The answer is 42."))
+    assert hidden["output_tok_per_s"] == pytest.approx((7 - 1) / 0.040)
+    assert hidden["tpot_s"] == pytest.approx((0.150 - 0.100) / (7 - 1))
+    assert hidden["e2e_output_tok_per_s"] == pytest.approx(567 / 0.150)
+    # no reasoning count, and more tokens than the 17 streamed bytes could hold: the streamed count is unknown
+    unknown = request_metrics(_record(output_tokens=567, output_tokens_source="provider",
+                                      output_text="The answer is 42."))
+    assert unknown["output_tok_per_s"] is None and unknown["itl_s"] is None and unknown["tpot_s"] is None
+    assert unknown["ttft_s"] == pytest.approx(0.100) and unknown["e2e_output_tok_per_s"] == pytest.approx(567 / 0.150)
+    # a local runtime streamed every token it counted, whatever their text
+    local = request_metrics(_record(output_tokens=5, output_tokens_source="runtime", output_text=""))
+    assert local["output_tok_per_s"] == pytest.approx((5 - 1) / 0.040)

@@ -101,6 +101,8 @@ def test_every_model_is_in_the_headline_table_and_projected_costs_stand_apart(pa
     table = tab.locator("#headline table").inner_text()
     for name in ("smol", "hostile-api", "gpt-5-mini"):
         assert name in table
+    assert "roofline share" in table  # the local model's decode speed as a share of the bandwidth bound
+    assert re.search(r"\d+%", tab.locator("#headline tr", has_text="smol").first.inner_text())
     projected = tab.locator("#headline tr.projected")
     assert projected.count() == 1 and "gpt-5-mini*" in projected.inner_text() and "projected" in projected.inner_text()
     assert tab.locator("#headline tr:not(.projected)", has_text="hostile-api").count() == 1
@@ -111,7 +113,7 @@ def test_every_model_is_in_the_headline_table_and_projected_costs_stand_apart(pa
 def test_glossary_and_manifest(page):
     tab, _, _ = page
     glossary = tab.locator("#glossary").inner_text()
-    for term in ("TTFT", "ITL", "TPOT", "break-even", "projected", "energy labels"):
+    for term in ("TTFT", "TTFAT", "ITL", "TPOT", "end-to-end output rate", "break-even", "projected", "energy labels"):
         assert term in glossary
     manifest = tab.locator("#manifest").text_content()  # model details are collapsed
     assert "weights sha256" in manifest and "suite mini" in manifest

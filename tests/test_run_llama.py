@@ -7,6 +7,7 @@ against llama-cpp-python's own non-streaming completion for the same prompts as 
 from __future__ import annotations
 
 import hashlib
+import re
 import struct
 
 import pytest
@@ -65,8 +66,10 @@ def test_token_counts_and_text_equal_the_runtimes_own_completion(default_run):
     _, _, records, manifest = default_run
     by_key = {(r["model"], r["task_id"]): r for r in records}
     for model, chat in (("smollm2-135m-q4_1", True), ("gemma3-270m-q4_k_m", False)):
+        # flash attention changes the order of float sums: the reference uses what the run's context resolved
+        flash_attn = manifest["models"][model]["load"]["settings"]["flash_attn_resolved"] == "on"
         llm = Llama(model_path=manifest["models"][model]["weights"]["path"], n_ctx=2048, seed=0,
-                    n_threads=default_threads(), verbose=False)
+                    n_threads=default_threads(), flash_attn=flash_attn, verbose=False)
         for task in SMOKE.tasks[::3]:
             llm.reset()
             if chat:
@@ -104,12 +107,17 @@ def test_manifest_is_complete(default_run):
         assert weights["size_bytes"] > 50_000_000 and weights["n_parameters"] > 100_000_000
         assert entry["status"] == "complete" and entry["load_s"] > 0
         assert entry["load"]["runtime"] == "llama-cpp-python" and entry["load"]["n_threads"] >= 1
+        settings = entry["load"]["settings"]  # llama.cpp's settings, as configured and as the context took them
+        assert settings["flash_attn"] == "auto" and settings["flash_attn_resolved"] in ("on", "off")
+        assert (settings["type_k"], settings["type_v"], settings["n_ubatch"]) == ("f16", "f16", 512)
+        assert settings["n_threads_batch"] == entry["load"]["n_threads"]
         assert entry["config"]["name"] == name
 
 
 def test_terminal_summary(default_run):
     proc, run_dir, records, _ = default_run
     assert "Summary · smoke" in proc.stdout
+    assert "roofl" in proc.stdout  # the roofline share column (rich may shorten its header)
     for model in ("smollm2-135m-q4_1", "gemma3-270m-q4_k_m"):
         correct = sum(r["verdict"] == "correct" for r in records if r["model"] == model)
         assert f"({correct}/{len(SMOKE.tasks)})" in proc.stdout
@@ -158,7 +166,10 @@ def test_a_model_that_fails_to_load_does_not_stop_the_others(tmp_path, smollm2_g
 def test_energy_and_local_cost_are_recorded_with_their_labels(default_run):
     from harness.analysis.frames import summarize
     _, _, records, manifest = default_run
-    assert manifest["host"]["memory_bandwidth"]["cpu"]["gbs"] > 0
+    bandwidth = manifest["host"]["memory_bandwidth"]["cpu"]
+    # measured over as many threads as the models decode with, every repeat kept
+    assert bandwidth["gbs"] == bandwidth["max_gbs"] >= bandwidth["median_gbs"] >= bandwidth["min_gbs"] > 0
+    assert bandwidth["threads"] == default_threads() and len(bandwidth["samples_gbs"]) >= 5
     for name, entry in manifest["models"].items():
         assert entry["energy_meter"]["sources"] in (["estimated"], ["rapl"])  # no GPU here
         assert entry["idle"]["window_s"] >= 0.5 and len(entry["idle"]["readings"]) == 1
@@ -204,3 +215,33 @@ def test_several_suites_in_one_run(tmp_path, smollm2_gguf):
     assert [s["name"] for s in read_manifest(run_dir)["suites"]] == ["alpha", "beta"]
     twice = run_cli("run", "--models", str(models), "--suite", "smoke", "smoke")
     assert twice.returncode == 2 and "a suite is given twice" in twice.stderr
+
+
+@pytest.mark.parametrize("flash_attn", ["on", "off"])
+def test_flash_attn_setting_reaches_the_context(smollm2_gguf, flash_attn):
+    """What llama.cpp's context reports (its log) follows the setting, and the KV cache types reach it too."""
+    import llama_cpp
+
+    from harness.backends import Prompt
+    from harness.backends import llama_cpp as backend_module
+    from harness.config.models import LlamaCppModel
+
+    cfg = LlamaCppModel(name="s", kind="llama_cpp", path=smollm2_gguf, flash_attn=flash_attn, type_k="q8_0",
+                        n_ctx=512, n_ubatch=128)
+    if flash_attn == "off":
+        cfg = cfg.model_copy(update={"type_k": "f16"})
+    backend = backend_module.LlamaCppBackend(cfg, smollm2_gguf)
+    try:
+        info = backend.load()
+        log = "".join(text for _, text in backend_module._recent_log)
+        assert info["settings"]["flash_attn_resolved"] == flash_attn
+        assert f"flash_attn            = {'enabled' if flash_attn == 'on' else 'disabled'}" in log
+        assert re.search(r"n_ubatch += 128\n", log) and info["n_ctx"] == 512
+        assert ("K (q8_0)" in log) == (flash_attn == "on")  # the KV cache llama.cpp allocated
+        chunks = list(backend.stream(Prompt(style="chat", max_tokens=8,
+                                            messages=[{"role": "user", "content": "What is 2 + 2?"}])))
+        assert chunks[-1].output_tokens >= 1 and "".join(c for c in chunks if isinstance(c, str))
+        # greedy sampling ran inside llama.cpp's graph: the context holds the token it sampled last
+        assert llama_cpp.llama_get_sampled_token_ith(backend.ctx, -1) != llama_cpp.LLAMA_TOKEN_NULL
+    finally:
+        backend.close()

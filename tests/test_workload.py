@@ -108,7 +108,9 @@ def test_prompts_hit_their_token_targets_by_the_runtimes_own_count(loaded_models
     cfg, backend = loaded_models[model]
     sizer = PromptSizer(backend, cfg.prompt_style)
     shapes = load_suite("workload:in=uniform:400:1500,out=1,n=6,prefix=0.5:300,seed=3").tasks
-    llm = backend._llm
+    from llama_cpp import Llama
+
+    llm = Llama(model_path=str(backend.weights_path), n_ctx=4096, n_threads=2, verbose=False)  # no harness code
     for task in shapes:
         prompt, info = sizer.build(task.id, task.workload)
         assert info["sized_by"] == "model tokenizer"

@@ -31,12 +31,12 @@ from harness.analysis.carbon import (
     ensure_columns,
 )
 from harness.analysis.levels import attribute_levels, share_by_tokens
-from harness.analysis.metrics import request_metrics
+from harness.analysis.metrics import METRIC_NAMES, request_metrics
 from harness.analysis.stats import accuracy_interval, agreement, cost_per_correct_interval, separation
 from harness.energy import window_total
 from harness.energy.roofline import roofline_share
 
-METRIC_COLUMNS = ("ttft_s", "e2e_s", "itl_s", "tpot_s", "output_tok_per_s", "prompt_tok_per_s")
+METRIC_COLUMNS = METRIC_NAMES
 NUMERIC_COLUMNS = ("input_tokens", "output_tokens", "cost_usd", "energy_j", "energy_net_j", *METRIC_COLUMNS)
 
 
@@ -147,6 +147,8 @@ def summarize_frame(frame: pd.DataFrame, manifest: dict[str, Any] | None = None)
             "e2e_mean_s": float(group["e2e_s"].mean()) if group["e2e_s"].notna().any() else None,
             "itl_p50_s": _percentile(group["itl_s"], 50),
             "output_tok_per_s_p50": decode_p50,
+            "ttfat_p50_s": _percentile(group["ttfat_s"], 50),
+            "e2e_output_tok_per_s_p50": _percentile(group["e2e_output_tok_per_s"], 50),
             "input_tokens": _sum(group["input_tokens"]),
             "output_tokens": _sum(group["output_tokens"]),
             "energy_source": "+".join(sorted(set(group["energy_source"]))),

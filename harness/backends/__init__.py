@@ -1,7 +1,7 @@
 """Backends turn one prompt into a stream of text chunks; they never read a clock for metrics.
 
-The runner iterates `Backend.stream(prompt)`, stamps every yielded `str` chunk with `time.perf_counter_ns()`
-on receipt, and reads the final `Usage` for token counts. Backends are registered by `kind` and imported
+The runner iterates `Backend.stream(prompt)`, stamps every yielded `str` chunk (answer text) and `Reasoning`
+chunk (thinking text) with `time.perf_counter_ns()` on receipt, and reads the final `Usage` for token counts. Backends are registered by `kind` and imported
 lazily, so `import harness` needs none of the heavy runtimes; a missing runtime is reported with the extra
 that installs it.
 
@@ -32,6 +32,12 @@ class Prompt:
     stop: list[str] = field(default_factory=list)
     ignore_eos: bool = False  # hold the output to max_tokens (synthetic workloads), where the runtime can
     reuse_prefix: bool = False  # keep the runtime's prefix (KV) cache from the previous request
+
+
+class Reasoning(str):
+    """A chunk of reasoning ("thinking") text, streamed apart from the answer; a plain `str` is answer text."""
+
+    __slots__ = ()
 
 
 @dataclass(frozen=True)
@@ -69,7 +75,7 @@ class Backend(ABC):
 
     @abstractmethod
     def stream(self, prompt: Prompt) -> Iterator[str | Usage]:
-        """Yield text chunks as the runtime produces them, then exactly one `Usage`."""
+        """Yield text chunks (`str`, or `Reasoning` for thinking text) as they arrive, then exactly one `Usage`."""
 
     def close(self) -> None:  # noqa: B027 - optional hook: most backends hold nothing to release
         """Release the model's memory."""

@@ -3,6 +3,8 @@
 Token counts come from the stream's usage: `message_start` carries input, cache-read and cache-write
 tokens, and `message_delta` the cumulative output tokens. Anthropic reports `input_tokens` without the
 cached ones; the record's `input_tokens` adds them back so every backend counts input the same way.
+Extended thinking streams `thinking_delta` blocks: they become `Reasoning` chunks, apart from the answer
+(their tokens are part of `output_tokens`).
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from typing import Any
 
 import anthropic
 
-from harness.backends import Backend, Prompt, Usage
+from harness.backends import Backend, Prompt, Reasoning, Usage
 from harness.backends.api_common import api_key, check_streamed, to_request_failed
 from harness.backends.failures import RequestFailed
 from harness.config.providers import resolve_endpoint
@@ -61,6 +63,8 @@ class AnthropicBackend(Backend):
                     delta = event.get("delta") or {}
                     if delta.get("type") == "text_delta" and delta.get("text"):
                         yield delta["text"]
+                    elif delta.get("type") == "thinking_delta" and delta.get("thinking"):
+                        yield Reasoning(delta["thinking"])
                 elif kind == "message_start":
                     self._read_usage(counts, (event.get("message") or {}).get("usage"))
                 elif kind == "message_delta":

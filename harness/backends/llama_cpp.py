@@ -1,7 +1,8 @@
 """llama-cpp-python, in process: one event per generated token, exact token counts from the runtime.
 
 The backend renders the prompt (the GGUF's own chat template, a named llama-cpp-python chat format, or the
-completion text as given), tokenizes it with the model's tokenizer, and drives `Llama.generate` greedily.
+completion text as given), tokenizes it with the model's tokenizer, and generates greedily in its own
+llama.cpp context (`llama_context`: llama.cpp's default settings, a per-token loop that stays in C).
 Each generated token yields its text (possibly empty while held back: an incomplete UTF-8 sequence or a
 possible start of a stop string), so the runner sees token-level arrival times. The KV cache is reset
 before each request so every request pays its own prefill, as a cold request to a server would — unless
@@ -12,7 +13,6 @@ and skips stop strings, so the output runs to max_tokens.
 
 from __future__ import annotations
 
-import codecs
 import ctypes
 import os
 from collections.abc import Iterator
@@ -22,6 +22,7 @@ import llama_cpp
 from llama_cpp import Llama, llama_chat_format
 
 from harness.backends import Backend, Prompt, Usage
+from harness.backends.llama_context import SPLIT_MODE, GreedyContext, PieceDecoder, context_params, resolved_flash_attn
 from harness.backends.text import StopScanner
 from harness.errors import ModelLoadError
 
@@ -36,18 +37,23 @@ def default_threads() -> int:
 
 
 # enum ggml_log_level in ggml.h: NONE 0, DEBUG 1, INFO 2, WARN 3, ERROR 4, CONT 5 (continues the last line)
-_GGML_LOG_ERROR, _GGML_LOG_CONT = 4, 5
+_GGML_LOG_DEBUG, _GGML_LOG_ERROR, _GGML_LOG_CONT = 1, 4, 5
 _recent_log: list[tuple[int, str]] = []
+_last_level = [0]
 
 
 @llama_cpp.llama_log_callback
 def _log_to_buffer(level: int, text: bytes, user_data: ctypes.c_void_p) -> None:
-    """llama.cpp's log goes to a short buffer instead of stderr; errors from it explain failed loads."""
-    if level == _GGML_LOG_CONT and _recent_log:
-        _recent_log[-1] = (_recent_log[-1][0], _recent_log[-1][1] + text.decode("utf-8", "replace"))
-    else:
+    """llama.cpp's log (debug lines left out) goes to a short buffer instead of stderr; errors from it
+    explain failed loads, and its info lines say what the context resolved (flash attention)."""
+    if level == _GGML_LOG_CONT:
+        if _last_level[0] != _GGML_LOG_DEBUG and _recent_log:
+            _recent_log[-1] = (_recent_log[-1][0], _recent_log[-1][1] + text.decode("utf-8", "replace"))
+        return
+    _last_level[0] = level
+    if level != _GGML_LOG_DEBUG:
         _recent_log.append((level, text.decode("utf-8", "replace")))
-        del _recent_log[:-50]
+        del _recent_log[:-100]
 
 
 llama_cpp.llama_log_set(_log_to_buffer, ctypes.c_void_p(0))
@@ -105,25 +111,6 @@ class GGUFTokenizer:
         return len(self._llm.tokenize(text.encode("utf-8"), add_bos=False, special=False)) if text else 0
 
 
-class _PieceDecoder:
-    """Token id -> UTF-8 text, incrementally (a character may span tokens), through one reused buffer."""
-
-    def __init__(self, vocab) -> None:
-        self._vocab = vocab
-        self._buffer = ctypes.create_string_buffer(64)
-        self._utf8 = codecs.getincrementaldecoder("utf-8")(errors="replace")
-
-    def __call__(self, token: int) -> str:
-        n = llama_cpp.llama_token_to_piece(self._vocab, token, self._buffer, len(self._buffer), 0, False)
-        if n < 0:  # piece longer than the buffer: grow it and ask again
-            self._buffer = ctypes.create_string_buffer(-n)
-            n = llama_cpp.llama_token_to_piece(self._vocab, token, self._buffer, len(self._buffer), 0, False)
-        return self._utf8.decode(self._buffer.raw[:n])
-
-    def flush(self) -> str:
-        return self._utf8.decode(b"", final=True)
-
-
 class LlamaCppBackend(Backend):
     """A GGUF model loaded by llama-cpp-python on CPU (or GPU layers where the build supports them)."""
 
@@ -132,24 +119,28 @@ class LlamaCppBackend(Backend):
     def load(self) -> dict[str, Any]:
         cfg = self.config
         n_threads = cfg.n_threads or default_threads()
+        n_threads_batch = cfg.n_threads_batch or n_threads
         _recent_log.clear()
         try:
+            # Llama holds the model, its metadata and tokenizer; its own context (which cannot take
+            # flash_attn auto) is made minimal and freed at once: generation runs in a GreedyContext.
             self._llm = Llama(
-                model_path=str(self.weights_path),
-                n_ctx=cfg.n_ctx,
-                n_batch=cfg.n_batch,
-                n_threads=n_threads,
-                n_threads_batch=n_threads,
-                n_gpu_layers=cfg.n_gpu_layers,
-                seed=cfg.seed,
-                logits_all=False,
-                verbose=False,
+                model_path=str(self.weights_path), n_ctx=16, n_batch=1, n_ubatch=1, n_threads=1,
+                n_gpu_layers=cfg.n_gpu_layers, main_gpu=cfg.main_gpu, split_mode=SPLIT_MODE[cfg.split_mode],
+                tensor_split=cfg.tensor_split, use_mmap=cfg.use_mmap, use_mlock=cfg.use_mlock,
+                seed=cfg.seed, logits_all=False, verbose=False,
             )
+            self._llm._ctx.close()
+            _recent_log.clear()
+            self._context = GreedyContext(self._llm._model.model, self._llm._model.vocab,
+                                          context_params(cfg, n_threads, n_threads_batch))
         except (ValueError, RuntimeError, OSError) as exc:
             reason = _recent_errors()
+            self.close()
             raise ModelLoadError(
                 f"llama.cpp could not load {self.weights_path}: {exc}" + (f" ({reason})" if reason else "")
             ) from None
+        flash_attn = resolved_flash_attn([text for _, text in _recent_log])
         self._vocab = self._llm._model.vocab
         self._formatter = chat_formatter(self._llm, cfg.chat_format, cfg.name) if cfg.prompt_style == "chat" else None
         gpu = cfg.n_gpu_layers != 0 and bool(llama_cpp.llama_supports_gpu_offload())
@@ -163,20 +154,33 @@ class LlamaCppBackend(Backend):
             "runtime_version": llama_cpp.__version__,
             "device": "gpu" if gpu else "cpu",
             "n_threads": n_threads,
-            "n_ctx": self._llm.n_ctx(),
+            "n_ctx": self._context.n_ctx,
             "chat_format": (cfg.chat_format or "gguf") if cfg.prompt_style == "chat" else None,
+            "settings": {
+                "n_threads_batch": n_threads_batch, "n_batch": cfg.n_batch,
+                "n_ubatch": min(cfg.n_ubatch, cfg.n_batch), "flash_attn": cfg.flash_attn,
+                "flash_attn_resolved": flash_attn, "type_k": cfg.type_k, "type_v": cfg.type_v,
+                "offload_kqv": cfg.offload_kqv, "use_mmap": cfg.use_mmap, "use_mlock": cfg.use_mlock,
+                "n_gpu_layers": cfg.n_gpu_layers, "main_gpu": cfg.main_gpu, "split_mode": cfg.split_mode,
+                "tensor_split": cfg.tensor_split, "sampling": "greedy (in llama.cpp's graph)",
+            },
             "model_metadata": {
                 k: v for k, v in self._llm.metadata.items()
                 if k in ("general.architecture", "general.name", "general.size_label", "general.file_type")
             },
         }
 
+    @property
+    def ctx(self) -> Any:
+        """The llama.cpp context pointer (for llama.cpp's own timers, e.g. llama_perf_context)."""
+        return self._context.ctx
+
     def _render(self, prompt: Prompt) -> tuple[list[int], list[str]]:
         tokens, stops = render_prompt(self._llm, self._formatter, prompt)
         stops = [s for s in [*stops, *self.config.stop, *prompt.stop] if s]
-        if len(tokens) + prompt.max_tokens > self._llm.n_ctx():
+        if len(tokens) + prompt.max_tokens > self._context.n_ctx:
             raise PromptTooLong(
-                f"prompt of {len(tokens)} tokens + max_tokens {prompt.max_tokens} exceeds n_ctx {self._llm.n_ctx()}"
+                f"prompt of {len(tokens)} tokens + max_tokens {prompt.max_tokens} exceeds n_ctx {self._context.n_ctx}"
             )
         return tokens, stops
 
@@ -189,53 +193,36 @@ class LlamaCppBackend(Backend):
     def count_text_tokens(self, text: str) -> int | None:
         return len(self._llm.tokenize(text.encode("utf-8"), add_bos=False, special=False)) if text else 0
 
-    def _ban_eog(self):
-        """A logits processor that makes end-of-generation tokens impossible (llama.cpp's `ignore_eos`)."""
-        if getattr(self, "_eog_ids", None) is None:
-            vocab = self._vocab
-            self._eog_ids = [i for i in range(self._llm.n_vocab()) if llama_cpp.llama_vocab_is_eog(vocab, i)]
-        eog_ids = self._eog_ids
-
-        def ban(input_ids, scores):
-            scores[eog_ids] = -float("inf")
-            return scores
-        return llama_cpp.LogitsProcessorList([ban])
-
     def stream(self, prompt: Prompt) -> Iterator[str | Usage]:
-        llm = self._llm
         tokens, stops = self._render(prompt)
-        if prompt.ignore_eos:
+        if prompt.ignore_eos:  # held to max_tokens: no stop string ends it either
             stops = []
-        vocab, is_eog, decode = self._vocab, llama_cpp.llama_vocab_is_eog, _PieceDecoder(self._vocab)
-        scanner = StopScanner(stops)
-        text, n_out, finish, stopped = "", 0, "length", False
-        if not prompt.reuse_prefix:
-            llm.reset()  # every request pays its own prefill
-        processor = self._ban_eog() if prompt.ignore_eos else None
-        for token in llm.generate(tokens, temp=0.0, top_k=1, top_p=1.0, min_p=0.0, repeat_penalty=1.0,
-                                  logits_processor=processor):
-            if is_eog(vocab, token):
-                finish = "stop"
-                break
+        decode, scanner = PieceDecoder(self._vocab), StopScanner(stops)
+        text, n_out, stopped = "", 0, False
+        for token in self._context.tokens(tokens, prompt.max_tokens, reuse_prefix=prompt.reuse_prefix,
+                                          ignore_eos=prompt.ignore_eos):
             n_out += 1
             text += decode(token)
             fresh, stopped = scanner.feed(text)
             yield fresh  # one event per token, empty while text is held back
             if stopped:
-                finish = "stop"
-                break
-            if n_out >= prompt.max_tokens:
                 break
         if not stopped:  # text held back for a stop string that never came is part of the answer
             rest = scanner.rest(text + decode.flush())
             if rest:
                 yield rest
+        # fewer tokens than allowed: the runtime generated an end-of-generation token
+        finish = "stop" if stopped or n_out < prompt.max_tokens else "length"
         yield Usage(
             input_tokens=len(tokens), output_tokens=n_out,
             input_tokens_source="runtime", output_tokens_source="runtime", finish_reason=finish,
         )
 
     def close(self) -> None:
+        context = getattr(self, "_context", None)
+        if context is not None:  # the context goes before the model it belongs to
+            context.close()
+            self._context = None
         llm = getattr(self, "_llm", None)
         if llm is not None:
             llm.close()

@@ -4,7 +4,8 @@ Chat prompts go to Chat Completions, completion prompts to the legacy Completion
 llama.cpp server, vLLM and SGLang keep for base models). The request asks for
 `stream_options.include_usage`; when the stream still carries no usage (llama-cpp-python's server sends
 none), tokens are counted with the configured tokenizer, else output tokens are counted as content
-chunks and input tokens stay unknown — each record says which.
+chunks and input tokens stay unknown — each record says which. Reasoning deltas (`reasoning_content` or
+`reasoning`) are streamed as `Reasoning` chunks, apart from the answer.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from typing import Any
 
 import openai
 
-from harness.backends import Backend, Prompt, Usage
+from harness.backends import Backend, Prompt, Reasoning, Usage
 from harness.backends.api_common import api_key, check_streamed, to_request_failed
 from harness.backends.failures import RequestFailed
 from harness.config.providers import resolve_endpoint
@@ -29,13 +30,21 @@ class _Chunks:
         self.usage: dict[str, Any] | None = None
         self.finish: str | None = None
         self.parts: list[str] = []
+        self.reasoning_parts: list[str] = []
 
     def feed(self, chunk: dict[str, Any]) -> list[str]:
         if chunk.get("usage"):
             self.usage = chunk["usage"]
-        texts = []
+        texts: list[str] = []
         for choice in chunk.get("choices") or ():
-            text = (choice.get("delta") or {}).get("content") if self.chat else choice.get("text")
+            delta = choice.get("delta") or {}
+            # reasoning deltas: `reasoning_content` (DeepSeek, vLLM, llama.cpp server) or `reasoning` (OpenRouter,
+            # newer vLLM); one of them at most, and strings only (some servers send structured details apart)
+            thought = delta.get("reasoning_content") or delta.get("reasoning") if self.chat else None
+            if thought and isinstance(thought, str):
+                self.reasoning_parts.append(thought)
+                texts.append(Reasoning(thought))
+            text = delta.get("content") if self.chat else choice.get("text")
             if text:
                 self.parts.append(text)
                 texts.append(text)
@@ -132,7 +141,9 @@ class OpenAIBackend(Backend):
     def _finish(self, state: _Chunks, prompt: Prompt) -> Usage:
         if state.finish is None:
             raise RequestFailed("disconnected", "the stream ended before a finish_reason (truncated response)")
-        return self._usage(state.usage, prompt, "".join(state.parts), len(state.parts), state.finish)
+        # without usage, output is counted over everything streamed: reasoning and answer
+        return self._usage(state.usage, prompt, "".join(state.reasoning_parts + state.parts),
+                           len(state.reasoning_parts) + len(state.parts), state.finish)
 
     def _usage(self, usage: Any, prompt: Prompt, text: str, n_chunks: int, finish: str | None) -> Usage:
         if usage is not None:

@@ -129,12 +129,16 @@ class TransformersBackend(Backend):
         if cfg.prompt_style == "chat" and not self._tokenizer.chat_template:
             raise ModelLoadError(f"model '{cfg.name}': the tokenizer has no chat template; use prompt_style: completion")
         self._device = device
+        if cfg.compile and device.startswith("cuda"):
+            # compiled once per shape; with a static cache the shapes stay fixed (transformers' documented recipe)
+            self._model.forward = torch.compile(self._model.forward, mode="reduce-overhead", fullgraph=True)
         self._eos = set(self._model.generation_config.eos_token_id if isinstance(
             self._model.generation_config.eos_token_id, list) else [self._model.generation_config.eos_token_id])
         return {"runtime": "transformers", "runtime_version": transformers.__version__, "torch": torch.__version__,
                 "device": "gpu" if device.startswith("cuda") else "cpu", "torch_device": device,
                 "dtype": str(next(self._model.parameters()).dtype).removeprefix("torch."),
                 "n_threads": torch.get_num_threads(), "cache": cache, "conversion_s": conversion_s,
+                "kv_cache": cfg.cache_implementation, "compiled": bool(cfg.compile and device.startswith("cuda")),
                 "model_folder": str(folder)}
 
     def _prompt_ids(self, prompt: Prompt) -> torch.Tensor:
@@ -159,6 +163,7 @@ class TransformersBackend(Backend):
         hold = {"min_new_tokens": prompt.max_tokens} if prompt.ignore_eos else {}
         streamer, abandoned = _TokenQueue(), _Abandoned()
         outcome: dict[str, Any] = {}
+        cache = {"cache_implementation": "static"} if self.config.cache_implementation == "static" else {}
 
         def generate() -> None:
             try:
@@ -166,7 +171,7 @@ class TransformersBackend(Backend):
                     self._model.generate(
                         input_ids, attention_mask=torch.ones_like(input_ids), max_new_tokens=prompt.max_tokens,
                         do_sample=False, streamer=streamer, stopping_criteria=StoppingCriteriaList([abandoned]), **hold,
-                        pad_token_id=self._tokenizer.pad_token_id or next(iter(self._eos)))
+                        pad_token_id=self._tokenizer.pad_token_id or next(iter(self._eos)), **cache)
             except Exception as exc:  # noqa: BLE001 - handed to the reading thread
                 outcome["error"] = exc
                 streamer.end()

@@ -143,6 +143,7 @@ SUMMARY_COLUMNS = [
     SummaryColumn("TTFT\np50 / p90", SPEED, lambda r, u: f"{_fmt(r['ttft_p50_s'], '.0f', 1000, ' ms')}\n"
                                                        f"{_fmt(r['ttft_p90_s'], '.0f', 1000, ' ms')}"),
     SummaryColumn("out tok/s\np50", SPEED, lambda r, u: _fmt(r["output_tok_per_s_p50"], ".1f")),
+    SummaryColumn("roofline\nshare", SPEED, lambda r, u: _fmt(r.get("roofline_share"), ".0%")),
     SummaryColumn("E2E\np50", SPEED, lambda r, u: _fmt(r["e2e_p50_s"], ".2f", unit=" s")),
     SummaryColumn("tokens\nin / out", SPEED, lambda r, u: f"{_fmt(r['input_tokens'], 'd')}\n"
                                                        f"{_fmt(r['output_tokens'], 'd')}"),

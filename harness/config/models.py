@@ -109,6 +109,18 @@ def check_weights_source(cfg: Any, sources: tuple[str, ...]) -> None:
         raise ValueError("'revision' only applies with 'hf'")
 
 
+# KV cache types llama.cpp accepts (common/arg.cpp kv_cache_types), by ggml's names.
+KvCacheType = Literal["f32", "f16", "bf16", "q8_0", "q4_0", "q4_1", "iq4_nl", "q5_0", "q5_1"]
+
+
+def _yaml_switch(value: Any) -> Any:
+    """YAML 1.1 reads a bare `on`/`off` as a boolean: take it as the word that was written."""
+    return ("on" if value else "off") if isinstance(value, bool) else value
+
+
+FlashAttn = Annotated[Literal["auto", "on", "off"], BeforeValidator(_yaml_switch)]
+
+
 class LlamaCppModel(StrictModel):
     """A GGUF model run in-process by llama-cpp-python."""
 
@@ -127,11 +139,23 @@ class LlamaCppModel(StrictModel):
     prompt_style: Literal["chat", "completion"] = "chat"
     chat_format: str | None = None
     stop: list[str] = Field(default_factory=list)
-    # Runtime options.
+    # Runtime options; the defaults are llama.cpp's own (llama_context_default_params), except n_ctx,
+    # n_batch and n_gpu_layers, which the harness has always set.
     n_threads: int | None = Field(default=None, ge=1)
+    n_threads_batch: int | None = Field(default=None, ge=1, description="threads for prefill (default: n_threads)")
     n_gpu_layers: int = Field(default=0, ge=-1)
     n_ctx: int = Field(default=2048, ge=16)
     n_batch: int = Field(default=512, ge=1)
+    n_ubatch: int = Field(default=512, ge=1, description="physical batch size (at most n_batch)")
+    flash_attn: FlashAttn = "auto"
+    type_k: KvCacheType = "f16"
+    type_v: KvCacheType = "f16"
+    offload_kqv: bool = True
+    use_mmap: bool = True
+    use_mlock: bool = False
+    main_gpu: int = Field(default=0, ge=0)
+    split_mode: Literal["none", "layer", "row"] = "layer"
+    tensor_split: list[Annotated[float, Field(ge=0)]] | None = None
     seed: int = Field(default=0, ge=0)
     cost: LocalCost | None = None
 
@@ -140,6 +164,10 @@ class LlamaCppModel(StrictModel):
         check_weights_source(self, ("path", "package", "hf", "ollama"))
         if self.prompt_style == "completion" and self.chat_format is not None:
             raise ValueError("'chat_format' does not apply with prompt_style: completion")
+        if self.n_ubatch > self.n_batch:
+            raise ValueError(f"'n_ubatch' ({self.n_ubatch}) must not exceed 'n_batch' ({self.n_batch})")
+        if self.type_v not in ("f32", "f16", "bf16") and self.flash_attn == "off":
+            raise ValueError(f"'type_v: {self.type_v}' (a quantized V cache) needs flash_attn auto or on, not off")
         return self
 
 
@@ -162,6 +190,9 @@ class TransformersModel(StrictModel):
     device: str = Field(default="cpu", pattern=r"^(cpu|cuda|cuda:\d+|auto)$")
     dtype: Literal["auto", "float32", "float16", "bfloat16"] = "float32"
     attn_implementation: str | None = None
+    # CUDA settings, off by default: a static (preallocated) KV cache, and torch.compile of the forward pass
+    cache_implementation: Literal["dynamic", "static"] = "dynamic"
+    compile: bool = False
     prompt_style: Literal["chat", "completion"] = "chat"
     stop: list[str] = Field(default_factory=list)
     n_threads: int | None = Field(default=None, ge=1)
@@ -171,6 +202,8 @@ class TransformersModel(StrictModel):
     @model_validator(mode="after")
     def _one_source(self) -> TransformersModel:
         check_weights_source(self, ("model_dir", "path", "package", "hf", "ollama"))
+        if self.device == "cpu" and (self.compile or self.cache_implementation == "static"):
+            raise ValueError("'compile' and 'cache_implementation: static' are CUDA settings; device is cpu")
         return self
 
 

@@ -280,12 +280,16 @@ def manifest_section(data: ReportData) -> str:
 
 
 GLOSSARY = [
-    ("TTFT", "t(first non-empty content chunk) − t(request start); includes prompt rendering, tokenization, "
-             "connection and prefill."),
+    ("TTFT", "t(first streamed token of any kind, reasoning included) − t(request start); includes prompt "
+             "rendering, tokenization, connection and prefill."),
+    ("TTFAT", "time to first answer token: t(first non-empty answer chunk) − t(request start)."),
     ("E2E", "t(end of stream) − t(request start)."),
-    ("ITL", "(t_last − t_first) / (N_out − 1) per request, over content chunks."),
-    ("TPOT", "(E2E − TTFT) / (N_out − 1)."),
-    ("output tok/s", "(N_out − 1) / (t_last − t_first)."),
+    ("ITL", "(t_last − t_first) / (N_streamed − 1) per request, over streamed (answer and reasoning) chunks."),
+    ("TPOT", "(E2E − TTFT) / (N_streamed − 1)."),
+    ("output tok/s", "(N_streamed − 1) / (t_last − t_first): only tokens that were streamed. Empty when the "
+                     "provider counted output it did not stream (hidden reasoning) beyond what can be told apart."),
+    ("end-to-end output rate", "N_out / E2E: the provider's whole output count (hidden reasoning included) over "
+                               "the whole request; never reported as output tok/s."),
     ("N_in, N_out", "from the runtime or the provider's usage; else a tokenizer; else content chunks — each record says which."),
     ("accuracy", "correct / scored requests (finished, verdict correct or incorrect); 95% bootstrap interval over tasks."),
     ("$ / task", "API: list price of the tokens used (genai-prices or a dated override). Local: energy kWh × "
@@ -309,7 +313,8 @@ GLOSSARY = [
     ("break-even", "tasks/day where local cost/day (24 h of hardware, idle power when not busy) equals API cost/day."),
     ("projected", "API cost computed at list price from this run's token counts for a model that did not run; "
                   "marked with * and shown apart, never mixed with measured figures."),
-    ("roofline share", "decode tok/s ÷ (memory bandwidth ÷ weight bytes)."),
+    ("roofline share", "decode tok/s ÷ (memory bandwidth ÷ weight bytes); CPU bandwidth: a copy over as many "
+                       "threads as the model uses, best of 11 (all repeats in the manifest)."),
 ]
 
 

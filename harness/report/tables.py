@@ -53,7 +53,7 @@ def headline_table(data: ReportData) -> str:
     head = ("<tr><th class='l'>model</th><th class='l'>kind · runtime · device</th><th>accuracy [95% CI]</th>"
             "<th>$ / task</th><th>$ / correct task [95% CI]</th><th>J / task</th><th class='l'>energy source</th>"
             "<th>gCO2e / task</th><th class='l'>carbon basis</th>"
-            "<th>output tok/s p50</th><th>TTFT p50 / p90</th><th>E2E p50</th></tr>")
+            "<th>output tok/s p50</th><th>roofline share</th><th>TTFT p50 / p90</th><th>E2E p50</th></tr>")
     rows = []
     for row in data.summary.to_dict("records"):
         load = data.manifest["models"].get(row["model"], {}).get("load") or {}
@@ -62,14 +62,14 @@ def headline_table(data: ReportData) -> str:
             f"<tr><td class='l'>{_e(row['model'])}</td><td class='l'>{runtime}</td><td>{_pct_ci(row)}</td>"
             f"<td>{_usd(row['cost_usd_per_task'])}</td><td>{_usd_ci(row)}</td>"
             f"<td>{energy_cell(row)}</td><td class='l label'>{_e(row['energy_source'])}</td>{carbon_cells(row)}"
-            f"<td>{_num(row['output_tok_per_s_p50'], '.1f')}</td>"
+            f"<td>{_num(row['output_tok_per_s_p50'], '.1f')}</td><td>{_num(row.get('roofline_share'), '.0%')}</td>"
             f"<td>{_num(row['ttft_p50_s'], '.0f', ' ms', 1000)} / {_num(row['ttft_p90_s'], '.0f', ' ms', 1000)}</td>"
             f"<td>{_num(row['e2e_p50_s'], '.2f', ' s')}</td></tr>")
     for row in data.projected.to_dict("records"):
         rows.append(
             f"<tr class='projected'><td class='l'>{_e(row['model'])}*</td><td class='l'>api · not run (no key)</td>"
             f"<td>not run</td><td>{_usd(row['cost_usd_per_task'])}* projected</td><td>–</td>"
-            f"{projected_cells(data, row['model'])}<td>–</td><td>–</td><td>–</td></tr>")
+            f"{projected_cells(data, row['model'])}<td>–</td><td>–</td><td>–</td><td>–</td></tr>")
     note = ("<p class='note'>* projected: priced at list price with the token counts this run measured for each task; "
             "never measured.</p>" if len(data.projected) else "")
     return f"<table>{head}{''.join(rows)}</table>{note}"

