@@ -149,3 +149,16 @@ def test_carbon_break_even():
     assert n == pytest.approx(86.4 / (0.05 - 0.0026))
     assert carbon_break_even_tasks_per_day(grid, 1.0, 36.0, 1.0, 10.0, 0.001) is None  # API always lower
     assert carbon_break_even_tasks_per_day(grid, 1.0, 36.0, 1.0, 0.0, 0.05) == 0.0     # no idle: any volume
+
+
+def test_projections_without_the_suites_prompts_are_unknown_not_a_crash():
+    # A report over a run whose suite file is gone has no tasks to project: unknown, never a division by zero.
+    from harness.analysis.carbon import projected_carbon
+    from harness.analysis.comparison import projected_costs
+    from harness.analysis.frames import records_frame
+    from harness.config.models import AnthropicModel
+
+    cfg = AnthropicModel(name="claude", kind="anthropic", model="claude-haiku-4-5")
+    frame = records_frame([])
+    assert projected_costs(frame, [cfg], []).iloc[0]["cost_usd_per_task"] is None
+    assert projected_carbon(frame, [cfg], []).iloc[0]["carbon_source"] == "unavailable"

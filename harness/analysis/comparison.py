@@ -63,7 +63,7 @@ def projected_costs(records: list[dict[str, Any]] | pd.DataFrame, models: list[A
             total += cost
         rows.append({
             "model": cfg.name, "api_model": cfg.model,
-            "cost_usd_per_task": float(total) / len(tasks) if total is not None else None,
+            "cost_usd_per_task": float(total) / len(tasks) if total is not None and tasks else None,
             "cost_usd_suite": float(total) if total is not None else None,
             "basis": basis, "price_source": prices.source if prices else None,
         })
