@@ -221,15 +221,19 @@ def test_powermetrics_plist_samples():
 
 
 STAND_IN = textwrap.dedent("""
+    # Like powermetrics: each sample covers the time actually elapsed since the last one (8 W in all).
     import plistlib, sys, time
     interval_ms = int(sys.argv[1])
+    last = time.perf_counter()
     while True:
-        sample = {"elapsed_ns": interval_ms * 1_000_000, "processor": {
-            "cpu_energy": 5 * interval_ms, "gpu_energy": 3 * interval_ms, "ane_energy": 0,
+        time.sleep(interval_ms / 1000)
+        now = time.perf_counter()
+        elapsed_s, last = now - last, now
+        sample = {"elapsed_ns": int(elapsed_s * 1e9), "processor": {
+            "cpu_energy": 5000 * elapsed_s, "gpu_energy": 3000 * elapsed_s, "ane_energy": 0,
             "cpu_power": 5000.0, "gpu_power": 3000.0, "ane_power": 0.0, "combined_power": 8000.0}}
         sys.stdout.buffer.write(plistlib.dumps(sample) + b"\\0")
         sys.stdout.buffer.flush()
-        time.sleep(interval_ms / 1000)
 """)
 
 
