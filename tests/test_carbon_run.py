@@ -108,7 +108,7 @@ def test_summary_csv_and_console_show_carbon_beside_energy(carbon_run):
     assert gpt["energy_source"] == gpt["carbon_source"] == "estimated (ecologits)"
     assert deepseek["carbon_source"] == "unavailable" and pd.isna(deepseek["gco2e_per_task_min"])
     assert "gCO2e/task" in proc.stdout and "Carbon: gCO2e per day" in proc.stdout
-    assert "projected gCO2e/task (ecologits)" in proc.stdout and "claude-haiku-4-5*" in proc.stdout
+    assert "gCO2e/task" in proc.stdout and "(ecologits)" in proc.stdout and "claude-haiku-4-5*" in proc.stdout
     assert f"{gpt['energy_j_per_task_min']:.3g}–{gpt['energy_j_per_task_max']:.3g}" in proc.stdout
 
 
