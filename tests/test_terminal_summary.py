@@ -86,9 +86,20 @@ def numbers(text: str) -> list[float]:
 SCALE = {"task": 1.0, "1k tasks": 1e3, "1M tasks": 1e6, "correct task": 1.0, "1k correct": 1e3, "1M correct": 1e6}
 
 
-def check_screen(screen: str, columns: int, summary: pd.DataFrame) -> None:
-    assert "…" not in screen, f"something was cut at {columns} columns"
+def summary_lines(screen: str) -> list[str]:
+    """The lines of every `Summary ·` table, title to bottom border."""
+    out, inside = [], False
     for line in screen.splitlines():
+        inside = inside or line.startswith("Summary ·")
+        if inside:
+            out.append(line)
+            inside = not line.startswith("└")
+    return out
+
+
+def check_screen(screen: str, columns: int, summary: pd.DataFrame) -> None:
+    for line in summary_lines(screen):
+        assert "…" not in line, f"something was cut at {columns} columns: {line!r}"
         assert cell_len(line) <= columns, f"wider than {columns} columns: {line!r}"
     by_model: dict[str, dict[str, str]] = {}
     for headers, cells in summary_rows(screen):
