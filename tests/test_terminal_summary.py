@@ -184,6 +184,7 @@ def test_answer_and_break_even_matrix_in_the_terminal(run_in_pty):
     assert any(f"Most accurate: {name}" in flat for name in tied)
     assert f"{best['accuracy']:.0%} correct" in flat
     assert "(local)" in flat and ("cheaper than" in flat or "beats no API" in flat)
-    matrix = screen[screen.index("Break-even: tasks/day"):screen.index("The answer · mini")]
+    start = screen.index("Break-even: tasks/day")
+    matrix = screen[start:screen.index("≥ N/day:", start)]          # up to the matrix's own caption
     assert f"{MISSING}*" in matrix and API in matrix           # one row per API, the projected one marked
     assert sum(line.startswith("│") for line in matrix.splitlines()) == 2   # compact: 2 APIs, 2 rows
