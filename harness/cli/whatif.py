@@ -59,19 +59,20 @@ def cmd_whatif(args: argparse.Namespace) -> int:
     table = whatif_table(fits, manifest, apis, workload_rows(spec), args.tasks_per_day)
     out = Console(width=None)
     view = Table(title=f"What if · {spec.describe()} · {args.tasks_per_day:,.0f} tasks/day · from run {manifest['run_id']}")
-    for column in ("model", "kind", "$/task", "$/day", "s/task", "J/task", "break-even with the cheapest API"):
-        view.add_column(column, overflow="fold")
+    view.add_column("model", overflow="fold")
+    for column in ("kind", "$/task", "$/day", "s/task", "J/task"):  # figures never wrap: the notes below do
+        view.add_column(column, no_wrap=True, justify="left" if column == "kind" else "right")
     for row in table.to_dict("records"):
         per_day = _usd(row["cost_usd_per_day"])
         if row["kind"] == "local" and _missing(row["cost_usd_per_day"]) and not _missing(row["task_s"]):
             per_day = "beyond capacity"
         view.add_row(row["model"], row["kind"], _usd(row["cost_usd_per_task"]), per_day,
                      "–" if _missing(row["task_s"]) else f"{row['task_s']:.2f}",
-                     "–" if _missing(row["energy_j_per_task"]) else f"{row['energy_j_per_task']:.1f}",
-                     _break_even(row))
+                     "–" if _missing(row["energy_j_per_task"]) else f"{row['energy_j_per_task']:.1f}")
     out.print(view)
     for row in table.to_dict("records"):
-        out.print(f"  {row['model']}: {row['basis']}", highlight=False)
+        even = f"; break-even {_break_even(row)}" if row["kind"] == "local" else ""
+        out.print(f"  {row['model']}: {row['basis']}{even}", highlight=False)
     print("Local figures are projected from the run's measured per-token time and power (README: Workloads); "
           "API figures are list prices at the shape's token counts, shared prefixes billed as cache reads.")
     return EXIT_OK
