@@ -4,7 +4,7 @@ gpt-4o-mini, which EcoLogits knows, and DeepSeek's deepseek-chat, which it does 
 a key is projected. The records carry
 EcoLogits' energy and GWP ranges (or `unavailable` with the reason), the manifest its version and
 assumptions, the local model its gCO2e from the stated grid; summary, CSV, console and report show gCO2e
-beside J per task. The report is checked in Chromium (screenshot: reports/test-carbon-report.png)."""
+beside J per task. The report is checked in Chromium (screenshot: test-carbon-report.png beside the report, in the test's temporary folder)."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ import pytest
 
 from harness.store.manifest import read_manifest
 from harness.store.records import read_records
-from tests.conftest import REPO, run_cli, write
+from tests.conftest import run_cli, write
 from tests.test_api_server import SERVER_KEY, server  # noqa: F401 - the module-scoped server fixture
 
 pytestmark = pytest.mark.model
@@ -121,8 +121,7 @@ def test_report_draws_api_energy_ranges_and_carbon_in_chromium(carbon_run):
             "--no-sandbox", "--headless", "--disable-gpu", "--disable-background-networking"])
         tab = browser.new_page(viewport={"width": 1400, "height": 900})
         tab.goto(html.as_uri())
-        (REPO / "reports").mkdir(exist_ok=True)
-        tab.screenshot(path=str(REPO / "reports" / "test-carbon-report.png"), full_page=True)
+        tab.screenshot(path=str(html.parent / "test-carbon-report.png"), full_page=True)
         headline = tab.locator("#headline tr", has_text="gpt-4o-mini").inner_text()
         assert "estimated (ecologits)" in headline and "–" in headline
         assert "unavailable" in tab.locator("#headline tr", has_text="deepseek-chat").inner_text()

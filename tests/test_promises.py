@@ -313,12 +313,12 @@ def local_run(tmp_path_factory, smollm2_gguf):
     run_dir = _only_run(folder / "out")
     manifest = json.loads((run_dir / "run.json").read_text())
     records = [r for r in read_records(run_dir / "records.jsonl") if r["model"] == "smol"]
-    return proc, manifest, records, (folder / "reports" / f"{run_dir.name}.html").read_text()
+    return proc, manifest, records, (folder / "reports" / f"{run_dir.name}.html").read_text(), run_dir
 
 
 @pytest.mark.model
 def test_kv_cache_is_cleared_before_every_request(local_run):
-    _, _, records, _ = local_run
+    _, _, records, _, _ = local_run
     assert len(records) == 3 and records[0]["input_tokens"] > 400           # prefill dominates the first token
     assert len({r["output_text"] for r in records}) == 1                     # the same prompt, the same answer
     ttft_s = [request_metrics(r)["ttft_s"] for r in records]
@@ -329,7 +329,7 @@ def test_kv_cache_is_cleared_before_every_request(local_run):
 
 @pytest.mark.model
 def test_cost_override_flags_price_every_local_request(local_run):
-    _, manifest, records, _ = local_run
+    _, manifest, records, _, _ = local_run
     for name in ("smol",):
         params = manifest["models"][name]["local_cost"]
         assert (params["electricity_usd_per_kwh"], params["pue"], params["hardware_usd_per_hour"],
@@ -343,10 +343,11 @@ def test_cost_override_flags_price_every_local_request(local_run):
 
 @pytest.mark.model
 def test_break_even_end_to_end(local_run):
-    proc, manifest, records, report = local_run
-    rows = {tuple(cell.strip() for cell in line.split("│")[1:3]): [cell.strip() for cell in line.split("│")[1:-1]]
-            for line in proc.stdout.splitlines() if line.startswith("│")}
-    measured, projected = rows[("smol", "fake-api")], rows[("smol", "gpt-5-mini*")]
+    proc, manifest, records, report, run_dir = local_run
+    from harness.report.data import load_report_data
+
+    pairs = {(r["local_model"], r["api_model"]): r for r in load_report_data([run_dir]).break_even.to_dict("records")}
+    measured, projected = pairs[("smol", "fake-api")], pairs[("smol", "gpt-5-mini")]
     # By hand: the API costs (20 x 1000 + 5 x 2000) / 1e6 = $0.03 a task. Local, at $0.4/kWh x PUE 1.5 per
     # joule, holds $0.9/h of hardware and its idle power all day and adds each task's energy above idle.
     energy_j = sum(sum(x["j"] for x in r["energy"]["readings"]) for r in records) / len(records)
@@ -354,9 +355,11 @@ def test_break_even_end_to_end(local_run):
     idle_w = sum(x["w"] for x in manifest["models"]["smol"]["idle"]["readings"])
     usd_per_j = 0.4 * 1.5 / 3.6e6
     n_star = (24 * 0.9 + idle_w * 86400 * usd_per_j) / (0.03 - (energy_j - idle_w * task_s) * usd_per_j)
-    assert float(measured[4].replace(",", "")) == pytest.approx(n_star, rel=2e-3), measured
-    assert "local cheaper above this volume" in measured
-    assert projected[0] == "smol" and projected[2].endswith("*")
+    assert measured["break_even_tasks_per_day"] == pytest.approx(n_star, rel=2e-3), measured
+    assert measured["verdict"] == "local cheaper above this volume" and measured["api_cost_basis"] == "measured"
+    assert projected["api_cost_basis"] == "projected"
+    # the terminal shows the same volume in the break-even matrix (compact: three significant digits)
+    assert "break-even" in proc.stdout.lower() and "gpt-5-mini*" in proc.stdout
     # The report: the chart draws both APIs (the projected one dashed) and the table has both pairs.
     assert "fake-api (API)" in report and "gpt-5-mini (API, projected)" in report
     assert "<td class='l'>smol</td><td class='l'>fake-api</td>" in report

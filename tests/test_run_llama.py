@@ -95,6 +95,7 @@ def test_manifest_is_complete(default_run):
     assert manifest["run_id"] == run_dir.name
     assert manifest["suites"] == [{"name": "smoke", "version": 1, "sha256": SMOKE.sha256,
                                    "source": SMOKE.source, "n_tasks": len(SMOKE.tasks), "n_total": len(SMOKE.tasks),
+                                   "description": SMOKE.description,
                                    "selection": None, "dataset": None}]
     host = manifest["host"]
     assert host["cpu_model"] and host["cpu_logical_cores"] >= 1 and host["ram_bytes"] > 0 and host["python"]

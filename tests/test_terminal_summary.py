@@ -64,8 +64,10 @@ def summary_rows(screen: str) -> list[tuple[list[str], list[str]]]:
     for start, line in enumerate(lines):
         if not line.startswith("Summary ·"):
             continue
-        head_end = next(i for i in range(start, len(lines)) if lines[i].startswith("┡"))
-        head = [ln.split("┃")[1:-1] for ln in lines[start + 2:head_end]]
+        # the title wraps to the table's width when the table is narrower: the header starts after "┏"
+        head_start = next(i for i in range(start, len(lines)) if lines[i].startswith("┏")) + 1
+        head_end = next(i for i in range(head_start, len(lines)) if lines[i].startswith("┡"))
+        head = [ln.split("┃")[1:-1] for ln in lines[head_start:head_end]]
         headers = [" ".join(h[j].strip() for h in head).strip() for j in range(len(head[0]))]
         block: list[list[str]] = []
         for ln in lines[head_end + 1:]:

@@ -22,6 +22,9 @@ SMOKE = load_suite("smoke")
 @pytest.fixture(scope="module")
 def two_runs(tmp_path_factory, smollm2_gguf):
     folder = tmp_path_factory.mktemp("transformers")
+    # a cache of its own: another test of the session may already have converted the same GGUF
+    cache = pytest.MonkeyPatch()
+    cache.setenv("HARNESS_CACHE_DIR", str(folder / "cache"))
     models = write(folder / "models.yaml", f"""
         models:
           - {{name: smol-llama, kind: llama_cpp, path: {smollm2_gguf}}}
@@ -39,6 +42,7 @@ def two_runs(tmp_path_factory, smollm2_gguf):
         assert proc.returncode == 0, proc.stderr
         (run_dir,) = out.iterdir()
         runs.append((proc, json.loads((run_dir / "run.json").read_text()), read_records(run_dir / "records.jsonl")))
+    cache.undo()
     return runs
 
 

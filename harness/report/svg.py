@@ -166,11 +166,12 @@ def _range_bar(item: dict, x: Scale, mid: float, value_fmt) -> str:
     low, high = x(item["low"]), x(item["high"])
     text = f"{value_fmt(item['low'])}–{value_fmt(item['high'])}" + (f" ({item['note']})" if item.get("note") else "")
     dash = ' stroke-dasharray="5 3"' if item.get("projected") else ""
-    return (f'<g class="range{" projected" if dash else ""}"><title>{escape(item["label"])}: {escape(text)}</title>'
+    tip = f"<title>{escape(item['label'])}: {escape(text)}</title>"  # on every mark, as on every other chart
+    return (f'<g class="range{" projected" if dash else ""}">'
             f'<line x1="{low:.1f}" y1="{mid:.1f}" x2="{high:.1f}" y2="{mid:.1f}" stroke="{item["color"]}" '
-            f'stroke-width="3"{dash}/>'
-            f'<line x1="{low:.1f}" y1="{mid - 7:.1f}" x2="{low:.1f}" y2="{mid + 7:.1f}" stroke="{item["color"]}" stroke-width="2"/>'
-            f'<line x1="{high:.1f}" y1="{mid - 7:.1f}" x2="{high:.1f}" y2="{mid + 7:.1f}" stroke="{item["color"]}" stroke-width="2"/>'
+            f'stroke-width="3"{dash}>{tip}</line>'
+            f'<line x1="{low:.1f}" y1="{mid - 7:.1f}" x2="{low:.1f}" y2="{mid + 7:.1f}" stroke="{item["color"]}" stroke-width="2">{tip}</line>'
+            f'<line x1="{high:.1f}" y1="{mid - 7:.1f}" x2="{high:.1f}" y2="{mid + 7:.1f}" stroke="{item["color"]}" stroke-width="2">{tip}</line>'
             f'</g><text class="bar-value" x="{high + 5:.1f}" y="{mid + 4:.1f}">{escape(text)}</text>')
 
 
