@@ -99,7 +99,7 @@ def test_sampling_integrates_a_power_step(nvml, monkeypatch):
     the threads were scheduled."""
     import threading
 
-    import harness.energy.nvml as nvml_module
+    import harness.energy.sampling as sampling_module  # the integration (shared by every sampled meter)
 
     module = nvml([None], [0])
     lock, state, local = threading.Lock(), {"reads": 0}, threading.local()
@@ -111,7 +111,7 @@ def test_sampling_integrates_a_power_step(nvml, monkeypatch):
         return 100_000 if local.t < 0.2 else 300_000
 
     module.nvmlDeviceGetPowerUsage = power_mw
-    monkeypatch.setattr(nvml_module, "time", types.SimpleNamespace(perf_counter=lambda: getattr(local, "t", 0.0)))
+    monkeypatch.setattr(sampling_module, "time", types.SimpleNamespace(perf_counter=lambda: getattr(local, "t", 0.0)))
     reader = NvmlSampledReader(module, 0, sample_hz=100)
     deadline = time.monotonic() + 60
     while state["reads"] < 40 and time.monotonic() < deadline:   # the thread samples past the step on its own

@@ -9,10 +9,10 @@ window's edges are exact to one sample. NVML errors become `MeterError`.
 from __future__ import annotations
 
 import threading
-import time
 from typing import Any
 
 from harness.energy import EnergyReader, MeterError
+from harness.energy.sampling import SampledPowerReader
 
 COUNTER_WRAP_MJ = 2**64  # the counter is an unsigned 64-bit integer
 
@@ -87,7 +87,7 @@ class NvmlCounterReader(EnergyReader):
         _Session.release(self.nvml)
 
 
-class NvmlSampledReader(EnergyReader):
+class NvmlSampledReader(SampledPowerReader):
     """A GPU's power, sampled on a background thread and integrated (trapezoid), in joules."""
 
     source = "nvml_sampled"
@@ -99,48 +99,19 @@ class NvmlSampledReader(EnergyReader):
         _Session.acquire(nvml)
         try:
             self.handle = nvml.nvmlDeviceGetHandleByIndex(index)
-            self._last_t, self._last_w = time.perf_counter(), self._power_w()
+            super().__init__(sample_hz)  # takes the first power reading
         except BaseException:
             _Session.release(nvml)
             raise
-        self.interval_s = 1.0 / sample_hz
-        self._lock = threading.Lock()
-        self._energy_j = 0.0
-        self._stop = threading.Event()
-        self._error: MeterError | None = None
-        self._thread = threading.Thread(target=self._run, name=f"nvml-sampler-{index}", daemon=True)
-        self._thread.start()
 
-    def _power_w(self) -> float:
+    def power_w(self) -> float:
         try:
             return self.nvml.nvmlDeviceGetPowerUsage(self.handle) / 1000.0
         except self.nvml.NVMLError as exc:
             raise MeterError(f"{self.device}: power read failed: {exc}") from None
 
-    def _sample(self) -> None:
-        watts, now = self._power_w(), time.perf_counter()
-        with self._lock:
-            self._energy_j += (watts + self._last_w) / 2 * (now - self._last_t)
-            self._last_t, self._last_w = now, watts
-
-    def _run(self) -> None:
-        while not self._stop.wait(self.interval_s):
-            try:
-                self._sample()
-            except MeterError as exc:
-                self._error = exc
-                return
-
-    def energy_j(self) -> float:
-        if self._error is not None:
-            raise self._error
-        self._sample()
-        with self._lock:
-            return self._energy_j
-
     def close(self) -> None:
-        self._stop.set()
-        self._thread.join(timeout=1.0)
+        super().close()
         _Session.release(self.nvml)
 
 
