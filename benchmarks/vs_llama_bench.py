@@ -6,8 +6,10 @@ sdist, fetched from PyPI by pip), with the Makefile's LLAMA_CMAKE_ARGS, into the
 Then each round runs, on the same GGUF, threads, batch sizes, KV types and flash-attention setting, each
 test four times in ABBA order (BAAB in the next round): on a loaded machine the second of two back-to-back
 runs was ~10 % faster whichever side it was, and this order gives both sides every slot:
-  decode   llama-bench tg128 (`-p 0 -n 128 -r R`) | the harness: R greedy requests of 128 tokens, decode
-           tok/s as `harness run` records it, (N_out - 1) / (t_last - t_first)
+  decode   llama-bench tg128 at the harness prompt's depth (`-p 0 -n 128 -d D -r R`, D = the prompt's tokens) |
+           the harness: R greedy requests of 128 tokens after a D-token prompt, decode tok/s as `harness run`
+           records it, (N_out - 1) / (t_last - t_first). The depth matters: each token attends to all before
+           it, and for SmolLM2-135M on 2 cores tg128 falls from ~158 tok/s at depth 0 to ~148 at depth 20.
   prefill  llama-bench pp512 (`-p 512 -n 0 -r R`) | the harness: R requests with a 512-token prompt,
            prompt tok/s = N_in / TTFT
 The harness side goes through LlamaCppBackend and the runner's timed_stream, as `harness run` does.
@@ -84,11 +86,12 @@ def build_llama_bench(cmake_args: str) -> Path:
     return exe
 
 
-def llama_bench(exe: Path, cfg: LlamaCppModel, threads: int, kind: str, reps: int) -> float:
-    """One llama-bench run of tg128 (`kind` decode) or pp512 (prefill): tokens/s, mean of `reps` after its
-    own warm-up."""
-    n_prompt, n_gen = (0, N_GEN) if kind == "decode" else (N_PROMPT, 0)
+def llama_bench(exe: Path, cfg: LlamaCppModel, threads: int, kind: str, reps: int, depth: int) -> float:
+    """One llama-bench run of tg128 at `depth` tokens of context (`kind` decode) or pp512 (prefill): tokens/s,
+    mean of `reps` after its own warm-up."""
+    n_prompt, n_gen, n_depth = (0, N_GEN, depth) if kind == "decode" else (N_PROMPT, 0, 0)
     command = [str(exe), "-m", str(cfg.path), "-t", str(threads), "-p", str(n_prompt), "-n", str(n_gen),
+               "-d", str(n_depth),
                "-r", str(reps), "-b", str(cfg.n_batch), "-ub", str(cfg.n_ubatch), "-fa", cfg.flash_attn,
                "-ctk", cfg.type_k, "-ctv", cfg.type_v, "-ngl", str(cfg.n_gpu_layers), "-o", "json"]
     result = subprocess.run(command, check=True, capture_output=True, text=True)
@@ -178,19 +181,21 @@ def main() -> None:
     info = backend.load()
     clock = RuntimeClock()
     long_text = prompt_of(backend, N_PROMPT)
+    depth = len(backend._llm.tokenize(STORY.encode(), add_bos=True, special=True))
     for kind in ("decode", "prefill"):  # warm-up, as llama-bench does its own
         harness_speed(backend, kind, long_text, 1, clock)
     settings = info["settings"]
     print(f"model {path.name}, {threads} threads, flash_attn {cfg.flash_attn} (resolved: "
           f"{settings['flash_attn_resolved']}), n_batch {cfg.n_batch}, n_ubatch {cfg.n_ubatch}, "
-          f"KV {cfg.type_k}/{cfg.type_v}; llama-cpp-python {llama_cpp.__version__}; llama-bench {exe}")
+          f"KV {cfg.type_k}/{cfg.type_v}; decode after a {depth}-token prompt (tg{N_GEN} at -d {depth}); "
+          f"llama-cpp-python {llama_cpp.__version__}; llama-bench {exe}")
     print(f"{args.rounds} rounds; in each, per test, harness and llama-bench run in ABBA order (BAAB in odd "
           f"rounds), {args.reps} repetition(s) per run; a round's ratio is of the geometric means")
     ratios: dict[str, list[float]] = {"decode": [], "prefill": []}
     added_us: list[float] = []
     for round_index in range(args.rounds):
         line = []
-        for kind, label in (("decode", f"tg{N_GEN}"), ("prefill", f"pp{N_PROMPT}")):
+        for kind, label in (("decode", f"tg{N_GEN}@d{depth}"), ("prefill", f"pp{N_PROMPT}")):
             # ABBA (BAAB in odd rounds): whatever favours a slot in the sequence favours both sides equally
             order = ("harness", "bench", "bench", "harness") if round_index % 2 == 0 else \
                 ("bench", "harness", "harness", "bench")
@@ -198,7 +203,7 @@ def main() -> None:
             outs: set[int] = set()
             for side in order:
                 if side == "bench":
-                    seen["bench"].append(llama_bench(exe, cfg, threads, kind, args.reps))
+                    seen["bench"].append(llama_bench(exe, cfg, threads, kind, args.reps, depth))
                 else:
                     speed, n_out, added = harness_speed(backend, kind, long_text, args.reps, clock)
                     seen["harness"].append(speed)
