@@ -1,12 +1,18 @@
-"""How many requests per second the load generator sustains, and its CPU per request, against a minimal
-local streaming server (benchmarks/sse_server.py: 16 content chunks per answer, no model).
+"""The load generator against a minimal raw asyncio client, in one run, on one core each side.
 
-    .venv/bin/python benchmarks/loadgen_overhead.py [--requests 2000] [--concurrency 32]
+    .venv/bin/python benchmarks/loadgen_overhead.py [--requests 3000] [--concurrency 32] [--chunks 64] [--rounds 5]
 
-Runs the harness's own path — `loadgen.run_level` driving `request.execute_async` over the OpenAI
-backend's asyncio client, with every chunk stamped — and prints requests/s, chunks/s and the client's CPU
-time per request. The server runs in another process; on a 2-core machine the two compete for CPU, so
-the figure is a floor for the generator alone.
+A local streaming server (benchmarks/sse_server.py: CHUNKS content events per answer, written at once, no
+model) runs pinned to one core; this process, pinned to another, alternates in each round (ABBA order):
+  raw      a minimal client carried below: asyncio streams, one keep-alive connection per worker, a
+           prebuilt request head, chunked framing and SSE events split by hand, orjson per event, every
+           block stamped on receipt; no retries, no error classification, no records;
+  harness  the harness's own load path: `run_level` driving `execute_async` over the OpenAI backend's
+           asyncio stream (backends/sse_client.py), with a full record per request.
+Printed per round and as medians: requests/s, content chunks/s, client CPU per request, and the ratio of
+the harness's requests/s to the raw client's (target >= 0.5). Then, one request at a time, the TTFT each
+client sees and the median of per-pair differences harness - raw: the TTFT the harness adds (target
+<= 0.25 ms).
 """
 
 from __future__ import annotations
@@ -14,8 +20,13 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import statistics
 import sys
+import time
 from pathlib import Path
+from urllib.parse import urlsplit
+
+import orjson
 
 from harness.backends import Prompt
 from harness.backends.openai_api import OpenAIBackend
@@ -27,38 +38,148 @@ from harness.run.retry import RetryPolicy
 sys.path.insert(0, str(Path(__file__).parent))
 import sse_server  # noqa: E402 - the benchmark server beside this script
 
+MESSAGES = [{"role": "user", "content": "Say something."}]
+
+
+class RawClient:
+    """One keep-alive connection; `request()` streams one answer and returns (TTFT ns, content events)."""
+
+    def __init__(self, base_url: str) -> None:
+        parts = urlsplit(base_url)
+        self.host, self.port, self.path = parts.hostname, parts.port, parts.path + "/chat/completions"
+        self.reader = self.writer = None
+
+    async def request(self) -> tuple[int, int]:
+        if self.writer is None:
+            self.reader, self.writer = await asyncio.open_connection(self.host, self.port)
+        body = orjson.dumps({"model": "bench", "messages": MESSAGES, "max_tokens": 16, "stream": True,
+                             "stream_options": {"include_usage": True}})
+        t0 = time.perf_counter_ns()
+        self.writer.write(f"POST {self.path} HTTP/1.1\r\nhost: {self.host}\r\ncontent-type: application/json\r\n"
+                          f"authorization: Bearer x\r\ncontent-length: {len(body)}\r\n\r\n".encode() + body)
+        await self.reader.readuntil(b"\r\n\r\n")  # status line and headers
+        ttft_ns, events, pending, framed = 0, 0, b"", b""
+        while not framed.endswith(b"0\r\n\r\n"):
+            block = await self.reader.read(65536)
+            t = time.perf_counter_ns()
+            framed += block
+            pending += block
+            *complete, pending = pending.split(b"\n\n")
+            for raw in complete:
+                start = raw.find(b"data: ")
+                if start < 0 or raw.endswith(b"[DONE]"):
+                    continue
+                event = orjson.loads(raw[start + 6:])
+                if event["choices"] and event["choices"][0]["delta"].get("content"):
+                    events += 1
+                    ttft_ns = ttft_ns or t - t0
+            framed = framed[-5:]
+        return ttft_ns, events
+
+
+def raw_level(base_url: str, n: int, concurrency: int, loop: asyncio.AbstractEventLoop) -> tuple[float, int]:
+    """Wall seconds and content events for `n` requests at `concurrency` through the raw client."""
+    async def run() -> int:
+        jobs = iter(range(n))
+        totals = [0] * concurrency
+
+        async def worker(index: int) -> None:
+            client = RawClient(base_url)
+            for _ in jobs:
+                totals[index] += (await client.request())[1]
+            client.writer.close()
+        await asyncio.gather(*(worker(i) for i in range(concurrency)))
+        return sum(totals)
+    t0 = time.perf_counter()
+    events = loop.run_until_complete(run())
+    return time.perf_counter() - t0, events
+
+
+def harness_level(backend: OpenAIBackend, n: int, concurrency: int, loop: asyncio.AbstractEventLoop) -> tuple[float, int]:
+    prompt = Prompt(style="chat", max_tokens=16, messages=MESSAGES)
+    policy = RetryPolicy(max_attempts=1)
+
+    async def send(job: int) -> dict:
+        return await execute_async(backend, prompt, policy)
+    stats: dict = {}
+    records = list(run_level(Level(f"concurrent:{concurrency}", concurrency=concurrency), list(range(n)), send, loop,
+                             lambda: False, stats))
+    failed = [r["error"] for r in records if r["error"] is not None]
+    assert not failed, failed[:3]
+    return stats["wall_s"], sum(len(r["chunk_offsets_ns"]) for r in records)
+
+
+def cpu_s() -> float:
+    times = os.times()
+    return times.user + times.system
+
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--requests", type=int, default=2000)
+    parser.add_argument("--requests", type=int, default=3000)
     parser.add_argument("--concurrency", type=int, default=32)
+    parser.add_argument("--chunks", type=int, default=64)
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--ttft-pairs", type=int, default=500)
     args = parser.parse_args()
-    with sse_server.running() as base_url:
+    cores = sorted(os.sched_getaffinity(0))
+    with sse_server.running(args.chunks, cpu=cores[-1]) as base_url:
+        os.sched_setaffinity(0, {cores[0]})  # the client: one core, the server another
         backend = OpenAIBackend(OpenAIModel(name="bench", kind="openai", base_url=base_url, model="bench"))
         backend.load()
-        prompt = Prompt(style="chat", max_tokens=16, messages=[{"role": "user", "content": "Say something."}])
-        policy = RetryPolicy(max_attempts=1)
-
-        async def send(job: int) -> dict:
-            return await execute_async(backend, prompt, policy)
-
         loop = asyncio.new_event_loop()
-        list(run_level(Level("warm-up", concurrency=8), list(range(100)), send, loop, lambda: False, {}))
-        stats: dict = {}
-        cpu0 = os.times()
-        records = list(run_level(Level(f"concurrent:{args.concurrency}", concurrency=args.concurrency),
-                                 list(range(args.requests)), send, loop, lambda: False, stats))
-        cpu1 = os.times()
+        sides = {"raw": lambda n: raw_level(base_url, n, args.concurrency, loop),
+                 "harness": lambda n: harness_level(backend, n, args.concurrency, loop)}
+        for side in sides.values():  # warm-up: connections, caches
+            side(200)
+        print(f"{args.requests} requests per run at concurrency {args.concurrency}, {args.chunks} content chunks per "
+              f"answer; server on core {cores[-1]}, client on core {cores[0]}; {args.rounds} rounds, ABBA order")
+        per_side: dict[str, list[tuple[float, float, float]]] = {"raw": [], "harness": []}
+        ratios = []
+        for round_index in range(args.rounds):
+            order = ("raw", "harness", "harness", "raw") if round_index % 2 == 0 else ("harness", "raw", "raw", "harness")
+            seen: dict[str, list[tuple[float, float, float]]] = {"raw": [], "harness": []}
+            for name in order:
+                cpu0 = cpu_s()
+                wall_s, chunks = sides[name](args.requests)
+                cpu_ms = (cpu_s() - cpu0) * 1000 / args.requests
+                seen[name].append((args.requests / wall_s, chunks / wall_s, cpu_ms))
+            means = {name: tuple(statistics.fmean(v[i] for v in values) for i in range(3)) for name, values in seen.items()}
+            ratios.append(means["harness"][0] / means["raw"][0])
+            for name in per_side:
+                per_side[name].append(means[name])
+            print(f"  round {round_index + 1}: " + "; ".join(
+                f"{name} {m[0]:6.0f} req/s {m[1]:8.0f} chunks/s {m[2]:.2f} ms CPU/req" for name, m in means.items())
+                + f"; ratio {ratios[-1]:.3f}", flush=True)
+        for name, values in per_side.items():
+            print(f"{name:8s} median {statistics.median(v[0] for v in values):6.0f} req/s, "
+                  f"{statistics.median(v[1] for v in values):8.0f} chunks/s, "
+                  f"{statistics.median(v[2] for v in values):.3f} ms client CPU per request")
+        print(f"ratio harness/raw requests/s: {statistics.median(ratios):.3f} (median of {len(ratios)} rounds; "
+              f"min {min(ratios):.3f}, max {max(ratios):.3f}; target >= 0.5)")
+
+        # TTFT, one request at a time, pairs in alternating order
+        raw_client, prompt, policy = RawClient(base_url), Prompt(style="chat", max_tokens=16, messages=MESSAGES), \
+            RetryPolicy(max_attempts=1)
+        diffs_ms, raw_ms, harness_ms = [], [], []
+        for index in range(args.ttft_pairs):
+            pair = {}
+            for name in (("raw", "harness") if index % 2 == 0 else ("harness", "raw")):
+                if name == "raw":
+                    pair[name] = loop.run_until_complete(raw_client.request())[0] / 1e6
+                else:
+                    record = loop.run_until_complete(execute_async(backend, prompt, policy))
+                    pair[name] = record["chunk_offsets_ns"][0] / 1e6
+            raw_ms.append(pair["raw"])
+            harness_ms.append(pair["harness"])
+            diffs_ms.append(pair["harness"] - pair["raw"])
+        raw_client.writer.close()
+        print(f"TTFT one at a time ({args.ttft_pairs} pairs): raw median {statistics.median(raw_ms):.3f} ms, harness "
+              f"median {statistics.median(harness_ms):.3f} ms; added by the harness: median "
+              f"{statistics.median(diffs_ms):.3f} ms (p90 {statistics.quantiles(diffs_ms, n=10)[-1]:.3f}; "
+              "target <= 0.25)")
         loop.run_until_complete(backend.aclose())
         loop.close()
-        failed = sum(r["error"] is not None for r in records)
-        chunks = sum(len(r["chunk_offsets_ns"]) for r in records)
-        client_cpu_s = (cpu1.user - cpu0.user) + (cpu1.system - cpu0.system)
-        print(f"{args.requests} requests at concurrency {args.concurrency} against a local streaming server "
-              f"({failed} failed)")
-        print(f"  {args.requests / stats['wall_s']:.0f} requests/s, {chunks / stats['wall_s']:.0f} chunks/s stamped; "
-              f"client CPU {client_cpu_s * 1000 / args.requests:.2f} ms per request "
-              f"({client_cpu_s / stats['wall_s']:.0%} of one core)")
 
 
 if __name__ == "__main__":

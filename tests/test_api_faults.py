@@ -25,14 +25,14 @@ def _suite(tmp_path: Path, n: int = TASKS) -> Path:
     return write(tmp_path / "suite.yaml", f"name: faults\nversion: 1\ntasks:\n{tasks}\n")
 
 
-def _run(tmp_path: Path, entry: str, suite: Path, env: dict | None = None):
+def _run(tmp_path: Path, entry: str, suite: Path, env: dict | None = None, args: tuple[str, ...] = ()):
     models = write(tmp_path / "models.yaml", "models:\n" + entry)
     out = tmp_path / "out"
     saved = dict(os.environ)
     os.environ.update(env or {})
     try:
         proc = run_cli("run", "--models", str(models), "--suite", str(suite), "--out", str(out),
-                       "--report-dir", str(tmp_path / "reports"))
+                       "--report-dir", str(tmp_path / "reports"), *args)
     finally:
         os.environ.clear()
         os.environ.update(saved)
@@ -89,12 +89,13 @@ def test_unknown_price_leaves_cost_unknown_and_warns_once(tmp_path):
     assert proc.stderr.count("no price for model 'house'") == 1
 
 
-def test_api_key_never_reaches_results_or_output(tmp_path):
+@pytest.mark.parametrize("args", [(), ("--profile", "synchronous")], ids=["one-at-a-time", "load-generator"])
+def test_api_key_never_reaches_results_or_output(tmp_path, args):
     secret = "sk-live-DO-NOT-LEAK-7c1f9a2b"
     with FakeAPI([{"do": "echo_key"}], usage={"prompt_tokens": 10, "completion_tokens": 5, "total_tokens": 15}) as api:
         entry = (f"  - {{name: leaky, kind: openai, provider: openai, base_url: '{api.base_url}/v1',"
                  f" model: gpt-5-mini, api_key_env: HARNESS_TEST_SECRET_KEY}}\n")
-        proc, run_dir, records = _run(tmp_path, entry, _suite(tmp_path, 2), {"HARNESS_TEST_SECRET_KEY": secret})
+        proc, run_dir, records = _run(tmp_path, entry, _suite(tmp_path, 2), {"HARNESS_TEST_SECRET_KEY": secret}, args)
         assert api.requests[0]["headers"]["authorization"] == f"Bearer {secret}"   # the key was really used
     assert records[0]["error"]["error_class"] == "auth" and "***" in records[0]["error"]["message"]
     assert records[1]["error"] is None

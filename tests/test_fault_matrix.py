@@ -56,13 +56,19 @@ SCRIPT = [
 ]
 
 
-@pytest.fixture(scope="module")
-def api_run(tmp_path_factory):
+# Both request paths: one request at a time through the SDK, and the load generator's own client
+# (`--profile synchronous`: backends/sse_client.py), which must classify every fault the same way.
+PATHS = {"one-at-a-time": [], "load-generator": ["--profile", "synchronous"]}
+
+
+@pytest.fixture(scope="module", params=list(PATHS))
+def api_run(request, tmp_path_factory):
     folder = tmp_path_factory.mktemp("api-faults")
     with FakeAPI(list(SCRIPT), usage=USAGE) as api:
         models = write(folder / "models.yaml", f"models:\n  - {{name: fake, kind: openai, base_url: '{api.base_url}/v1',"
                                                " model: m, timeout_s: 0.5, max_attempts: 2}\n")
-        proc = run_cli("run", "--models", str(models), "--suite", str(_suite(folder, 6)), "--out", str(folder / "out"))
+        proc = run_cli("run", "--models", str(models), "--suite", str(_suite(folder, 6)), "--out", str(folder / "out"),
+                       *PATHS[request.param])
         requests = list(api.requests)
     records = read_records(_only_run(folder / "out") / "records.jsonl")
     assert proc.returncode == 1, proc.stderr          # failures recorded, the run completed
@@ -106,12 +112,14 @@ def test_malformed_sse(api_run):
     assert record["error"]["error_class"] == "malformed_stream" and record["attempts"] == 1
 
 
-def test_connection_refused(tmp_path):
+@pytest.mark.parametrize("path", list(PATHS))
+def test_connection_refused(tmp_path, path):
     with FakeAPI() as api:
         dead_url = api.base_url  # the port is closed once the server stops
     models = write(tmp_path / "models.yaml", f"models:\n  - {{name: gone, kind: openai, base_url: '{dead_url}/v1', "
                                              "model: m, max_attempts: 2}\n")
-    proc = run_cli("run", "--models", str(models), "--suite", str(_suite(tmp_path, 2)), "--out", str(tmp_path / "out"))
+    proc = run_cli("run", "--models", str(models), "--suite", str(_suite(tmp_path, 2)), "--out", str(tmp_path / "out"),
+                   *PATHS[path])
     records = read_records(_only_run(tmp_path / "out") / "records.jsonl")
     assert proc.returncode == 1
     _assert_one_record_per_key(records, 2)

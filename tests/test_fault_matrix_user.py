@@ -261,15 +261,16 @@ def test_first_ctrl_c_cancels_a_retry_wait_and_sends_nothing_more(tmp_path, extr
 
 # --- a complete non-streamed reply is paid for once ----------------------------------------------------------
 
-@pytest.mark.parametrize("kind", ["openai", "anthropic"])
-def test_complete_json_reply_to_a_streaming_request_is_not_retried(tmp_path, kind, monkeypatch):
+@pytest.mark.parametrize("kind, args", [("openai", []), ("anthropic", []), ("openai", ["--profile", "synchronous"])],
+                         ids=["openai", "anthropic", "openai-load-generator"])
+def test_complete_json_reply_to_a_streaming_request_is_not_retried(tmp_path, kind, args, monkeypatch):
     monkeypatch.setenv("HARNESS_TEST_KEY", "test-key")
     with FakeAPI([{"do": "json"}], usage=USAGE) as api:
         url = f"{api.base_url}/v1" if kind == "openai" else api.base_url
         models = write(tmp_path / "models.yaml", f"models:\n  - {{name: fake, kind: {kind}, base_url: '{url}',"
                                                  " model: m, max_attempts: 3, api_key_env: HARNESS_TEST_KEY}\n")
         proc = run_cli("run", "--models", str(models), "--suite", str(_suite(tmp_path, 1)),
-                       "--out", str(tmp_path / "out"), "--no-report")
+                       "--out", str(tmp_path / "out"), "--no-report", *args)
         sent = len(api.requests)
     assert proc.returncode == 1 and "Traceback" not in proc.stderr, proc.stderr
     assert sent == 1                                                # paid for once, not three times

@@ -106,7 +106,7 @@ BACKENDS: dict[str, BackendEntry] = {
     "llama_cpp": BackendEntry("harness.backends.llama_cpp", "LlamaCppBackend", "llama", ("llama_cpp",)),
     "transformers": BackendEntry("harness.backends.transformers_backend", "TransformersBackend", "transformers",
                                  ("torch", "transformers", "gguf", "accelerate")),
-    "openai": BackendEntry("harness.backends.openai_api", "OpenAIBackend", "api", ("openai",)),
+    "openai": BackendEntry("harness.backends.openai_api", "OpenAIBackend", "api", ("openai", "orjson")),
     "anthropic": BackendEntry("harness.backends.anthropic_api", "AnthropicBackend", "api", ("anthropic",)),
 }
 

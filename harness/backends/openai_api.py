@@ -18,6 +18,7 @@ import openai
 from harness.backends import Backend, Prompt, Reasoning, Usage
 from harness.backends.api_common import api_key, check_streamed, to_request_failed
 from harness.backends.failures import RequestFailed
+from harness.backends.sse_client import SSEClient
 from harness.config.providers import resolve_endpoint
 from harness.config.redact import MIN_SCRUBBED_CHARS, secret_values
 
@@ -32,24 +33,32 @@ class _Chunks:
         self.parts: list[str] = []
         self.reasoning_parts: list[str] = []
 
-    def feed(self, chunk: dict[str, Any]) -> list[str]:
-        if chunk.get("usage"):
-            self.usage = chunk["usage"]
+    def feed(self, chunks: list[dict[str, Any]]) -> list[str]:
+        """The answer and reasoning texts of the chunks received together, in order."""
         texts: list[str] = []
-        for choice in chunk.get("choices") or ():
-            delta = choice.get("delta") or {}
-            # reasoning deltas: `reasoning_content` (DeepSeek, vLLM, llama.cpp server) or `reasoning` (OpenRouter,
-            # newer vLLM); one of them at most, and strings only (some servers send structured details apart)
-            thought = delta.get("reasoning_content") or delta.get("reasoning") if self.chat else None
-            if thought and isinstance(thought, str):
-                self.reasoning_parts.append(thought)
-                texts.append(Reasoning(thought))
-            text = delta.get("content") if self.chat else choice.get("text")
-            if text:
-                self.parts.append(text)
-                texts.append(text)
-            if choice.get("finish_reason"):
-                self.finish = choice["finish_reason"]
+        chat, parts = self.chat, self.parts
+        for chunk in chunks:
+            if "usage" in chunk and chunk["usage"]:
+                self.usage = chunk["usage"]
+            for choice in chunk.get("choices") or ():
+                if chat:
+                    delta = choice.get("delta") or {}
+                    # reasoning deltas: `reasoning_content` (DeepSeek, vLLM, llama.cpp server) or `reasoning`
+                    # (OpenRouter, newer vLLM); one of them at most, and strings only (some servers send
+                    # structured details apart)
+                    if "reasoning_content" in delta or "reasoning" in delta:
+                        thought = delta.get("reasoning_content") or delta.get("reasoning")
+                        if thought and isinstance(thought, str):
+                            self.reasoning_parts.append(thought)
+                            texts.append(Reasoning(thought))
+                    text = delta.get("content")
+                else:
+                    text = choice.get("text")
+                if text:
+                    parts.append(text)
+                    texts.append(text)
+                if choice.get("finish_reason"):
+                    self.finish = choice["finish_reason"]
         return texts
 
 
@@ -66,8 +75,8 @@ class OpenAIBackend(Backend):
         self._secrets = [self._key, *(v for v in secret_values(cfg) if len(v) >= MIN_SCRUBBED_CHARS)]
         self._client = openai.OpenAI(base_url=self._endpoint.base_url, api_key=self._key, max_retries=0,
                                      timeout=cfg.timeout_s)
-        self._async_client = openai.AsyncOpenAI(base_url=self._endpoint.base_url, api_key=self._key, max_retries=0,
-                                                timeout=cfg.timeout_s)
+        # the load generator's path (many requests in flight): a lean client, see backends/sse_client.py
+        self._sse = SSEClient(self._endpoint.base_url, self._key, cfg.timeout_s, self._secrets)
         self._tokenizer = None
         if cfg.tokenizer is not None:
             from harness.backends.llama_cpp import GGUFTokenizer
@@ -101,9 +110,10 @@ class OpenAIBackend(Backend):
         params["max_tokens"] = max(prompt.max_tokens, cfg.max_tokens_floor or 0)
         return "/completions", params
 
-    # Both paths use the SDK's generic post() with plain-dict chunks: it keeps the SDK's auth, errors and SSE
-    # decoding but skips its typed request transform and per-chunk model construction, which cost ~1.2 ms of
-    # TTFT per request (benchmarks/client_overhead.py).
+    # The one-at-a-time path uses the SDK's generic post() with plain-dict chunks: it keeps the SDK's auth,
+    # errors and SSE decoding but skips its typed request transform and per-chunk model construction, which
+    # cost ~1.2 ms of TTFT per request (benchmarks/client_overhead.py). The load path (`astream`) uses the
+    # lean SSEClient, which classifies failures the same way.
 
     def stream(self, prompt: Prompt) -> Iterator[str | Usage]:
         state, stream = _Chunks(prompt.style == "chat"), None
@@ -112,7 +122,7 @@ class OpenAIBackend(Backend):
             stream = self._client.post(path, body=params, cast_to=object, stream=True, stream_cls=openai.Stream[object])
             check_streamed(stream)
             for chunk in stream:
-                yield from state.feed(chunk)
+                yield from state.feed([chunk])
         except Exception as exc:  # noqa: BLE001 - every failure becomes a classified RequestFailed
             raise to_request_failed(exc, openai, self._secrets, mid_stream=stream is not None) from None
         finally:
@@ -120,23 +130,16 @@ class OpenAIBackend(Backend):
                 stream.close()
         yield self._finish(state, prompt)
 
-    async def astream(self, prompt: Prompt) -> AsyncIterator[str | Usage]:
-        """`stream` on the asyncio client, for load generation (many requests in flight)."""
-        state, stream = _Chunks(prompt.style == "chat"), None
+    async def astream_blocks(self, prompt: Prompt) -> AsyncIterator[list[str | Usage]]:
+        """`stream` on the lean asyncio client, for load generation (many requests in flight): yields, per
+        block of bytes received, the chunks it completed, so that they are stamped with its receipt time."""
+        state = _Chunks(prompt.style == "chat")
         path, params = self._params(prompt)
-        try:
-            stream = await self._async_client.post(path, body=params, cast_to=object, stream=True,
-                                                   stream_cls=openai.AsyncStream[object])
-            check_streamed(stream)
-            async for chunk in stream:
-                for text in state.feed(chunk):
-                    yield text
-        except Exception as exc:  # noqa: BLE001 - every failure becomes a classified RequestFailed
-            raise to_request_failed(exc, openai, self._secrets, mid_stream=stream is not None) from None
-        finally:
-            if stream is not None:
-                await stream.close()
-        yield self._finish(state, prompt)
+        async for events in self._sse.events(path, params):
+            texts = state.feed(events)
+            if texts:
+                yield texts
+        yield [self._finish(state, prompt)]
 
     def _finish(self, state: _Chunks, prompt: Prompt) -> Usage:
         if state.finish is None:
@@ -167,5 +170,5 @@ class OpenAIBackend(Backend):
 
     async def aclose(self) -> None:
         """Close the asyncio client (inside the event loop that used it)."""
-        await self._async_client.close()
+        await self._sse.close()
 

@@ -98,18 +98,21 @@ def timed_stream(backend: Backend, prompt: Prompt) -> dict[str, Any]:
 
 
 async def timed_stream_async(backend: Any, prompt: Prompt) -> dict[str, Any]:
-    """`timed_stream` over a backend's asyncio stream (`astream`)."""
+    """`timed_stream` over a backend's asyncio stream (`astream_blocks`): the chunks of one received block
+    share its receipt stamp."""
     seen = _Observation()
-    clock, t0 = time.perf_counter_ns, seen.t0
+    add_offset, add_chars, add_part, clock, t0 = seen.offsets.append, seen.chars.append, seen.parts.append, \
+        time.perf_counter_ns, seen.t0
     try:
-        async for item in backend.astream(prompt):
+        async for block in backend.astream_blocks(prompt):
             t = clock()
-            if item.__class__ is str:
-                seen.offsets.append(t - t0)
-                seen.chars.append(len(item))
-                seen.parts.append(item)
-            else:
-                seen.add(item, t)
+            for item in block:
+                if item.__class__ is str:
+                    add_offset(t - t0)
+                    add_chars(len(item))
+                    add_part(item)
+                else:
+                    seen.add(item, t)
     except Exception as exc:  # noqa: BLE001 - a failed request is recorded, the run goes on
         seen.failed(exc)
     seen.end_offset_ns = clock() - t0

@@ -1,0 +1,265 @@
+"""A small HTTP/1.1 client for streamed POSTs on asyncio: keep-alive connections, TLS, proxies from the
+environment, chunked and length-delimited bodies, delivered block by block as the socket gives them.
+
+It exists for the load generator (backends/sse_client.py): at thousands of streamed answers a second the
+HTTP libraries' per-request and per-chunk work (headers objects, URL objects, a callback per HTTP chunk)
+costs several times what the request itself costs, and the generator would report its own limit as the
+server's. It does only what a POST to an OpenAI-compatible endpoint needs and nothing else: no redirects,
+no cookies, no compression (it asks for `identity`), no HTTP/2.
+
+Errors are raised as `HTTPStreamError(kind)`: `connect` (no connection), `timeout` (nothing received for
+`timeout_s`), `closed` (the peer closed before the response's end), `protocol` (a reply that is not
+HTTP/1.1). A pooled connection the server closed while idle is retried once, on a new connection, when
+nothing of the response had arrived — what every HTTP client does; any other failure is left to the caller.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import ssl
+import urllib.request
+from base64 import b64encode
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from urllib.parse import unquote, urlsplit
+
+READ_SIZE = 1 << 16
+
+
+class HTTPStreamError(Exception):
+    """A request failed below HTTP: `kind` is connect, timeout, closed or protocol."""
+
+    def __init__(self, kind: str, message: str) -> None:
+        super().__init__(message)
+        self.kind = kind
+
+
+@dataclass(frozen=True)
+class Response:
+    """A response's status line and headers (names lower-cased)."""
+
+    status: int
+    headers: dict[str, str]
+
+
+def tls_context() -> ssl.SSLContext:
+    """Certificates from SSL_CERT_FILE when set, else certifi's bundle (as the API SDKs use), else the system's."""
+    cafile = os.environ.get("SSL_CERT_FILE")
+    if not cafile:
+        try:
+            import certifi
+
+            cafile = certifi.where()
+        except ImportError:
+            cafile = None
+    return ssl.create_default_context(cafile=cafile)
+
+
+class _Connection:
+    __slots__ = ("reader", "writer", "reused")
+
+    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.reader, self.writer, self.reused = reader, writer, False
+
+    def close(self) -> None:
+        self.writer.close()
+
+
+class HTTPClient:
+    """POSTs to one origin (scheme, host, port) over a pool of keep-alive connections; one event loop."""
+
+    def __init__(self, base_url: str, headers: dict[str, str], timeout_s: float) -> None:
+        url = urlsplit(base_url)
+        if url.scheme not in ("http", "https") or not url.hostname:
+            raise ValueError(f"not an http(s) URL: {base_url!r}")
+        self.tls = url.scheme == "https"
+        self.host, self.port = url.hostname, url.port or (443 if self.tls else 80)
+        self.prefix = url.path.rstrip("/")
+        self.timeout_s = timeout_s
+        host_header = self.host if url.port is None else f"{self.host}:{self.port}"
+        self._proxy = _proxy_for(url.scheme, self.host)
+        self._absolute = f"{url.scheme}://{host_header}" if self._proxy and not self.tls else ""
+        lines = [f"host: {host_header}", "accept-encoding: identity", "connection: keep-alive",
+                 *(f"{name}: {value}" for name, value in headers.items())]
+        if self._proxy and not self.tls and self._proxy.auth:
+            lines.append(f"proxy-authorization: Basic {self._proxy.auth}")
+        self._head_lines = "\r\n".join(lines).encode("latin-1")
+        self._idle: list[_Connection] = []
+        self._ssl = tls_context() if self.tls else None
+
+    async def _connect(self) -> _Connection:
+        proxy = self._proxy
+        host, port = (proxy.host, proxy.port) if proxy else (self.host, self.port)
+        try:
+            reader, writer = await asyncio.open_connection(host, port, limit=READ_SIZE * 4)
+            if proxy and self.tls:  # a tunnel through the proxy, then TLS with the origin inside it
+                auth = f"proxy-authorization: Basic {proxy.auth}\r\n" if proxy.auth else ""
+                writer.write(f"CONNECT {self.host}:{self.port} HTTP/1.1\r\nhost: {self.host}:{self.port}\r\n"
+                             f"{auth}\r\n".encode("latin-1"))
+                head = await reader.readuntil(b"\r\n\r\n")
+                if head.split(b" ", 2)[1:2] != [b"200"]:
+                    writer.close()
+                    status_line = head.split(b"\r\n", 1)[0].decode("latin-1")
+                    raise HTTPStreamError("connect", f"the proxy {host}:{port} refused the tunnel: {status_line}")
+            if self.tls:
+                if proxy:
+                    await writer.start_tls(self._ssl, server_hostname=self.host)
+                else:  # reopen with TLS from the start (start_tls on a fresh plain stream costs a round trip more)
+                    writer.close()
+                    reader, writer = await asyncio.open_connection(host, port, ssl=self._ssl,
+                                                                   server_hostname=self.host, limit=READ_SIZE * 4)
+        except (OSError, asyncio.IncompleteReadError, ssl.SSLError) as exc:
+            raise HTTPStreamError("connect", f"cannot connect to {host}:{port}: {type(exc).__name__}: {exc}") from None
+        return _Connection(reader, writer)
+
+    async def post(self, path: str, body: bytes) -> AsyncIterator[Response | bytes]:
+        """POST `body` (JSON) to the base URL's path + `path`; yields the `Response` head, then the body's
+        bytes block by block as they arrive (chunked framing removed), and ends at the body's end."""
+        request = (f"POST {self._absolute}{self.prefix}{path} HTTP/1.1\r\n".encode("latin-1") + self._head_lines
+                   + f"\r\ncontent-type: application/json\r\ncontent-length: {len(body)}\r\n\r\n".encode("latin-1")
+                   + body)
+        for attempt in (1, 2):
+            connection = self._idle.pop() if self._idle else await self._connect()
+            try:
+                async with asyncio.timeout(self.timeout_s) as deadline:
+                    connection.writer.write(request)
+                    try:
+                        head = await connection.reader.readuntil(b"\r\n\r\n")
+                    except asyncio.IncompleteReadError as exc:
+                        if connection.reused and not exc.partial and attempt == 1:
+                            connection.close()  # closed by the server while idle: once more on a new one
+                            continue
+                        raise HTTPStreamError("closed", "the server closed the connection without a response") \
+                            from None
+                    response, framing = _parse_head(head)
+                    yield response
+                    async for block in _body(connection.reader, framing, deadline, self.timeout_s):
+                        yield block
+            except TimeoutError:
+                connection.close()
+                raise HTTPStreamError("timeout", f"nothing received for {self.timeout_s:g} s") from None
+            except (OSError, asyncio.IncompleteReadError, asyncio.LimitOverrunError) as exc:
+                connection.close()
+                raise HTTPStreamError("closed", f"the connection was lost: {type(exc).__name__}: {exc}") from None
+            except BaseException:  # the caller stopped reading, or a protocol error: the stream's state is unknown
+                connection.close()
+                raise
+            if response.headers.get("connection", "").lower() == "close" or framing[0] == "eof":
+                connection.close()
+            else:
+                connection.reused = True
+                self._idle.append(connection)
+            return
+
+    async def close(self) -> None:
+        """Close the idle connections."""
+        for connection in self._idle:
+            connection.close()
+        self._idle.clear()
+
+
+def _parse_head(head: bytes) -> tuple[Response, tuple[str, int]]:
+    lines = head.decode("latin-1").split("\r\n")
+    parts = lines[0].split(" ", 2)
+    if len(parts) < 2 or not parts[0].startswith("HTTP/1.") or not parts[1].isdigit():
+        raise HTTPStreamError("protocol", f"not an HTTP/1.1 response: {lines[0][:100]!r}")
+    headers: dict[str, str] = {}
+    for line in lines[1:]:
+        if line:
+            name, _, value = line.partition(":")
+            headers[name.strip().lower()] = value.strip()
+    if "chunked" in headers.get("transfer-encoding", "").lower():
+        return Response(int(parts[1]), headers), ("chunked", 0)
+    if "content-length" in headers:
+        return Response(int(parts[1]), headers), ("length", int(headers["content-length"]))
+    return Response(int(parts[1]), headers), ("eof", 0)
+
+
+async def _body(reader: asyncio.StreamReader, framing: tuple[str, int], deadline: asyncio.Timeout, timeout_s: float) -> AsyncIterator[bytes]:
+    """The body's blocks; every block received pushes the deadline on (the timeout is between reads)."""
+    kind, length = framing
+    loop = asyncio.get_running_loop()
+    if kind == "length":
+        while length > 0:
+            block = await reader.read(min(length, READ_SIZE))
+            if not block:
+                raise HTTPStreamError("closed", "the server closed the connection before the response's end")
+            deadline.reschedule(loop.time() + timeout_s)
+            length -= len(block)
+            yield block
+        return
+    if kind == "eof":
+        while block := await reader.read(READ_SIZE):
+            deadline.reschedule(loop.time() + timeout_s)
+            yield block
+        return
+    # chunked: `left` bytes of the current chunk's data are still to come; -1 when a size line is due; positions
+    # move through the buffer, which is cut once per block (not once per chunk)
+    buffer, left = b"", -1
+    while True:
+        block = await reader.read(READ_SIZE)
+        if not block:
+            raise HTTPStreamError("closed", "the server closed the connection in the middle of the response")
+        deadline.reschedule(loop.time() + timeout_s)
+        buffer = buffer + block if buffer else block
+        out, pos, size_of_buffer, find = [], 0, len(buffer), buffer.find
+        while pos < size_of_buffer:
+            if left > 0:  # data of the current chunk, possibly only part of it
+                piece = buffer[pos:pos + left]
+                out.append(piece)
+                left -= len(piece)
+                pos += len(piece)
+                continue
+            if left == 0:  # the CRLF after a chunk's data
+                if size_of_buffer - pos < 2:
+                    break
+                pos, left = pos + 2, -1
+                continue
+            end = find(b"\r\n", pos)
+            if end < 0:
+                break
+            try:
+                size = int(buffer[pos:end], 16)
+            except ValueError:  # a chunk extension (`;name=value`), or not a size at all
+                try:
+                    size = int(buffer[pos:end].split(b";", 1)[0], 16)
+                except ValueError:
+                    raise HTTPStreamError("protocol", f"bad chunk size line {buffer[pos:end][:40]!r}") from None
+            if size and end + size + 4 <= size_of_buffer:  # the whole chunk is here (the common case)
+                out.append(buffer[end + 2:end + 2 + size])
+                pos = end + size + 4
+                continue
+            if size == 0:  # the last chunk: read the trailers up to the blank line, then hand the data on
+                rest = buffer[end + 2:]
+                while not (rest.startswith(b"\r\n") or b"\r\n\r\n" in rest):
+                    more = await reader.read(READ_SIZE)
+                    if not more:
+                        raise HTTPStreamError("closed", "the server closed the connection in the trailers")
+                    rest += more
+                if out:
+                    yield b"".join(out)
+                return
+            pos, left = end + 2, size
+        buffer = buffer[pos:]
+        if out:
+            yield b"".join(out) if len(out) > 1 else out[0]
+
+
+@dataclass(frozen=True)
+class _Proxy:
+    host: str
+    port: int
+    auth: str | None  # base64 user:password for Proxy-Authorization, or None
+
+
+def _proxy_for(scheme: str, host: str) -> _Proxy | None:
+    """The proxy the environment names for this scheme and host (http_proxy, https_proxy, no_proxy), if any."""
+    url = urllib.request.getproxies().get(scheme)
+    if not url or urllib.request.proxy_bypass(host):
+        return None
+    parts = urlsplit(url if "://" in url else f"http://{url}")
+    auth = None
+    if parts.username:
+        auth = b64encode(f"{unquote(parts.username)}:{unquote(parts.password or '')}".encode()).decode()
+    return _Proxy(parts.hostname or "", parts.port or 80, auth)

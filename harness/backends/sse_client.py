@@ -1,0 +1,135 @@
+"""A lean asyncio client for OpenAI-compatible streaming endpoints: the load generator's path.
+
+The OpenAI SDK's async client costs about 8x the CPU of a bare socket client per streamed request (httpx's
+pure-Python HTTP/1.1 stack, its SSE decoder, a model object per event); at a few hundred requests a second
+on one core the generator, not the server, would set the measured limit. This client keeps what the SDK
+gives a request here — bearer auth, the JSON body, keep-alive connections, the timeout, the status and
+Retry-After of a refused request — on a small HTTP/1.1 client (backends/http_stream.py), and reads the
+event stream itself: each block of bytes received is split into server-sent events, their data parsed
+with orjson, and the block's events handed on together, so that they share the block's receipt time.
+benchmarks/loadgen_overhead.py measures it against a minimal raw asyncio client in the same run.
+
+Failures are classified as `api_common.to_request_failed` classifies the SDK's: HTTP status →
+`classify_status` with the server's Retry-After, nothing received for `timeout_s` → `timeout`, a refused or
+lost connection → `connection` before the stream began and `disconnected` after, data that is not JSON →
+`malformed_stream`, an `error` object inside the stream → `stream_error`, a complete JSON reply to a
+streaming request → `not_streamed`. Every message is scrubbed of the key first.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from collections.abc import AsyncIterator
+from typing import Any
+
+import orjson
+
+from harness.backends.api_common import scrub
+from harness.backends.failures import RequestFailed, classify_status, parse_retry_after
+from harness.backends.http_stream import HTTPClient, HTTPStreamError, Response
+
+DEFAULT_BASE_URL = "https://api.openai.com/v1"  # the OpenAI SDK's default, after OPENAI_BASE_URL
+ERROR_BODY_CHARS = 2000  # how much of a refused request's body goes into the record's message
+
+
+class SSEClient:
+    """Streams JSON events from POSTs to one base URL; one instance per backend, used on one event loop."""
+
+    def __init__(self, base_url: str | None, key: str, timeout_s: float, secrets: list[str]) -> None:
+        self.base_url = (base_url or os.environ.get("OPENAI_BASE_URL") or DEFAULT_BASE_URL).rstrip("/")
+        self._http = HTTPClient(self.base_url, {"authorization": f"Bearer {key}", "accept": "text/event-stream"},
+                                timeout_s)
+        self._secrets = secrets
+
+    async def events(self, path: str, body: dict[str, Any]) -> AsyncIterator[list[dict[str, Any]]]:
+        """POST `body` to `path` and yield, per block of bytes received, the JSON events it completed (a block
+        may complete none, one or several). Ends at `[DONE]` or at the end of the stream; raises
+        `RequestFailed` for every failure."""
+        streaming = False
+        try:
+            async with contextlib.aclosing(self._http.post(path, orjson.dumps(body))) as blocks:
+                response: Response = await anext(blocks)
+                if response.status >= 400:
+                    text = b"".join([block async for block in blocks]).decode("utf-8", "replace")
+                    raise RequestFailed(classify_status(response.status),
+                                        self._scrub(f"Error code: {response.status} - {text[:ERROR_BODY_CHARS]}"),
+                                        status_code=response.status,
+                                        retry_after_s=parse_retry_after(response.headers))
+                kind = response.headers.get("content-type", "")
+                if "text/event-stream" not in kind:
+                    raise RequestFailed("not_streamed", f"the server answered a streaming request with a complete "
+                                        f"{kind.split(';')[0].strip() or 'untyped'} reply, not an event stream; "
+                                        "TTFT cannot be measured")
+                streaming, pending, done = True, b"", False
+                async for block in blocks:
+                    if done:  # after [DONE]: read on to the body's end, so that the connection is kept
+                        continue
+                    pending += block
+                    if b"\r" in pending:  # CRLF or CR line ends; a CR at the very end may be half of a CRLF
+                        held = b"\r" if pending.endswith(b"\r") else b""
+                        pending = pending[:len(pending) - len(held)].replace(b"\r\n", b"\n").replace(b"\r", b"\n")
+                        if b"\n\n" not in pending:
+                            pending += held
+                            continue
+                        *complete, pending = pending.split(b"\n\n")
+                        pending += held
+                    elif b"\n\n" not in pending:
+                        continue
+                    else:
+                        *complete, pending = pending.split(b"\n\n")
+                    parsed, done = self._parse(complete)
+                    if parsed:
+                        yield parsed
+                if pending.strip() and not done:  # a last event without its blank line
+                    parsed, _ = self._parse([pending])
+                    if parsed:
+                        yield parsed
+        except HTTPStreamError as exc:
+            error_class = {"timeout": "timeout", "connect": "connection"}.get(
+                exc.kind, "disconnected" if streaming else "connection")
+            raise RequestFailed(error_class, self._scrub(f"{exc.kind}: {exc}")) from None
+
+    def _parse(self, raw_events: list[bytes]) -> tuple[list[dict[str, Any]], bool]:
+        """JSON objects of complete events, and whether `[DONE]` was among them."""
+        done = raw_events[-1] == b"data: [DONE]"
+        if done:
+            raw_events = raw_events[:-1]
+        # The common case, one `data: {...}` line per event, is parsed as one JSON array: one call for all the
+        # block's events; anything else (comments, several lines, an event that does not parse) goes one by one.
+        if all(raw[:6] == b"data: " and b"\n" not in raw for raw in raw_events):
+            try:
+                events = orjson.loads(b"[" + b",".join([raw[6:] for raw in raw_events]) + b"]")
+            except orjson.JSONDecodeError:
+                pass
+            else:
+                if all(event.__class__ is dict and not event.get("error") for event in events):
+                    return events, done
+        parsed, done_inside = self._parse_each(raw_events)
+        return parsed, done or done_inside
+
+    def _parse_each(self, raw_events: list[bytes]) -> tuple[list[dict[str, Any]], bool]:
+        """Events one by one, as the SSE format defines them: the data lines of an event joined by newlines."""
+        parsed: list[dict[str, Any]] = []
+        for raw in raw_events:
+            data = b"\n".join(line[5:].removeprefix(b" ") for line in raw.split(b"\n") if line.startswith(b"data:"))
+            if not data:
+                continue  # a comment (`: keep-alive`) or an event with no data
+            if data == b"[DONE]":
+                return parsed, True
+            try:
+                event = orjson.loads(data)
+            except orjson.JSONDecodeError as exc:
+                raise RequestFailed("malformed_stream", self._scrub(f"event data is not JSON ({exc}): {data[:200]!r}")) \
+                    from None
+            if isinstance(event, dict) and event.get("error"):
+                raise RequestFailed("stream_error", self._scrub(f"error event in the stream: {event['error']}"))
+            parsed.append(event)
+        return parsed, False
+
+    def _scrub(self, text: str) -> str:
+        return scrub(text, self._secrets)
+
+    async def close(self) -> None:
+        """Close the idle connections (inside the event loop that used them)."""
+        await self._http.close()
