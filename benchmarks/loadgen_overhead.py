@@ -13,6 +13,10 @@ Printed per round and as medians: requests/s, content chunks/s, client CPU per r
 the harness's requests/s to the raw client's (target >= 0.5). Then, one request at a time, the TTFT each
 client sees and the median of per-pair differences harness - raw: the TTFT the harness adds (target
 <= 0.25 ms).
+
+With `--scaling 1,2,4` it then runs the level through `--client-processes`' own path (run/clients.py:
+the level split between N client processes, records merged back here) for each N, unpinned, and prints
+requests/s and the summed client CPU per request.
 """
 
 from __future__ import annotations
@@ -121,6 +125,7 @@ def main() -> None:
     parser.add_argument("--chunks", type=int, default=64)
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--ttft-pairs", type=int, default=500)
+    parser.add_argument("--scaling", default="", help="client process counts to measure, e.g. 1,2")
     args = parser.parse_args()
     cores = sorted(os.sched_getaffinity(0))
     with sse_server.running(args.chunks, cpu=cores[-1]) as base_url:
@@ -180,6 +185,34 @@ def main() -> None:
               "target <= 0.25)")
         loop.run_until_complete(backend.aclose())
         loop.close()
+        if args.scaling:
+            os.sched_setaffinity(0, set(cores))
+            scaling(base_url, args, [int(n) for n in args.scaling.split(",")])
+
+
+def scaling(base_url: str, args: argparse.Namespace, counts: list[int]) -> None:
+    """Requests/s of one level split between N client processes (the `--client-processes` path)."""
+    from harness.run.clients import ProcessClients, split_level
+
+    cfg = OpenAIModel(name="bench", kind="openai", base_url=base_url, model="bench")
+    items = [(i, Prompt(style="chat", max_tokens=16, messages=MESSAGES)) for i in range(args.requests)]
+    level = Level(f"concurrent:{args.concurrency}", concurrency=args.concurrency)
+    print(f"client processes (unpinned; the server still on its core): {args.requests} requests at concurrency "
+          f"{args.concurrency}")
+    for n in counts:
+        clients = ProcessClients(cfg, 1, n)
+        try:
+            list(clients.run(split_level(level, items[:200], n), lambda: False, {}))  # warm-up
+            runs = []
+            for _ in range(args.rounds):
+                stats: dict = {}
+                got = list(clients.run(split_level(level, items, n), lambda: False, stats))
+                assert len(got) == args.requests and not [r for r in got if r["error"]], "failed requests"
+                runs.append((args.requests / stats["wall_s"], stats["client_cpu_s"] * 1000 / args.requests))
+        finally:
+            clients.close()
+        print(f"  {n} process(es): median {statistics.median(r[0] for r in runs):6.0f} req/s, "
+              f"{statistics.median(r[1] for r in runs):.3f} ms client CPU per request ({args.rounds} runs)")
 
 
 if __name__ == "__main__":

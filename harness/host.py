@@ -14,3 +14,10 @@ def cpu_model() -> str:
     except OSError:
         pass
     return ""
+
+
+def usable_cores() -> int:
+    """The cores this process may run on (its CPU affinity; the machine's count where that is unknown)."""
+    import os
+
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1

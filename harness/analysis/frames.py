@@ -102,6 +102,12 @@ def _ratio(numerator: float | None, denominator: float | None, scale: float = 1.
     return numerator / denominator * scale
 
 
+def _node_bandwidth(entry: dict[str, Any], host_gbs: float | None) -> float | None:
+    """The CPU memory bandwidth of the machine that ran the model: its Ray node's, or the run's host's."""
+    node = ((entry.get("node") or {}).get("memory_bandwidth") or {}).get("cpu") or {}
+    return node.get("gbs") or host_gbs
+
+
 def _sum(series: pd.Series) -> float | None:
     return float(series.sum()) if series.notna().any() else None
 
@@ -167,7 +173,7 @@ def summarize_frame(frame: pd.DataFrame, manifest: dict[str, Any] | None = None)
                           ("list price" if entry.get("kind") in ("openai", "anthropic") else None),
             "n_cost_unknown": int(group["cost_usd"].isna().sum()),
             "roofline_share": roofline_share(decode_p50, (entry.get("weights") or {}).get("size_bytes"),
-                                             bandwidth if on_cpu else None),
+                                             _node_bandwidth(entry, bandwidth) if on_cpu else None),
             **carbon_summary(group),
         })
     return pd.DataFrame(rows)

@@ -193,6 +193,11 @@ def build_parser() -> argparse.ArgumentParser:
                      help="continue an interrupted run with its own models, suites and settings")
     run.add_argument("--retry-failed", action="store_true", help="with --resume: run the failed requests again")
     run.add_argument("--no-report", action="store_true", help="write no HTML report")
+    spread = run.add_argument_group("spreading a run (README: Several machines)")
+    spread.add_argument("--client-processes", type=int, metavar="N", help="split each load level between N client "
+                        "processes (default: chosen per level from its size and the cores); with --ray, N client actors")
+    spread.add_argument("--ray", metavar="ADDRESS", help="run local models' sessions, and load levels' clients, on "
+                        "this Ray cluster (host:port, or auto); needs harness[ray] on every node")
     run.set_defaults(func=cmd_run)
 
     compare = sub.add_parser("compare", help="did anything regress from a baseline run to a current run? (exit 3 if so)")

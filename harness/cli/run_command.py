@@ -190,11 +190,22 @@ def execute_run(args: argparse.Namespace, energy: EnergySettings, overrides: Cos
         if judge_cfg.kind in API_KINDS and missing_key_env(judge_cfg):
             raise InputError(f"--judge {plan.judge_name}: set {missing_key_env(judge_cfg)} to use it as the judge")
         judge = JudgeClient(judge_cfg)
+    client_processes = getattr(args, "client_processes", None)
+    if client_processes is not None and client_processes < 1:
+        raise InputError(f"--client-processes {client_processes}: expected a whole number of at least 1")
+    cluster = None
+    if getattr(args, "ray", None):
+        from harness.run.ray_cluster import RayCluster
+
+        cluster = RayCluster(args.ray)
     runner = Runner(plan.suites, runnable, plan.models_file, Path(args.out), repeat=plan.repeat, argv=sys.argv,
                     weights=weights, skipped=plan.skipped, energy=plan.energy, cost_overrides=plan.cost_overrides,
-                    judge=judge, resume=plan.resume, levels=plan.levels)
+                    judge=judge, resume=plan.resume, levels=plan.levels, client_processes=client_processes,
+                    ray=cluster)
     report_dir = plan.report_dir or Path(args.report_dir).resolve()
     runner.manifest["settings"].update(slos=plan.slos, report_dir=str(report_dir))
+    runner.manifest.setdefault("placement", []).append(
+        {"client_processes": client_processes, "ray": cluster.facts if cluster is not None else None})
     try:
         runner.prepare()
     except OSError as exc:
@@ -214,6 +225,8 @@ def execute_run(args: argparse.Namespace, energy: EnergySettings, overrides: Cos
     finally:
         if judge is not None:
             judge.close()
+        if cluster is not None:
+            cluster.close()
     from harness.report.data import load_report_data  # pandas loads only here
 
     data = load_report_data([result.run_dir])

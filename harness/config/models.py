@@ -121,6 +121,11 @@ def _yaml_switch(value: Any) -> Any:
 FlashAttn = Annotated[Literal["auto", "on", "off"], BeforeValidator(_yaml_switch)]
 
 
+# What a local model's session asks of a Ray cluster node with `harness run --ray` (CPU, GPU, memory in bytes,
+# or a custom resource the node was started with); ignored without --ray.
+RayResources = dict[Annotated[str, Field(min_length=1)], Annotated[float, Field(gt=0)]]
+
+
 class LlamaCppModel(StrictModel):
     """A GGUF model run in-process by llama-cpp-python."""
 
@@ -158,6 +163,7 @@ class LlamaCppModel(StrictModel):
     tensor_split: list[Annotated[float, Field(ge=0)]] | None = None
     seed: int = Field(default=0, ge=0)
     cost: LocalCost | None = None
+    resources: RayResources | None = None
 
     @model_validator(mode="after")
     def _check_source_and_prompting(self) -> LlamaCppModel:
@@ -198,6 +204,7 @@ class TransformersModel(StrictModel):
     n_threads: int | None = Field(default=None, ge=1)
     seed: int = Field(default=0, ge=0)
     cost: LocalCost | None = None
+    resources: RayResources | None = None
 
     @model_validator(mode="after")
     def _one_source(self) -> TransformersModel:

@@ -150,7 +150,10 @@ class RequestPricer:
             return None
 
     def price(self, raw: dict[str, Any]) -> tuple[dict[str, Any] | None, float | None]:
-        """(prices used, cost in USD) for one request's raw observations; the cost is None when unknown."""
+        """(prices used, cost in USD) for one request's raw observations; the cost is None when unknown (also
+        for a request that has no start: its client was lost, and what it was billed is not known)."""
+        if raw.get("started_at") is None:
+            return None, None
         prices = self.quote(dt.datetime.fromisoformat(raw["started_at"]), raw.get("input_tokens") or 0)
         usage = None
         if raw.get("input_tokens") is not None and raw.get("output_tokens") is not None:

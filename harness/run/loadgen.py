@@ -75,8 +75,12 @@ def arrival_offsets_s(n: int, rate_per_s: float, burstiness: float, seed: int = 
     return np.concatenate([[0.0], np.cumsum(gaps[:-1])])
 
 
-async def _drive(level: Level, jobs: list[Any], send: Callable[[Any], Awaitable[dict]],
-                 deliver: Callable[[dict], None], stop: Callable[[], bool], offsets_s: list[float] | None) -> None:
+async def drive(level: Level, jobs: list[Any], send: Callable[[Any], Awaitable[dict]],
+                deliver: Callable[[dict], None], stop: Callable[[], bool], offsets_s: list[float] | None,
+                start_at_s: float | None = None) -> None:
+    """Run one level's `jobs` on the running event loop, handing each finished record to `deliver`. An open
+    loop's offsets count from `start_at_s` (wall-clock `time.time()`; default now), so that several
+    generators sharing one schedule start it together."""
     if level.concurrency is not None:
         pending = iter(jobs)
 
@@ -92,7 +96,7 @@ async def _drive(level: Level, jobs: list[Any], send: Callable[[Any], Awaitable[
         return
     offsets = offsets_s if offsets_s is not None else arrival_offsets_s(len(jobs), level.rate_per_s, level.burstiness)
     loop = asyncio.get_running_loop()
-    start = loop.time()
+    start = loop.time() + (start_at_s - time.time() if start_at_s is not None else 0.0)
     tasks = []
 
     async def timed(job: Any, scheduled_s: float) -> None:
@@ -136,7 +140,7 @@ def run_level(level: Level, jobs: list[Any], send: Callable[[Any], Awaitable[dic
     def body() -> None:
         cpu0_s, t0 = time.thread_time(), time.perf_counter()
         try:
-            loop.run_until_complete(_drive(level, jobs, send, deliver, stop, offsets_s))
+            loop.run_until_complete(drive(level, jobs, send, deliver, stop, offsets_s))
             flush()
         except BaseException as exc:  # noqa: BLE001 - re-raised in the reading thread
             flush()

@@ -20,6 +20,7 @@ from harness.config.sources import Weights
 from harness.cost.local import CostOverrides
 from harness.cost.pricing import API_KINDS
 from harness.energy.select import EnergySettings
+from harness.run.clients import NodeLost
 from harness.run.loadgen import Level
 from harness.run.resume import ResumeState
 from harness.run.session import Job, ModelSession, describe_failure, failure_record
@@ -78,6 +79,13 @@ def _now() -> str:
     return dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
 
 
+def base_record(run_id: str, model_name: str, suite: Suite, task: Task, repetition: int) -> dict[str, Any]:
+    """The identity fields every record starts with (and the task's subject, for per-subject figures)."""
+    return {"schema": RECORD_SCHEMA, "run_id": run_id, "model": model_name, "suite": suite.name,
+            "suite_sha256": suite.sha256, "task_id": task.id, "repetition": repetition,
+            "subject": task.category, "subject_group": task.group}
+
+
 class Runner:
     """Runs suites over models, writing records.jsonl and run.json under `out_dir/<run_id>`."""
 
@@ -85,7 +93,8 @@ class Runner:
                  argv: list[str] | None = None, progress: Progress | None = None, run_id: str | None = None,
                  weights: dict[str, Weights] | None = None, skipped: dict[str, dict] | None = None,
                  energy: EnergySettings | None = None, cost_overrides: CostOverrides | None = None,
-                 judge: Any = None, resume: ResumeState | None = None, levels: list[Level] | None = None) -> None:
+                 judge: Any = None, resume: ResumeState | None = None, levels: list[Level] | None = None,
+                 client_processes: int | None = None, ray: Any = None) -> None:
         self.suites = suites
         self.models = models
         self.weights = dict(weights or {})
@@ -96,6 +105,8 @@ class Runner:
         self.progress = progress or SilentProgress()
         self.stop_requested = False
         self.levels = list(levels or [])  # load levels for server endpoints (`--profile`)
+        self.client_processes = client_processes  # None: chosen per level (run/clients.py)
+        self.ray = ray  # a RayCluster (run/ray_cluster.py): sessions and client actors on its nodes, or None
         self.done = set(resume.done) if resume else set()
         if resume is not None:
             self.run_dir, self.manifest = resume.run_dir, resume.manifest
@@ -125,9 +136,7 @@ class Runner:
 
     def base_record(self, model_name: str, suite: Suite, task: Task, repetition: int) -> dict[str, Any]:
         """The identity fields every record starts with (and the task's subject, for per-subject figures)."""
-        return {"schema": RECORD_SCHEMA, "run_id": self.run_id, "model": model_name, "suite": suite.name,
-                "suite_sha256": suite.sha256, "task_id": task.id, "repetition": repetition,
-                "subject": task.category, "subject_group": task.group}
+        return base_record(self.run_id, model_name, suite, task, repetition)
 
     def _jobs(self, model_name: str, level: str = "") -> list[Job]:
         return [(suite, repetition, task) for suite in self.suites for repetition in range(self.repeat)
@@ -203,7 +212,8 @@ class Runner:
             return
         entry = self._entry(cfg)
         self.progress.model_started(cfg.name, n_pending)
-        session = ModelSession(cfg, entry, self)
+        remote = self.ray is not None and cfg.kind not in API_KINDS  # a local model, run on a cluster node
+        session = self.ray.session(cfg, entry, self) if remote else ModelSession(cfg, entry, self)
         try:
             session.load()
         except Exception as exc:  # noqa: BLE001 - a model that fails to load must not stop the others
@@ -225,6 +235,9 @@ class Runner:
                 result.n_records += 1
                 result.n_errors += record["error"] is not None
                 self.progress.request_done(cfg.name, record)
+        except NodeLost as exc:  # its node went away: what it owed is recorded as failed (resume retries it)
+            self._fail_model(cfg, entry, [(job, "") for job in exc.owed], writer, result, exc.error)
+            return
         finally:
             session.close()
             write_manifest(self.run_dir, self.manifest)

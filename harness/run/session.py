@@ -29,7 +29,9 @@ from harness.cost.pricing import API_KINDS, RequestPricer
 from harness.energy import EnergyMeter, MeterError, ecologits, window_total
 from harness.energy.select import build_meter, describe_meter
 from harness.errors import HarnessError, InputError
-from harness.run.loadgen import Level, run_level
+from harness.host import usable_cores
+from harness.run.clients import START_LEAD_S, ProcessClients, default_client_processes, split_level
+from harness.run.loadgen import Level, arrival_offsets_s, run_level
 from harness.run.request import RequestStopped, execute, execute_async
 from harness.run.retry import RetryPolicy
 from harness.run.serve import Server, scrape_metrics
@@ -163,17 +165,21 @@ class ModelSession:
         else:  # a shared window (a load level) has no per-request energy: analysis attributes it
             energy_j, source = window_total(record["energy"])
             record["local_cost"] = {"energy_source": source}
-            record["cost_usd"] = local_task_cost_usd(self.local_cost, energy_j, record["end_offset_ns"] / 1e9)
+            elapsed_s = record["end_offset_ns"] / 1e9 if record["end_offset_ns"] is not None else None
+            record["cost_usd"] = local_task_cost_usd(self.local_cost, energy_j, elapsed_s) if elapsed_s is not None \
+                else None
         judge_record(task, record, getattr(self.cfg, "prompt_style", "chat") == "completion", self.runner.judge)
         return record
 
     def level_records(self, levels: list[Level], jobs_for: Callable[[str], list[Job]],
                       stop: Callable[[], bool]) -> Iterator[dict[str, Any]]:
-        """Run the load levels one after another on the asyncio client, yielding records as they finish.
-        Each level has its own energy window and, where the server exposes them, Prometheus counters."""
+        """Run the load levels one after another, yielding records as they finish: on this process's asyncio
+        client, or split between client processes (run/clients.py) or Ray client actors. Each level has its
+        own energy window and, where the server exposes them, Prometheus counters."""
         loop = asyncio.new_event_loop()
         levels_entry = self.entry.setdefault("levels", {})
         key = api_key(self.cfg)
+        clients = None  # the client processes (or actors), started by the first level that splits
 
         async def send(job: tuple[Job, str]) -> dict[str, Any] | None:
             (suite, repetition, task), level_name = job
@@ -194,14 +200,23 @@ class ModelSession:
                 offsets_s = None
                 if level.concurrency is None and level.rate_per_s is None:  # replay the trace's arrival times
                     jobs, offsets_s = trace_schedule(jobs)
+                n_clients = self._n_clients(level, len(jobs))
                 stats: dict[str, Any] = {"started_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
                                          "n_requests": len(jobs), "concurrency": level.concurrency,
-                                         "rate_per_s": level.rate_per_s, "burstiness": level.burstiness}
+                                         "rate_per_s": level.rate_per_s, "burstiness": level.burstiness,
+                                         "client_processes": n_clients}
                 stats["metrics_before"] = scrape_metrics(self.cfg.base_url, key) if self.cfg.base_url else None
                 self.meter.begin(level.name)
                 try:
-                    for record in run_level(level, jobs, send, loop, stop, stats, offsets_s):
-                        yield self._finish(record.pop("_task"), record)
+                    if n_clients == 1 and self.runner.ray is None:
+                        for record in run_level(level, jobs, send, loop, stop, stats, offsets_s):
+                            yield self._finish(record.pop("_task"), record)
+                        continue
+                    if clients is None or clients.size < n_clients:
+                        if clients is not None:
+                            clients.close()
+                        clients = self._start_clients(n_clients)
+                    yield from self._split_level(level, jobs, offsets_s, n_clients, clients, stop, stats)
                 finally:
                     stats["energy_window"] = self.meter.end(level.name)
                     after = scrape_metrics(self.cfg.base_url, key) if self.cfg.base_url else None
@@ -210,8 +225,42 @@ class ModelSession:
                                                if v != before.get(k, 0.0)} if before is not None and after else None)
                     levels_entry[level.name] = stats
         finally:
+            if clients is not None:
+                clients.close()
             loop.run_until_complete(self.backend.aclose())
             loop.close()
+
+    def _n_clients(self, level: Level, n_requests: int) -> int:
+        if self.runner.client_processes:
+            return self.runner.client_processes
+        if self.runner.ray is not None:
+            return self.runner.ray.n_nodes
+        return default_client_processes(level, n_requests, usable_cores())
+
+    def _start_clients(self, n: int) -> Any:
+        if self.runner.ray is not None:
+            return self.runner.ray.clients(self.cfg, self.policy.max_attempts, n)
+        return ProcessClients(self.cfg, self.policy.max_attempts, n)
+
+    def _split_level(self, level: Level, jobs: list[tuple[Job, str]], offsets_s: list[float] | None, n_clients: int,
+                     clients: Any, stop: Callable[[], bool], stats: dict[str, Any]) -> Iterator[dict[str, Any]]:
+        """Prepare every request of the level here, run them on the clients, finish their records here."""
+        prepared: list[tuple[dict[str, Any], Task]] = []
+        items: list[tuple[int, Prompt]] = []
+        for index, ((suite, repetition, task), level_name) in enumerate(jobs):
+            record = {**self.runner.base_record(self.cfg.name, suite, task, repetition), "level": level_name}
+            items.append((index, self.prompt_for(task, record)))
+            prepared.append((record, task))
+        start_at_s = None
+        if level.concurrency is None:  # an open loop: one schedule for all clients, started together
+            if offsets_s is None:
+                offsets_s = [float(x) for x in arrival_offsets_s(len(jobs), level.rate_per_s, level.burstiness)]
+            start_at_s = time.time() + START_LEAD_S
+        for raw in clients.run(split_level(level, items, n_clients, offsets_s, start_at_s), stop, stats):
+            record, task = prepared[raw.pop("_index")]
+            record.update(raw)
+            record["energy"] = None
+            yield self._finish(task, record)
 
     def records(self, jobs: list[Job], stop: Callable[[], bool]) -> Iterator[dict[str, Any]]:
         """Run `jobs`, yielding records as they finish; stop starting new ones once `stop()` is true."""
