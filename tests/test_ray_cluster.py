@@ -14,13 +14,11 @@ import time
 from pathlib import Path
 
 import pytest
+from ray.cluster_utils import Cluster  # the ray extra, installed by `make test`: missing, the tests fail
 
 from harness.store.records import read_records
 from tests.conftest import REPO, run_cli, write
 from tests.fake_api import FakeAPI
-
-ray = pytest.importorskip("ray", reason="the ray extra is installed by `make test`")
-from ray.cluster_utils import Cluster  # noqa: E402
 
 USAGE = {"prompt_tokens": 20, "completion_tokens": 5, "total_tokens": 25}
 NODE_MB = 100  # object store per node: records are small, and the machine has 24 GiB for everything
