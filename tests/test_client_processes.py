@@ -147,3 +147,16 @@ def test_a_client_process_killed_mid_level_leaves_its_requests_failed_and_resuma
     records = read_records(run_dir / "records.jsonl")
     assert sorted(r["task_id"] for r in records) == sorted(f"t{i}" for i in range(40))
     assert all(r["error"] is None for r in records)
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--client-processes", "0"], "--client-processes 0: expected a whole number of at least 1"),
+    (["--ray", "127.0.0.1:1"], "--ray 127.0.0.1:1: no Ray cluster answers there"),
+])
+def test_bad_placement_flags_are_one_line_before_anything_runs(tmp_path, args, message):
+    with FakeAPI(usage=USAGE) as api:
+        proc = run_cli("run", "--models", str(_models(tmp_path, api)), "--suite", str(_suite(tmp_path, 2)),
+                       "--out", str(tmp_path / "out"), "--no-report", *args, timeout=60)
+        sent = len(api.requests)
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr, proc.stderr
+    assert message in proc.stderr and sent == 0 and not (tmp_path / "out").exists()

@@ -38,6 +38,7 @@ from harness.run.retry import RetryPolicy
 
 RECORD_BATCH_S = 0.2  # a remote session sends its finished records at least this often
 CLOCK_SAMPLES = 5
+CONNECT_TIMEOUT_S = 5.0
 
 
 def _ray():
@@ -334,6 +335,12 @@ class RayCluster:
 
     def __init__(self, address: str) -> None:
         ray = self.ray = _ray()
+        host, _, port = address.rpartition(":")
+        if host and port.isdigit():  # Ray itself retries an unreachable address for minutes
+            try:
+                socket.create_connection((host.removeprefix("ray://"), int(port)), timeout=CONNECT_TIMEOUT_S).close()
+            except OSError as exc:
+                raise InputError(f"--ray {address}: no Ray cluster answers there ({exc})") from None
         try:
             ray.init(address=address, namespace="harness", log_to_driver=False, configure_logging=False)
         except Exception as exc:  # noqa: BLE001 - ConnectionError and Ray's own errors alike
