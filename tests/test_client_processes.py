@@ -160,3 +160,4 @@ def test_bad_placement_flags_are_one_line_before_anything_runs(tmp_path, args, m
         sent = len(api.requests)
     assert proc.returncode == 2 and "Traceback" not in proc.stderr, proc.stderr
     assert message in proc.stderr and sent == 0 and not (tmp_path / "out").exists()
+

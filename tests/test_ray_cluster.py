@@ -132,3 +132,12 @@ def test_a_worker_killed_mid_run_leaves_owed_requests_lost_and_the_run_resumes(t
     records = read_records(run_dir / "records.jsonl")
     assert sorted(r["task_id"] for r in records) == sorted(f"t{i}" for i in range(30))
     assert all(r["error"] is None for r in records)
+
+
+def test_a_ray_session_meters_the_gpus_ray_gave_it_not_the_whole_node():
+    from harness.energy.select import EnergySettings
+    from harness.run.ray_cluster import node_energy
+
+    assert node_energy(EnergySettings(), ["3", "1"]).gpu_indices == [1, 3]
+    assert node_energy(EnergySettings(), []).gpu_indices is None                 # no GPU asked: as configured
+    assert node_energy(EnergySettings(gpu_indices=[0]), ["2"]).gpu_indices == [0]  # the run named its GPUs

@@ -127,10 +127,19 @@ class _SessionRunner:
         return base_record(self.run_id, model_name, suite, task, repetition)
 
 
+def node_energy(energy: Any, gpu_ids: list[Any]) -> Any:
+    """The run's energy settings on a node: the GPUs Ray gave this actor are the ones metered (not every GPU
+    of the node, which other jobs may be using), unless the run named GPUs itself."""
+    if energy.gpu_indices is not None or not gpu_ids:
+        return energy
+    return replace(energy, gpu_indices=sorted(int(i) for i in gpu_ids))
+
+
 class SessionWorker:
     """A Ray actor holding one local model's session on its node."""
 
     def __init__(self, cfg: Any, run_id: str, energy: Any, cost_overrides: Any) -> None:
+        energy = node_energy(energy, _ray().get_gpu_ids())
         self.cfg, self.runner = cfg, _SessionRunner(run_id, energy, cost_overrides)
         self.entry: dict[str, Any] = {}
         self.session = None
