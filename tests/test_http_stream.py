@@ -8,9 +8,11 @@ import asyncio
 import json
 import ssl
 import subprocess
+import time
 
 import pytest
 
+from harness.backends import http_stream
 from harness.backends.failures import RequestFailed
 from harness.backends.http_stream import HTTPClient, HTTPStreamError, Response
 from harness.backends.sse_client import SSEClient
@@ -33,7 +35,7 @@ class Scripted:
 
     def __init__(self, replies: list[bytes | None], split: int = 0, close_after: bool = False) -> None:
         self.replies, self.split, self.close_after = list(replies), split, close_after
-        self.connections, self.requests = 0, []
+        self.connections, self.requests, self.writers = 0, [], []
 
     async def __aenter__(self) -> str:
         self.server = await asyncio.start_server(self._serve, "127.0.0.1", 0)
@@ -44,6 +46,7 @@ class Scripted:
 
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         self.connections += 1
+        self.writers.append(writer)
         try:
             while True:
                 head = await reader.readuntil(b"\r\n\r\n")
@@ -251,3 +254,66 @@ def test_a_bad_chunk_size_is_a_protocol_error():
                 await anext(blocks)
             assert caught.value.kind == "protocol"
     asyncio.run(run())
+
+
+def test_a_retry_opens_a_new_connection_when_every_pooled_one_was_closed():
+    async def run() -> tuple[Scripted, list[str]]:
+        server = Scripted([_stream_reply(_sse_body(EVENTS))] * 3)
+        async with server as url:
+            client = SSEClient(url, "k", 5, [])
+            await asyncio.gather(_texts(client), _texts(client))   # two connections in the pool
+            for writer in server.writers:                          # the server closes both while idle
+                writer.close()
+            return server, await _texts(client)
+    server, texts = asyncio.run(run())
+    assert texts == [f"w{i}" for i in range(5)] and server.connections == 3
+
+
+def test_waits_for_the_network_are_bounded_and_the_callers_own_time_is_not():
+    async def run() -> tuple[RequestFailed, float, list[str]]:
+        async def silent_proxy(reader, writer):  # accepts, never answers CONNECT
+            await asyncio.sleep(10)
+        proxy = await asyncio.start_server(silent_proxy, "127.0.0.1", 0)
+        http = HTTPClient("https://127.0.0.1:9/v1", {}, 0.3)
+        http._proxy = http_stream._Proxy("127.0.0.1", proxy.sockets[0].getsockname()[1], None)
+        t0 = time.monotonic()
+        with pytest.raises(HTTPStreamError) as caught:
+            await anext(http.post("/x", b"{}"))
+        waited_s = time.monotonic() - t0
+        proxy.close()
+        async with Scripted([_stream_reply(_sse_body(EVENTS), size=40)], split=60) as url:
+            client, texts = SSEClient(url, "k", 0.3, []), []
+            async for block in client.events("/chat/completions", {}):
+                await asyncio.sleep(0.5)  # the caller takes longer than timeout_s between blocks
+                texts += [e["choices"][0]["delta"]["content"] for e in block]
+        return caught.value, waited_s, texts
+    error, waited_s, texts = asyncio.run(run())
+    assert error.kind == "timeout" and waited_s < 2
+    assert texts == [f"w{i}" for i in range(5)]
+
+
+@pytest.mark.parametrize("reply, error_class", [
+    (b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ntransfer-encoding: chunked\r\n\r\n-6\r\nhello\r\n",
+     "disconnected"),                                                   # a negative chunk size: no endless loop
+    (_stream_reply(b'data: [1, 2]\n\ndata: "text"\n\n'), "malformed_stream"),    # events that are not objects
+    (b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ncontent-length: many\r\n\r\n", "connection"),
+])
+def test_malformed_replies_are_classified_at_once(reply, error_class):
+    async def run() -> RequestFailed:
+        return await asyncio.wait_for(asyncio.to_thread(_failure, reply), timeout=10)
+    assert asyncio.run(run()).error_class == error_class
+
+
+def test_a_key_across_the_cut_of_a_long_error_body_leaves_no_part_of_it():
+    key = "sk-" + "k" * 160
+    body = b'{"error": "' + b"x" * 1980 + key.encode() + b'"}'
+    reply = (b"HTTP/1.1 401 Unauthorized\r\ncontent-type: application/json\r\ncontent-length: "
+             + str(len(body)).encode() + b"\r\n\r\n" + body)
+
+    async def run() -> RequestFailed:
+        async with Scripted([reply]) as url:
+            with pytest.raises(RequestFailed) as caught:
+                await _texts(SSEClient(url, key, 5, [key]))
+            return caught.value
+    message = str(asyncio.run(run()))
+    assert "sk-kkkk" not in message and "kkkkkkkkkk" not in message

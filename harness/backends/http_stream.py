@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import re
 import ssl
 import urllib.request
 from base64 import b64encode
@@ -25,6 +26,7 @@ from dataclasses import dataclass
 from urllib.parse import unquote, urlsplit
 
 READ_SIZE = 1 << 16
+HEX_SIZE = re.compile(rb"[0-9A-Fa-f]{1,16}")
 
 
 class HTTPStreamError(Exception):
@@ -77,7 +79,9 @@ class HTTPClient:
         self.host, self.port = url.hostname, url.port or (443 if self.tls else 80)
         self.prefix = url.path.rstrip("/")
         self.timeout_s = timeout_s
-        host_header = self.host if url.port is None else f"{self.host}:{self.port}"
+        bracketed = f"[{self.host}]" if ":" in self.host else self.host  # an IPv6 literal
+        self._authority = f"{bracketed}:{self.port}"
+        host_header = bracketed if url.port is None else self._authority
         self._proxy = _proxy_for(url.scheme, self.host)
         self._absolute = f"{url.scheme}://{host_header}" if self._proxy and not self.tls else ""
         lines = [f"host: {host_header}", "accept-encoding: identity", "connection: keep-alive",
@@ -91,51 +95,78 @@ class HTTPClient:
     async def _connect(self) -> _Connection:
         proxy = self._proxy
         host, port = (proxy.host, proxy.port) if proxy else (self.host, self.port)
+        writer = None
         try:
-            reader, writer = await asyncio.open_connection(host, port, limit=READ_SIZE * 4)
-            if proxy and self.tls:  # a tunnel through the proxy, then TLS with the origin inside it
-                auth = f"proxy-authorization: Basic {proxy.auth}\r\n" if proxy.auth else ""
-                writer.write(f"CONNECT {self.host}:{self.port} HTTP/1.1\r\nhost: {self.host}:{self.port}\r\n"
-                             f"{auth}\r\n".encode("latin-1"))
-                head = await reader.readuntil(b"\r\n\r\n")
-                if head.split(b" ", 2)[1:2] != [b"200"]:
-                    writer.close()
-                    status_line = head.split(b"\r\n", 1)[0].decode("latin-1")
-                    raise HTTPStreamError("connect", f"the proxy {host}:{port} refused the tunnel: {status_line}")
-            if self.tls:
-                if proxy:
+            async with asyncio.timeout(self.timeout_s):
+                if self.tls and not proxy:
+                    reader, writer = await asyncio.open_connection(host, port, ssl=self._ssl, server_hostname=self.host,
+                                                                   limit=READ_SIZE * 4)
+                    return _Connection(reader, writer)
+                reader, writer = await asyncio.open_connection(host, port, limit=READ_SIZE * 4)
+                if proxy and self.tls:  # a tunnel through the proxy, then TLS with the origin inside it
+                    auth = f"proxy-authorization: Basic {proxy.auth}\r\n" if proxy.auth else ""
+                    writer.write(f"CONNECT {self._authority} HTTP/1.1\r\nhost: {self._authority}\r\n"
+                                 f"{auth}\r\n".encode("latin-1"))
+                    head = await reader.readuntil(b"\r\n\r\n")
+                    if head.split(b" ", 2)[1:2] != [b"200"]:
+                        status_line = head.split(b"\r\n", 1)[0].decode("latin-1")
+                        raise HTTPStreamError("connect", f"the proxy {host}:{port} refused the tunnel: {status_line}")
                     await writer.start_tls(self._ssl, server_hostname=self.host)
-                else:  # reopen with TLS from the start (start_tls on a fresh plain stream costs a round trip more)
-                    writer.close()
-                    reader, writer = await asyncio.open_connection(host, port, ssl=self._ssl,
-                                                                   server_hostname=self.host, limit=READ_SIZE * 4)
-        except (OSError, asyncio.IncompleteReadError, ssl.SSLError) as exc:
-            raise HTTPStreamError("connect", f"cannot connect to {host}:{port}: {type(exc).__name__}: {exc}") from None
-        return _Connection(reader, writer)
+                return _Connection(reader, writer)
+        except BaseException as exc:
+            if writer is not None:
+                writer.close()
+            if isinstance(exc, HTTPStreamError):
+                raise
+            if isinstance(exc, TimeoutError):
+                raise HTTPStreamError("timeout", f"no connection to {host}:{port} within {self.timeout_s:g} s") \
+                    from None
+            if isinstance(exc, (OSError, asyncio.IncompleteReadError, asyncio.LimitOverrunError, ssl.SSLError)):
+                raise HTTPStreamError("connect", f"cannot connect to {host}:{port}: {type(exc).__name__}: {exc}") \
+                    from None
+            raise
+
+    def _pooled(self) -> _Connection | None:
+        """An idle connection the server has not visibly closed, or None."""
+        while self._idle:
+            connection = self._idle.pop()
+            if not connection.reader.at_eof():
+                return connection
+            connection.close()
+        return None
 
     async def post(self, path: str, body: bytes) -> AsyncIterator[Response | bytes]:
         """POST `body` (JSON) to the base URL's path + `path`; yields the `Response` head, then the body's
-        bytes block by block as they arrive (chunked framing removed), and ends at the body's end."""
+        bytes block by block as they arrive (chunked framing removed), and ends at the body's end.
+
+        `timeout_s` bounds each wait for the network (connecting, the response head, each block), never the
+        time the caller spends between blocks."""
         request = (f"POST {self._absolute}{self.prefix}{path} HTTP/1.1\r\n".encode("latin-1") + self._head_lines
                    + f"\r\ncontent-type: application/json\r\ncontent-length: {len(body)}\r\n\r\n".encode("latin-1")
                    + body)
+        loop = asyncio.get_running_loop()
         for attempt in (1, 2):
-            connection = self._idle.pop() if self._idle else await self._connect()
+            # a retry always goes on a new connection: the others in the pool may have been closed too
+            connection = (self._pooled() if attempt == 1 else None) or await self._connect()
             try:
                 async with asyncio.timeout(self.timeout_s) as deadline:
                     connection.writer.write(request)
                     try:
                         head = await connection.reader.readuntil(b"\r\n\r\n")
-                    except asyncio.IncompleteReadError as exc:
-                        if connection.reused and not exc.partial and attempt == 1:
+                    except (asyncio.IncompleteReadError, ConnectionResetError, BrokenPipeError) as exc:
+                        if connection.reused and not getattr(exc, "partial", b"") and attempt == 1:
                             connection.close()  # closed by the server while idle: once more on a new one
                             continue
                         raise HTTPStreamError("closed", "the server closed the connection without a response") \
                             from None
                     response, framing = _parse_head(head)
+                    deadline.reschedule(None)  # no deadline while the caller has the data
                     yield response
+                    deadline.reschedule(loop.time() + self.timeout_s)
                     async for block in _body(connection.reader, framing, deadline, self.timeout_s):
+                        deadline.reschedule(None)
                         yield block
+                        deadline.reschedule(loop.time() + self.timeout_s)
             except TimeoutError:
                 connection.close()
                 raise HTTPStreamError("timeout", f"nothing received for {self.timeout_s:g} s") from None
@@ -172,11 +203,14 @@ def _parse_head(head: bytes) -> tuple[Response, tuple[str, int]]:
     if "chunked" in headers.get("transfer-encoding", "").lower():
         return Response(int(parts[1]), headers), ("chunked", 0)
     if "content-length" in headers:
+        if not headers["content-length"].isdigit():
+            raise HTTPStreamError("protocol", f"bad content-length {headers['content-length'][:40]!r}")
         return Response(int(parts[1]), headers), ("length", int(headers["content-length"]))
     return Response(int(parts[1]), headers), ("eof", 0)
 
 
-async def _body(reader: asyncio.StreamReader, framing: tuple[str, int], deadline: asyncio.Timeout, timeout_s: float) -> AsyncIterator[bytes]:
+async def _body(reader: asyncio.StreamReader, framing: tuple[str, int], deadline: asyncio.Timeout,
+                timeout_s: float) -> AsyncIterator[bytes]:
     """The body's blocks; every block received pushes the deadline on (the timeout is between reads)."""
     kind, length = framing
     loop = asyncio.get_running_loop()
@@ -222,10 +256,10 @@ async def _body(reader: asyncio.StreamReader, framing: tuple[str, int], deadline
             try:
                 size = int(buffer[pos:end], 16)
             except ValueError:  # a chunk extension (`;name=value`), or not a size at all
-                try:
-                    size = int(buffer[pos:end].split(b";", 1)[0], 16)
-                except ValueError:
-                    raise HTTPStreamError("protocol", f"bad chunk size line {buffer[pos:end][:40]!r}") from None
+                field = buffer[pos:end].split(b";", 1)[0].strip()
+                size = int(field, 16) if HEX_SIZE.fullmatch(field) else -1
+            if size < 0:  # int() takes "-6": a negative size would never move the position on
+                raise HTTPStreamError("protocol", f"bad chunk size line {buffer[pos:end][:40]!r}")
             if size and end + size + 4 <= size_of_buffer:  # the whole chunk is here (the common case)
                 out.append(buffer[end + 2:end + 2 + size])
                 pos = end + size + 4

@@ -135,10 +135,15 @@ class OpenAIBackend(Backend):
         block of bytes received, the chunks it completed, so that they are stamped with its receipt time."""
         state = _Chunks(prompt.style == "chat")
         path, params = self._params(prompt)
-        async for events in self._sse.events(path, params):
-            texts = state.feed(events)
-            if texts:
-                yield texts
+        try:
+            async for events in self._sse.events(path, params):
+                texts = state.feed(events)
+                if texts:
+                    yield texts
+        except RequestFailed:
+            raise
+        except Exception as exc:  # noqa: BLE001 - e.g. an event of an unexpected shape: classified as on `stream`
+            raise to_request_failed(exc, openai, self._secrets, mid_stream=True) from None
         yield [self._finish(state, prompt)]
 
     def _finish(self, state: _Chunks, prompt: Prompt) -> Usage:
@@ -170,5 +175,7 @@ class OpenAIBackend(Backend):
 
     async def aclose(self) -> None:
         """Close the asyncio client (inside the event loop that used it)."""
-        await self._sse.close()
+        sse = getattr(self, "_sse", None)
+        if sse is not None:
+            await sse.close()
 

@@ -53,7 +53,8 @@ class SSEClient:
                 if response.status >= 400:
                     text = b"".join([block async for block in blocks]).decode("utf-8", "replace")
                     raise RequestFailed(classify_status(response.status),
-                                        self._scrub(f"Error code: {response.status} - {text[:ERROR_BODY_CHARS]}"),
+                                        # scrubbed before it is cut: a key across the cut would leave its start
+                                        self._scrub(f"Error code: {response.status} - {text}")[:ERROR_BODY_CHARS],
                                         status_code=response.status,
                                         retry_after_s=parse_retry_after(response.headers))
                 kind = response.headers.get("content-type", "")
@@ -120,9 +121,12 @@ class SSEClient:
             try:
                 event = orjson.loads(data)
             except orjson.JSONDecodeError as exc:
-                raise RequestFailed("malformed_stream", self._scrub(f"event data is not JSON ({exc}): {data[:200]!r}")) \
-                    from None
-            if isinstance(event, dict) and event.get("error"):
+                raise RequestFailed("malformed_stream",
+                                    self._scrub(f"event data is not JSON ({exc}): {data!r}")[:ERROR_BODY_CHARS]) from None
+            if not isinstance(event, dict):
+                raise RequestFailed("malformed_stream", self._scrub(f"event data is not a JSON object: {data!r}")
+                                    [:ERROR_BODY_CHARS])
+            if event.get("error"):
                 raise RequestFailed("stream_error", self._scrub(f"error event in the stream: {event['error']}"))
             parsed.append(event)
         return parsed, False

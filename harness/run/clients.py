@@ -180,11 +180,15 @@ class ProcessClients:
         deadline, ready = time.monotonic() + ready_timeout_s, set()
         while len(ready) < n:
             try:
-                kind, number, detail = self.outbox.get(timeout=max(deadline - time.monotonic(), 0.01))
+                kind, number, detail = self.outbox.get(timeout=0.2)
             except queue.Empty:
-                self.close()
-                raise HarnessError(f"client processes: {n - len(ready)} of {n} not ready in {ready_timeout_s:g} s") \
-                    from None
+                dead = [i for i, process in enumerate(self.processes) if i not in ready and not process.is_alive()]
+                if dead or time.monotonic() > deadline:
+                    self.close()
+                    why = f"exited (code {self.processes[dead[0]].exitcode})" if dead else \
+                        f"not ready in {ready_timeout_s:g} s"
+                    raise HarnessError(f"client process {dead[0] if dead else ''} {why}".replace("  ", " ")) from None
+                continue
             if kind == "error":
                 self.close()
                 raise HarnessError(f"client process {number} could not start: {detail}")

@@ -39,6 +39,7 @@ from harness.run.retry import RetryPolicy
 RECORD_BATCH_S = 0.2  # a remote session sends its finished records at least this often
 CLOCK_SAMPLES = 5
 CONNECT_TIMEOUT_S = 5.0
+LOAD_TIMEOUT_S = 3600.0  # a feasible actor waits while other work holds its node's resources; not forever
 
 
 def _ray():
@@ -205,10 +206,15 @@ class RemoteSession:
         ray = self.cluster.ray
         resources = getattr(self.cfg, "resources", None)
         self.entry["ray"] = {"resources": dict(resources or {})}
-        worker = ray.remote(SessionWorker).options(**_actor_options(resources))
+        options = _actor_options(resources)
+        self.cluster.check_feasible(options)
+        worker = ray.remote(SessionWorker).options(**options)
         self.actor = worker.remote(self.cfg, self.runner.run_id, self.runner.energy, self.runner.cost_overrides)
         try:
-            facts = ray.get(self.actor.load.remote())
+            facts = ray.get(self.actor.load.remote(), timeout=LOAD_TIMEOUT_S)
+        except ray.exceptions.GetTimeoutError:
+            raise HarnessError(f"on the cluster: not loaded within {LOAD_TIMEOUT_S:g} s (are the nodes with "
+                               f"{dict(resources or {})} busy?)") from None
         except ray.exceptions.RayError as exc:
             raise HarnessError(f"on the cluster: {_cause(exc)}") from None
         for warning in facts.pop("warnings", []):
@@ -361,6 +367,18 @@ class RayCluster:
                       "nodes": [{"node_id": n["NodeID"], "ip": n["NodeManagerAddress"], "resources": n["Resources"]}
                                 for n in nodes]}
 
+    def check_feasible(self, options: dict[str, Any]) -> None:
+        """`HarnessError` unless some node has every resource the actor `options` ask for (Ray would leave an
+        infeasible actor pending forever)."""
+        asked = {"CPU": options.get("num_cpus", 0), "GPU": options.get("num_gpus", 0),
+                 "memory": options.get("memory", 0), **options.get("resources", {})}
+        asked = {name: amount for name, amount in asked.items() if amount}
+        for node in self.facts["nodes"]:
+            if all(node["resources"].get(name, 0) >= amount for name, amount in asked.items()):
+                return
+        have = "; ".join(f"{node['ip']}: {_listed(node['resources'])}" for node in self.facts["nodes"])
+        raise HarnessError(f"no node of the cluster has {_listed(asked)} (nodes: {have})")
+
     def check_version(self, facts: dict[str, Any]) -> None:
         if facts.get("harness_version") != __version__:
             raise HarnessError(f"node {facts.get('ip')} runs harness {facts.get('harness_version')}, the driver "
@@ -370,10 +388,19 @@ class RayCluster:
         return RemoteSession(self, cfg, entry, runner)
 
     def clients(self, cfg: Any, max_attempts: int, n: int) -> RayClients:
-        return RayClients(self, cfg, max_attempts, n)
+        """`n` client actors, one CPU each: at most as many as the cluster has CPUs (all run at once)."""
+        cpus = int(sum(node["resources"].get("CPU", 0) for node in self.facts["nodes"]))
+        return RayClients(self, cfg, max_attempts, max(1, min(n, cpus)))
 
     def close(self) -> None:
         self.ray.shutdown()
+
+
+def _listed(resources: dict[str, float]) -> str:
+    """`CPU 2, GPU 1, memory 22.2 GiB, h200 1`: a node's or an actor's resources, as people read them."""
+    return ", ".join(f"{name} {amount / 2**30:.1f} GiB" if name == "memory" else f"{name} {amount:g}"
+                     for name, amount in sorted(resources.items())
+                     if not name.startswith("node:") and name != "object_store_memory")
 
 
 def _cause(exc: BaseException) -> str:
