@@ -13,6 +13,7 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
 import pytest
 from ray.cluster_utils import Cluster  # the ray extra, installed by `make test`: missing, the tests fail
 
@@ -73,6 +74,9 @@ def test_each_local_model_runs_on_the_node_it_asks_for(tmp_path, cluster):
         assert record["error"] is None and record["verdict"] in ("correct", "incorrect")
         assert record["energy"] is not None and record["output_tokens"] > 0
     assert "smol" in proc.stdout and "gemma" in proc.stdout   # summarised as any run
+    (report,) = (tmp_path / "rep").glob("*.html")
+    html = report.read_text()
+    assert "ran on (Ray node)" in html and nodes["node_a"] in html and nodes["node_b"] in html
 
 
 def test_a_level_is_split_across_client_actors_on_two_nodes(tmp_path, cluster):
@@ -94,6 +98,26 @@ def test_a_level_is_split_across_client_actors_on_two_nodes(tmp_path, cluster):
     assert len(clients) == 2 and {c["node_id"] for c in clients} == set(_node_ids(cluster).values())
     assert all(abs(c["clock_offset_s"]) < 0.05 for c in clients)   # one machine: the same clock
     assert sum(c["n_requests"] for c in clients) == 12 and level["client_cpu_s"] > 0
+
+
+def test_an_open_loop_over_client_actors_keeps_the_cluster_wide_schedule(tmp_path, cluster):
+    with FakeAPI(usage=USAGE, delay_s=0.3) as api:
+        models = write(tmp_path / "models.yaml", f"models:\n  - {{name: fake, kind: openai, base_url: "
+                                                 f"'{api.base_url}/v1', model: m, max_attempts: 1}}\n")
+        proc = run_cli("run", "--ray", cluster.address, "--client-processes", "2", "--models", str(models),
+                       "--suite", str(_suite(tmp_path, 80)), "--profile", "poisson:40", "--out", str(tmp_path / "out"),
+                       "--no-report")
+    assert proc.returncode == 0, proc.stderr
+    (run_dir,) = (tmp_path / "out").iterdir()
+    records = read_records(run_dir / "records.jsonl")
+    assert len(records) == 80 and all(r["error"] is None for r in records)
+    started = np.array([np.datetime64(r["started_at"].replace("+00:00", "")) for r in records], dtype="datetime64[us]")
+    scheduled = np.array([r["scheduled_offset_s"] for r in records])
+    lateness = (started - started.min()).astype(np.int64) / 1e6 - (scheduled - scheduled.min())
+    assert lateness.min() > -0.005 and np.percentile(lateness, 90) < 0.1, lateness   # both actors, one schedule
+    assert 79 / (scheduled.max() - scheduled.min()) == pytest.approx(40, rel=0.3)
+    clients = json.loads((run_dir / "run.json").read_text())["models"]["fake"]["levels"]["poisson:40"]["clients"]
+    assert len(clients) == 2 and sum(c["n_requests"] for c in clients) == 80
 
 
 def test_a_worker_killed_mid_run_leaves_owed_requests_lost_and_the_run_resumes(tmp_path, cluster):

@@ -249,6 +249,10 @@ def _dl(items: dict[str, Any]) -> str:
     return "<dl>" + "".join(f"<dt>{_e(k)}</dt><dd>{_e(v)}</dd>" for k, v in items.items()) + "</dl>"
 
 
+# what the manifest section shows of each load level (the figures themselves are in the levels table)
+LEVEL_FACTS = ("started_at", "n_requests", "client_processes", "client_cpu_s", "clients")
+
+
 def manifest_section(data: ReportData) -> str:
     parts = []
     for run_dir, manifest in zip(data.run_dirs, data.manifests):
@@ -261,6 +265,9 @@ def manifest_section(data: ReportData) -> str:
                 "RAM": _num((host.get("ram_bytes") or 0) / 2**30, ".1f", " GiB"), "GPUs": gpus, "OS": host.get("os"),
                 "Python": host.get("python"), "memory bandwidth": json.dumps(host.get("memory_bandwidth"))}
         head.update({f"library {k}": v for k, v in manifest.get("libraries", {}).items()})
+        for number, placement in enumerate(manifest.get("placement") or [], start=1):
+            if placement.get("ray") or placement.get("client_processes"):
+                head[f"placement {number}"] = json.dumps(placement)
         head.update({f"suite {s['name']}": f"v{s.get('version')} sha256 {s['sha256']} ({s.get('n_tasks')} tasks)"
                      for s in manifest.get("suites", [])})
         models = []
@@ -274,6 +281,9 @@ def manifest_section(data: ReportData) -> str:
                 "carbon (grid)": json.dumps(entry.get("carbon")) if entry.get("carbon") else None,
                 "ecologits": json.dumps(entry.get("ecologits")) if entry.get("ecologits") else None,
                 "error": json.dumps(entry.get("error")) if entry.get("error") else None,
+                "ran on (Ray node)": json.dumps(entry.get("node")) if entry.get("node") else None,
+                "load levels": json.dumps({name: {k: v for k, v in level.items() if k in LEVEL_FACTS}
+                                           for name, level in entry["levels"].items()}) if entry.get("levels") else None,
             }) + "</details>")
         parts.append(f"<details open><summary>{_e(manifest.get('run_id'))}</summary>{_dl(head)}{''.join(models)}</details>")
     return "".join(parts)
