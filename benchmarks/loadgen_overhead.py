@@ -99,7 +99,8 @@ def raw_level(base_url: str, n: int, concurrency: int, loop: asyncio.AbstractEve
     return time.perf_counter() - t0, events
 
 
-def harness_level(backend: OpenAIBackend, n: int, concurrency: int, loop: asyncio.AbstractEventLoop) -> tuple[float, int]:
+def harness_level(backend: OpenAIBackend, n: int, concurrency: int,
+                  loop: asyncio.AbstractEventLoop) -> tuple[float, int]:
     prompt = Prompt(style="chat", max_tokens=16, messages=MESSAGES)
     policy = RetryPolicy(max_attempts=1)
 
@@ -142,14 +143,16 @@ def main() -> None:
         per_side: dict[str, list[tuple[float, float, float]]] = {"raw": [], "harness": []}
         ratios = []
         for round_index in range(args.rounds):
-            order = ("raw", "harness", "harness", "raw") if round_index % 2 == 0 else ("harness", "raw", "raw", "harness")
+            order = (("raw", "harness", "harness", "raw") if round_index % 2 == 0
+                     else ("harness", "raw", "raw", "harness"))
             seen: dict[str, list[tuple[float, float, float]]] = {"raw": [], "harness": []}
             for name in order:
                 cpu0 = cpu_s()
                 wall_s, chunks = sides[name](args.requests)
                 cpu_ms = (cpu_s() - cpu0) * 1000 / args.requests
                 seen[name].append((args.requests / wall_s, chunks / wall_s, cpu_ms))
-            means = {name: tuple(statistics.fmean(v[i] for v in values) for i in range(3)) for name, values in seen.items()}
+            means = {name: tuple(statistics.fmean(v[i] for v in values) for i in range(3))
+                     for name, values in seen.items()}
             ratios.append(means["harness"][0] / means["raw"][0])
             for name in per_side:
                 per_side[name].append(means[name])

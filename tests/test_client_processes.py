@@ -81,6 +81,7 @@ def test_two_client_processes_keep_the_level_concurrency_and_every_record_once(t
     clients = level["clients"]
     assert level["client_processes"] == 2 and len({c["pid"] for c in clients}) == 2
     assert [c["concurrency"] for c in clients] == [2, 2] and sum(c["n_requests"] for c in clients) == 16
+    assert [sum(r["client"] == i for r in records) for i in (0, 1)] == [c["n_requests"] for c in clients]
     assert os.getpid() not in {c["pid"] for c in clients}
     assert level["client_cpu_s"] == pytest.approx(sum(c["cpu_s"] for c in clients)) and level["client_cpu_s"] > 0
 

@@ -68,7 +68,8 @@ class Scripted:
 
 
 def _stream_reply(body: bytes, size: int = 7) -> bytes:
-    return b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ntransfer-encoding: chunked\r\n\r\n" + _chunked(body, size)
+    head = b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ntransfer-encoding: chunked\r\n\r\n"
+    return head + _chunked(body, size)
 
 
 async def _texts(client: SSEClient) -> list[str]:
@@ -132,7 +133,8 @@ def test_a_pooled_connection_closed_while_idle_is_retried_once_on_a_new_one():
 
 
 def test_sse_comments_multiline_data_and_crlf_are_read_as_the_format_defines():
-    body = (b": keep-alive\r\n\r\n" + b'data: {"choices": [{"delta": {"content": "a"},\r\ndata:  "finish_reason": null}]}\r\n\r\n'
+    body = (b": keep-alive\r\n\r\n"
+            + b'data: {"choices": [{"delta": {"content": "a"},\r\ndata:  "finish_reason": null}]}\r\n\r\n'
             + b'event: message\ndata: {"choices": [{"delta": {"content": "b"}}]}\n\ndata: [DONE]\n\n')
 
     async def run() -> None:

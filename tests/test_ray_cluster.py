@@ -84,7 +84,8 @@ def test_a_level_is_split_across_client_actors_on_two_nodes(tmp_path, cluster):
         models = write(tmp_path / "models.yaml", f"models:\n  - {{name: fake, kind: openai, base_url: "
                                                  f"'{api.base_url}/v1', model: m, max_attempts: 1}}\n")
         proc = run_cli("run", "--ray", cluster.address, "--client-processes", "2", "--models", str(models),
-                       "--suite", str(_suite(tmp_path, 12)), "--profile", "concurrent:4", "--out", str(tmp_path / "out"),
+                       "--suite", str(_suite(tmp_path, 12)), "--profile", "concurrent:4",
+                       "--out", str(tmp_path / "out"),
                        "--no-report")
         in_flight = api.max_in_flight
     assert proc.returncode == 0, proc.stderr
@@ -98,6 +99,7 @@ def test_a_level_is_split_across_client_actors_on_two_nodes(tmp_path, cluster):
     assert len(clients) == 2 and {c["node_id"] for c in clients} == set(_node_ids(cluster).values())
     assert all(abs(c["clock_offset_s"]) < 0.05 for c in clients)   # one machine: the same clock
     assert sum(c["n_requests"] for c in clients) == 12 and level["client_cpu_s"] > 0
+    assert [sum(r["client"] == i for r in records) for i in (0, 1)] == [c["n_requests"] for c in clients]
 
 
 def test_an_open_loop_over_client_actors_keeps_the_cluster_wide_schedule(tmp_path, cluster):

@@ -121,8 +121,8 @@ class SSEClient:
             try:
                 event = orjson.loads(data)
             except orjson.JSONDecodeError as exc:
-                raise RequestFailed("malformed_stream",
-                                    self._scrub(f"event data is not JSON ({exc}): {data!r}")[:ERROR_BODY_CHARS]) from None
+                message = self._scrub(f"event data is not JSON ({exc}): {data!r}")[:ERROR_BODY_CHARS]
+                raise RequestFailed("malformed_stream", message) from None
             if not isinstance(event, dict):
                 raise RequestFailed("malformed_stream", self._scrub(f"event data is not a JSON object: {data!r}")
                                     [:ERROR_BODY_CHARS])

@@ -212,13 +212,15 @@ class ProcessClients:
                 for number in sorted(pending):
                     if not self.processes[number].is_alive():
                         pending.discard(number)
-                        clients[number] = {"pid": self.processes[number].pid, "lost": True}
-                        yield from self._owed(shares[number], returned[number], f"client process {number} (pid "
-                                              f"{self.processes[number].pid}) exited before its requests finished")
+                        pid = self.processes[number].pid
+                        clients[number] = {"pid": pid, "lost": True}
+                        message = f"client process {number} (pid {pid}) exited before its requests finished"
+                        yield from self._owed(number, shares[number], returned[number], message)
                 continue
             if kind == "records":
                 for raw in detail:
                     returned[number].add(raw["_index"])
+                    raw["_client"] = number
                     yield raw
             elif kind == "done":
                 pending.discard(number)
@@ -226,17 +228,18 @@ class ProcessClients:
             elif kind == "error":
                 pending.discard(number)
                 clients[number] = {"pid": self.processes[number].pid, "lost": True, "error": detail}
-                yield from self._owed(shares[number], returned[number], f"client process {number} failed: {detail}")
+                yield from self._owed(number, shares[number], returned[number],
+                                      f"client process {number} failed: {detail}")
         stats.update(wall_s=time.perf_counter() - t0,
                      client_cpu_s=sum(c.get("cpu_s", 0.0) for c in clients.values()),
                      clients=[clients[i] for i in sorted(clients)])
 
-    def _owed(self, share: Share, returned: set[int], message: str) -> Iterator[dict[str, Any]]:
+    def _owed(self, share_number: int, share: Share, returned: set[int], message: str) -> Iterator[dict[str, Any]]:
         if self.stop_event.is_set():
             return  # stopped: what was not sent is left to --resume
         for index, _ in share.items:
             if index not in returned:
-                yield {**lost_raw(message), "_index": index}
+                yield {**lost_raw(message), "_index": index, "_client": share_number}
 
     def close(self) -> None:
         """Ask every process to finish, then end those that do not."""

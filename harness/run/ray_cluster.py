@@ -328,13 +328,14 @@ class RayClients:
                         message = f"client actor {number} on node {self.facts[number]['ip']} was lost: {_cause(exc)}"
                         for index, _ in shares[number].items:
                             if index not in returned[number]:
-                                yield {**lost_raw(message), "_index": index}
+                                yield {**lost_raw(message), "_index": index, "_client": number}
                     continue
                 if isinstance(item, dict):
                     clients[number] = {**self.facts[number], **item["stats"]}
                     continue
                 for raw in item:
                     returned[number].add(raw["_index"])
+                    raw["_client"] = number
                     yield raw
         stats.update(wall_s=time.perf_counter() - t0, client_cpu_s=sum(c.get("cpu_s", 0.0) for c in clients.values()),
                      clients=[clients[i] for i in sorted(clients)])

@@ -258,6 +258,7 @@ class ModelSession:
             start_at_s = time.time() + START_LEAD_S
         for raw in clients.run(split_level(level, items, n_clients, offsets_s, start_at_s), stop, stats):
             record, task = prepared[raw.pop("_index")]
+            record["client"] = raw.pop("_client")  # which of the level's `clients` (manifest) sent it
             record.update(raw)
             record["energy"] = None
             yield self._finish(task, record)
