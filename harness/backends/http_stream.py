@@ -211,7 +211,8 @@ def _parse_head(head: bytes) -> tuple[Response, tuple[str, int]]:
 
 async def _body(reader: asyncio.StreamReader, framing: tuple[str, int], deadline: asyncio.Timeout,
                 timeout_s: float) -> AsyncIterator[bytes]:
-    """The body's blocks; every block received pushes the deadline on (the timeout is between reads)."""
+    """The body's blocks. The caller re-arms `deadline` whenever it asks for the next block; a read that
+    gives no block yet (part of a chunk's size line) pushes it on here, so that the timeout is between reads."""
     kind, length = framing
     loop = asyncio.get_running_loop()
     if kind == "length":
@@ -219,13 +220,11 @@ async def _body(reader: asyncio.StreamReader, framing: tuple[str, int], deadline
             block = await reader.read(min(length, READ_SIZE))
             if not block:
                 raise HTTPStreamError("closed", "the server closed the connection before the response's end")
-            deadline.reschedule(loop.time() + timeout_s)
             length -= len(block)
             yield block
         return
     if kind == "eof":
         while block := await reader.read(READ_SIZE):
-            deadline.reschedule(loop.time() + timeout_s)
             yield block
         return
     # chunked: `left` bytes of the current chunk's data are still to come; -1 when a size line is due; positions
@@ -235,7 +234,6 @@ async def _body(reader: asyncio.StreamReader, framing: tuple[str, int], deadline
         block = await reader.read(READ_SIZE)
         if not block:
             raise HTTPStreamError("closed", "the server closed the connection in the middle of the response")
-        deadline.reschedule(loop.time() + timeout_s)
         buffer = buffer + block if buffer else block
         out, pos, size_of_buffer, find = [], 0, len(buffer), buffer.find
         while pos < size_of_buffer:
@@ -271,6 +269,7 @@ async def _body(reader: asyncio.StreamReader, framing: tuple[str, int], deadline
                     if not more:
                         raise HTTPStreamError("closed", "the server closed the connection in the trailers")
                     rest += more
+                    deadline.reschedule(loop.time() + timeout_s)
                 if out:
                     yield b"".join(out)
                 return
@@ -278,6 +277,8 @@ async def _body(reader: asyncio.StreamReader, framing: tuple[str, int], deadline
         buffer = buffer[pos:]
         if out:
             yield b"".join(out) if len(out) > 1 else out[0]
+        else:
+            deadline.reschedule(loop.time() + timeout_s)
 
 
 @dataclass(frozen=True)

@@ -30,7 +30,8 @@ from harness.backends.failures import RequestFailed, classify_status, parse_retr
 from harness.backends.http_stream import HTTPClient, HTTPStreamError, Response
 
 DEFAULT_BASE_URL = "https://api.openai.com/v1"  # the OpenAI SDK's default, after OPENAI_BASE_URL
-ERROR_BODY_CHARS = 2000  # how much of a refused request's body goes into the record's message
+ERROR_BODY_CHARS = 2000
+DONE = b"data: [DONE]"  # how much of a refused request's body goes into the record's message
 
 
 class SSEClient:
@@ -70,20 +71,18 @@ class SSEClient:
                     if b"\r" in pending:  # CRLF or CR line ends; a CR at the very end may be half of a CRLF
                         held = b"\r" if pending.endswith(b"\r") else b""
                         pending = pending[:len(pending) - len(held)].replace(b"\r\n", b"\n").replace(b"\r", b"\n")
-                        if b"\n\n" not in pending:
-                            pending += held
-                            continue
-                        *complete, pending = pending.split(b"\n\n")
-                        pending += held
-                    elif b"\n\n" not in pending:
-                        continue
                     else:
-                        *complete, pending = pending.split(b"\n\n")
-                    parsed, done = self._parse(complete)
+                        held = b""
+                    cut = pending.rfind(b"\n\n")
+                    if cut < 0:
+                        pending += held
+                        continue
+                    region, pending = pending[:cut], pending[cut + 2:] + held
+                    parsed, done = self._parse(region)
                     if parsed:
                         yield parsed
                 if pending.strip() and not done:  # a last event without its blank line
-                    parsed, _ = self._parse([pending])
+                    parsed, _ = self._parse(pending)
                     if parsed:
                         yield parsed
         except HTTPStreamError as exc:
@@ -91,22 +90,27 @@ class SSEClient:
                 exc.kind, "disconnected" if streaming else "connection")
             raise RequestFailed(error_class, self._scrub(f"{exc.kind}: {exc}")) from None
 
-    def _parse(self, raw_events: list[bytes]) -> tuple[list[dict[str, Any]], bool]:
-        """JSON objects of complete events, and whether `[DONE]` was among them."""
-        done = raw_events[-1] == b"data: [DONE]"
+    def _parse(self, region: bytes) -> tuple[list[dict[str, Any]], bool]:
+        """JSON objects of the complete events in `region` (events separated by blank lines), and whether
+        `[DONE]` was among them."""
+        done = region == DONE or region.endswith(b"\n\n" + DONE)
         if done:
-            raw_events = raw_events[:-1]
-        # The common case, one `data: {...}` line per event, is parsed as one JSON array: one call for all the
-        # block's events; anything else (comments, several lines, an event that does not parse) goes one by one.
-        if all(raw[:6] == b"data: " and b"\n" not in raw for raw in raw_events):
+            region = region[:-len(DONE)].rstrip(b"\n")
+        # The common case — every event one `data: {...}` line — is checked on the whole region (every newline
+        # is part of a separator before the next `data: {`) and parsed as one JSON array: one call for all of
+        # the block's events. Anything else (comments, several lines, an event that does not parse, an error
+        # object) goes event by event.
+        if region.startswith(b"data: {") and region.count(b"\n") == 2 * region.count(b"\n\ndata: {"):
             try:
-                events = orjson.loads(b"[" + b",".join([raw[6:] for raw in raw_events]) + b"]")
+                events = orjson.loads(b"[" + region[6:].replace(b"\n\ndata: ", b",") + b"]")
             except orjson.JSONDecodeError:
                 pass
             else:
-                if all(event.__class__ is dict and not event.get("error") for event in events):
+                if b'"error"' not in region:
                     return events, done
-        parsed, done_inside = self._parse_each(raw_events)
+        elif not region:
+            return [], done
+        parsed, done_inside = self._parse_each(region.split(b"\n\n"))
         return parsed, done or done_inside
 
     def _parse_each(self, raw_events: list[bytes]) -> tuple[list[dict[str, Any]], bool]:
