@@ -5,6 +5,7 @@ streamed by the streamed window."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 
 import pandas as pd
@@ -16,7 +17,7 @@ from harness.backends import Prompt
 from harness.backends.anthropic_api import AnthropicBackend
 from harness.backends.openai_api import OpenAIBackend
 from harness.config.models import AnthropicModel, OpenAIModel
-from harness.run.request import timed_stream
+from harness.run.request import timed_stream, timed_stream_async
 from harness.store.records import read_records
 from tests.conftest import run_cli, write
 from tests.fake_api import FakeAPI
@@ -25,10 +26,21 @@ PROMPT = Prompt(style="chat", max_tokens=16, messages=[{"role": "user", "content
 NS = 1e9
 
 
-def _openai_record(api: FakeAPI) -> dict:
+# Both request paths: the SDK one request at a time, and the load generator's own client.
+PATHS = ["one-at-a-time", "load-generator"]
+
+
+def _openai_record(api: FakeAPI, path: str) -> dict:
     backend = OpenAIBackend(OpenAIModel(name="r", kind="openai", base_url=f"{api.base_url}/v1", model="m"))
     backend.load()
     try:
+        if path == "load-generator":
+            async def once() -> dict:
+                try:
+                    return await timed_stream_async(backend, PROMPT)
+                finally:
+                    await backend.aclose()
+            return asyncio.run(once())
         return timed_stream(backend, PROMPT)
     finally:
         backend.close()
@@ -38,10 +50,11 @@ def _window_s(offsets: list[int]) -> float:
     return (offsets[-1] - offsets[0]) / NS
 
 
-def test_567_tokens_in_5_chunks_reports_the_end_to_end_rate_not_a_streaming_speed(tmp_path):
+@pytest.mark.parametrize("path", PATHS)
+def test_567_tokens_in_5_chunks_reports_the_end_to_end_rate_not_a_streaming_speed(tmp_path, path):
     usage = {"prompt_tokens": 20, "completion_tokens": 567, "total_tokens": 587}
     with FakeAPI(usage=usage) as api:
-        record = _openai_record(api)
+        record = _openai_record(api, path)
     assert record["error"] is None and record["output_text"] == "The answer is 42."
     assert len([n for n in record["chunk_chars"] if n]) == 5 and record["output_tokens"] == 567
     m = request_metrics(record)
@@ -63,11 +76,12 @@ def test_567_tokens_in_5_chunks_reports_the_end_to_end_rate_not_a_streaming_spee
     assert pd.isna(row["output_tok_per_s_p50"]) and row["e2e_output_tok_per_s_p50"] > 567 / 30
 
 
-def test_hidden_reasoning_tokens_leave_only_the_streamed_ones_in_the_speed():
+@pytest.mark.parametrize("path", PATHS)
+def test_hidden_reasoning_tokens_leave_only_the_streamed_ones_in_the_speed(path):
     usage = {"prompt_tokens": 20, "completion_tokens": 567, "total_tokens": 587,
              "completion_tokens_details": {"reasoning_tokens": 562}}
     with FakeAPI(usage=usage, event_gap_s=0.02) as api:
-        record = _openai_record(api)
+        record = _openai_record(api, path)
     answer = [t for t, n in zip(record["chunk_offsets_ns"], record["chunk_chars"]) if n]
     m = request_metrics(record)
     # 567 - 562 = 5 answer tokens streamed, over the window of the 5 answer chunks
@@ -76,11 +90,12 @@ def test_hidden_reasoning_tokens_leave_only_the_streamed_ones_in_the_speed():
     assert m["e2e_output_tok_per_s"] == pytest.approx(567 / (record["end_offset_ns"] / NS))
 
 
-def test_streamed_reasoning_is_recorded_apart_and_counts_for_ttft_not_ttfat():
+@pytest.mark.parametrize("path", PATHS)
+def test_streamed_reasoning_is_recorded_apart_and_counts_for_ttft_not_ttfat(path):
     usage = {"prompt_tokens": 20, "completion_tokens": 8, "total_tokens": 28,
              "completion_tokens_details": {"reasoning_tokens": 3}}
     with FakeAPI(usage=usage, reasoning=["Six", " sevens", " are 42."], event_gap_s=0.02) as api:
-        record = _openai_record(api)
+        record = _openai_record(api, path)
     assert record["reasoning_text"] == "Six sevens are 42." and record["output_text"] == "The answer is 42."
     assert record["reasoning_chars"] == [3, 7, 8]
     streamed = sorted(record["reasoning_offsets_ns"] + [t for t, n in zip(record["chunk_offsets_ns"],
