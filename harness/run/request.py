@@ -77,6 +77,9 @@ class _Observation:
         }
 
 
+_ANSWER_ONLY = {str}
+
+
 def timed_stream(backend: Backend, prompt: Prompt) -> dict[str, Any]:
     """Run one attempt, stamping each chunk; return the raw observations (request errors are returned)."""
     seen = _Observation()
@@ -101,16 +104,20 @@ async def timed_stream_async(backend: Any, prompt: Prompt) -> dict[str, Any]:
     """`timed_stream` over a backend's asyncio stream (`astream_blocks`): the chunks of one received block
     share its receipt stamp."""
     seen = _Observation()
-    add_offset, add_chars, add_part, clock, t0 = seen.offsets.append, seen.chars.append, seen.parts.append, \
-        time.perf_counter_ns, seen.t0
+    offsets, chars, parts, clock, t0 = seen.offsets, seen.chars, seen.parts, time.perf_counter_ns, seen.t0
     try:
         async for block in backend.astream_blocks(prompt):
             t = clock()
+            if set(map(type, block)) == _ANSWER_ONLY:  # the common block: answer text only, stamped at once
+                offsets.extend([t - t0] * len(block))
+                chars.extend(map(len, block))
+                parts.extend(block)
+                continue
             for item in block:
                 if item.__class__ is str:
-                    add_offset(t - t0)
-                    add_chars(len(item))
-                    add_part(item)
+                    offsets.append(t - t0)
+                    chars.append(len(item))
+                    parts.append(item)
                 else:
                     seen.add(item, t)
     except Exception as exc:  # noqa: BLE001 - a failed request is recorded, the run goes on
