@@ -1,7 +1,5 @@
-"""Terminal output: a progress bar per model while running, and the summary table at the end.
-
-Progress goes to stderr and is refreshed only when a request finishes (no refresh thread competing with
-the model for CPU); the summary table goes to stdout.
+"""Terminal tables: the summary at the end of a run, and the tables beside it (projected costs, break-even,
+load levels, comparisons, failures). They go to stdout; the progress bars (cli/progress.py) to stderr.
 """
 
 from __future__ import annotations
@@ -14,7 +12,6 @@ from typing import Any
 
 from rich.console import Console
 from rich.measure import Measurement
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 from rich.text import Text
 
@@ -31,53 +28,6 @@ def _fmt(value: Any, spec: str, scale: float = 1.0, unit: str = "") -> str:
     if spec == "d":  # counts come back from pandas as floats when a column also holds gaps
         return format(int(round(value)), spec)
     return format(value * scale, spec) + unit
-
-
-class TerminalProgress:
-    """Implements the runner's `Progress` with one rich progress bar per model."""
-
-    def __init__(self, console: Console | None = None) -> None:
-        self.console = console or Console(stderr=True)
-        self._progress = Progress(
-            TextColumn("{task.description:<28}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-            TextColumn("{task.fields[status]}"), console=self.console, auto_refresh=False, transient=False,
-        )
-        self._bars: dict[str, Any] = {}
-        self._correct: dict[str, int] = {}
-        self._failed: dict[str, int] = {}
-
-    def __enter__(self) -> TerminalProgress:
-        self._progress.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._progress.stop()
-
-    def model_started(self, model: str, n_requests: int) -> None:
-        self._bars[model] = self._progress.add_task(model, total=n_requests, status="loading")
-        self._correct[model] = self._failed[model] = 0
-        self._progress.refresh()
-
-    def request_done(self, model: str, record: dict[str, Any]) -> None:
-        self._correct[model] += record.get("verdict") == "correct"
-        self._failed[model] += record.get("error") is not None
-        self._progress.update(self._bars[model], advance=1, status=self._tally(model), refresh=True)
-
-    def _tally(self, model: str) -> str:
-        failed = self._failed[model]
-        return f"{self._correct[model]} correct" + (f" · [red]{failed} failed[/]" if failed else "")
-
-    def warn(self, message: str) -> None:
-        self._progress.console.print(f"[yellow]warning:[/] {message}", highlight=False)
-
-    def model_finished(self, model: str, status: str, detail: str | None) -> None:
-        bar = self._bars[model]
-        if status == "failed":
-            self._progress.update(bar, status=f"[red]failed: {detail}[/red]", refresh=True)
-        elif status == "interrupted":
-            self._progress.update(bar, status=f"{self._tally(model)} · [yellow]stopped[/]", refresh=True)
-        else:
-            self._progress.update(bar, status=f"{self._tally(model)} · done", refresh=True)
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from harness.analysis.levels import parse_slos
-from harness.cli.console import TerminalProgress
+from harness.cli.progress import TerminalProgress
 from harness.cli.summary import print_summary, terminal_console
 from harness.config.engines import GGUF_ENGINES
 from harness.config.models import has_gguf_source, load_models_config, models_file_path
