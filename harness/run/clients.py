@@ -30,9 +30,10 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from harness.backends import Prompt, backend_class
+from harness.backends.failures import RequestFailed
 from harness.errors import HarnessError
-from harness.run.loadgen import HANDOFF_S, Level, drive
-from harness.run.request import RequestStopped, execute_async
+from harness.run.loadgen import Level, batched, drive
+from harness.run.request import RequestStopped, execute_async, unsent_raw
 from harness.run.retry import RetryPolicy
 
 REQUESTS_PER_CLIENT_SLOT = 128  # closed-loop slots one client process is given before another is added
@@ -85,14 +86,8 @@ def split_level(level: Level, items: list[tuple[int, Prompt]], n_clients: int,
 
 
 def lost_raw(message: str) -> dict[str, Any]:
-    """The observations of a request whose client was lost before it finished (as `request` would record
-    them, with no timing)."""
-    return {"started_at": None, "chunk_offsets_ns": [], "chunk_chars": [], "end_offset_ns": None,
-            "input_tokens": None, "input_tokens_source": None, "output_tokens": None, "output_tokens_source": None,
-            "cache_read_tokens": 0, "cache_write_tokens": 0, "reasoning_tokens": None, "finish_reason": None,
-            "output_text": "", "attempts": 0, "failed_attempts": [],
-            "error": {"type": "RequestFailed", "error_class": "client_lost", "message": message, "status_code": None,
-                      "retry_after_s": None, "retryable": False}}
+    """The observations of a request whose client was lost before it finished."""
+    return unsent_raw(RequestFailed("client_lost", message).to_record())
 
 
 class NodeLost(HarnessError):
@@ -102,8 +97,36 @@ class NodeLost(HarnessError):
     def __init__(self, message: str, owed: list[Any]) -> None:
         super().__init__(message)
         self.owed = owed
-        self.error = {"type": "RequestFailed", "error_class": "node_lost", "message": message, "status_code": None,
-                      "retry_after_s": None, "retryable": False}
+        self.error = RequestFailed("node_lost", message).to_record()
+
+
+class ShareTally:
+    """What a level's clients have sent back: which requests each returned, each client's figures, and the
+    requests a lost client still owed (recorded as `client_lost`, unless the run was stopped)."""
+
+    def __init__(self, shares: list[Share]) -> None:
+        self.shares, self.t0 = shares, time.perf_counter()
+        self.returned: list[set[int]] = [set() for _ in shares]
+        self.clients: dict[int, dict[str, Any]] = {}
+
+    def got(self, number: int, raw: dict[str, Any]) -> dict[str, Any]:
+        self.returned[number].add(raw["_index"])
+        raw["_client"] = number  # which of the level's `clients` (manifest) sent it
+        return raw
+
+    def lost(self, number: int, facts: dict[str, Any], message: str, stopped: bool) -> Iterator[dict[str, Any]]:
+        self.clients[number] = {**facts, "lost": True}
+        if stopped:
+            return  # what was not sent is left to --resume
+        for index, _ in self.shares[number].items:
+            if index not in self.returned[number]:
+                yield {**lost_raw(message), "_index": index, "_client": number}
+
+    def fill(self, stats: dict[str, Any]) -> None:
+        """The level's wall time, the clients' summed CPU time and each client's figures, into `stats`."""
+        stats.update(wall_s=time.perf_counter() - self.t0,
+                     client_cpu_s=sum(c.get("cpu_s", 0.0) for c in self.clients.values()),
+                     clients=[self.clients[i] for i in sorted(self.clients)])
 
 
 def run_share(backend: Any, policy: RetryPolicy, share: Share, stop: Callable[[], bool],
@@ -111,17 +134,7 @@ def run_share(backend: Any, policy: RetryPolicy, share: Share, stop: Callable[[]
     """Run one share on `loop`, handing finished requests' observations (with `_index`) to `deliver` in
     batches; returns the share's own figures: wall and CPU time, requests, process and host."""
     prompts = dict(share.items)
-    batch: list[dict[str, Any]] = []
-
-    def flush() -> None:
-        if batch:
-            deliver(batch[:])
-            batch.clear()
-
-    def collect(raw: dict[str, Any]) -> None:
-        if not batch:
-            loop.call_later(HANDOFF_S, flush)
-        batch.append(raw)
+    collect, flush = batched(loop, deliver)
 
     async def send(index: int) -> dict[str, Any] | None:
         try:
@@ -197,15 +210,14 @@ class ProcessClients:
     def run(self, shares: list[Share], stop: Callable[[], bool], stats: dict[str, Any]) -> Iterator[dict[str, Any]]:
         """Run the shares (one per process), yielding observations (with `_index`) as batches arrive; fills
         `stats` with the level's wall time, the clients' summed CPU time and each client's figures."""
-        t0 = time.perf_counter()
+        tally = ShareTally(shares)
         for inbox, share in zip(self.inboxes, shares):
             inbox.put(share)
         pending = set(range(len(shares)))
-        returned: list[set[int]] = [set() for _ in shares]
-        clients: dict[int, dict[str, Any]] = {}
         while pending:
             if stop():
                 self.stop_event.set()
+            stopped = self.stop_event.is_set()
             try:
                 kind, number, detail = self.outbox.get(timeout=0.1)
             except queue.Empty:
@@ -213,33 +225,20 @@ class ProcessClients:
                     if not self.processes[number].is_alive():
                         pending.discard(number)
                         pid = self.processes[number].pid
-                        clients[number] = {"pid": pid, "lost": True}
-                        message = f"client process {number} (pid {pid}) exited before its requests finished"
-                        yield from self._owed(number, shares[number], returned[number], message)
+                        yield from tally.lost(number, {"pid": pid}, f"client process {number} (pid {pid}) exited "
+                                              "before its requests finished", stopped)
                 continue
             if kind == "records":
                 for raw in detail:
-                    returned[number].add(raw["_index"])
-                    raw["_client"] = number
-                    yield raw
+                    yield tally.got(number, raw)
             elif kind == "done":
                 pending.discard(number)
-                clients[number] = detail
+                tally.clients[number] = detail
             elif kind == "error":
                 pending.discard(number)
-                clients[number] = {"pid": self.processes[number].pid, "lost": True, "error": detail}
-                yield from self._owed(number, shares[number], returned[number],
-                                      f"client process {number} failed: {detail}")
-        stats.update(wall_s=time.perf_counter() - t0,
-                     client_cpu_s=sum(c.get("cpu_s", 0.0) for c in clients.values()),
-                     clients=[clients[i] for i in sorted(clients)])
-
-    def _owed(self, share_number: int, share: Share, returned: set[int], message: str) -> Iterator[dict[str, Any]]:
-        if self.stop_event.is_set():
-            return  # stopped: what was not sent is left to --resume
-        for index, _ in share.items:
-            if index not in returned:
-                yield {**lost_raw(message), "_index": index, "_client": share_number}
+                yield from tally.lost(number, {"pid": self.processes[number].pid, "error": detail},
+                                      f"client process {number} failed: {detail}", stopped)
+        tally.fill(stats)
 
     def close(self) -> None:
         """Ask every process to finish, then end those that do not."""

@@ -115,6 +115,27 @@ async def drive(level: Level, jobs: list[Any], send: Callable[[Any], Awaitable[d
     await asyncio.gather(*tasks)
 
 
+def batched(loop: asyncio.AbstractEventLoop, deliver: Callable[[list[Any]], None]
+            ) -> tuple[Callable[[Any], None], Callable[[], None]]:
+    """(`collect`, `flush`): `collect(item)` gathers finished items on `loop` and hands them to `deliver` as
+    one list at most HANDOFF_S after the first of them; `flush()` hands on what is gathered now. One
+    hand-off per batch, not per record: at thousands of requests a second, a thread wake-up (or a queue
+    message) per record is a large share of the generator's CPU."""
+    batch: list[Any] = []
+
+    def flush() -> None:
+        if batch:
+            deliver(batch[:])
+            batch.clear()
+
+    def collect(item: Any) -> None:
+        if not batch:
+            loop.call_later(HANDOFF_S, flush)
+        batch.append(item)
+
+    return collect, flush
+
+
 def run_level(level: Level, jobs: list[Any], send: Callable[[Any], Awaitable[dict]], loop: asyncio.AbstractEventLoop,
               stop: Callable[[], bool], stats: dict[str, Any],
               offsets_s: list[float] | None = None) -> Iterator[dict[str, Any]]:
@@ -123,19 +144,7 @@ def run_level(level: Level, jobs: list[Any], send: Callable[[Any], Awaitable[dic
     one per job) replaces the level's own arrival schedule: a trace replay."""
     handoff: queue.Queue = queue.Queue()
     done = object()
-    batch: list[dict[str, Any]] = []
-
-    def flush() -> None:
-        if batch:
-            handoff.put(batch[:])
-            batch.clear()
-
-    def deliver(record: dict[str, Any]) -> None:
-        # records go to the reading thread in batches at most HANDOFF_S apart: one thread wake-up per batch,
-        # not per record, which at thousands of requests a second is a large share of the generator's CPU
-        if not batch:
-            loop.call_later(HANDOFF_S, flush)
-        batch.append(record)
+    deliver, flush = batched(loop, handoff.put)
 
     def body() -> None:
         cpu0_s, t0 = time.thread_time(), time.perf_counter()

@@ -20,6 +20,7 @@ needs the same harness (and model files or caches) installed; the driver checks 
 
 from __future__ import annotations
 
+import asyncio
 import os
 import queue
 import socket
@@ -32,9 +33,14 @@ from pathlib import Path
 from typing import Any
 
 from harness import __version__
+from harness.backends import backend_class
+from harness.energy.roofline import cpu_copy_bandwidth_gbs
 from harness.errors import HarnessError, InputError
-from harness.run.clients import NodeLost, Share, lost_raw, run_share
+from harness.host import cpu_model, usable_cores
+from harness.run.clients import NodeLost, Share, ShareTally, run_share
 from harness.run.retry import RetryPolicy
+from harness.run.runner import SilentProgress, base_record
+from harness.run.session import ModelSession, judge_record
 
 RECORD_BATCH_S = 0.2  # a remote session sends its finished records at least this often
 CLOCK_SAMPLES = 5
@@ -52,8 +58,6 @@ def _ray():
 
 def node_facts() -> dict[str, Any]:
     """Where this code runs: Ray node id and IP, host name, process, harness version, CPU model."""
-    from harness.host import cpu_model
-
     ray = _ray()
     context = ray.get_runtime_context()
     return {"node_id": context.get_node_id(), "ip": ray.util.get_node_ip_address(), "host": socket.gethostname(),
@@ -64,10 +68,6 @@ class ClientWorker:
     """A Ray actor that runs shares of load levels against one endpoint (same client as a client process)."""
 
     def __init__(self, cfg: Any, max_attempts: int) -> None:
-        import asyncio
-
-        from harness.backends import backend_class
-
         self.backend = backend_class(cfg.kind)(cfg)
         self.backend.load()
         self.policy = RetryPolicy(max_attempts=max_attempts)
@@ -111,8 +111,6 @@ class _SessionRunner:
     """What a ModelSession asks of its runner, on a node: settings, record identity, stop flag, warnings."""
 
     def __init__(self, run_id: str, energy: Any, cost_overrides: Any) -> None:
-        from harness.run.runner import SilentProgress
-
         self.run_id, self.energy, self.cost_overrides = run_id, energy, cost_overrides
         self.weights: dict[str, Any] = {}  # found on this node (its own files and caches)
         self.judge = None  # judged tasks are judged again by the driver
@@ -123,8 +121,6 @@ class _SessionRunner:
         self.progress.warn = self.warnings.append
 
     def base_record(self, model_name: str, suite: Any, task: Any, repetition: int) -> dict[str, Any]:
-        from harness.run.runner import base_record
-
         return base_record(self.run_id, model_name, suite, task, repetition)
 
 
@@ -147,11 +143,6 @@ class SessionWorker:
 
     def load(self) -> dict[str, Any]:
         """Load the model and its meter here; the manifest entry's facts, with this node's."""
-        from harness.run.session import ModelSession
-
-        from harness.energy.roofline import cpu_copy_bandwidth_gbs
-        from harness.host import usable_cores
-
         self.session = ModelSession(self.cfg, self.entry, self.runner)
         self.session.load()
         node = node_facts()
@@ -226,7 +217,8 @@ class RemoteSession:
     def records(self, jobs: list[Any], stop: Callable[[], bool]) -> Iterator[dict[str, Any]]:
         """The remote session's records as they come; `NodeLost` (after the records that did come) when its
         node or actor is lost, carrying the jobs still owed."""
-        ray = self.cluster.ray
+        ray, judge = self.cluster.ray, self.runner.judge
+        completion = getattr(self.cfg, "prompt_style", "chat") == "completion"
         tasks = {(suite.name, task.id): task for suite, _, task in jobs}
         owed = {(suite.name, task.id, repetition): (suite, repetition, task) for suite, repetition, task in jobs}
         stream = self.actor.run.options(num_returns="streaming").remote(jobs)
@@ -250,12 +242,9 @@ class RemoteSession:
                 continue
             for record in item:
                 owed.pop((record["suite"], record["task_id"], record["repetition"]), None)
-                judge = getattr(self.runner, "judge", None)
                 task = tasks[(record["suite"], record["task_id"])]
-                if judge is not None and task.checker.kind == "judge":
-                    from harness.run.session import judge_record
-
-                    judge_record(task, record, getattr(self.cfg, "prompt_style", "chat") == "completion", judge)
+                if judge is not None and task.checker.kind == "judge":  # the node had no judge: judged here
+                    judge_record(task, record, completion, judge)
                 yield record
 
     def close(self) -> None:
@@ -298,15 +287,11 @@ class RayClients:
 
     def run(self, shares: list[Share], stop: Callable[[], bool], stats: dict[str, Any]) -> Iterator[dict[str, Any]]:
         """As ProcessClients.run, on the actors (one share each)."""
-        ray, t0 = self.ray, time.perf_counter()
-        streams = {}
+        ray, tally, streams = self.ray, ShareTally(shares), {}
         for number, share in enumerate(shares):
-            facts = self.facts[number]
             if share.start_at_s is not None:  # the shared start, on this node's clock
-                share = replace(share, start_at_s=share.start_at_s + facts["clock_offset_s"])
+                share = replace(share, start_at_s=share.start_at_s + self.facts[number]["clock_offset_s"])
             streams[self.actors[number].run.options(num_returns="streaming").remote(share)] = number
-        returned: list[set[int]] = [set() for _ in shares]
-        clients: dict[int, dict[str, Any]] = {}
         stopped = False
         while streams:
             if stop() and not stopped:
@@ -323,22 +308,15 @@ class RayClients:
                     continue
                 except ray.exceptions.RayError as exc:
                     del streams[stream]
-                    clients[number] = {**self.facts[number], "lost": True}
-                    if not stopped:
-                        message = f"client actor {number} on node {self.facts[number]['ip']} was lost: {_cause(exc)}"
-                        for index, _ in shares[number].items:
-                            if index not in returned[number]:
-                                yield {**lost_raw(message), "_index": index, "_client": number}
+                    message = f"client actor {number} on node {self.facts[number]['ip']} was lost: {_cause(exc)}"
+                    yield from tally.lost(number, self.facts[number], message, stopped)
                     continue
                 if isinstance(item, dict):
-                    clients[number] = {**self.facts[number], **item["stats"]}
+                    tally.clients[number] = {**self.facts[number], **item["stats"]}
                     continue
                 for raw in item:
-                    returned[number].add(raw["_index"])
-                    raw["_client"] = number
-                    yield raw
-        stats.update(wall_s=time.perf_counter() - t0, client_cpu_s=sum(c.get("cpu_s", 0.0) for c in clients.values()),
-                     clients=[clients[i] for i in sorted(clients)])
+                    yield tally.got(number, raw)
+        tally.fill(stats)
 
     def close(self) -> None:
         for actor in self.actors:

@@ -77,6 +77,15 @@ class _Observation:
         }
 
 
+def unsent_raw(error: dict[str, Any]) -> dict[str, Any]:
+    """The observations of a request that has none: never sent (its model failed to load) or sent by a client
+    that was lost before it finished. No timing, no tokens, `error`."""
+    return {"started_at": None, "chunk_offsets_ns": [], "chunk_chars": [], "end_offset_ns": None,
+            "input_tokens": None, "input_tokens_source": None, "output_tokens": None, "output_tokens_source": None,
+            "cache_read_tokens": 0, "cache_write_tokens": 0, "reasoning_tokens": None, "finish_reason": None,
+            "output_text": "", "error": error, "attempts": 0, "failed_attempts": []}
+
+
 _ANSWER_ONLY = {str}
 
 

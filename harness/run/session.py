@@ -32,7 +32,7 @@ from harness.errors import HarnessError, InputError
 from harness.host import usable_cores
 from harness.run.clients import START_LEAD_S, ProcessClients, default_client_processes, split_level
 from harness.run.loadgen import Level, arrival_offsets_s, run_level
-from harness.run.request import RequestStopped, execute, execute_async
+from harness.run.request import RequestStopped, execute, execute_async, unsent_raw
 from harness.run.retry import RetryPolicy
 from harness.run.serve import Server, scrape_metrics
 from harness.run.sizing import PromptSizer
@@ -324,11 +324,8 @@ def judge_record(task: Task, record: dict[str, Any], completion_style: bool, jud
 
 def failure_record(base: dict[str, Any], task: Task, error: dict[str, Any]) -> dict[str, Any]:
     """The record of a request that could not be sent because its model failed to load."""
-    return {**base, "started_at": None, "chunk_offsets_ns": [], "chunk_chars": [], "end_offset_ns": None,
-            "input_tokens": None, "input_tokens_source": None, "output_tokens": None, "output_tokens_source": None,
-            "cache_read_tokens": 0, "cache_write_tokens": 0, "reasoning_tokens": None, "finish_reason": None,
-            "output_text": "", "error": error, "attempts": 0, "failed_attempts": [], "prices": None,
-            "cost_usd": None, "energy": None, "judge": None, "expected": task.expected,
+    return {**base, **unsent_raw(error), "prices": None, "cost_usd": None, "energy": None, "judge": None,
+            "expected": task.expected,
             "checker": task.checker.kind, "verdict": None, "extracted": None, "verdict_detail": None, "scores": None}
 
 
