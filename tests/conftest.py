@@ -90,3 +90,27 @@ def run_cli(*args: str, cwd: Path | None = None, timeout: float = 600,
         env["COLUMNS"] = str(env_columns)
     return subprocess.run([sys.executable, "-m", "harness", *args], cwd=cwd or scratch_dir(), env=env,
                           capture_output=True, text=True, timeout=timeout)
+
+
+def load_suite(folder: Path, n: int) -> Path:
+    """A suite of `n` identical short numeric tasks (t0, t1, ...), for load levels against a scripted server."""
+    tasks = "\n".join(f'  - {{id: t{i}, prompt: "6 times 7?", max_tokens: 8, expected: 42, checker: numeric}}'
+                      for i in range(n))
+    return write(folder / "suite.yaml", f"name: load\nversion: 1\ntasks:\n{tasks}\n")
+
+
+def fake_openai_models(folder: Path, base_url: str) -> Path:
+    """A models file with one OpenAI-compatible entry `fake` at `base_url` (…/v1), one attempt per request."""
+    return write(folder / "models.yaml", f"models:\n  - {{name: fake, kind: openai, base_url: '{base_url}', "
+                                         "model: m, max_attempts: 1}\n")
+
+
+# The three-task suite the report and terminal tests run (a number, a word, a choice).
+MINI_SUITE = """
+    name: mini
+    version: 1
+    tasks:
+      - {id: add, prompt: "What is 40 + 2? Reply with the number only.", max_tokens: 12, expected: 42, checker: numeric}
+      - {id: cap, prompt: "What is the capital of France? One word.", max_tokens: 8, expected: Paris, checker: contains}
+      - {id: hot, prompt: "Is fire hot? Answer yes or no.", max_tokens: 6, expected: "yes", checker: {kind: choice, options: ["yes", "no"]}}
+    """

@@ -19,7 +19,7 @@ from harness.backends import Prompt
 from harness.run.clients import default_client_processes, split_level
 from harness.run.loadgen import Level
 from harness.store.records import read_records
-from tests.conftest import REPO, run_cli, write
+from tests.conftest import REPO, fake_openai_models, load_suite, run_cli
 from tests.fake_api import FakeAPI
 
 USAGE = {"prompt_tokens": 20, "completion_tokens": 5, "total_tokens": 25}
@@ -54,20 +54,9 @@ def test_the_default_is_one_process_unless_the_level_is_large():
     assert default_client_processes(Level("poisson:3000", rate_per_s=3000.0), 5000, 16) == 3
 
 
-def _suite(folder: Path, n: int) -> Path:
-    tasks = "\n".join(f'  - {{id: t{i}, prompt: "6 times 7?", max_tokens: 8, expected: 42, checker: numeric}}'
-                      for i in range(n))
-    return write(folder / "suite.yaml", f"name: load\nversion: 1\ntasks:\n{tasks}\n")
-
-
-def _models(folder: Path, api: FakeAPI) -> Path:
-    return write(folder / "models.yaml", f"models:\n  - {{name: fake, kind: openai, base_url: '{api.base_url}/v1', "
-                                         "model: m, max_attempts: 1}\n")
-
-
 def test_two_client_processes_keep_the_level_concurrency_and_every_record_once(tmp_path):
     with FakeAPI(usage=USAGE, delay_s=0.2) as api:
-        proc = run_cli("run", "--models", str(_models(tmp_path, api)), "--suite", str(_suite(tmp_path, 16)),
+        proc = run_cli("run", "--models", str(fake_openai_models(tmp_path, f"{api.base_url}/v1")), "--suite", str(load_suite(tmp_path, 16)),
                        "--profile", "concurrent:4", "--client-processes", "2", "--out", str(tmp_path / "out"),
                        "--no-report")
         in_flight = api.max_in_flight
@@ -88,7 +77,7 @@ def test_two_client_processes_keep_the_level_concurrency_and_every_record_once(t
 
 def test_an_open_loop_over_two_processes_keeps_the_schedule(tmp_path):
     with FakeAPI(usage=USAGE, delay_s=0.3) as api:
-        proc = run_cli("run", "--models", str(_models(tmp_path, api)), "--suite", str(_suite(tmp_path, 120)),
+        proc = run_cli("run", "--models", str(fake_openai_models(tmp_path, f"{api.base_url}/v1")), "--suite", str(load_suite(tmp_path, 120)),
                        "--profile", "poisson:40", "--client-processes", "2", "--out", str(tmp_path / "out"),
                        "--no-report")
     assert proc.returncode == 0, proc.stderr
@@ -120,7 +109,7 @@ def _children(pid: int) -> list[int]:
 
 def test_a_client_process_killed_mid_level_leaves_its_requests_failed_and_resumable(tmp_path):
     with FakeAPI(usage=USAGE, delay_s=0.25) as api:
-        models, suite = _models(tmp_path, api), _suite(tmp_path, 40)
+        models, suite = fake_openai_models(tmp_path, f"{api.base_url}/v1"), load_suite(tmp_path, 40)
         proc = subprocess.Popen(
             [sys.executable, "-m", "harness", "run", "--models", str(models), "--suite", str(suite), "--profile",
              "concurrent:2", "--client-processes", "2", "--out", str(tmp_path / "out"), "--no-report",
@@ -156,7 +145,7 @@ def test_a_client_process_killed_mid_level_leaves_its_requests_failed_and_resuma
 ])
 def test_bad_placement_flags_are_one_line_before_anything_runs(tmp_path, args, message):
     with FakeAPI(usage=USAGE) as api:
-        proc = run_cli("run", "--models", str(_models(tmp_path, api)), "--suite", str(_suite(tmp_path, 2)),
+        proc = run_cli("run", "--models", str(fake_openai_models(tmp_path, f"{api.base_url}/v1")), "--suite", str(load_suite(tmp_path, 2)),
                        "--out", str(tmp_path / "out"), "--no-report", *args, timeout=60)
         sent = len(api.requests)
     assert proc.returncode == 2 and "Traceback" not in proc.stderr, proc.stderr

@@ -21,7 +21,7 @@ from harness.analysis.levels import level_summary, parse_slos
 from harness.errors import InputError
 from harness.run.loadgen import Level, arrival_offsets_s, parse_profile
 from harness.store.records import read_records
-from tests.conftest import REPO, run_cli, write
+from tests.conftest import REPO, load_suite, run_cli, write
 from tests.fake_api import FakeAPI
 
 USAGE = {"prompt_tokens": 20, "completion_tokens": 5, "total_tokens": 25}
@@ -49,12 +49,6 @@ def test_arrivals_have_the_asked_rate_and_burstiness():
     assert bursty.std() / bursty.mean() == pytest.approx(2.0, rel=0.08)         # gamma shape 0.25: CV 2
 
 
-def _suite(folder: Path, n: int) -> Path:
-    tasks = "\n".join(f'  - {{id: t{i}, prompt: "6 times 7?", max_tokens: 8, expected: 42, checker: numeric}}'
-                      for i in range(n))
-    return write(folder / "suite.yaml", f"name: load\nversion: 1\ntasks:\n{tasks}\n")
-
-
 def _fake_models(folder: Path, api: FakeAPI) -> Path:
     return write(folder / "models.yaml", f"models:\n  - {{name: fake, kind: openai, base_url: '{api.base_url}/v1', "
                                          "model: m, cost: {input_usd_per_mtok: 1.0, output_usd_per_mtok: 2.0, "
@@ -63,7 +57,7 @@ def _fake_models(folder: Path, api: FakeAPI) -> Path:
 
 def test_closed_loop_keeps_n_in_flight_and_scrapes_counters_per_level(tmp_path):
     with FakeAPI(usage=USAGE, delay_s=0.2) as api:
-        proc = run_cli("run", "--models", str(_fake_models(tmp_path, api)), "--suite", str(_suite(tmp_path, 8)),
+        proc = run_cli("run", "--models", str(_fake_models(tmp_path, api)), "--suite", str(load_suite(tmp_path, 8)),
                        "--profile", "sweep:1,4", "--slo", "e2e_ms=10000", "--out", str(tmp_path / "out"), "--no-report",
                        env_columns=200)
         in_flight = api.max_in_flight
@@ -91,7 +85,7 @@ def test_open_loop_starts_requests_on_schedule(tmp_path):
     allowed; starting early is a defect), and requests overlap as an open loop must."""
     n, rate_per_s, burstiness = 400, 50.0, 0.5
     with FakeAPI(usage=USAGE, delay_s=0.5) as api:
-        proc = run_cli("run", "--models", str(_fake_models(tmp_path, api)), "--suite", str(_suite(tmp_path, n)),
+        proc = run_cli("run", "--models", str(_fake_models(tmp_path, api)), "--suite", str(load_suite(tmp_path, n)),
                        "--profile", f"poisson:{rate_per_s:g}:{burstiness:g}", "--out", str(tmp_path / "out"),
                        "--no-report")
         in_flight = api.max_in_flight
@@ -137,7 +131,7 @@ def _alive(pid: int) -> bool:
 
 @pytest.mark.model
 def test_launched_server_sweep_is_recorded_per_level_and_the_server_stopped(tmp_path):
-    proc = run_cli("run", "--models", str(_server_models(tmp_path)), "--suite", str(_suite(tmp_path, 4)),
+    proc = run_cli("run", "--models", str(_server_models(tmp_path)), "--suite", str(load_suite(tmp_path, 4)),
                    "--profile", "sweep:1,2,4", "--slo", "ttft_ms=2000", "--out", str(tmp_path / "out"),
                    "--report-dir", str(tmp_path / "reports"), env_columns=200)
     assert proc.returncode == 0, proc.stderr
@@ -165,7 +159,7 @@ def test_interrupting_a_sweep_stops_the_server(tmp_path, stop):
     out = tmp_path / "out"
     harness = subprocess.Popen(
         [sys.executable, "-m", "harness", "run", "--models", str(_server_models(tmp_path)), "--suite",
-         str(_suite(tmp_path, 6)), "--profile", "sweep:1,2,4", "--out", str(out), "--no-report", "--idle-seconds", "0"],
+         str(load_suite(tmp_path, 6)), "--profile", "sweep:1,2,4", "--out", str(out), "--no-report", "--idle-seconds", "0"],
         cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:

@@ -18,7 +18,7 @@ import pytest
 from ray.cluster_utils import Cluster  # the ray extra, installed by `make test`: missing, the tests fail
 
 from harness.store.records import read_records
-from tests.conftest import REPO, run_cli, write
+from tests.conftest import REPO, fake_openai_models, run_cli, write
 from tests.fake_api import FakeAPI
 
 USAGE = {"prompt_tokens": 20, "completion_tokens": 5, "total_tokens": 25}
@@ -81,8 +81,7 @@ def test_each_local_model_runs_on_the_node_it_asks_for(tmp_path, cluster):
 
 def test_a_level_is_split_across_client_actors_on_two_nodes(tmp_path, cluster):
     with FakeAPI(usage=USAGE, delay_s=0.2) as api:
-        models = write(tmp_path / "models.yaml", f"models:\n  - {{name: fake, kind: openai, base_url: "
-                                                 f"'{api.base_url}/v1', model: m, max_attempts: 1}}\n")
+        models = fake_openai_models(tmp_path, f"{api.base_url}/v1")
         proc = run_cli("run", "--ray", cluster.address, "--client-processes", "2", "--models", str(models),
                        "--suite", str(_suite(tmp_path, 12)), "--profile", "concurrent:4",
                        "--out", str(tmp_path / "out"),
@@ -104,8 +103,7 @@ def test_a_level_is_split_across_client_actors_on_two_nodes(tmp_path, cluster):
 
 def test_an_open_loop_over_client_actors_keeps_the_cluster_wide_schedule(tmp_path, cluster):
     with FakeAPI(usage=USAGE, delay_s=0.3) as api:
-        models = write(tmp_path / "models.yaml", f"models:\n  - {{name: fake, kind: openai, base_url: "
-                                                 f"'{api.base_url}/v1', model: m, max_attempts: 1}}\n")
+        models = fake_openai_models(tmp_path, f"{api.base_url}/v1")
         proc = run_cli("run", "--ray", cluster.address, "--client-processes", "2", "--models", str(models),
                        "--suite", str(_suite(tmp_path, 80)), "--profile", "poisson:40", "--out", str(tmp_path / "out"),
                        "--no-report")

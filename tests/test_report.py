@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 
 from harness.store.records import read_records
-from tests.conftest import run_cli, write
+from tests.conftest import MINI_SUITE, run_cli, write
 from tests.fake_api import FakeAPI
 
 pytestmark = pytest.mark.model
@@ -23,14 +23,7 @@ HOSTILE = ["<script>window.__xss = 1</script>", " <img src=x onerror=\"window.__
 @pytest.fixture(scope="module")
 def run_dir(tmp_path_factory, smollm2_gguf):
     tmp = tmp_path_factory.mktemp("report")
-    suite = write(tmp / "mini.yaml", """
-        name: mini
-        version: 1
-        tasks:
-          - {id: add, prompt: "What is 40 + 2? Reply with the number only.", max_tokens: 12, expected: 42, checker: numeric}
-          - {id: cap, prompt: "What is the capital of France? One word.", max_tokens: 8, expected: Paris, checker: contains}
-          - {id: hot, prompt: "Is fire hot? Answer yes or no.", max_tokens: 6, expected: "yes", checker: {kind: choice, options: ["yes", "no"]}}
-        """)
+    suite = write(tmp / "mini.yaml", MINI_SUITE)
     with FakeAPI(usage={"prompt_tokens": 30, "completion_tokens": 12, "total_tokens": 42}, answer=HOSTILE) as api:
         models = write(tmp / "models.yaml", f"""
             models:
