@@ -14,6 +14,9 @@ the harness's requests/s to the raw client's (target >= 0.5). Then, one request 
 client sees and the median of per-pair differences harness - raw: the TTFT the harness adds (target
 <= 0.25 ms).
 
+With `--sdk` a third side runs in the same rounds: the same load path over the OpenAI SDK's async client
+(`AsyncOpenAI.post` with plain-dict chunks), the client the load generator used before its own.
+
 With `--scaling 1,2,4` it then runs the level through `--client-processes`' own path (run/clients.py:
 the level split between N client processes, records merged back here) for each N, unpinned, and prints
 requests/s and the summed client CPU per request.
@@ -114,6 +117,36 @@ def harness_level(backend: OpenAIBackend, n: int, concurrency: int,
     return stats["wall_s"], sum(len(r["chunk_offsets_ns"]) for r in records)
 
 
+class SDKBackend(OpenAIBackend):
+    """The OpenAI backend with its load path on the SDK's async client, for comparison."""
+
+    def load(self) -> dict:
+        import openai
+
+        info = super().load()
+        self._sdk = openai.AsyncOpenAI(base_url=self._endpoint.base_url, api_key=self._key, max_retries=0,
+                                       timeout=self.config.timeout_s)
+        return info
+
+    async def astream_blocks(self, prompt: Prompt):
+        import openai
+
+        from harness.backends.openai_api import _Chunks
+
+        state = _Chunks(prompt.style == "chat")
+        path, params = self._params(prompt)
+        stream = await self._sdk.post(path, body=params, cast_to=object, stream=True,
+                                      stream_cls=openai.AsyncStream[object])
+        async for chunk in stream:
+            texts = state.feed([chunk])
+            if texts:
+                yield texts
+        yield [self._finish(state, prompt)]
+
+    async def aclose(self) -> None:
+        await self._sdk.close()
+
+
 def cpu_s() -> float:
     times = os.times()
     return times.user + times.system
@@ -127,6 +160,7 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--ttft-pairs", type=int, default=500)
     parser.add_argument("--scaling", default="", help="client process counts to measure, e.g. 1,2")
+    parser.add_argument("--sdk", action="store_true", help="also run the load path over the OpenAI SDK's client")
     args = parser.parse_args()
     cores = sorted(os.sched_getaffinity(0))
     with sse_server.running(args.chunks, cpu=cores[-1]) as base_url:
@@ -136,16 +170,21 @@ def main() -> None:
         loop = asyncio.new_event_loop()
         sides = {"raw": lambda n: raw_level(base_url, n, args.concurrency, loop),
                  "harness": lambda n: harness_level(backend, n, args.concurrency, loop)}
+        if args.sdk:
+            sdk = SDKBackend(OpenAIModel(name="bench", kind="openai", base_url=base_url, model="bench"))
+            sdk.load()
+            sides["sdk"] = lambda n: harness_level(sdk, n, args.concurrency, loop)
         for side in sides.values():  # warm-up: connections, caches
             side(200)
         print(f"{args.requests} requests per run at concurrency {args.concurrency}, {args.chunks} content chunks per "
               f"answer; server on core {cores[-1]}, client on core {cores[0]}; {args.rounds} rounds, ABBA order")
-        per_side: dict[str, list[tuple[float, float, float]]] = {"raw": [], "harness": []}
+        names = list(sides)
+        per_side: dict[str, list[tuple[float, float, float]]] = {name: [] for name in names}
         ratios = []
         for round_index in range(args.rounds):
-            order = (("raw", "harness", "harness", "raw") if round_index % 2 == 0
-                     else ("harness", "raw", "raw", "harness"))
-            seen: dict[str, list[tuple[float, float, float]]] = {"raw": [], "harness": []}
+            forward = names if round_index % 2 == 0 else names[::-1]
+            order = forward + forward[::-1]  # ABBA (ABCCBA with --sdk), reversed in odd rounds
+            seen: dict[str, list[tuple[float, float, float]]] = {name: [] for name in names}
             for name in order:
                 cpu0 = cpu_s()
                 wall_s, chunks = sides[name](args.requests)
@@ -165,28 +204,31 @@ def main() -> None:
                   f"{statistics.median(v[2] for v in values):.3f} ms client CPU per request")
         print(f"ratio harness/raw requests/s: {statistics.median(ratios):.3f} (median of {len(ratios)} rounds; "
               f"min {min(ratios):.3f}, max {max(ratios):.3f}; target >= 0.5)")
+        if args.sdk:
+            sdk_ratio = (statistics.median(v[0] for v in per_side["sdk"])
+                         / statistics.median(v[0] for v in per_side["raw"]))
+            print(f"ratio sdk/raw requests/s (medians): {sdk_ratio:.3f}")
 
         # TTFT, one request at a time, pairs in alternating order
         raw_client, prompt, policy = RawClient(base_url), Prompt(style="chat", max_tokens=16, messages=MESSAGES), \
             RetryPolicy(max_attempts=1)
-        diffs_ms, raw_ms, harness_ms = [], [], []
+        backends = {"harness": backend, **({"sdk": sdk} if args.sdk else {})}
+        ttft_ms: dict[str, list[float]] = {name: [] for name in names}
         for index in range(args.ttft_pairs):
-            pair = {}
-            for name in (("raw", "harness") if index % 2 == 0 else ("harness", "raw")):
+            for name in (names if index % 2 == 0 else names[::-1]):
                 if name == "raw":
-                    pair[name] = loop.run_until_complete(raw_client.request())[0] / 1e6
+                    ttft_ms[name].append(loop.run_until_complete(raw_client.request())[0] / 1e6)
                 else:
-                    record = loop.run_until_complete(execute_async(backend, prompt, policy))
-                    pair[name] = record["chunk_offsets_ns"][0] / 1e6
-            raw_ms.append(pair["raw"])
-            harness_ms.append(pair["harness"])
-            diffs_ms.append(pair["harness"] - pair["raw"])
+                    record = loop.run_until_complete(execute_async(backends[name], prompt, policy))
+                    ttft_ms[name].append(record["chunk_offsets_ns"][0] / 1e6)
         raw_client.writer.close()
-        print(f"TTFT one at a time ({args.ttft_pairs} pairs): raw median {statistics.median(raw_ms):.3f} ms, harness "
-              f"median {statistics.median(harness_ms):.3f} ms; added by the harness: median "
-              f"{statistics.median(diffs_ms):.3f} ms (p90 {statistics.quantiles(diffs_ms, n=10)[-1]:.3f}; "
-              "target <= 0.25)")
-        loop.run_until_complete(backend.aclose())
+        print(f"TTFT one at a time ({args.ttft_pairs} rounds): raw median {statistics.median(ttft_ms['raw']):.3f} ms")
+        for name in backends:
+            diffs_ms = [t - r for t, r in zip(ttft_ms[name], ttft_ms["raw"])]
+            print(f"  {name}: median {statistics.median(ttft_ms[name]):.3f} ms; added: median "
+                  f"{statistics.median(diffs_ms):.3f} ms (p90 {statistics.quantiles(diffs_ms, n=10)[-1]:.3f}"
+                  + ("; target <= 0.25)" if name == "harness" else ")"))
+            loop.run_until_complete(backends[name].aclose())
         loop.close()
         if args.scaling:
             os.sched_setaffinity(0, set(cores))

@@ -8,8 +8,8 @@ test four times in ABBA order (BAAB in the next round): on a loaded machine the 
 runs was ~10 % faster whichever side it was, and this order gives both sides every slot:
   decode   llama-bench tg128 at the harness prompt's depth (`-p 0 -n 128 -d D -r R`, D = the prompt's tokens) |
            the harness: R greedy requests of 128 tokens after a D-token prompt, decode tok/s as `harness run`
-           records it, (N_out - 1) / (t_last - t_first). The depth matters: each token attends to all before
-           it, and for SmolLM2-135M on 2 cores tg128 falls from ~158 tok/s at depth 0 to ~148 at depth 20.
+           records it, (N_out - 1) / (t_last - t_first). Same depth, same work: each token attends to all
+           before it (README: Overhead has llama-bench's own figures at several depths).
   prefill  llama-bench pp512 (`-p 512 -n 0 -r R`) | the harness: R requests with a 512-token prompt,
            prompt tok/s = N_in / TTFT
 The harness side goes through LlamaCppBackend and the runner's timed_stream, as `harness run` does.
