@@ -7,7 +7,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 PIP := $(BIN)/python -m pip
-EXTRAS ?= llama,transformers,api,report,hub,benchmarks,ifeval,ray,test
+EXTRAS ?= llama,transformers,api,report,hub,datasets,ifeval,ray,test
 NPROC := $(shell nproc 2>/dev/null || echo 2)
 # llama.cpp is compiled for portable x86-64-v3 (AVX2/FMA/F16C) rather than -march=native: a native build
 # can use instructions (AMX) that a virtual machine advertises but traps, and a cached wheel must run on

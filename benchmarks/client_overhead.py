@@ -18,11 +18,11 @@ from pathlib import Path
 
 import httpx
 
-from harness.analysis.metrics import request_metrics
+from harness.analysis.request_metrics import request_metrics
 from harness.backends import Prompt
 from harness.backends.openai_api import OpenAIBackend
-from harness.config.models import OpenAIModel
-from harness.run.request import timed_stream
+from harness.config.model_config import OpenAIModel
+from harness.execution.request import timed_stream
 
 sys.path.insert(0, str(Path(__file__).parent))
 import sse_server  # noqa: E402 - the benchmark server beside this script

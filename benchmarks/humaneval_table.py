@@ -30,8 +30,8 @@ from pathlib import Path
 
 import yaml
 
-from harness.analysis.frames import summarize
-from harness.analysis.metrics import request_metrics
+from harness.analysis.model_summary import summarize
+from harness.analysis.request_metrics import request_metrics
 from harness.store.manifest import read_manifest
 from harness.store.records import read_records
 

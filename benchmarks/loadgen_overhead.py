@@ -37,10 +37,10 @@ import orjson
 
 from harness.backends import Prompt
 from harness.backends.openai_api import OpenAIBackend
-from harness.config.models import OpenAIModel
-from harness.run.loadgen import Level, run_level
-from harness.run.request import execute_async
-from harness.run.retry import RetryPolicy
+from harness.config.model_config import OpenAIModel
+from harness.execution.loadgen import Level, run_level
+from harness.execution.request import execute_async
+from harness.execution.retry import RetryPolicy
 
 sys.path.insert(0, str(Path(__file__).parent))
 import sse_server  # noqa: E402 - the benchmark server beside this script
@@ -237,7 +237,7 @@ def main() -> None:
 
 def scaling(base_url: str, args: argparse.Namespace, counts: list[int]) -> None:
     """Requests/s of one level split between N client processes (the `--client-processes` path)."""
-    from harness.run.clients import ProcessClients, split_level
+    from harness.execution.client_processes import ProcessClients, split_level
 
     cfg = OpenAIModel(name="bench", kind="openai", base_url=base_url, model="bench")
     items = [(i, Prompt(style="chat", max_tokens=16, messages=MESSAGES)) for i in range(args.requests)]

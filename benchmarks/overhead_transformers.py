@@ -22,11 +22,11 @@ from pathlib import Path
 
 import torch
 
-from harness.analysis.metrics import request_metrics
+from harness.analysis.request_metrics import request_metrics
 from harness.backends import Prompt
 from harness.backends.transformers_backend import TransformersBackend, _TokenQueue
-from harness.config.models import TransformersModel
-from harness.run.request import timed_stream
+from harness.config.model_config import TransformersModel
+from harness.execution.request import timed_stream
 
 MESSAGES = [{"role": "user", "content": "Write a long, detailed story about a lighthouse keeper and a storm."}]
 

@@ -41,12 +41,12 @@ from pathlib import Path
 
 import llama_cpp
 
-from harness.analysis.metrics import request_metrics
+from harness.analysis.request_metrics import request_metrics
 from harness.backends import Prompt
 from harness.backends.llama_cpp import LlamaCppBackend, default_threads
-from harness.config.models import LlamaCppModel
+from harness.config.model_config import LlamaCppModel
 from harness.config.sources import cache_dir
-from harness.run.request import timed_stream
+from harness.execution.request import timed_stream
 
 REPO = Path(__file__).resolve().parent.parent
 N_PROMPT, N_GEN = 512, 128

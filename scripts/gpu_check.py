@@ -116,7 +116,7 @@ def main() -> None:
     runs = sorted(p for p in args.out.iterdir() if p.is_dir())
     if proc.returncode not in (0, 1) or not runs:
         sys.exit(proc.returncode or 1)
-    from harness.analysis.frames import summarize
+    from harness.analysis.model_summary import summarize
     from harness.store.records import read_records
 
     manifest = json.loads((runs[-1] / "run.json").read_text())

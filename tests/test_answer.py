@@ -6,9 +6,9 @@ from __future__ import annotations
 import pandas as pd
 from rich.console import Console
 
-from harness.analysis.answer import findings
-from harness.cli.console import money_unit, summary_tables, wrap_name
-from harness.cli.summary import break_even_matrix_table, break_even_matrix_tables
+from harness.analysis.findings import findings
+from harness.cli.summary_tables import money_unit, summary_tables, wrap_name
+from harness.cli.summary_view import break_even_matrix_table, break_even_matrix_tables
 
 
 def _row(model: str, accuracy: float, cost: float | None, n: int = 40) -> dict:
@@ -122,7 +122,7 @@ def test_summary_of_a_run_without_records_is_one_clear_line(tmp_path):
 
 
 def test_compact_counts_never_show_an_exponent():
-    from harness.cli.summary import compact_count
+    from harness.cli.summary_view import compact_count
 
     assert [compact_count(v) for v in (0.4, 950, 999.6, 7_700, 999_499, 999_600, 1.2e6)] == \
         ["0.4", "950", "1k", "7.7k", "999k", "1M", "1.2M"]

@@ -14,8 +14,8 @@ import httpx
 import pytest
 from genai_prices import Usage, calc_price
 
-from harness.analysis.metrics import request_metrics
-from harness.run.serve import free_port
+from harness.analysis.request_metrics import request_metrics
+from harness.execution.serve import free_port
 from harness.store.records import read_records
 from harness.suites import load_suite
 from tests.conftest import run_cli, write

@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from harness.analysis.benchmarks import benchmark_metrics, sample_label, subject_breakdown
+from harness.analysis.scores import sample_label, score_metrics, subject_breakdown
 from harness.report import build_report
 
 MS = 1_000_000
@@ -38,7 +38,7 @@ def _ifeval_records() -> list[dict]:
 
 
 def test_scores_aggregate_by_type_with_intervals():
-    rows = {r["metric"]: r for r in benchmark_metrics(_ifeval_records(), {"suites": [SUITE]}).to_dict("records")}
+    rows = {r["metric"]: r for r in score_metrics(_ifeval_records(), {"suites": [SUITE]}).to_dict("records")}
     assert rows["accuracy"]["value"] == pytest.approx(0.25)
     assert rows["prompt_strict"]["value"] == pytest.approx(0.25)
     assert rows["inst_strict"]["value"] == pytest.approx(4 / 6), "a list of bools is pooled, not averaged per task"
@@ -53,7 +53,7 @@ def test_repetitions_are_combined_inside_a_task_first():
                _record("a", "t1", "incorrect", {"pass": False}, repetition=1, checker="humaneval"),
                _record("a", "t2", "correct", {"pass": True}, repetition=0, checker="humaneval"),
                _record("a", "t2", "correct", {"pass": True}, repetition=1, checker="humaneval")]
-    rows = {r["metric"]: r for r in benchmark_metrics(records, {"suites": []}).to_dict("records")}
+    rows = {r["metric"]: r for r in score_metrics(records, {"suites": []}).to_dict("records")}
     # HumanEval's verdict is named pass@1; its `pass` score, the same figure, is not listed twice.
     assert rows["pass@1"]["value"] == pytest.approx(0.75) and rows["pass@1"]["n_tasks"] == 2 and "pass" not in rows
     # pass@2 from 2 samples per problem: t1 (1 of 2 passed) -> 1, t2 -> 1 (Chen et al.'s estimator).
@@ -64,7 +64,7 @@ def test_pass_at_k_follows_the_unbiased_estimator():
     # 5 samples per problem: p1 passes 1 of 5, p2 none. pass@2(p1) = 1 - C(4,2)/C(5,2) = 1 - 6/10 = 0.4.
     records = [_record("a", p, "correct" if (p == "p1" and r == 0) else "incorrect", {"pass": p == "p1" and r == 0},
                        repetition=r, checker="humaneval") for p in ("p1", "p2") for r in range(5)]
-    rows = {r["metric"]: r for r in benchmark_metrics(records, {"suites": []}).to_dict("records")}
+    rows = {r["metric"]: r for r in score_metrics(records, {"suites": []}).to_dict("records")}
     assert rows["pass@1"]["value"] == pytest.approx(0.1)
     assert rows["pass@2"]["value"] == pytest.approx(0.4 / 2) and rows["pass@5"]["value"] == pytest.approx(0.5)
 

@@ -16,8 +16,8 @@ import numpy as np
 import pytest
 
 from harness.backends import Prompt
-from harness.run.clients import default_client_processes, split_level
-from harness.run.loadgen import Level
+from harness.execution.client_processes import default_client_processes, split_level
+from harness.execution.loadgen import Level
 from harness.store.records import read_records
 from tests.conftest import REPO, fake_openai_models, load_suite, run_cli
 from tests.fake_api import FakeAPI

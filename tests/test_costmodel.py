@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from harness.config.models import HardwareCost, LocalCost
+from harness.config.model_config import HardwareCost, LocalCost
 from harness.cost.local import (
     CostOverrides,
     break_even_tasks_per_day,

@@ -15,12 +15,12 @@ import pytest
 
 from harness.errors import InputError, SuiteError
 from harness.suites import load_suite, reload_suite
-from harness.suites.rows import DatasetUnavailable
+from harness.suites.dataset_rows import DatasetUnavailable
 from harness.suites.selection import Selection
 from tests.conftest import REPO, write
 from tests.hub_cache import GSM8K_REVISION, IFEVAL_ROWS, MMLU_TEST_SUBJECTS, build_hub_cache, offline_env
 
-BENCHMARKS = REPO / "harness" / "suites" / "benchmarks"
+BENCHMARKS = REPO / "harness" / "suites" / "datasets"
 
 
 @pytest.fixture

@@ -7,7 +7,7 @@ import socket
 
 import pytest
 
-from harness.config.models import load_models_config
+from harness.config.model_config import load_models_config
 from harness.cost.carbon import (
     GridIntensity,
     carbon_break_even_tasks_per_day,
@@ -153,10 +153,10 @@ def test_carbon_break_even():
 
 def test_projections_without_the_suites_prompts_are_unknown_not_a_crash():
     # A report over a run whose suite file is gone has no tasks to project: unknown, never a division by zero.
-    from harness.analysis.carbon import projected_carbon
     from harness.analysis.comparison import projected_costs
-    from harness.analysis.frames import records_frame
-    from harness.config.models import AnthropicModel
+    from harness.analysis.emissions import projected_carbon
+    from harness.analysis.model_summary import records_frame
+    from harness.config.model_config import AnthropicModel
 
     cfg = AnthropicModel(name="claude", kind="anthropic", model="claude-haiku-4-5")
     frame = records_frame([])

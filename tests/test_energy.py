@@ -12,9 +12,9 @@ import pytest
 
 from harness.energy import EnergyMeter, MeterError, window_total
 from harness.energy.estimate import DEFAULT_W_PER_LOGICAL_CPU, EstimatedCpuReader, watts_per_logical_cpu
+from harness.energy.meter_setup import EnergySettings, build_meter
 from harness.energy.nvml import COUNTER_WRAP_MJ, NvmlCounterReader, NvmlSampledReader, nvml_readers
 from harness.energy.rapl import RaplReader
-from harness.energy.select import EnergySettings, build_meter
 
 
 def fake_pynvml(counters_mj: list[int | None], power_mw: list[float]):

@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 
 from harness.energy import MeterError
-from harness.run.resume import record_key
+from harness.execution.resume import record_key
 from harness.store.records import read_records
 from tests.conftest import REPO, run_cli, write
 from tests.fake_api import FakeAPI
@@ -297,8 +297,8 @@ def test_no_gpu_no_nvml(tmp_path, smollm2_gguf, monkeypatch):
     (stub / "pynvml.py").write_text(NO_DRIVER_PYNVML)
     monkeypatch.syspath_prepend(str(stub))
     monkeypatch.delitem(sys.modules, "pynvml", raising=False)
+    from harness.energy.meter_setup import EnergySettings, build_meter
     from harness.energy.nvml import nvml_readers
-    from harness.energy.select import EnergySettings, build_meter
 
     with pytest.raises(MeterError, match="NVML unavailable: Driver Not Loaded"):
         nvml_readers()

@@ -21,7 +21,7 @@ from harness.store.records import read_records
 from tests.conftest import REPO, run_cli
 
 pytestmark = pytest.mark.model
-BUILTIN = Path(__file__).resolve().parent.parent / "harness" / "suites" / "benchmarks" / "humaneval.yaml"
+BUILTIN = Path(__file__).resolve().parent.parent / "harness" / "suites" / "datasets" / "humaneval.yaml"
 
 
 @pytest.fixture(scope="module")

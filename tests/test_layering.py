@@ -17,14 +17,15 @@ PACKAGE_DIR = Path(__file__).resolve().parent.parent / "harness"
 # Lower rank = lower stage. A module may import its own stage or any stage of a lower rank, never one of the
 # same rank that is not its own (peers stay independent) and never a higher one.
 STAGE_RANK = {
-    "__init__": 0,  # harness/__init__.py holds only the version
+    "__init__": 9,  # harness/__init__.py: the public facade (lazy), above every stage
+    "version": 0,
     "errors": 0, "host": 0,
     "store": 1,
     "config": 2,
     "energy": 3, "cost": 3,
     "backends": 4, "checkers": 4, "analysis": 4,
     "suites": 5,
-    "run": 6, "report": 6,
+    "execution": 6, "report": 6,
     "cli": 7,
     "__main__": 8,
 }
@@ -73,7 +74,7 @@ def import_graph() -> dict[str, set[str]]:
 
 
 def stage_of(module: str) -> str:
-    """`harness.run.session` -> `run`; `harness` itself -> `__init__`; `harness.__main__` -> `__main__`."""
+    """`harness.execution.session` -> `execution`; `harness` itself -> `__init__`; `harness.__main__` -> `__main__`."""
     parts = module.split(".")
     return parts[1] if len(parts) > 1 else "__init__"
 
@@ -135,9 +136,9 @@ def test_the_cycle_finder_finds_a_planted_cycle(graph, expected):
 
 
 def test_the_stage_check_catches_an_upward_and_a_sideways_import():
-    planted = {"harness.store.records": {"harness.run.session"}, "harness.energy.nvml": {"harness.cost.local"},
-               "harness.run.session": {"harness.store.records"}}
+    planted = {"harness.store.records": {"harness.execution.session"}, "harness.energy.nvml": {"harness.cost.local"},
+               "harness.execution.session": {"harness.store.records"}}
     assert upward_imports(planted) == [
-        "harness.store.records (store) imports harness.run.session (run)",
+        "harness.store.records (store) imports harness.execution.session (execution)",
         "harness.energy.nvml (energy) imports harness.cost.local (cost)",
     ]

@@ -16,10 +16,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from harness.analysis.frames import records_frame
-from harness.analysis.levels import level_summary, parse_slos
+from harness.analysis.load_levels import level_summary, parse_slos
+from harness.analysis.model_summary import records_frame
 from harness.errors import InputError
-from harness.run.loadgen import Level, arrival_offsets_s, parse_profile
+from harness.execution.loadgen import Level, arrival_offsets_s, parse_profile
 from harness.store.records import read_records
 from tests.conftest import REPO, load_suite, run_cli, write
 from tests.fake_api import FakeAPI

@@ -20,7 +20,7 @@ from harness.energy import EnergyMeter, MeterError, window_total
 from harness.energy.amd import COUNTER_WRAP, AmdsmiCounterReader, amd_readers
 from harness.energy.apple import PowermetricsReader, sample_energy_j, split_samples
 from harness.energy.ascend import NpuSmiReader, ascend_readers, parse_devices, parse_power_w
-from harness.energy.select import EnergySettings, build_meter
+from harness.energy.meter_setup import EnergySettings, build_meter
 
 # ---------------------------------------------------------------- AMD (amdsmi)
 

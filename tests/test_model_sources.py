@@ -52,7 +52,7 @@ def transformers_folder(gguf_path):
     """A transformers model folder (safetensors, config, tokenizer) converted from the GGUF by the backend's
     own conversion, which the session's harness cache keeps for the other tests too."""
     from harness.backends.transformers_backend import TransformersBackend
-    from harness.config.models import TransformersModel
+    from harness.config.model_config import TransformersModel
 
     cfg = TransformersModel(name="convert", kind="transformers", path=gguf_path)
     folder, _, _ = TransformersBackend(cfg, gguf_path)._converted_folder()
@@ -204,7 +204,7 @@ def test_missing_repo_file_and_revision_name_what_and_how_to_fetch(offline, tmp_
 
 def test_no_network_and_not_cached_fails_before_loading(stores, tmp_path, monkeypatch):
     """Online mode, but the Hub is unreachable (a closed local port stands in for no network)."""
-    from harness.run.serve import free_port
+    from harness.execution.serve import free_port
 
     monkeypatch.setenv("HF_HOME", str(stores["hf_home"]))
     monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)

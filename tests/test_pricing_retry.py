@@ -12,7 +12,7 @@ from genai_prices import Usage, calc_price
 
 from harness.backends.failures import RequestFailed, classify_status, parse_retry_after
 from harness.cost.pricing import PriceNotFound, Prices, TokenUsage, cost_usd, lookup_prices
-from harness.run.retry import RetryPolicy
+from harness.execution.retry import RetryPolicy
 
 WHEN = dt.datetime(2026, 12, 1, 12, 0, tzinfo=dt.timezone.utc)
 

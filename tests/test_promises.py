@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 from genai_prices import Usage, calc_price
 
-from harness.analysis.metrics import request_metrics
+from harness.analysis.request_metrics import request_metrics
 from harness.store.records import read_records
 from tests.conftest import run_cli, write
 from tests.fake_api import ANSWER, FakeAPI

@@ -159,8 +159,8 @@ def test_a_worker_killed_mid_run_leaves_owed_requests_lost_and_the_run_resumes(t
 
 
 def test_a_ray_session_meters_the_gpus_ray_gave_it_not_the_whole_node():
-    from harness.energy.select import EnergySettings
-    from harness.run.ray_cluster import node_energy
+    from harness.energy.meter_setup import EnergySettings
+    from harness.execution.ray_cluster import node_energy
 
     assert node_energy(EnergySettings(), ["3", "1"]).gpu_indices == [1, 3]
     assert node_energy(EnergySettings(), []).gpu_indices is None                 # no GPU asked: as configured

@@ -11,13 +11,13 @@ import json
 import pandas as pd
 import pytest
 
-from harness.analysis.frames import summarize
-from harness.analysis.metrics import request_metrics
+from harness.analysis.model_summary import summarize
+from harness.analysis.request_metrics import request_metrics
 from harness.backends import Prompt
 from harness.backends.anthropic_api import AnthropicBackend
 from harness.backends.openai_api import OpenAIBackend
-from harness.config.models import AnthropicModel, OpenAIModel
-from harness.run.request import timed_stream, timed_stream_async
+from harness.config.model_config import AnthropicModel, OpenAIModel
+from harness.execution.request import timed_stream, timed_stream_async
 from harness.store.records import read_records
 from tests.conftest import run_cli, write
 from tests.fake_api import FakeAPI

@@ -7,8 +7,8 @@ import json
 
 import pytest
 
-from harness.analysis.frames import records_frame, summarize
-from harness.analysis.metrics import chunk_gaps_s, request_metrics
+from harness.analysis.model_summary import records_frame, summarize
+from harness.analysis.request_metrics import chunk_gaps_s, request_metrics
 from harness.store.records import RecordWriter, read_records
 
 MS = 1_000_000  # ns

@@ -12,7 +12,7 @@ import struct
 
 import pytest
 
-from harness.analysis.metrics import request_metrics
+from harness.analysis.request_metrics import request_metrics
 from harness.backends.llama_cpp import default_threads
 from harness.store.manifest import read_manifest
 from harness.store.records import read_records
@@ -165,7 +165,7 @@ def test_a_model_that_fails_to_load_does_not_stop_the_others(tmp_path, smollm2_g
 
 
 def test_energy_and_local_cost_are_recorded_with_their_labels(default_run):
-    from harness.analysis.frames import summarize
+    from harness.analysis.model_summary import summarize
     _, _, records, manifest = default_run
     bandwidth = manifest["host"]["memory_bandwidth"]["cpu"]
     # measured over as many threads as the models decode with, every repeat kept
@@ -225,7 +225,7 @@ def test_flash_attn_setting_reaches_the_context(smollm2_gguf, flash_attn):
 
     from harness.backends import Prompt
     from harness.backends import llama_cpp as backend_module
-    from harness.config.models import LlamaCppModel
+    from harness.config.model_config import LlamaCppModel
 
     cfg = LlamaCppModel(name="s", kind="llama_cpp", path=smollm2_gguf, flash_attn=flash_attn, type_k="q8_0",
                         n_ctx=512, n_ubatch=128)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from harness.backends.text import StopScanner, held_back
+from harness.backends.stop_strings import StopScanner, held_back
 
 
 def _stream(pieces, stops):

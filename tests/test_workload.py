@@ -11,10 +11,10 @@ import pytest
 from genai_prices import Usage, calc_price
 
 from harness.backends import Prompt
-from harness.config.models import load_models_config
+from harness.config.model_config import load_models_config
 from harness.errors import SuiteError
-from harness.run.session import trace_schedule
-from harness.run.sizing import PromptSizer
+from harness.execution.session import trace_schedule
+from harness.execution.sizing import PromptSizer
 from harness.store.manifest import read_manifest
 from harness.store.records import read_records
 from harness.suites import load_suite
@@ -197,7 +197,7 @@ def test_whatif_at_the_runs_own_shape_reproduces_its_measured_cost(tmp_path):
     assert proc.returncode == 0, proc.stderr
     (run_dir,) = (tmp_path / "r").iterdir()
     assert "workload: 120 in / 12 out tokens" in proc.stdout
-    from harness.analysis.whatif import fit_local, whatif_table
+    from harness.analysis.reprice import fit_local, whatif_table
 
     manifest, records = read_manifest(run_dir), read_records(run_dir / "records.jsonl")
     fit = fit_local(records, manifest)["smol"]

@@ -17,7 +17,7 @@ from typing import Any
 
 import pandas as pd
 
-from harness.analysis.frames import records_frame
+from harness.analysis.model_summary import records_frame
 from harness.cost.local import LocalCostParams, break_even_tasks_per_day, idle_capacity_cost_per_day_usd
 from harness.cost.pricing import RequestPricer, TokenUsage, cost_usd
 

@@ -14,8 +14,8 @@ from typing import Any
 
 import anthropic
 
-from harness.backends import Backend, Prompt, Reasoning, Usage
 from harness.backends.api_common import api_key, check_streamed, to_request_failed
+from harness.backends.base import Backend, Prompt, Reasoning, Usage
 from harness.backends.failures import RequestFailed
 from harness.config.providers import resolve_endpoint
 

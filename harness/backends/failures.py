@@ -1,5 +1,5 @@
 """How an API request failed, as a backend reports it: the error class, whether a retry may help, and the
-server's Retry-After. Backends raise `RequestFailed`; the run stage (harness.run.retry) decides on retries.
+server's Retry-After. Backends raise `RequestFailed`; the run stage (harness.execution.retry) decides on retries.
 """
 
 from __future__ import annotations

@@ -21,9 +21,9 @@ from typing import Any
 import llama_cpp
 from llama_cpp import Llama, llama_chat_format
 
-from harness.backends import Backend, Prompt, Usage
+from harness.backends.base import Backend, Prompt, Usage
 from harness.backends.llama_context import SPLIT_MODE, GreedyContext, PieceDecoder, context_params, resolved_flash_attn
-from harness.backends.text import StopScanner
+from harness.backends.stop_strings import StopScanner
 from harness.errors import ModelLoadError
 
 

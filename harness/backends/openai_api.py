@@ -15,8 +15,8 @@ from typing import Any
 
 import openai
 
-from harness.backends import Backend, Prompt, Reasoning, Usage
 from harness.backends.api_common import api_key, check_streamed, to_request_failed
+from harness.backends.base import Backend, Prompt, Reasoning, Usage
 from harness.backends.failures import RequestFailed
 from harness.backends.sse_client import SSEClient
 from harness.config.providers import resolve_endpoint

@@ -28,8 +28,8 @@ import transformers
 from transformers import AutoModelForCausalLM, AutoTokenizer, StoppingCriteria, StoppingCriteriaList
 from transformers.generation.streamers import BaseStreamer
 
-from harness.backends import Backend, Prompt, Usage
-from harness.backends.text import StopScanner
+from harness.backends.base import Backend, Prompt, Usage
+from harness.backends.stop_strings import StopScanner
 from harness.config.sources import cache_dir, file_sha256
 from harness.errors import ModelLoadError
 

@@ -7,12 +7,21 @@ checker never stops a run.
 Stage rule: it may import config, store, errors, host.
 """
 
-from __future__ import annotations
-
-from collections.abc import Callable
-from typing import Any
-
-from harness.checkers.basic import (
+from harness.checkers.gsm8k import Gsm8kChecker
+from harness.checkers.humaneval import HUMANEVAL_STOP, HumanEvalChecker
+from harness.checkers.ifeval_official import IfevalOfficialChecker
+from harness.checkers.instructions import InstructionChecker
+from harness.checkers.judge import JudgeChecker
+from harness.checkers.mmlu import MmluChecker
+from harness.checkers.python_tests import PythonTestsChecker, extract_code
+from harness.checkers.registry import (
+    CHECKERS,
+    CheckerSpec,
+    needs_expected,
+    run_checker,
+)
+from harness.checkers.structured import JsonChecker, extract_json
+from harness.checkers.text_match import (
     ChoiceChecker,
     ContainsChecker,
     ExactChecker,
@@ -21,39 +30,6 @@ from harness.checkers.basic import (
     UnscoredChecker,
     extract_numbers,
 )
-from harness.checkers.code import PythonTestsChecker, extract_code
-from harness.checkers.common import CORRECT, ERROR, INCORRECT, Verdict, normalise
-from harness.checkers.gsm8k import Gsm8kChecker
-from harness.checkers.humaneval import HUMANEVAL_STOP, HumanEvalChecker
-from harness.checkers.ifeval import InstructionChecker
-from harness.checkers.ifeval_official import IfevalOfficialChecker
-from harness.checkers.judge import JudgeChecker
-from harness.checkers.mmlu import MmluChecker
-from harness.checkers.structured import JsonChecker, extract_json
+from harness.checkers.verdict import CORRECT, ERROR, INCORRECT, Verdict, normalise
 
-CheckerSpec = (ExactChecker | ContainsChecker | NumericChecker | RegexChecker | ChoiceChecker | JsonChecker
-               | InstructionChecker | PythonTestsChecker | JudgeChecker | Gsm8kChecker | MmluChecker | HumanEvalChecker
-               | IfevalOfficialChecker | UnscoredChecker)
-CHECKERS: dict[str, type] = {cls.model_fields["kind"].default: cls for cls in CheckerSpec.__args__}
-
-
-def needs_expected(kind: str) -> bool:
-    """Whether tasks using this checker must give an `expected` answer."""
-    return getattr(CHECKERS[kind], "needs_expected", True)
-
-
-def run_checker(checker: Any, output: str, expected: Any, judge: Callable[[str], dict[str, Any]] | None = None,
-                question: str | None = None) -> Verdict:
-    """Apply a checker; an exception inside it becomes a recorded `error` verdict, not a crash."""
-    try:
-        if getattr(checker, "needs_judge", False):
-            return checker.check(output, expected, judge=judge, question=question)
-        return checker.check(output, expected)
-    except Exception as exc:  # noqa: BLE001 - any checker bug must become a verdict
-        return Verdict(ERROR, detail=f"{type(exc).__name__}: {exc}")
-
-
-__all__ = ["CHECKERS", "CORRECT", "ERROR", "HUMANEVAL_STOP", "INCORRECT", "CheckerSpec", "ChoiceChecker",
-           "ContainsChecker", "ExactChecker", "Gsm8kChecker", "HumanEvalChecker", "IfevalOfficialChecker",
-           "InstructionChecker", "JsonChecker", "JudgeChecker", "MmluChecker", "NumericChecker", "PythonTestsChecker", "RegexChecker", "Verdict", "extract_code", "extract_json", "extract_numbers",
-           "needs_expected", "normalise", "run_checker"]
+__all__ = ["CHECKERS", "CORRECT", "CheckerSpec", "ChoiceChecker", "ContainsChecker", "ERROR", "ExactChecker", "Gsm8kChecker", "HUMANEVAL_STOP", "HumanEvalChecker", "INCORRECT", "IfevalOfficialChecker", "InstructionChecker", "JsonChecker", "JudgeChecker", "MmluChecker", "NumericChecker", "PythonTestsChecker", "RegexChecker", "UnscoredChecker", "Verdict", "extract_code", "extract_json", "extract_numbers", "needs_expected", "normalise", "run_checker"]

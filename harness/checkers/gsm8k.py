@@ -22,8 +22,8 @@ from __future__ import annotations
 import re
 from typing import Any, ClassVar, Literal
 
-from harness.checkers.common import CORRECT, INCORRECT, Verdict
-from harness.config.models import StrictModel
+from harness.checkers.verdict import CORRECT, INCORRECT, Verdict
+from harness.config.model_config import StrictModel
 
 STRICT_PATTERN = re.compile(r"#### (\-?[0-9\.\,]+)")
 FLEXIBLE_PATTERN = re.compile(r"(-?[$0-9.,]{2,})|(-?[0-9]+)")

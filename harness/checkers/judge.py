@@ -14,8 +14,8 @@ from typing import Any, ClassVar, Literal
 
 from pydantic import Field
 
-from harness.checkers.common import CORRECT, ERROR, INCORRECT, Verdict
-from harness.config.models import StrictModel
+from harness.checkers.verdict import CORRECT, ERROR, INCORRECT, Verdict
+from harness.config.model_config import StrictModel
 
 TEMPLATE = """You are grading an answer against a rubric. Be strict and brief.
 

@@ -25,8 +25,8 @@ import re
 import unicodedata
 from typing import Any, Literal
 
-from harness.checkers.common import CORRECT, ERROR, INCORRECT, Verdict
-from harness.config.models import StrictModel
+from harness.checkers.verdict import CORRECT, ERROR, INCORRECT, Verdict
+from harness.config.model_config import StrictModel
 
 LETTERS = "ABCD"
 _JOIN = r"\s*(?:,|/|&|\bor\b|\band\b)\s*"

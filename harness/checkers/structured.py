@@ -14,8 +14,8 @@ from typing import Any, Literal
 
 from pydantic import ConfigDict, Field
 
-from harness.checkers.common import CORRECT, INCORRECT, Verdict, normalise
-from harness.config.models import StrictModel
+from harness.checkers.verdict import CORRECT, INCORRECT, Verdict, normalise
+from harness.config.model_config import StrictModel
 
 _FENCE = re.compile(r"```(?:json|JSON)?\s*\n(.*?)```", re.DOTALL)
 

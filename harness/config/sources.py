@@ -21,7 +21,7 @@ from typing import Any
 
 from harness.config.gguf import GGUFError, GGUFInfo, read_gguf_info
 from harness.errors import ModelSourceError
-from harness.store.fsutil import atomic_write_text
+from harness.store.atomic_files import atomic_write_text
 
 
 def cache_dir() -> Path:

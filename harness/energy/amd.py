@@ -14,7 +14,7 @@ from __future__ import annotations
 import threading
 from typing import Any
 
-from harness.energy import EnergyReader, MeterError
+from harness.energy.meter import EnergyReader, MeterError
 from harness.energy.sampling import SampledPowerReader
 
 COUNTER_WRAP = 2**64

@@ -24,7 +24,7 @@ import time
 from collections.abc import Callable, Iterable, Iterator
 from typing import IO, Any
 
-from harness.energy import EnergyReader, MeterError
+from harness.energy.meter import EnergyReader, MeterError
 
 UNITS = ("cpu", "gpu", "ane")
 COMMAND = ["powermetrics", "--samplers", "cpu_power,gpu_power,ane_power", "-f", "plist", "-i"]

@@ -16,7 +16,7 @@ import shutil
 import subprocess
 from collections.abc import Callable
 
-from harness.energy import EnergyReader, MeterError
+from harness.energy.meter import EnergyReader, MeterError
 from harness.energy.sampling import SampledPowerReader
 
 Runner = Callable[[list[str]], str]

@@ -15,7 +15,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from harness.energy import EnergyReader
+from harness.energy.meter import EnergyReader
 
 DEFAULT_W_PER_LOGICAL_CPU = 4.0
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import threading
 from typing import Any
 
-from harness.energy import EnergyReader, MeterError
+from harness.energy.meter import EnergyReader, MeterError
 from harness.energy.sampling import SampledPowerReader
 
 COUNTER_WRAP_MJ = 2**64  # the counter is an unsigned 64-bit integer

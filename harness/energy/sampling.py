@@ -12,7 +12,7 @@ import threading
 import time
 from abc import abstractmethod
 
-from harness.energy import EnergyReader, MeterError
+from harness.energy.meter import EnergyReader, MeterError
 
 
 class SampledPowerReader(EnergyReader):

@@ -14,14 +14,14 @@ from typing import Any
 
 import pandas as pd
 
-from harness.analysis.answer import SuiteAnswer, suite_answers
-from harness.analysis.carbon import carbon_break_even, projected_carbon
 from harness.analysis.comparison import break_even, projected_costs, same_weights
-from harness.analysis.frames import accuracy_separation, records_frame, summarize_frame
-from harness.analysis.levels import level_summary
-from harness.config.models import MODEL_KINDS
+from harness.analysis.emissions import carbon_break_even, projected_carbon
+from harness.analysis.findings import SuiteAnswer, suite_answers
+from harness.analysis.load_levels import level_summary
+from harness.analysis.model_summary import accuracy_separation, records_frame, summarize_frame
+from harness.config.model_config import MODEL_KINDS
 from harness.errors import InputError, SuiteError
-from harness.store.fsutil import atomic_path
+from harness.store.atomic_files import atomic_path
 from harness.store.manifest import MANIFEST_FILE, read_manifest
 from harness.store.records import RECORDS_FILE, read_records
 from harness.suites import Suite, reload_suite

@@ -9,13 +9,13 @@ import json
 from itertools import zip_longest
 from typing import Any
 
-from harness.analysis.benchmarks import sample_label
+from harness.analysis.scores import sample_label
 from harness.config.redact import redact_config
 from harness.report import svg
-from harness.report.answer import answer_section
-from harness.report.benchmarks import benchmark_section
-from harness.report.carbon import carbon_break_even_table, carbon_chart, energy_items
+from harness.report.answer_section import answer_section
+from harness.report.carbon_section import carbon_break_even_table, carbon_chart, energy_items
 from harness.report.data import ReportData
+from harness.report.scores_section import scores_section
 from harness.report.tables import (
     _e,
     _missing,
@@ -338,7 +338,7 @@ def render(data: ReportData, title: str, comparison: Any = None, baseline: str =
     notes = "".join(f"<p class='note'>{_e(n)}</p>" for n in data.notes)
     glossary = "".join(f"<tr><td class='l'><b>{_e(k)}</b></td><td class='l'>{_e(v)}</td></tr>" for k, v in GLOSSARY)
     generated = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
-    benchmarks = benchmark_section(data)
+    benchmarks = scores_section(data)
     body = (
         f"<h1>{_e(title)}</h1><p class='lede'>Suites {_e(suites)} · runs {runs} · {len(data.records):,} requests · "
         f"generated {generated}</p>{notes}"

@@ -7,7 +7,7 @@ from html import escape
 from typing import Any
 
 from harness.analysis.regress import describe_change
-from harness.report.carbon import carbon_cells, energy_cell, projected_cells
+from harness.report.carbon_section import carbon_cells, energy_cell, projected_cells
 from harness.report.data import ReportData
 
 

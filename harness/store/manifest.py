@@ -16,9 +16,9 @@ import sys
 from pathlib import Path
 from typing import Any
 
-import harness
+from harness.version import __version__
 from harness.host import cpu_model
-from harness.store.fsutil import atomic_write_text
+from harness.store.atomic_files import atomic_write_text
 
 MANIFEST_FILE = "run.json"
 KEY_LIBRARIES = (
@@ -29,7 +29,7 @@ KEY_LIBRARIES = (
 
 def git_commit() -> str | None:
     """The harness source tree's git commit (with `-dirty` when it has uncommitted changes), if any."""
-    root = Path(harness.__file__).resolve().parent.parent
+    root = Path(__file__).resolve().parents[2]
     if not (root / ".git").exists() or shutil.which("git") is None:
         return None
     try:
@@ -102,7 +102,7 @@ def new_manifest(run_id: str, argv: list[str], suites: list, models_file: Path, 
     return {
         "run_id": run_id,
         "status": "running",
-        "harness_version": harness.__version__,
+        "harness_version": __version__,
         "harness_git_commit": git_commit(),
         "command_line": list(argv),
         "settings": settings,

@@ -2,7 +2,7 @@
 
 A record keeps what was observed — timestamps, token counts and their sources, the output text, the
 checker's verdict, the error if any — and nothing derived: latencies and rates are computed from it by
-`harness.analysis.metrics`. Field reference (schema 1):
+`harness.analysis.request_metrics`. Field reference (schema 1):
 
 - `run_id`, `model`, `task_id`, `repetition`, `suite`, `suite_sha256`
 - `started_at`: wall-clock ISO-8601 UTC time of the request start (for people; never used for latency)

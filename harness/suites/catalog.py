@@ -5,11 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from harness.config.models import load_yaml_file
+from harness.config.model_config import load_yaml_file
 from harness.errors import ConfigError, InputError, SuiteError
-from harness.suites import benchmark_suites, load_suite_file
+from harness.suites.dataset_rows import DatasetUnavailable, cache_only
 from harness.suites.dataset_suite import HubSource, PackageSource, fetch_suite, parse_spec
-from harness.suites.rows import DatasetUnavailable, cache_only
+from harness.suites.loader import dataset_suites, load_suite_file
 
 
 def _spec(path: Path) -> Any:
@@ -22,7 +22,7 @@ def _spec(path: Path) -> Any:
     return parse_spec(raw, path)
 
 
-def describe_benchmark(path: Path) -> dict[str, str]:
+def describe_dataset(path: Path) -> dict[str, str]:
     """One row of the benchmark table: source, revision, split, item count, licence, hash, and whether it
     loads here (a Hub dataset that is not cached says how to fetch it)."""
     spec = _spec(path)
@@ -50,9 +50,9 @@ def describe_benchmark(path: Path) -> dict[str, str]:
     return row
 
 
-def fetch_benchmark(name_or_path: str) -> str:
+def fetch_dataset(name_or_path: str) -> str:
     """Download a Hub benchmark's splits into the Hugging Face cache and check that it loads; what it holds."""
-    benchmarks = benchmark_suites()
+    benchmarks = dataset_suites()
     path = benchmarks.get(name_or_path) or Path(name_or_path)
     if not path.is_file():
         raise InputError(f"harness fetch: unknown benchmark {name_or_path!r} (one of: {', '.join(benchmarks)}; "

@@ -2,7 +2,7 @@
 
 A workload gives each request an input and an output length in tokens (and optionally a shared prefix);
 the text is built per model at request time, with that model's own tokenizer, to the exact count
-(`harness.run.sizing`). Workload tasks are unscored: they measure cost and speed at a token mix.
+(`harness.execution.sizing`). Workload tasks are unscored: they measure cost and speed at a token mix.
 
 Specs (`--workload`), comma-separated `key=value`:
 

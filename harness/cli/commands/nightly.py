@@ -1,0 +1,48 @@
+"""`harness nightly`: catch a regression the morning after, without crying wolf on a noisy runner, and show
+the trend over weeks.
+
+`nightly` is the whole job in one command: run the suite with repetitions (and its report), compare with
+the stored baseline run, put the comparison at the top of the report, rebuild the trend page, and exit
+3 on a regression. The first night has no baseline: its run becomes the baseline. `--update-baseline`
+replaces the baseline with a run that did not regress.
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+from pathlib import Path
+
+from harness.cli.commands.compare import compare
+from harness.cli.energy_cost_flags import energy_and_cost_settings
+from harness.errors import EXIT_BAD_INPUT, EXIT_INTERRUPTED, EXIT_REGRESSION, InputError
+from harness.report.trend_page import build_trend
+from harness.store.manifest import MANIFEST_FILE
+
+
+def execute(args: argparse.Namespace) -> int:
+    """Run, compare with the baseline, report, trend; exit 3 on a regression."""
+    from harness.cli.commands.run import execute_run
+
+    args.resume, args.retry_failed, args.no_report, args.judge = None, False, False, None
+    energy, overrides = energy_and_cost_settings(args)
+    code, run_dir = execute_run(args, energy, overrides)
+    if run_dir is None or code in (EXIT_BAD_INPUT, EXIT_INTERRUPTED):
+        return code
+    baseline = Path(args.baseline)
+    status = code
+    if not (baseline / MANIFEST_FILE).is_file():
+        if baseline.exists():
+            raise InputError(f"--baseline {baseline}: exists but is not a run folder")
+        shutil.copytree(run_dir, baseline)
+        print(f"no baseline yet: {run_dir} is now the baseline ({baseline})")
+    else:
+        result = compare(baseline, run_dir, args.min_effect, Path(args.report_dir) / f"{run_dir.name}.html")
+        if result == EXIT_REGRESSION:
+            status = EXIT_REGRESSION
+        elif args.update_baseline:
+            shutil.rmtree(baseline)
+            shutil.copytree(run_dir, baseline)
+            print(f"baseline updated to {run_dir}")
+    print(f"trend:    {build_trend(Path(args.out), Path(args.report_dir) / 'trend.html', Path(args.report_dir))}")
+    return status

@@ -1,0 +1,336 @@
+"""One model's part of a run: load it, open its energy meter, send its requests, make its records.
+
+Requests go through `harness.execution.request` (which alone reads the clock for latencies). Each record gets its
+energy window, its cost (list price for an API, energy + hardware for a local model) and its verdict.
+With `concurrency` > 1 (API endpoints), at most that many requests are in flight, submitted as earlier
+ones finish, and records are written in completion order; those requests share one model-level energy
+window.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import time
+import traceback
+from collections.abc import Callable, Iterator
+from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
+from typing import Any
+
+from harness.backends import Backend, Prompt, backend_class
+from harness.backends.api_common import api_key
+from harness.checkers import run_checker
+from harness.config.model_config import has_gguf_source
+from harness.config.redact import scrub, secret_values
+from harness.config.sources import locate_weights
+from harness.cost.carbon import resolve_grid
+from harness.cost.local import local_task_cost_usd, resolve_local_cost
+from harness.cost.pricing import API_KINDS, RequestPricer
+from harness.energy import EnergyMeter, MeterError, ecologits, window_total
+from harness.energy.meter_setup import build_meter, describe_meter
+from harness.errors import HarnessError, InputError
+from harness.execution.client_processes import START_LEAD_S, ProcessClients, default_client_processes, split_level
+from harness.execution.loadgen import Level, arrival_offsets_s, run_level
+from harness.execution.request import RequestStopped, execute, execute_async, unsent_raw
+from harness.execution.retry import RetryPolicy
+from harness.execution.serve import Server, scrape_metrics
+from harness.execution.sizing import PromptSizer
+from harness.host import usable_cores
+from harness.store.atomic_files import child_path
+from harness.suites import Suite, Task
+
+Job = tuple[Suite, int, Task]
+
+
+def build_prompt(task: Task, model_cfg: Any) -> Prompt:
+    """The request a task becomes for a model: chat messages, or the completion form for base models."""
+    if getattr(model_cfg, "prompt_style", "chat") == "completion":
+        text, stop = task.completion_prompt()
+        return Prompt(style="completion", max_tokens=task.max_tokens, text=text, stop=stop)
+    return Prompt(style="chat", max_tokens=task.max_tokens, messages=[m.model_dump() for m in task.messages])
+
+
+class ModelSession:
+    """A loaded model with its meter and pricer; `records(jobs)` yields one finished record per job."""
+
+    def __init__(self, cfg: Any, entry: dict[str, Any], runner: Any) -> None:
+        self.cfg = cfg
+        self.entry = entry
+        self.runner = runner
+        self.backend: Backend | None = None
+        self.meter: EnergyMeter | None = None
+        self.server: Server | None = None
+        self.sizer: PromptSizer | None = None
+
+    def load(self) -> None:
+        """Start its server (if launched), load weights and runtime, then the meter and its idle baseline;
+        raises on any failure (and stops a started server)."""
+        cfg, entry = self.cfg, self.entry
+        if getattr(cfg, "launch", None) is not None:
+            secrets = secret_values(cfg)
+            self.server = Server(cfg.launch, cfg.base_url, child_path(self.runner.run_dir, f"server-{cfg.name}", ".log"),
+                                 cfg.model, secrets=secrets, api_key=api_key(cfg))
+            entry["server"] = {"command": [scrub(part, secrets) for part in self.server.command],
+                               "log": str(self.server.log_path)}
+            if self.server.weights:
+                entry["server"]["weights"] = self.server.weights
+            entry["server"]["ready_s"] = self.server.start(lambda: self.runner.stop_requested)
+            entry["server"]["pid"] = self.server.pid
+            cfg = self.cfg = cfg.model_copy(update={"base_url": self.server.base_url})
+        weights = None
+        if has_gguf_source(cfg):
+            weights = self.runner.weights.get(cfg.name) or locate_weights(cfg)
+            entry["weights"] = weights.describe()
+        self.backend = backend_class(cfg.kind)(cfg, weights.path if weights else None)
+        t0 = time.perf_counter_ns()
+        entry["load"] = self.backend.load()
+        entry["load_s"] = (time.perf_counter_ns() - t0) / 1e9
+        for warning in entry["load"].get("warnings", []):
+            self.runner.progress.warn(warning)
+        self_hosted = getattr(cfg, "self_hosted", False)
+        device = "server" if self_hosted else entry["load"].get("device", "cpu")
+        self.meter, notes = build_meter(self.runner.energy, device, self.server.pid if self.server else None)
+        entry["energy_meter"] = describe_meter(self.meter, notes)
+        entry["idle"] = self.meter.idle_power(self.runner.energy.idle_s)
+        self.pricer = RequestPricer(cfg, self.runner.progress.warn) if cfg.kind in API_KINDS and not self_hosted else None
+        self.local_cost = None
+        self.impacts: ecologits.Mapping | None = None
+        if self.pricer is None:
+            self.local_cost = resolve_local_cost(getattr(cfg, "cost", None), self.runner.cost_overrides)
+            entry["local_cost"] = self.local_cost.to_record()
+            try:
+                entry["carbon"] = resolve_grid(getattr(cfg, "cost", None)).to_record()
+            except InputError as exc:  # EcoLogits' mix data missing: local carbon unavailable, the run goes on
+                entry["carbon"] = {"source": "unavailable", "reason": str(exc)}
+        else:
+            self.impacts = ecologits.resolve(cfg.kind, getattr(cfg, "provider", None), cfg.model,
+                                             getattr(cfg, "ecologits_model", None))
+            entry["ecologits"] = ecologits.assumptions(self.impacts)
+        self.policy = RetryPolicy(max_attempts=getattr(cfg, "max_attempts", 1))
+        self.concurrency = getattr(cfg, "concurrency", 1)
+
+    def prompt_for(self, task: Task, record: dict[str, Any]) -> Prompt:
+        """The request for a task; a workload task is sized to its token counts with this model's tokenizer
+        (what was asked and how it was sized go into the record's `workload`)."""
+        if task.workload is None:
+            return build_prompt(task, self.cfg)
+        if self.sizer is None:
+            self.sizer = PromptSizer(self.backend, getattr(self.cfg, "prompt_style", "chat"))
+        try:
+            prompt, record["workload"] = self.sizer.build(task.id, task.workload)
+        except ValueError as exc:
+            raise HarnessError(f"model '{self.cfg.name}': workload task {task.id}: {exc}") from None
+        return prompt
+
+    def close(self) -> None:
+        try:
+            if self.meter is not None:
+                self.meter.close()
+            if self.backend is not None:
+                self.backend.close()
+        finally:
+            if self.server is not None:
+                self.server.stop()
+
+    def _stop(self) -> bool:
+        return self.runner.stop_requested
+
+    def _one(self, job: Job) -> dict[str, Any] | None:
+        """One request's record, or None when the run stopped while it waited for a retry."""
+        suite, repetition, task = job
+        cfg, meter = self.cfg, self.meter
+        record = self.runner.base_record(cfg.name, suite, task, repetition)
+        key = f"{suite.name}/{task.id}/{repetition}"
+        if self.concurrency == 1:  # overlapping requests share the model-level window instead
+            meter.begin(key)
+        prompt = self.prompt_for(task, record)
+        try:
+            record.update(execute(self.backend, prompt, self.policy, self._stop))
+        except RequestStopped:
+            return None
+        finally:
+            energy = meter.end(key) if self.concurrency == 1 else None
+        record["energy"] = energy
+        return self._finish(task, record)
+
+    def _finish(self, task: Task, record: dict[str, Any]) -> dict[str, Any]:
+        """Price and check a finished request."""
+        if self.pricer is not None:
+            record["prices"], record["cost_usd"] = self.pricer.price(record)
+            if record["error"] is not None:
+                record["ecologits"] = {"source": "unavailable", "reason": "the request failed"}
+            else:
+                record["ecologits"] = ecologits.estimate(self.impacts, record.get("output_tokens"),
+                                                         record["end_offset_ns"] / 1e9)
+        else:  # a shared window (a load level) has no per-request energy: analysis attributes it
+            energy_j, source = window_total(record["energy"])
+            record["local_cost"] = {"energy_source": source}
+            elapsed_s = record["end_offset_ns"] / 1e9 if record["end_offset_ns"] is not None else None
+            record["cost_usd"] = local_task_cost_usd(self.local_cost, energy_j, elapsed_s) if elapsed_s is not None \
+                else None
+        judge_record(task, record, getattr(self.cfg, "prompt_style", "chat") == "completion", self.runner.judge)
+        return record
+
+    def level_records(self, levels: list[Level], jobs_for: Callable[[str], list[Job]],
+                      stop: Callable[[], bool]) -> Iterator[dict[str, Any]]:
+        """Run the load levels one after another, yielding records as they finish: on this process's asyncio
+        client, or split between client processes (run/clients.py) or Ray client actors. Each level has its
+        own energy window and, where the server exposes them, Prometheus counters."""
+        loop = asyncio.new_event_loop()
+        levels_entry = self.entry.setdefault("levels", {})
+        key = api_key(self.cfg)
+        clients = None  # the client processes (or actors), started by the first level that splits
+
+        async def send(job: tuple[Job, str]) -> dict[str, Any] | None:
+            (suite, repetition, task), level_name = job
+            record = {**self.runner.base_record(self.cfg.name, suite, task, repetition), "level": level_name}
+            prompt = self.prompt_for(task, record)
+            try:
+                record.update(await execute_async(self.backend, prompt, self.policy, self._stop))
+            except RequestStopped:
+                return None
+            record["energy"], record["_task"] = None, task
+            return record  # checked on the reading thread: a checker must not stall the event loop
+
+        try:
+            for level in levels:
+                jobs = [(job, level.name) for job in jobs_for(level.name)]
+                if not jobs or stop():
+                    continue
+                offsets_s = None
+                if level.concurrency is None and level.rate_per_s is None:  # replay the trace's arrival times
+                    jobs, offsets_s = trace_schedule(jobs)
+                n_clients = self._n_clients(level, len(jobs))
+                stats: dict[str, Any] = {"started_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+                                         "n_requests": len(jobs), "concurrency": level.concurrency,
+                                         "rate_per_s": level.rate_per_s, "burstiness": level.burstiness,
+                                         "client_processes": n_clients}
+                stats["metrics_before"] = scrape_metrics(self.cfg.base_url, key) if self.cfg.base_url else None
+                self.meter.begin(level.name)
+                try:
+                    if n_clients == 1 and self.runner.ray is None:
+                        for record in run_level(level, jobs, send, loop, stop, stats, offsets_s):
+                            yield self._finish(record.pop("_task"), record)
+                        continue
+                    if clients is None or clients.size < n_clients:
+                        if clients is not None:
+                            clients.close()
+                        clients = self._start_clients(n_clients)
+                    yield from self._split_level(level, jobs, offsets_s, n_clients, clients, stop, stats)
+                finally:
+                    stats["energy_window"] = self.meter.end(level.name)
+                    after = scrape_metrics(self.cfg.base_url, key) if self.cfg.base_url else None
+                    before = stats.pop("metrics_before")
+                    stats["metrics_delta"] = ({k: v - before.get(k, 0.0) for k, v in after.items()
+                                               if v != before.get(k, 0.0)} if before is not None and after else None)
+                    levels_entry[level.name] = stats
+        finally:
+            if clients is not None:
+                clients.close()
+            loop.run_until_complete(self.backend.aclose())
+            loop.close()
+
+    def _n_clients(self, level: Level, n_requests: int) -> int:
+        if self.runner.client_processes:
+            return self.runner.client_processes
+        if self.runner.ray is not None:
+            return self.runner.ray.n_nodes
+        return default_client_processes(level, n_requests, usable_cores())
+
+    def _start_clients(self, n: int) -> Any:
+        if self.runner.ray is not None:
+            return self.runner.ray.clients(self.cfg, self.policy.max_attempts, n)
+        return ProcessClients(self.cfg, self.policy.max_attempts, n)
+
+    def _split_level(self, level: Level, jobs: list[tuple[Job, str]], offsets_s: list[float] | None, n_clients: int,
+                     clients: Any, stop: Callable[[], bool], stats: dict[str, Any]) -> Iterator[dict[str, Any]]:
+        """Prepare every request of the level here, run them on the clients, finish their records here."""
+        prepared: list[tuple[dict[str, Any], Task]] = []
+        items: list[tuple[int, Prompt]] = []
+        for index, ((suite, repetition, task), level_name) in enumerate(jobs):
+            record = {**self.runner.base_record(self.cfg.name, suite, task, repetition), "level": level_name}
+            items.append((index, self.prompt_for(task, record)))
+            prepared.append((record, task))
+        start_at_s = None
+        if level.concurrency is None:  # an open loop: one schedule for all clients, started together
+            if offsets_s is None:
+                offsets_s = [float(x) for x in arrival_offsets_s(len(jobs), level.rate_per_s, level.burstiness)]
+            start_at_s = time.time() + START_LEAD_S
+        for raw in clients.run(split_level(level, items, n_clients, offsets_s, start_at_s), stop, stats):
+            record, task = prepared[raw.pop("_index")]
+            record["client"] = raw.pop("_client")  # which of the level's `clients` (manifest) sent it
+            record.update(raw)
+            record["energy"] = None
+            yield self._finish(task, record)
+
+    def records(self, jobs: list[Job], stop: Callable[[], bool]) -> Iterator[dict[str, Any]]:
+        """Run `jobs`, yielding records as they finish; stop starting new ones once `stop()` is true."""
+        self.meter.begin("model")
+        try:
+            if self.concurrency == 1:
+                for job in jobs:
+                    if stop():
+                        return
+                    record = self._one(job)
+                    if record is not None:
+                        yield record
+                return
+            pending: set = set()
+            queue = iter(jobs)
+            with ThreadPoolExecutor(max_workers=self.concurrency, thread_name_prefix=self.cfg.name) as pool:
+                while True:
+                    while len(pending) < self.concurrency and not stop():
+                        job = next(queue, None)
+                        if job is None:
+                            break
+                        pending.add(pool.submit(self._one, job))
+                    if not pending:
+                        return
+                    finished, pending = wait(pending, return_when=FIRST_COMPLETED)
+                    for future in finished:
+                        if (record := future.result()) is not None:
+                            yield record
+        finally:
+            self.entry["energy_window"] = self.meter.end("model")
+
+
+def trace_schedule(jobs: list[tuple[Job, str]]) -> tuple[list[tuple[Job, str]], list[float]]:
+    """Jobs in arrival order and their offsets: each task's `at_s`, repetition r shifted by r trace spans."""
+    span_s = max(task.workload.at_s for (_, _, task), _ in jobs) + 1.0
+
+    def offset(item: tuple[Job, str]) -> float:
+        (_, repetition, task), _ = item
+        return task.workload.at_s + repetition * span_s
+
+    ordered = sorted(jobs, key=offset)
+    return ordered, [offset(item) for item in ordered]
+
+
+def judge_record(task: Task, record: dict[str, Any], completion_style: bool, judge: Any) -> None:
+    """Check a finished request's answer and store the verdict (and a judge's reply) in its record."""
+    record["expected"] = task.expected
+    record["checker"] = task.checker.kind
+    if record["error"] is not None:
+        record.update(verdict=None, extracted=None, verdict_detail=None, judge=None, scores=None)
+        return
+    answer = record["output_text"]
+    if completion_style and task.answer_prefix:
+        answer = task.answer_prefix + answer
+    verdict = run_checker(task.checker, answer, task.expected, judge=judge.ask if judge else None,
+                          question=task.question)
+    record.update(verdict=verdict.verdict, extracted=verdict.extracted, verdict_detail=verdict.detail,
+                  judge=verdict.judge, scores=verdict.scores)
+
+
+def failure_record(base: dict[str, Any], task: Task, error: dict[str, Any]) -> dict[str, Any]:
+    """The record of a request that could not be sent because its model failed to load."""
+    return {**base, **unsent_raw(error), "prices": None, "cost_usd": None, "energy": None, "judge": None,
+            "expected": task.expected,
+            "checker": task.checker.kind, "verdict": None, "extracted": None, "verdict_detail": None, "scores": None}
+
+
+def describe_failure(exc: BaseException, entry: dict[str, Any]) -> dict[str, Any]:
+    """The error stored for a model that failed to load (with a traceback when it was unexpected)."""
+    if not isinstance(exc, (HarnessError, MeterError)):
+        entry["traceback"] = traceback.format_exc(limit=5)
+    return {"type": type(exc).__name__, "message": str(exc)}
