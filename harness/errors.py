@@ -12,6 +12,15 @@ EXIT_BAD_INPUT = 2
 EXIT_REGRESSION = 3
 EXIT_INTERRUPTED = 130
 
+# What each exit code means (docs/reference/errors.md is generated from this).
+EXIT_MEANINGS = {
+    EXIT_OK: "done, no failed request",
+    EXIT_FAILURES_RECORDED: "done, but some requests or models failed (each is recorded)",
+    EXIT_BAD_INPUT: "bad input: nothing was run (one line names the file and the key)",
+    EXIT_REGRESSION: "a regression against the baseline (`compare`, `nightly`)",
+    EXIT_INTERRUPTED: "interrupted (Ctrl-C); the resume command is printed",
+}
+
 
 class HarnessError(Exception):
     """Base class of every error the harness raises on purpose."""

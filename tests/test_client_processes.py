@@ -140,7 +140,7 @@ def test_a_client_process_killed_mid_level_leaves_its_requests_failed_and_resuma
 
 
 @pytest.mark.parametrize("args, message", [
-    (["--client-processes", "0"], "--client-processes 0: expected a whole number of at least 1"),
+    (["--client-processes", "0"], "--client-processes 0: input should be greater than or equal to 1"),
     (["--ray", "127.0.0.1:1"], "--ray 127.0.0.1:1: no Ray cluster answers there"),
 ])
 def test_bad_placement_flags_are_one_line_before_anything_runs(tmp_path, args, message):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from harness.config.model_config import load_models_config
+from harness.config.models_file import load_models_config
 from harness.errors import ConfigError
 from tests.conftest import REPO, write
 
@@ -157,7 +157,7 @@ def test_select_unknown_model_names_the_known_ones(tmp_path):
 
 
 def test_scientific_notation_without_a_dot_is_a_number(tmp_path):
-    from harness.config.model_config import load_yaml_file
+    from harness.config.yaml_file import load_yaml_file
 
     path = write(tmp_path / "x.yaml", "a: 1e-6\nb: -2.5E+3\nc: 1e5x\n")
     assert load_yaml_file(path, "test") == {"a": 1e-6, "b": -2500.0, "c": "1e5x"}

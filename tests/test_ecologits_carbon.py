@@ -7,7 +7,7 @@ import socket
 
 import pytest
 
-from harness.config.model_config import load_models_config
+from harness.config.models_file import load_models_config
 from harness.cost.carbon import (
     GridIntensity,
     carbon_break_even_tasks_per_day,

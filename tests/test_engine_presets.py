@@ -9,7 +9,7 @@ import sys
 import pytest
 
 from harness.config.engines import expand_engine
-from harness.config.model_config import load_models_config
+from harness.config.models_file import load_models_config
 from harness.errors import ConfigError
 from harness.store.records import read_records
 from tests.conftest import run_cli, write

@@ -17,7 +17,7 @@ PACKAGE_DIR = Path(__file__).resolve().parent.parent / "harness"
 # Lower rank = lower stage. A module may import its own stage or any stage of a lower rank, never one of the
 # same rank that is not its own (peers stay independent) and never a higher one.
 STAGE_RANK = {
-    "__init__": 9,  # harness/__init__.py: the public facade (lazy), above every stage
+    "__init__": 10,  # harness/__init__.py: the public facade (lazy imports), above every stage
     "version": 0,
     "errors": 0, "host": 0,
     "store": 1,
@@ -26,8 +26,9 @@ STAGE_RANK = {
     "backends": 4, "checkers": 4, "analysis": 4,
     "suites": 5,
     "execution": 6, "report": 6,
-    "cli": 7,
-    "__main__": 8,
+    "api": 7,  # harness/api.py: run(spec), resume(run_dir), the checked plan
+    "cli": 8,
+    "__main__": 9,
 }
 
 

@@ -256,13 +256,13 @@ def test_powermetrics_reader_on_a_streaming_stand_in(tmp_path):
 
 
 def test_powermetrics_needs_root_and_auto_says_so(monkeypatch):
-    from harness.energy import apple, select
+    from harness.energy import apple, meter_setup
 
     monkeypatch.setattr(apple.shutil, "which", lambda name: "/usr/bin/powermetrics")
     monkeypatch.setattr(apple.os, "geteuid", lambda: 501)
     with pytest.raises(MeterError, match="needs root"):
         build_meter(EnergySettings(meter="powermetrics"), "cpu")
-    monkeypatch.setattr(select.sys, "platform", "darwin")
+    monkeypatch.setattr(meter_setup.sys, "platform", "darwin")
     meter, notes = build_meter(EnergySettings(meter="auto"), "cpu")
     assert [r.source for r in meter.readers] == ["estimated"]
     assert any("powermetrics needs root" in n for n in notes)

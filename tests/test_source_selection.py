@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from harness.config.hub import fetch_command, select_gguf
-from harness.config.model_config import load_models_config
+from harness.config.models_file import load_models_config
 from harness.config.ollama import manifest_relpath
 from harness.errors import ConfigError, ModelSourceError
 from tests.conftest import write

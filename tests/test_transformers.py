@@ -119,7 +119,7 @@ def test_cuda_requested_without_cuda_fails_that_model_only(tmp_path, smollm2_ggu
 
 
 def test_default_models_file_has_smollm2_through_transformers_too():
-    from harness.config.model_config import load_models_config
+    from harness.config.models_file import load_models_config
 
     models = {m.name: m for m in load_models_config(REPO / "models.yaml").models}
     assert models["smollm2-135m-transformers"].kind == "transformers"

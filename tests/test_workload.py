@@ -11,7 +11,7 @@ import pytest
 from genai_prices import Usage, calc_price
 
 from harness.backends import Prompt
-from harness.config.model_config import load_models_config
+from harness.config.models_file import load_models_config
 from harness.errors import SuiteError
 from harness.execution.session import trace_schedule
 from harness.execution.sizing import PromptSizer

@@ -8,17 +8,15 @@ that installs it.
 Stage rule: it may import config, store, errors, host (never run/: the error a backend raises is backends.failures).
 """
 
+from harness.backends.backend_classes import (
+    backend_availability,
+    backend_class,
+)
 from harness.backends.base import (
     Backend,
     Prompt,
     Reasoning,
     Usage,
 )
-from harness.backends.registry import (
-    BACKENDS,
-    BackendEntry,
-    backend_availability,
-    backend_class,
-)
 
-__all__ = ["BACKENDS", "Backend", "BackendEntry", "Prompt", "Reasoning", "Usage", "backend_availability", "backend_class"]
+__all__ = ["Backend", "Prompt", "Reasoning", "Usage", "backend_availability", "backend_class"]

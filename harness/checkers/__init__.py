@@ -7,6 +7,12 @@ checker never stops a run.
 Stage rule: it may import config, store, errors, host.
 """
 
+from harness.checkers.checker_kinds import (
+    CHECKERS,
+    CheckerSpec,
+    needs_expected,
+    run_checker,
+)
 from harness.checkers.gsm8k import Gsm8kChecker
 from harness.checkers.humaneval import HUMANEVAL_STOP, HumanEvalChecker
 from harness.checkers.ifeval_official import IfevalOfficialChecker
@@ -14,12 +20,6 @@ from harness.checkers.instructions import InstructionChecker
 from harness.checkers.judge import JudgeChecker
 from harness.checkers.mmlu import MmluChecker
 from harness.checkers.python_tests import PythonTestsChecker, extract_code
-from harness.checkers.registry import (
-    CHECKERS,
-    CheckerSpec,
-    needs_expected,
-    run_checker,
-)
 from harness.checkers.structured import JsonChecker, extract_json
 from harness.checkers.text_match import (
     ChoiceChecker,

@@ -12,7 +12,6 @@ import sys
 import traceback
 from pathlib import Path
 
-from harness.version import __version__
 from harness.cost.local import DEFAULT_ELECTRICITY_USD_PER_KWH, DEFAULT_PUE
 from harness.energy.meter_setup import ENERGY_CHOICES
 from harness.errors import (
@@ -20,6 +19,7 @@ from harness.errors import (
     EXIT_INTERRUPTED,
     InputError,
 )
+from harness.version import __version__
 
 MIN_EFFECT_HELP = ("smallest change that counts, per metric: tok_s=0.2,ttft=0.2,accuracy=0.05,cost=0.2,energy=0.2 "
                    "(relative; accuracy in points/100; these are the defaults)")

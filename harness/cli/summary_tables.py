@@ -145,7 +145,7 @@ def table_width(console: Console, table: Table) -> int:
 def summary_tables(rows: list[dict[str, Any]], title: str, console: Console) -> list[Table]:
     """The per-model summary rows (from `analysis.summarize`) as rich tables that fit `console.width` with no
     figure cut: one table when it fits; else one per group (quality and cost; speed and energy); model names
-    wrap before a group is split further, column by column (definitions in the README)."""
+    wrap before a group is split further, column by column (definitions: docs/reference/metrics.md)."""
     unit = money_unit([r["cost_usd_per_task"] for r in rows])
     width = console.width
     groups = [[c for c in SUMMARY_COLUMNS if c.group == g] for g in dict.fromkeys(c.group for c in SUMMARY_COLUMNS)]

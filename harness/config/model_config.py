@@ -7,18 +7,15 @@ error names the file, the model entry and the key, so a run stops before any mod
 from __future__ import annotations
 
 import datetime as dt
-import os
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, ValidationInfo, model_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationInfo, model_validator
 
 from harness.config.engines import BASE_URL, ENGINES
 from harness.config.providers import OPENAI_COMPATIBLE
 
 # re-exported: suites read and report their files with them too
-from harness.config.yaml_file import format_validation_error, load_yaml_file
-from harness.errors import ConfigError
 
 NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]*$"
 HF_REPO_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]*/[A-Za-z0-9][A-Za-z0-9._-]*$"
@@ -332,9 +329,6 @@ class AnthropicModel(ApiModel):
     temperature: float | None = Field(default=None, ge=0, le=1)
 
 
-MODEL_KINDS: dict[str, type[StrictModel]] = {
-    "llama_cpp": LlamaCppModel, "transformers": TransformersModel, "openai": OpenAIModel, "anthropic": AnthropicModel,
-}
 ModelConfig = LlamaCppModel | TransformersModel | OpenAIModel | AnthropicModel
 
 
@@ -342,64 +336,3 @@ def has_gguf_source(cfg: Any) -> bool:
     """Whether a model's weights are located (and hashed) by `harness.config.sources`: a GGUF given by `path`,
     `package`, `hf` or `ollama`, or a transformers model folder given by `hf`."""
     return any(getattr(cfg, key, None) is not None for key in ("path", "package", "hf", "ollama"))
-
-
-class ModelsConfig(StrictModel):
-    """The validated content of a models file, with the path it came from."""
-
-    source_path: Path
-    models: tuple[ModelConfig, ...]
-
-    def select(self, names: list[str] | None) -> list[ModelConfig]:
-        """The models named in `names` (all when None), in file order; unknown names are an error."""
-        if not names:
-            return list(self.models)
-        known = {m.name for m in self.models}
-        unknown = [n for n in names if n not in known]
-        if unknown:
-            raise ConfigError(
-                f"{self.source_path}: no model named {', '.join(map(repr, unknown))} "
-                f"(configured: {', '.join(sorted(known))})"
-            )
-        return [m for m in self.models if m.name in names]
-
-
-def models_file_path(explicit: str | Path | None) -> Path:
-    """The models file to use: the one given, else $HARNESS_MODELS, else ./models.yaml."""
-    return Path(explicit or os.environ.get("HARNESS_MODELS") or "models.yaml")
-
-
-def _validate_entry(path: Path, index: int, raw: Any) -> ModelConfig:
-    if not isinstance(raw, dict):
-        raise ConfigError(f"{path}: model entry {index + 1}: expected a mapping of keys, got {type(raw).__name__}")
-    label = f"model '{raw['name']}'" if isinstance(raw.get("name"), str) else f"model entry {index + 1}"
-    kind = raw.get("kind")
-    if kind is None:
-        raise ConfigError(f"{path}: {label}: key 'kind': required (one of: {', '.join(MODEL_KINDS)})")
-    if kind not in MODEL_KINDS:
-        raise ConfigError(f"{path}: {label}: key 'kind': unknown kind {kind!r} (one of: {', '.join(MODEL_KINDS)})")
-    try:
-        return MODEL_KINDS[kind].model_validate(raw, context={"base_dir": path.parent})
-    except ValidationError as exc:
-        raise ConfigError(f"{path}: {label}: {format_validation_error(exc)}") from None
-
-
-def load_models_config(path: Path) -> ModelsConfig:
-    """Load and validate a models file; raise `ConfigError` naming file, entry and key on the first problem."""
-    path = Path(path)
-    raw = load_yaml_file(path, "models file")
-    if not isinstance(raw, dict):
-        raise ConfigError(f"{path}: expected a mapping with a 'models' list at the top level")
-    unknown = sorted(set(raw) - {"models"})
-    if unknown:
-        raise ConfigError(f"{path}: key '{unknown[0]}': unknown top-level key (allowed: models)")
-    entries = raw.get("models")
-    if not isinstance(entries, list) or not entries:
-        raise ConfigError(f"{path}: key 'models': expected a non-empty list of model entries")
-    models = [_validate_entry(path, i, entry) for i, entry in enumerate(entries)]
-    seen: set[str] = set()
-    for model in models:
-        if model.name in seen:
-            raise ConfigError(f"{path}: model '{model.name}': key 'name': duplicate model name")
-        seen.add(model.name)
-    return ModelsConfig(source_path=path, models=tuple(models))

@@ -120,9 +120,6 @@ def override_prices(cost: Any) -> Prices:
     )
 
 
-API_KINDS = frozenset({"openai", "anthropic"})
-
-
 class RequestPricer:
     """Prices each request of one API model at its start time; reports a missing price once per model."""
 

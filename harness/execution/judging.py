@@ -11,9 +11,10 @@ import threading
 from typing import Any
 
 from harness.backends import Prompt, backend_class
+from harness.config.kinds import API_KINDS
 from harness.config.model_config import has_gguf_source
 from harness.config.sources import locate_weights
-from harness.cost.pricing import API_KINDS, RequestPricer
+from harness.cost.pricing import RequestPricer
 from harness.execution.request import execute
 from harness.execution.retry import RetryPolicy
 

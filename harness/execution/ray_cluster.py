@@ -32,7 +32,6 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from harness.version import __version__
 from harness.backends import backend_class
 from harness.energy.roofline import cpu_copy_bandwidth_gbs
 from harness.errors import HarnessError, InputError
@@ -41,6 +40,7 @@ from harness.execution.retry import RetryPolicy
 from harness.execution.runner import SilentProgress, base_record
 from harness.execution.session import ModelSession, judge_record
 from harness.host import cpu_model, usable_cores
+from harness.version import __version__
 
 RECORD_BATCH_S = 0.2  # a remote session sends its finished records at least this often
 CLOCK_SAMPLES = 5

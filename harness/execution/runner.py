@@ -15,10 +15,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
+from harness.config.kinds import API_KINDS
 from harness.config.redact import public_config
 from harness.config.sources import Weights
 from harness.cost.local import CostOverrides
-from harness.cost.pricing import API_KINDS
 from harness.energy.meter_setup import EnergySettings
 from harness.execution.client_processes import NodeLost
 from harness.execution.loadgen import Level
@@ -67,6 +67,7 @@ class RunResult:
     n_records: int = 0
     n_errors: int = 0
     failed_models: list[str] = field(default_factory=list)
+    report_path: Path | None = None  # written by harness.api when the run asked for a report
 
 
 def new_run_id(suite_names: list[str]) -> str:

@@ -20,12 +20,13 @@ from typing import Any
 from harness.backends import Backend, Prompt, backend_class
 from harness.backends.api_common import api_key
 from harness.checkers import run_checker
+from harness.config.kinds import API_KINDS
 from harness.config.model_config import has_gguf_source
 from harness.config.redact import scrub, secret_values
 from harness.config.sources import locate_weights
 from harness.cost.carbon import resolve_grid
 from harness.cost.local import local_task_cost_usd, resolve_local_cost
-from harness.cost.pricing import API_KINDS, RequestPricer
+from harness.cost.pricing import RequestPricer
 from harness.energy import EnergyMeter, MeterError, ecologits, window_total
 from harness.energy.meter_setup import build_meter, describe_meter
 from harness.errors import HarnessError, InputError

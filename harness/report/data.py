@@ -19,7 +19,7 @@ from harness.analysis.emissions import carbon_break_even, projected_carbon
 from harness.analysis.findings import SuiteAnswer, suite_answers
 from harness.analysis.load_levels import level_summary
 from harness.analysis.model_summary import accuracy_separation, records_frame, summarize_frame
-from harness.config.model_config import MODEL_KINDS
+from harness.config.kinds import KINDS
 from harness.errors import InputError, SuiteError
 from harness.store.atomic_files import atomic_path
 from harness.store.manifest import MANIFEST_FILE, read_manifest
@@ -109,8 +109,8 @@ def load_report_data(run_dirs: list[Path], allow_different_suites: bool = False)
     skipped_cfgs = []
     for name, entry in merged["skipped_models"].items():
         config = entry.get("config")
-        if config and config.get("kind") in MODEL_KINDS:
-            skipped_cfgs.append(MODEL_KINDS[config["kind"]].model_validate({**config, "name": name.split(" #")[0]}))
+        if config and config.get("kind") in KINDS:
+            skipped_cfgs.append(KINDS[config["kind"]].config.model_validate({**config, "name": name.split(" #")[0]}))
     projected = projected_costs(frame, skipped_cfgs, [s for s in suites if s is not None])
     projected_c = projected_carbon(frame, skipped_cfgs, [s for s in suites if s is not None])
     comparison, separation = break_even(summary, merged, projected), accuracy_separation(frame)

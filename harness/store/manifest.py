@@ -16,9 +16,9 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from harness.version import __version__
 from harness.host import cpu_model
 from harness.store.atomic_files import atomic_write_text
+from harness.version import __version__
 
 MANIFEST_FILE = "run.json"
 KEY_LIBRARIES = (

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from harness.config.model_config import load_yaml_file
+from harness.config.yaml_file import load_yaml_file
 from harness.errors import ConfigError, InputError, SuiteError
 from harness.suites.dataset_rows import DatasetUnavailable, cache_only
 from harness.suites.dataset_suite import HubSource, PackageSource, fetch_suite, parse_spec

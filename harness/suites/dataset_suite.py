@@ -37,7 +37,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import Discriminator, Field, Tag, ValidationError
 
-from harness.config.model_config import NAME_PATTERN, StrictModel, format_validation_error
+from harness.config.model_config import NAME_PATTERN, StrictModel
+from harness.config.yaml_file import format_validation_error
 from harness.errors import InputError, SuiteError
 from harness.suites.dataset_rows import fetch, load_file_rows, load_hub_rows, package_file
 from harness.suites.mmlu_categories import CATEGORY_OF_SUBJECT

@@ -12,7 +12,8 @@ from typing import Any
 from pydantic import ValidationError
 
 from harness.checkers import CHECKERS, needs_expected
-from harness.config.model_config import NAME_PATTERN, format_validation_error, load_yaml_file
+from harness.config.model_config import NAME_PATTERN
+from harness.config.yaml_file import format_validation_error, load_yaml_file
 from harness.errors import ConfigError, SuiteError
 from harness.suites.selection import Selection, select_positions
 from harness.suites.task import (

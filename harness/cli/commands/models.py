@@ -8,7 +8,8 @@ from rich.console import Console
 from rich.table import Table
 
 from harness.backends import backend_availability
-from harness.config.model_config import has_gguf_source, load_models_config, models_file_path
+from harness.config.model_config import has_gguf_source
+from harness.config.models_file import load_models_config, models_file_path
 from harness.config.providers import missing_key_env, resolve_endpoint
 from harness.config.sources import source_status
 from harness.errors import EXIT_OK

@@ -14,7 +14,6 @@ import shutil
 from pathlib import Path
 
 from harness.cli.commands.compare import compare
-from harness.cli.energy_cost_flags import energy_and_cost_settings
 from harness.errors import EXIT_BAD_INPUT, EXIT_INTERRUPTED, EXIT_REGRESSION, InputError
 from harness.report.trend_page import build_trend
 from harness.store.manifest import MANIFEST_FILE
@@ -25,8 +24,7 @@ def execute(args: argparse.Namespace) -> int:
     from harness.cli.commands.run import execute_run
 
     args.resume, args.retry_failed, args.no_report, args.judge = None, False, False, None
-    energy, overrides = energy_and_cost_settings(args)
-    code, run_dir = execute_run(args, energy, overrides)
+    code, run_dir = execute_run(args)
     if run_dir is None or code in (EXIT_BAD_INPUT, EXIT_INTERRUPTED):
         return code
     baseline = Path(args.baseline)

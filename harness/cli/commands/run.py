@@ -1,7 +1,6 @@
-"""`harness run`: check everything, run, print the summary, write the report; or resume a run.
+"""`harness run`: turn the flags into a `RunSpec`, check everything (`harness.api.prepare`), run with progress
+bars, print the summary, write the report; or resume a run.
 
-Everything that can be wrong with the input is found before any model loads: the models file, the
-suites, weights files (missing or truncated), settings, and whether the results folder is writable.
 The first Ctrl-C lets the request in flight finish and stops; a second stops at once. Either way the run
 is marked `interrupted` and the exact command to resume it is printed.
 """
@@ -12,79 +11,40 @@ import argparse
 import contextlib
 import signal
 import sys
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from harness.analysis.load_levels import parse_slos
-from harness.cli.energy_cost_flags import energy_and_cost_settings
+from harness import api
+from harness.api import Plan
 from harness.cli.progress import TerminalProgress
 from harness.cli.summary_view import print_summary, terminal_console
-from harness.config.engines import GGUF_ENGINES
-from harness.config.model_config import has_gguf_source, load_models_config, models_file_path
-from harness.config.providers import missing_key_env
-from harness.config.redact import public_config
-from harness.config.sources import locate_weights
-from harness.cost.local import CostOverrides
-from harness.cost.pricing import API_KINDS
-from harness.energy.meter_setup import EnergySettings
-from harness.errors import EXIT_FAILURES_RECORDED, EXIT_INTERRUPTED, EXIT_OK, InputError, ModelSourceError, SuiteError
-from harness.execution.loadgen import Level, parse_profile
-from harness.execution.resume import ResumeState, check_unchanged, prepare_resume
+from harness.errors import EXIT_FAILURES_RECORDED, EXIT_INTERRUPTED, EXIT_OK, InputError
+from harness.execution.run_spec import RunSpec, build_spec
 from harness.execution.runner import Runner
-from harness.report import build_report
-from harness.store.atomic_files import child_path
 from harness.store.records import RECORDS_FILE
-from harness.suites import load_suite, reload_suite
-from harness.suites.selection import Selection
+
+# Flag of each RunSpec setting, for messages that name what the user typed.
+SPEC_FLAGS = {"suites": "--suite", "only": "--only", "limit": "--limit", "sample": "--sample", "seed": "--seed",
+              "subjects": "--subject", "shots": "--shots", "repeat": "--repeat", "profile": "--profile",
+              "slo": "--slo", "judge": "--judge", "client_processes": "--client-processes", "ray": "--ray",
+              "out_dir": "--out", "report_dir": "--report-dir", "models_file": "--models", "workload": "--workload",
+              "energy.meter": "--energy", "energy.idle_s": "--idle-seconds", "energy.cpu_w_per_core": "--cpu-w-per-core",
+              "cost.electricity_usd_per_kwh": "--electricity-usd-per-kwh", "cost.pue": "--pue",
+              "cost.hardware_usd_per_hour": "--hardware-usd-per-hour", "cost.utilisation": "--utilisation"}
 
 
-@dataclass
-class Plan:
-    """What a run will do, once every input has been checked."""
-
-    models_file: Path
-    config: Any
-    models: list[Any]
-    suites: list[Any]
-    repeat: int
-    energy: EnergySettings
-    cost_overrides: CostOverrides
-    judge_name: str | None
-    resume: ResumeState | None = None
-    skipped: dict[str, dict] = field(default_factory=dict)
-    levels: list[Level] = field(default_factory=list)
-    slos: dict[str, float] = field(default_factory=dict)
-    report_dir: Path | None = None  # a resumed run's own; else --report-dir
-
-
-def plan_new(args: argparse.Namespace, energy: EnergySettings, overrides: CostOverrides) -> Plan:
-    """A new run from the command line."""
-    models_file = models_file_path(args.models)
-    config = load_models_config(models_file)
-    selection = Selection(limit=args.limit, sample=args.sample, seed=args.seed, shots=args.shots,
-                          subjects=tuple(args.subject) if args.subject else None)
-    suite_names = args.suite or ([] if getattr(args, "workload", None) else ["smoke"])
-    suites = load_suites(suite_names, selection)
-    levels = parse_profile(args.profile) if args.profile else []
-    if getattr(args, "workload", None):
-        workload = load_suite(f"workload:{args.workload}")
-        suites.append(workload)
-        if not levels and all(t.workload.at_s is not None for t in workload.tasks):
-            levels = [Level("trace")]  # server endpoints replay the trace's arrival times
-    names = [suite.name for suite in suites]
-    if len(set(names)) != len(names):
-        raise InputError(f"--suite: a suite is given twice ({', '.join(names)})")
-    if args.repeat < 1:
-        raise InputError(f"--repeat: must be at least 1, got {args.repeat}")
-    return Plan(models_file, config, config.select(args.only), suites, args.repeat, energy, overrides, args.judge,
-                levels=levels, slos=parse_slos(args.slo))
-
-
-def load_suites(names: list[str], selection: Selection) -> list[Any]:
-    """The suites named on the command line, each with the selection applied (a suite that has no subjects
-    or no exemplars for --subject or --shots is an error naming it)."""
-    return [load_suite(name, selection) for name in names]
+def spec_from_args(args: argparse.Namespace) -> RunSpec:
+    """The `RunSpec` the `run` / `nightly` flags describe; `InputError` naming the flag when one is out of range."""
+    values = {"suites": args.suite or [], "workload": args.workload, "models_file": args.models, "only": args.only,
+              "limit": args.limit, "sample": args.sample, "seed": args.seed, "subjects": args.subject,
+              "shots": args.shots, "repeat": args.repeat, "profile": args.profile, "slo": args.slo,
+              "energy": {"meter": args.energy, "idle_s": args.idle_seconds, "cpu_w_per_core": args.cpu_w_per_core},
+              "cost": {"electricity_usd_per_kwh": args.electricity_usd_per_kwh, "pue": args.pue,
+                       "hardware_usd_per_hour": args.hardware_usd_per_hour, "utilisation": args.utilisation},
+              "judge": getattr(args, "judge", None), "client_processes": getattr(args, "client_processes", None),
+              "ray": getattr(args, "ray", None), "out_dir": args.out, "report_dir": args.report_dir,
+              "write_report": not getattr(args, "no_report", False)}
+    return build_spec(values, SPEC_FLAGS)
 
 
 # With --resume, the run goes on with its own settings. Flags that would change which requests are sent are
@@ -113,28 +73,14 @@ def resume_flags(args: argparse.Namespace) -> list[str]:
 
 
 def plan_resume(args: argparse.Namespace) -> Plan:
-    """The interrupted run's own plan, checked against the current models file and suites."""
+    """The interrupted run's own plan (flags that would change it refused, ignored ones named)."""
     ignored = resume_flags(args)
-    state = prepare_resume(args.resume, args.retry_failed)
+    plan = api.plan_resume(args.resume, args.retry_failed, Path(args.models) if args.models else None)
+    if plan.report_dir is None:  # a run from before the manifest kept its report folder
+        plan.report_dir = Path(args.report_dir)
     if ignored:
         print(f"warning: --resume keeps the run's own settings; ignored: {', '.join(ignored)}", file=sys.stderr)
-    settings = state.manifest.get("settings", {})
-    models_file = Path(args.models or state.manifest["models_file"])
-    config = load_models_config(models_file)
-    models = config.select(settings["models"] + list(state.manifest.get("skipped_models", {})))
-    suites = []
-    for info in state.manifest["suites"]:
-        try:
-            suites.append(reload_suite(info))
-        except SuiteError as exc:
-            raise InputError(f"--resume {args.resume}: suite {info['name']}: {exc}") from None
-    check_unchanged(state, models, suites)
-    energy = EnergySettings(**settings.get("energy", {}))
-    overrides = CostOverrides(**settings.get("cost_overrides", {}))
-    return Plan(models_file, config, models, suites, settings["repeat"], energy, overrides, settings.get("judge"),
-                resume=state, levels=[Level(**level) for level in settings.get("profile") or []],
-                slos=settings.get("slos") or {},
-                report_dir=Path(settings["report_dir"]) if settings.get("report_dir") else None)
+    return plan
 
 
 def resume_command(run_dir: Path, failures: bool) -> str:
@@ -162,62 +108,25 @@ def execute(args: argparse.Namespace) -> int:
     """`harness run`: validate everything, then run (or resume), summarise and report; returns the exit code."""
     if args.retry_failed and not args.resume:
         raise InputError("--retry-failed: only with --resume RUN_DIR")
-    energy, cost_overrides = energy_and_cost_settings(args)
-    return execute_run(args, energy, cost_overrides)[0]
+    return execute_run(args)[0]
 
 
-def execute_run(args: argparse.Namespace, energy: EnergySettings, overrides: CostOverrides) -> tuple[int, Path | None]:
+def execute_run(args: argparse.Namespace) -> tuple[int, Path | None]:
     """Check, run, summarise, report; returns the exit code and the run folder (None if nothing was run)."""
-    plan = plan_resume(args) if args.resume else plan_new(args, energy, overrides)
-    for model in plan.models:
-        key_env = missing_key_env(model) if model.kind in API_KINDS else None
-        if key_env:
-            plan.skipped[model.name] = {"reason": f"set {key_env} to run it", "config": public_config(model)}
-            print(f"skipping model '{model.name}': set {key_env} to run it", file=sys.stderr)
-    runnable = [m for m in plan.models if m.name not in plan.skipped]
-    if not runnable:
-        reasons = "; ".join(entry["reason"] for entry in plan.skipped.values())
-        raise InputError(f"{plan.models_file}: no selected model can run here ({reasons})")
-    try:  # missing or truncated weights stop the run here, before any model loads
-        weights = {m.name: locate_weights(m) for m in runnable if has_gguf_source(m)}
-        for m in runnable:  # a preset's GGUF source is found (or fetched) now too, not when its server starts
-            launch_model = getattr(getattr(m, "launch", None), "model", None)
-            if launch_model is not None and not isinstance(launch_model, str) and m.launch.engine in GGUF_ENGINES:
-                locate_weights(launch_model.model_copy(update={"name": m.name}))
-    except ModelSourceError as exc:
-        raise ModelSourceError(f"{plan.models_file}: {exc}") from None
-    judge = None
-    if plan.judge_name:
-        from harness.execution.judging import JudgeClient
-
-        (judge_cfg,) = plan.config.select([plan.judge_name])
-        if judge_cfg.kind in API_KINDS and missing_key_env(judge_cfg):
-            raise InputError(f"--judge {plan.judge_name}: set {missing_key_env(judge_cfg)} to use it as the judge")
-        judge = JudgeClient(judge_cfg)
-    client_processes = getattr(args, "client_processes", None)
-    if client_processes is not None and client_processes < 1:
-        raise InputError(f"--client-processes {client_processes}: expected a whole number of at least 1")
-    cluster = None
-    if getattr(args, "ray", None):
-        from harness.execution.ray_cluster import RayCluster
-
-        cluster = RayCluster(args.ray)
-    runner = Runner(plan.suites, runnable, plan.models_file, Path(args.out), repeat=plan.repeat, argv=sys.argv,
-                    weights=weights, skipped=plan.skipped, energy=plan.energy, cost_overrides=plan.cost_overrides,
-                    judge=judge, resume=plan.resume, levels=plan.levels, client_processes=client_processes,
-                    ray=cluster)
-    report_dir = plan.report_dir or Path(args.report_dir).resolve()
-    runner.manifest["settings"].update(slos=plan.slos, report_dir=str(report_dir))
-    runner.manifest.setdefault("placement", []).append(
-        {"client_processes": client_processes, "ray": cluster.facts if cluster is not None else None})
-    try:
-        runner.prepare()
-    except OSError as exc:
-        raise InputError(f"--out {args.out}: cannot write results there: {exc}") from None
+    if args.resume:
+        plan, write_report = plan_resume(args), not args.no_report
+        out_dir, client_processes, ray = Path(args.out), getattr(args, "client_processes", None), None
+    else:
+        spec = spec_from_args(args)
+        plan, write_report = api.plan_new(spec), spec.write_report
+        out_dir, client_processes, ray = spec.out_dir, spec.client_processes, spec.ray
+    prepared = api.prepare(plan, out_dir, argv=sys.argv, client_processes=client_processes, ray=ray)
+    runner = prepared.runner
     out = terminal_console()
     described = ", ".join(f"{s.name} ({len(s.tasks)} tasks)" for s in plan.suites)
     verb = "resuming" if plan.resume else "run"
-    out.print(f"{verb} {runner.run_id}: {described} × {plan.repeat}, {len(runnable)} model(s)", highlight=False)
+    out.print(f"{verb} {runner.run_id}: {described} × {plan.repeat}, {len(prepared.runnable)} model(s)",
+              highlight=False)
     try:
         with graceful_interrupt(runner), TerminalProgress() as progress:
             runner.progress = progress
@@ -227,18 +136,14 @@ def execute_run(args: argparse.Namespace, energy: EnergySettings, overrides: Cos
               f"{resume_command(runner.run_dir, False)}", file=sys.stderr, flush=True)
         return EXIT_INTERRUPTED, runner.run_dir
     finally:
-        if judge is not None:
-            judge.close()
-        if cluster is not None:
-            cluster.close()
+        prepared.close()
     from harness.report.data import load_report_data  # pandas loads only here
 
     data = load_report_data([result.run_dir])
     print_summary(out, data)
     print(f"records:  {result.run_dir / RECORDS_FILE}\nmanifest: {result.run_dir / 'run.json'}", flush=True)
-    if not args.no_report:
-        report_path = child_path(report_dir, runner.run_id, ".html")
-        build_report([result.run_dir], report_path, data=data)
+    report_path = api.finish(prepared, result, write_report, data)
+    if report_path is not None:
         print(f"report:   {report_path}", flush=True)
     for name in result.failed_models:
         print(f"model '{name}' failed: {runner.manifest['models'][name]['error']['message']}", file=sys.stderr)

@@ -10,8 +10,8 @@ from rich.console import Console
 from rich.table import Table
 
 from harness.analysis.reprice import fit_local, whatif_table
-from harness.config.model_config import load_models_config
-from harness.cost.pricing import API_KINDS
+from harness.config.kinds import API_KINDS
+from harness.config.models_file import load_models_config
 from harness.errors import EXIT_OK, InputError, SuiteError
 from harness.store.manifest import MANIFEST_FILE, read_manifest
 from harness.store.records import RECORDS_FILE, read_records
