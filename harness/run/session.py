@@ -317,7 +317,7 @@ def judge_record(task: Task, record: dict[str, Any], completion_style: bool, jud
     if completion_style and task.answer_prefix:
         answer = task.answer_prefix + answer
     verdict = run_checker(task.checker, answer, task.expected, judge=judge.ask if judge else None,
-                          question=task.question)
+                          question=task.question, prompt_style="completion" if completion_style else "chat")
     record.update(verdict=verdict.verdict, extracted=verdict.extracted, verdict_detail=verdict.detail,
                   judge=verdict.judge, scores=verdict.scores)
 

@@ -1,0 +1,183 @@
+"""The trampoline between the harness and model-written code: run as a script, with an empty environment.
+
+Started by harness/checkers/sandbox_exec.py as `python -I -S sandbox_launcher.py <config json>`; it imports
+nothing from the harness (the standard library only) and holds no secret. In order, it:
+
+1. makes itself non-dumpable (its /proc/<pid>/environ and memory are closed to processes of the same user)
+   and a child subreaper (descendants that lose their parent are re-parented to it, not to init);
+2. as root, drops to the unprivileged `drop_uid` (no capabilities, so no CAP_SYS_PTRACE over the harness);
+3. enters a new user namespace and a new network namespace (`unshare(CLONE_NEWUSER | CLONE_NEWNET)`, its
+   return value checked): the candidate has no network interface but a loopback that is down;
+4. forks the candidate into its own process group with limits on CPU seconds, address space, file size,
+   processes and open files, a fixed minimal environment, its parent-death signal set, and execs it;
+5. waits for it until the deadline, then kills its process group and every descendant re-parented to it,
+   and writes one JSON line about all this to the status descriptor (never inherited by the candidate).
+
+Exit status: 0 after a report was written; 3 when isolation was required and is unavailable.
+"""
+
+import ctypes
+import errno
+import json
+import os
+import resource
+import select
+import signal
+import sys
+import time
+
+CLONE_NEWUSER = 0x10000000
+CLONE_NEWNET = 0x40000000
+PR_SET_PDEATHSIG = 1
+PR_SET_DUMPABLE = 4
+PR_SET_CHILD_SUBREAPER = 36
+PR_SET_NO_NEW_PRIVS = 38
+REAP_ROUNDS = 200
+
+
+def _libc():
+    return ctypes.CDLL(None, use_errno=True)
+
+
+def _prctl(libc, option, value):
+    if libc.prctl(option, value, 0, 0, 0) != 0:
+        return os.strerror(ctypes.get_errno())
+    return None
+
+
+def _children(parent_pid):
+    """Pids whose parent is `parent_pid` (a scan of /proc: it works without CONFIG_PROC_CHILDREN)."""
+    found = []
+    for name in os.listdir("/proc"):
+        if not name.isdigit():
+            continue
+        try:
+            with open(f"/proc/{name}/stat", "rb") as handle:
+                stat = handle.read()
+        except OSError:
+            continue
+        fields = stat[stat.rfind(b")") + 2:].split()
+        if len(fields) > 1 and int(fields[1]) == parent_pid:
+            found.append(int(name))
+    return found
+
+
+def _reap_all(pgid):
+    """Kill the candidate's process group and every process re-parented to this subreaper; the count killed."""
+    killed = 0
+    try:
+        os.killpg(pgid, signal.SIGKILL)
+    except OSError:
+        pass
+    for _ in range(REAP_ROUNDS):
+        children = _children(os.getpid())
+        if not children:
+            break
+        for pid in children:
+            try:
+                os.kill(pid, signal.SIGKILL)
+                killed += 1
+            except OSError:
+                pass
+        while True:
+            try:
+                pid, _ = os.waitpid(-1, os.WNOHANG)
+            except ChildProcessError:
+                break
+            if pid == 0:
+                time.sleep(0.002)
+                break
+    return killed
+
+
+def _isolate(libc, config):
+    facts = {"uid": os.getuid(), "user_ns": False, "net_ns": False, "dumpable": True, "subreaper": False}
+    facts["dumpable"] = _prctl(libc, PR_SET_DUMPABLE, 0) is not None
+    facts["subreaper"] = _prctl(libc, PR_SET_CHILD_SUBREAPER, 1) is None
+    drop_uid = config.get("drop_uid")
+    if os.getuid() == 0 and drop_uid is not None:
+        os.setgroups([])
+        os.setgid(drop_uid)
+        os.setuid(drop_uid)
+        facts["uid"] = os.getuid()
+        facts["dumpable"] = _prctl(libc, PR_SET_DUMPABLE, 0) is not None  # a uid change resets it
+    if libc.unshare(CLONE_NEWUSER | CLONE_NEWNET) == 0:
+        facts["user_ns"] = facts["net_ns"] = True
+    else:
+        facts["unshare_error"] = errno.errorcode.get(ctypes.get_errno(), str(ctypes.get_errno()))
+    return facts
+
+
+def _limits(config):
+    cpu_s = int(config["cpu_s"])
+    limits = [(resource.RLIMIT_CPU, cpu_s), (resource.RLIMIT_FSIZE, int(config["fsize_bytes"])),
+              (resource.RLIMIT_NPROC, int(config["nproc"])), (resource.RLIMIT_CORE, 0),
+              (resource.RLIMIT_NOFILE, int(config["nofile"]))]
+    if config.get("memory_bytes"):
+        limits.append((resource.RLIMIT_AS, int(config["memory_bytes"])))
+    for which, value in limits:
+        resource.setrlimit(which, (value, value))
+
+
+def _start_candidate(libc, config, status_fd):
+    pid = os.fork()
+    if pid:
+        return pid
+    try:  # the candidate: nothing here may raise past os._exit
+        os.close(status_fd)
+        os.setpgid(0, 0)
+        libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+        libc.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0)
+        os.umask(0o077)
+        _limits(config)
+        os.chdir(config["cwd"])
+        os.execve(config["argv"][0], config["argv"], config["env"])
+    except BaseException as exc:  # noqa: BLE001
+        os.write(2, f"sandbox: could not start the candidate: {exc}\n".encode())
+    os._exit(127)
+
+
+def _wait(pid, timeout_s):
+    """(wait status or None, timed out)."""
+    deadline = time.monotonic() + timeout_s
+    pidfd = os.pidfd_open(pid)
+    try:
+        while True:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return None, True
+            ready, _, _ = select.select([pidfd], [], [], left)
+            if ready:
+                return os.waitpid(pid, 0)[1], False
+    finally:
+        os.close(pidfd)
+
+
+def main():
+    config = json.loads(sys.argv[1])
+    status_fd = int(config["status_fd"])
+    os.set_inheritable(status_fd, False)
+    libc = _libc()
+    facts = _isolate(libc, config)
+    report = {"isolation": facts}
+    if config["isolation"] == "required" and not facts["net_ns"]:
+        report["refused"] = True
+        os.write(status_fd, (json.dumps(report) + "\n").encode())
+        return 3
+    pid = _start_candidate(libc, config, status_fd)
+    status, timed_out = _wait(pid, float(config["timeout_s"]))
+    if status is None:
+        os.kill(pid, signal.SIGKILL)
+        status = os.waitpid(pid, 0)[1]
+    report["descendants_killed"] = _reap_all(pid)
+    report["timed_out"] = timed_out
+    if os.WIFSIGNALED(status):
+        report["signal"] = os.WTERMSIG(status)
+    else:
+        report["exit_code"] = os.WEXITSTATUS(status)
+    os.write(status_fd, (json.dumps(report) + "\n").encode())
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
