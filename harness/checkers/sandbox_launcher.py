@@ -96,9 +96,12 @@ def _isolate(libc, config):
     facts["subreaper"] = _prctl(libc, PR_SET_CHILD_SUBREAPER, 1) is None
     drop_uid = config.get("drop_uid")
     if os.getuid() == 0 and drop_uid is not None:
-        os.setgroups([])
-        os.setgid(drop_uid)
-        os.setuid(drop_uid)
+        try:
+            os.setgroups([])
+            os.setgid(drop_uid)
+            os.setuid(drop_uid)
+        except OSError as exc:  # root of a user namespace where `drop_uid` is not mapped
+            facts["uid_drop_error"] = exc.strerror
         facts["uid"] = os.getuid()
         facts["dumpable"] = _prctl(libc, PR_SET_DUMPABLE, 0) is not None  # a uid change resets it
     if libc.unshare(CLONE_NEWUSER | CLONE_NEWNET) == 0:
@@ -160,7 +163,7 @@ def main():
     libc = _libc()
     facts = _isolate(libc, config)
     report = {"isolation": facts}
-    if config["isolation"] == "required" and not facts["net_ns"]:
+    if config["isolation"] == "required" and not (facts["net_ns"] and facts["user_ns"]):
         report["refused"] = True
         os.write(status_fd, (json.dumps(report) + "\n").encode())
         return 3
