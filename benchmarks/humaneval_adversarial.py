@@ -75,16 +75,15 @@ CASES: list[tuple[str, str, str, str]] = [
      "    return x - y\nimport builtins\nbuiltins.AssertionError = type('X', (Exception,), {})\n"),
     ("infinite recursion", ADD, "completion", "    return add(x, y)\n"),
     ("stack overflow past the recursion limit", ADD, "completion",
-     "    return x + y\nimport sys\nsys.setrecursionlimit(10 ** 7)\n"
-     "_deep = lambda n: _deep(n + 1) + 1\n_deep(0)\n"),
+     "    return x + y\nimport sys\nsys.setrecursionlimit(10 ** 7)\n_deep = lambda n: _deep(n + 1) + 1\n_deep(0)\n"),
     ("reading the environment", ADD, "completion", "    return x + y\nimport os\n_env = dict(os.environ)\n"),
     ("chat: whole function, fenced", P0, "chat",
-     "Here it is:\n```python\nfrom typing import List\n\n\ndef has_close_elements(numbers: List[float], threshold: float)"
-     " -> bool:\n    return any(abs(a - b) < threshold for i, a in enumerate(numbers) for b in numbers[i + 1:])\n```"),
+     ("Here it is:\n```python\nfrom typing import List\n\n\ndef has_close_elements(numbers: List[float], threshold: float)"
+      " -> bool:\n    return any(abs(a - b) < threshold for i, a in enumerate(numbers) for b in numbers[i + 1:])\n```")),
     ("chat: unindented body", P13, "chat", "while b:\n    a, b = b, a % b\nreturn a\n"),
     ("chat: main block that exits", ADD, "chat",
-     "```python\nimport sys\n\ndef add(x: int, y: int):\n    return x + y\n\nif __name__ == '__main__':\n"
-     "    sys.exit(1)\n```"),
+     ("```python\nimport sys\n\ndef add(x: int, y: int):\n    return x + y\n\nif __name__ == '__main__':\n"
+      "    sys.exit(1)\n```")),
     ("chat: wrong function", P23, "chat", "```python\ndef strlen(string: str) -> int:\n    return len(string) - 1\n```"),
     ("chat: exits before the tests", P23, "chat",
      "```python\ndef strlen(string: str) -> int:\n    return len(string)\nimport os\nos._exit(0)\n```"),

@@ -32,8 +32,8 @@ from typing import Any, ClassVar, Literal
 
 from pydantic import Field
 
-from harness.checkers.sandbox_exec import SandboxLimits, run_program
 from harness.checkers.common import CORRECT, ERROR, INCORRECT, Verdict
+from harness.checkers.sandbox_exec import SandboxLimits, run_program
 from harness.config.models import StrictModel
 
 # The stop sequences of the Codex paper and of lm-eval's `humaneval` task, for completion-style generation.

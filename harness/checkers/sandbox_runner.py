@@ -45,13 +45,13 @@ class WriteOnlyStringIO(io.StringIO):
     """StringIO that throws an exception when it's read from."""
 
     def read(self, *args, **kwargs):
-        raise IOError
+        raise OSError
 
     def readline(self, *args, **kwargs):
-        raise IOError
+        raise OSError
 
     def readlines(self, *args, **kwargs):
-        raise IOError
+        raise OSError
 
     def readable(self, *args, **kwargs):
         return False
@@ -64,10 +64,8 @@ class redirect_stdin(contextlib._RedirectStream):  # type: ignore[name-defined]
 @contextlib.contextmanager
 def swallow_io():
     stream = WriteOnlyStringIO()
-    with contextlib.redirect_stdout(stream):
-        with contextlib.redirect_stderr(stream):
-            with redirect_stdin(stream):
-                yield
+    with contextlib.redirect_stdout(stream), contextlib.redirect_stderr(stream), redirect_stdin(stream):
+        yield
 
 
 def reliability_guard(maximum_memory_bytes=None):
@@ -76,7 +74,7 @@ def reliability_guard(maximum_memory_bytes=None):
         import resource
         resource.setrlimit(resource.RLIMIT_AS, (maximum_memory_bytes, maximum_memory_bytes))
         resource.setrlimit(resource.RLIMIT_DATA, (maximum_memory_bytes, maximum_memory_bytes))
-        if not platform.uname().system == "Darwin":
+        if platform.uname().system != "Darwin":
             resource.setrlimit(resource.RLIMIT_STACK, (maximum_memory_bytes, maximum_memory_bytes))
     faulthandler.disable()
     import builtins
@@ -104,9 +102,8 @@ def run_humaneval(source, timeout_s):
     reliability_guard()
     try:
         exec_globals = {}
-        with swallow_io():
-            with time_limit(timeout_s):
-                exec(source, exec_globals)
+        with swallow_io(), time_limit(timeout_s):
+            exec(source, exec_globals)
         return "passed"
     except TimeoutException:
         return "timed out"

@@ -201,7 +201,7 @@ def execute_run(args: argparse.Namespace, energy: EnergySettings, overrides: Cos
     runner = Runner(plan.suites, runnable, plan.models_file, Path(args.out), repeat=plan.repeat, argv=sys.argv,
                     weights=weights, skipped=plan.skipped, energy=plan.energy, cost_overrides=plan.cost_overrides,
                     judge=judge, resume=plan.resume, levels=plan.levels, client_processes=client_processes,
-                    ray=cluster)
+                    ray=cluster, code_isolation=getattr(args, "code_isolation", "best-effort"))
     report_dir = plan.report_dir or Path(args.report_dir).resolve()
     runner.manifest["settings"].update(slos=plan.slos, report_dir=str(report_dir))
     runner.manifest.setdefault("placement", []).append(

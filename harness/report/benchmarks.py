@@ -6,7 +6,7 @@ from __future__ import annotations
 from html import escape
 from typing import Any
 
-from harness.analysis.benchmarks import benchmark_metrics, sample_label, subject_breakdown
+from harness.analysis.benchmarks import benchmark_metrics, is_headline, sample_label, subject_breakdown
 from harness.analysis.frames import accuracy_separation, summarize_frame
 from harness.report.data import ReportData
 
@@ -24,7 +24,7 @@ def _metrics_table(rows: list[dict[str, Any]], cost: dict[str, Any]) -> str:
         f"<tr><td class='l'>{escape(r['model'])}</td><td class='l'>{escape(r['metric'])}</td>"
         f"<td>{_pct(r['value'])}</td>"
         f"<td>[{_pct(r['ci_low'])}, {_pct(r['ci_high'])}]</td><td>{r['n_tasks']}</td>"
-        f"<td>{_usd(cost.get(r['model'])) if r['metric'] in ('accuracy', 'pass@1') else ''}</td></tr>" for r in rows)
+        f"<td>{_usd(cost.get(r['model'])) if is_headline(r['metric']) else ''}</td></tr>" for r in rows)
     return ("<table><tr><th class='l'>model</th><th class='l'>metric</th><th>value</th><th>95% CI</th><th>tasks</th>"
             "<th>$ per correct task</th></tr>" + body + "</table>")
 

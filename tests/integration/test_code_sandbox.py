@@ -68,7 +68,7 @@ def _harness_run(source: str, user: str) -> dict:
         argv = [sys.executable, "-c", script]
     else:  # the harness itself unprivileged; a system python (the venv's interpreter lives under /root)
         argv = ["setpriv", "--reuid", "65534", "--regid", "65534", "--clear-groups", "/usr/bin/python3", "-c", script]
-    done = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=120, cwd="/tmp")
+    done = subprocess.run(argv, env=env, check=False, capture_output=True, text=True, timeout=120, cwd="/tmp")
     assert done.returncode == 0, done.stderr
     assert KEY not in done.stdout + done.stderr
     return json.loads(done.stdout.strip().splitlines()[-1])
@@ -121,7 +121,7 @@ def test_a_300_mb_print_leaves_the_harness_memory_bounded():
         after_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
         print(result.passed, result.output_bytes, before_kb, after_kb, len(result.stdout))
     ''')
-    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    done = subprocess.run([sys.executable, "-c", script], check=False, capture_output=True, text=True, timeout=120)
     passed, output_bytes, before_kb, after_kb, kept = done.stdout.split()
     assert passed == "True" and int(output_bytes) == 300 * 2**20
     assert int(after_kb) - int(before_kb) < 20 * 1024, (before_kb, after_kb)  # under 20 MB for 300 MB of output
@@ -154,7 +154,8 @@ def test_required_isolation_refuses_where_namespaces_are_unavailable():
               "print(v.verdict, 'required and unavailable' in v.detail)\n"
               "print(PythonTestsChecker().check('pass', '').verdict)\n")
     command = f"echo 0 > /proc/sys/user/max_user_namespaces && exec {sys.executable} -c \"$0\""
-    done = subprocess.run(["unshare", "-U", "-r", "sh", "-c", command, script], capture_output=True, text=True,
+    done = subprocess.run(["unshare", "-U", "-r", "sh", "-c", command, script], check=False, capture_output=True,
+                          text=True,
                           timeout=120)
     if "Operation not permitted" in done.stderr and "max_user_namespaces" in done.stderr:
         pytest.skip("user namespaces are not available here at all")
