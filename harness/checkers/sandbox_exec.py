@@ -253,7 +253,9 @@ def _result(streams: dict[str, _Bounded], nonce: bytes, killed: bool, isolation:
 def describe(facts: dict) -> str:
     """One line on what isolated a run: namespaces, uid, or why not."""
     if facts.get("net_ns"):
-        return f"user and network namespaces, uid {facts.get('uid')}"
+        files = ("every other mount read-only" if facts.get("read_only_root")
+                 else f"mounts writable ({facts.get('read_only_error', 'no mount namespace')})")
+        return f"user and network namespaces, uid {facts.get('uid')}, {files}"
     return (f"no namespaces (unshare failed: {facts.get('unshare_error', 'unknown')}), uid {facts.get('uid')}; "
             "the code can reach the network")
 

@@ -6,8 +6,9 @@ nothing from the harness (the standard library only) and holds no secret. In ord
 1. makes itself non-dumpable (its /proc/<pid>/environ and memory are closed to processes of the same user)
    and a child subreaper (descendants that lose their parent are re-parented to it, not to init);
 2. as root, drops to the unprivileged `drop_uid` (no capabilities, so no CAP_SYS_PTRACE over the harness);
-3. enters a new user namespace and a new network namespace (`unshare(CLONE_NEWUSER | CLONE_NEWNET)`, its
-   return value checked): the candidate has no network interface but a loopback that is down;
+3. enters new user, network and mount namespaces (`unshare(CLONE_NEWUSER | CLONE_NEWNET | CLONE_NEWNS)`, its
+   return value checked; without a mount namespace where that fails): the candidate has no network interface
+   but a loopback that is down, and every mount is read-only to it except its private folder;
 4. forks the candidate into its own process group with limits on CPU seconds, address space, file size,
    processes and open files, a fixed minimal environment, its parent-death signal set, and execs it;
 5. waits for it until the deadline, then kills its process group and every descendant re-parented to it,
@@ -28,6 +29,10 @@ import time
 
 CLONE_NEWUSER = 0x10000000
 CLONE_NEWNET = 0x40000000
+CLONE_NEWNS = 0x00020000
+MS_BIND, MS_REC, MS_PRIVATE = 4096, 16384, 1 << 18
+AT_FDCWD, AT_RECURSIVE, MOUNT_ATTR_RDONLY = -100, 0x8000, 1
+SYS_MOUNT_SETATTR = 442  # the same number on every architecture (a syscall added after the table unification)
 PR_SET_PDEATHSIG = 1
 PR_SET_DUMPABLE = 4
 PR_SET_CHILD_SUBREAPER = 36
@@ -64,7 +69,7 @@ def _children(parent_pid):
 
 def _reap_all(pgid):
     """Kill the candidate's process group and every process re-parented to this subreaper; the count killed."""
-    killed = 0
+    killed = set()
     try:
         os.killpg(pgid, signal.SIGKILL)
     except OSError:
@@ -76,7 +81,7 @@ def _reap_all(pgid):
         for pid in children:
             try:
                 os.kill(pid, signal.SIGKILL)
-                killed += 1
+                killed.add(pid)
             except OSError:
                 pass
         while True:
@@ -87,7 +92,7 @@ def _reap_all(pgid):
             if pid == 0:
                 time.sleep(0.002)
                 break
-    return killed
+    return len(killed)
 
 
 def _isolate(libc, config):
@@ -104,11 +109,43 @@ def _isolate(libc, config):
             facts["uid_drop_error"] = exc.strerror
         facts["uid"] = os.getuid()
         facts["dumpable"] = _prctl(libc, PR_SET_DUMPABLE, 0) is not None  # a uid change resets it
-    if libc.unshare(CLONE_NEWUSER | CLONE_NEWNET) == 0:
+    facts["read_only_root"] = False
+    if libc.unshare(CLONE_NEWUSER | CLONE_NEWNET | CLONE_NEWNS) == 0:
         facts["user_ns"] = facts["net_ns"] = True
+        error = _read_only_except(libc, config["cwd"])
+        facts["read_only_root"] = error is None
+        if error:
+            facts["read_only_error"] = error
+    elif libc.unshare(CLONE_NEWUSER | CLONE_NEWNET) == 0:
+        facts["user_ns"] = facts["net_ns"] = True
+        facts["read_only_error"] = "no mount namespace"
     else:
         facts["unshare_error"] = errno.errorcode.get(ctypes.get_errno(), str(ctypes.get_errno()))
     return facts
+
+
+class _MountAttr(ctypes.Structure):
+    _fields_ = [("attr_set", ctypes.c_uint64), ("attr_clr", ctypes.c_uint64), ("propagation", ctypes.c_uint64),
+                ("userns_fd", ctypes.c_uint64)]
+
+
+def _read_only_except(libc, folder):
+    """In the new mount namespace: every mount read-only but `folder` (None, or why it could not be done)."""
+    path = folder.encode()
+    steps = [
+        ("private", lambda: libc.mount(None, b"/", None, MS_REC | MS_PRIVATE, None)),
+        ("bind", lambda: libc.mount(path, path, None, MS_BIND, None)),
+        ("read-only", lambda: _setattr(libc, b"/", AT_RECURSIVE, _MountAttr(MOUNT_ATTR_RDONLY, 0, 0, 0))),
+        ("writable folder", lambda: _setattr(libc, path, 0, _MountAttr(0, MOUNT_ATTR_RDONLY, 0, 0))),
+    ]
+    for name, step in steps:
+        if step() != 0:
+            return f"{name}: {os.strerror(ctypes.get_errno())}"
+    return None
+
+
+def _setattr(libc, path, flags, attr):
+    return libc.syscall(SYS_MOUNT_SETATTR, AT_FDCWD, path, flags, ctypes.byref(attr), ctypes.sizeof(attr))
 
 
 def _limits(config):

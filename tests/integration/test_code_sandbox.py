@@ -12,6 +12,7 @@ import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import textwrap
 from pathlib import Path
 
@@ -136,6 +137,19 @@ def test_files_are_bounded_and_stay_in_the_private_folder(tmp_path):
     result = PythonTestsChecker().check(escape, "")
     assert result.verdict == "incorrect" and "Permission denied" in result.detail
     assert not outside.exists()
+
+
+@pytest.mark.parametrize("user", USERS)
+def test_writes_outside_the_private_folder_are_refused_even_where_the_user_may_write(user):
+    open_folder = Path(tempfile.mkdtemp(prefix="harness-open-"))  # in /tmp, writable by anyone
+    try:
+        open_folder.chmod(0o777)
+        target = open_folder / "escaped.txt"
+        outcome = _harness_run(f"open({str(target)!r}, 'w').write('x')\n", user)
+        assert outcome["verdict"] == "incorrect" and "Read-only file system" in outcome["detail"], outcome
+        assert not target.exists()
+    finally:
+        shutil.rmtree(open_folder)
 
 
 def test_known_secrets_are_scrubbed_from_verdict_details():
