@@ -57,7 +57,8 @@ def benchmark_section(data: ReportData) -> str:
             continue
         name = info["name"]
         records = [r for r in data.records if r.get("suite") == name]
-        metrics = benchmark_metrics(records, {"suites": [info]}).to_dict("records")
+        metrics = benchmark_metrics(records, {"suites": [info], "models": data.manifest.get("models", {})}
+                                    ).to_dict("records")
         summary = summarize_frame(data.frame[data.frame["suite"] == name], data.manifest)
         cost = dict(zip(summary["model"], summary["cost_usd_per_correct"])) if len(summary) else {}
         dataset = info["dataset"]
