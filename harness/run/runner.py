@@ -15,8 +15,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
-from harness.checkers.sandbox_exec import probe_isolation, register_secrets
-from harness.config.redact import public_config, secret_values
+from harness.checkers.sandbox_exec import probe_isolation
+from harness.config.redact import public_config
 from harness.config.sources import Weights
 from harness.cost.local import CostOverrides
 from harness.cost.pricing import API_KINDS
@@ -101,8 +101,6 @@ class Runner:
                  client_processes: int | None = None, ray: Any = None, code_isolation: str = "best-effort") -> None:
         self.suites = suites
         self.code_isolation = code_isolation  # "required": refuse to run model-written code without namespaces
-        for cfg in models:
-            register_secrets(secret_values(cfg))  # never in a code checker's verdict detail
         self.models = models
         self.weights = dict(weights or {})
         self.energy = energy or EnergySettings()

@@ -20,6 +20,7 @@ from typing import Any
 from harness.backends import Backend, Prompt, backend_class
 from harness.backends.api_common import api_key
 from harness.checkers import run_checker
+from harness.checkers.sandbox_exec import register_secrets
 from harness.config.models import has_gguf_source
 from harness.config.redact import scrub, secret_values
 from harness.config.sources import locate_weights
@@ -57,6 +58,7 @@ class ModelSession:
         self.cfg = cfg
         self.entry = entry
         self.runner = runner
+        register_secrets(secret_values(cfg))  # scrubbed from code checkers' output here and on a Ray node
         self.backend: Backend | None = None
         self.meter: EnergyMeter | None = None
         self.server: Server | None = None

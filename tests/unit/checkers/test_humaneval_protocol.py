@@ -26,3 +26,29 @@ def test_chat_replies_are_rebuilt_and_a_set_style_wins():
 def test_defaults_are_the_references():
     checker = HumanEvalChecker()
     assert checker.timeout_s == 3.0 and checker.style == "auto"
+
+
+def _lm_eval_instruct_filter():
+    """lm-eval's own `build_predictions_instruct`, compiled from its source file alone (importing the module
+    loads HF `evaluate`'s code_eval from the Hub)."""
+    import ast
+    import importlib.util
+    from pathlib import Path
+
+    spec = importlib.util.find_spec("lm_eval")
+    path = Path(spec.submodule_search_locations[0]) / "tasks" / "humaneval" / "utils.py"
+    tree = ast.parse(path.read_text())
+    (node,) = [n for n in tree.body if isinstance(n, ast.FunctionDef) and n.name == "build_predictions_instruct"]
+    namespace: dict = {}
+    exec(compile(ast.Module(body=[node], type_ignores=[]), str(path), "exec"), namespace)
+    return namespace["build_predictions_instruct"]
+
+
+def test_instruct_style_is_lm_evals_humaneval_instruct_filter():
+    reference = _lm_eval_instruct_filter()
+    replies = ["    return x + y\n```\nThis adds them.", "    return x + y\n", "```", "    return x + y\n``` and ```",
+               "    s = '```'\n    return x + y\n", "\n    return x + y\n```python\nprint(add(1, 2))\n```"]
+    for reply in replies:
+        (expected,), = reference([[reply]], [{"prompt": PROMPT}])
+        completion, mode = completion_for(reply, PROMPT, "add", style="instruct")
+        assert PROMPT + completion == expected and mode == "instruct", reply
