@@ -51,6 +51,7 @@ class Plan:
     slos: dict[str, float] = field(default_factory=dict)
     report_dir: Path | None = None  # a resumed run's own; else the spec's
     spec: RunSpec | None = None
+    code_isolation: str = "best-effort"
 
 
 def plan_new(spec: RunSpec) -> Plan:
@@ -71,7 +72,7 @@ def plan_new(spec: RunSpec) -> Plan:
         raise InputError(f"--suite: a suite is given twice ({', '.join(names)})")
     return Plan(models_file, config, config.select(spec.only), suites, spec.repeat, spec.energy.settings(),
                 spec.cost.overrides(), spec.judge, levels=levels, slos=spec.slos(), report_dir=Path(spec.report_dir),
-                spec=spec)
+                spec=spec, code_isolation=spec.code_isolation)
 
 
 def plan_resume(run_dir: Path, retry_failed: bool = False, models_file: Path | None = None) -> Plan:
@@ -93,7 +94,8 @@ def plan_resume(run_dir: Path, retry_failed: bool = False, models_file: Path | N
     return Plan(models_path, config, models, suites, settings["repeat"], energy, overrides, settings.get("judge"),
                 resume=state, levels=[Level(**level) for level in settings.get("profile") or []],
                 slos=settings.get("slos") or {},
-                report_dir=Path(settings["report_dir"]) if settings.get("report_dir") else None)
+                report_dir=Path(settings["report_dir"]) if settings.get("report_dir") else None,
+                code_isolation=(settings.get("spec") or {}).get("code_isolation", "best-effort"))
 
 
 @dataclass
@@ -155,7 +157,7 @@ def prepare(plan: Plan, out_dir: Path, argv: list[str] | None = None, client_pro
     runner = Runner(plan.suites, runnable, plan.models_file, Path(out_dir), repeat=plan.repeat, argv=argv,
                     weights=weights, skipped=plan.skipped, energy=plan.energy, cost_overrides=plan.cost_overrides,
                     judge=judge, resume=plan.resume, levels=plan.levels, client_processes=client_processes,
-                    ray=cluster)
+                    ray=cluster, code_isolation=plan.code_isolation)
     report_dir = (plan.report_dir or Path("reports")).resolve()
     runner.manifest["settings"].update(slos=plan.slos, report_dir=str(report_dir))
     if plan.spec is not None:

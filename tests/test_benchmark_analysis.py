@@ -60,6 +60,13 @@ def test_repetitions_are_combined_inside_a_task_first():
     assert rows["pass@2"]["value"] == pytest.approx(1.0) and "pass@5" not in rows
 
 
+def test_humaneval_through_chat_is_labelled_as_the_harness_protocol():
+    records = [_record("a", "t1", "correct", {"pass": True}, checker="humaneval")]
+    for style, metric in (("chat", "pass@1 (harness chat protocol)"), ("completion", "pass@1")):
+        manifest = {"suites": [], "models": {"a": {"config": {"prompt_style": style}}}}
+        assert score_metrics(records, manifest)["metric"].tolist() == [metric]
+
+
 def test_pass_at_k_follows_the_unbiased_estimator():
     # 5 samples per problem: p1 passes 1 of 5, p2 none. pass@2(p1) = 1 - C(4,2)/C(5,2) = 1 - 6/10 = 0.4.
     records = [_record("a", p, "correct" if (p == "p1" and r == 0) else "incorrect", {"pass": p == "p1" and r == 0},

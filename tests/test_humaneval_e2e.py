@@ -65,7 +65,7 @@ def test_verdicts_agree_with_human_evals_own_executor(humaneval_run):
 
     def reference(record):
         problem = problems[record["expected"]["task_id"]]
-        return check_correctness(problem, record["extracted"], timeout=10.0)["passed"]
+        return check_correctness(problem, record["extracted"], timeout=3.0)["passed"]
 
     with ThreadPoolExecutor(max_workers=4) as pool:
         passed = list(pool.map(reference, records))

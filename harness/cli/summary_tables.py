@@ -16,6 +16,7 @@ from rich.table import Table
 from rich.text import Text
 
 from harness.analysis.regress import describe_change
+from harness.analysis.scores import is_headline
 
 
 def _missing(value: Any) -> bool:
@@ -327,7 +328,7 @@ def scores_table(rows: list[dict[str, Any]], title: str) -> Table:
     for row in rows:
         table.add_row(row["model"], row["metric"], _fmt(row["value"], ".1%"),
                       f"[{_fmt(row['ci_low'], '.1%')}, {_fmt(row['ci_high'], '.1%')}]", _fmt(row["n_tasks"], "d"),
-                      _fmt(row.get("cost_usd_per_correct"), ".2e") if row["metric"] in ("accuracy", "pass@1") else "")
+                      _fmt(row.get("cost_usd_per_correct"), ".2e") if is_headline(row["metric"]) else "")
     return table
 
 

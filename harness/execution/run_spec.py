@@ -76,6 +76,9 @@ class RunSpec(_Spec):
     judge: str | None = Field(default=None, description="models.yaml entry that grades judged tasks")
     client_processes: int | None = Field(default=None, ge=1, description="client processes per load level")
     ray: str | None = Field(default=None, description="Ray cluster address (host:port or auto)")
+    code_isolation: Literal["best-effort", "required"] = Field(
+        default="best-effort", description="model-written code: 'required' refuses to run it without user and "
+        "network namespaces (docs/code-sandbox.md)")
     out_dir: Path = Field(default=Path("results"), description="folder for run outputs")
     report_dir: Path = Field(default=Path("reports"), description="where the HTML report goes")
     write_report: bool = Field(default=True, description="write the HTML report at the end")

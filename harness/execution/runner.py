@@ -15,11 +15,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
+from harness.checkers.sandbox_exec import probe_isolation
 from harness.config.kinds import API_KINDS
 from harness.config.redact import public_config
 from harness.config.sources import Weights
 from harness.cost.local import CostOverrides
 from harness.energy.meter_setup import EnergySettings
+from harness.errors import HarnessError
 from harness.execution.client_processes import NodeLost
 from harness.execution.loadgen import Level
 from harness.execution.resume import ResumeState
@@ -28,6 +30,8 @@ from harness.store.atomic_files import child_path
 from harness.store.manifest import new_manifest, write_manifest
 from harness.store.records import RECORD_SCHEMA, RECORDS_FILE, RecordWriter
 from harness.suites import Suite, Task
+
+CODE_CHECKERS = ("python_tests", "humaneval")  # checkers that run model-written code in the sandbox
 
 
 class Progress(Protocol):
@@ -95,8 +99,9 @@ class Runner:
                  weights: dict[str, Weights] | None = None, skipped: dict[str, dict] | None = None,
                  energy: EnergySettings | None = None, cost_overrides: CostOverrides | None = None,
                  judge: Any = None, resume: ResumeState | None = None, levels: list[Level] | None = None,
-                 client_processes: int | None = None, ray: Any = None) -> None:
+                 client_processes: int | None = None, ray: Any = None, code_isolation: str = "best-effort") -> None:
         self.suites = suites
+        self.code_isolation = code_isolation  # "required": refuse to run model-written code without namespaces
         self.models = models
         self.weights = dict(weights or {})
         self.energy = energy or EnergySettings()
@@ -168,9 +173,28 @@ class Runner:
                                                          "method": "NVML max memory clock x bus width x 2"}
                                      for g in host["gpus"]}
 
+    def _check_code_isolation(self) -> None:
+        """Probe the sandbox once when a suite runs model-written code; record it, warn, or refuse."""
+        checkers = [t.checker for s in self.suites for t in s.tasks if t.checker.kind in CODE_CHECKERS]
+        if not checkers:
+            return
+        required = self.code_isolation == "required" or any(getattr(c, "isolation", "") == "required" for c in checkers)
+        facts = {**probe_isolation(), "setting": "required" if required else "best-effort"}
+        self.manifest["code_isolation"] = facts
+        if facts["isolated"]:
+            return
+        if required:
+            self.manifest["status"] = "failed"
+            write_manifest(self.run_dir, self.manifest)
+            raise HarnessError(f"code isolation is required and unavailable here: {facts['summary']} "
+                               "(docs/code-sandbox.md)")
+        self.progress.warn(f"model-written code runs without namespace isolation: {facts['summary']}")
+        write_manifest(self.run_dir, self.manifest)
+
     def run(self) -> RunResult:
         """Run every model over every task and repetition not yet recorded."""
         self.prepare()
+        self._check_code_isolation()
         self.manifest["status"] = "running"
         self._measure_bandwidth()
         write_manifest(self.run_dir, self.manifest)

@@ -20,6 +20,7 @@ from typing import Any
 from harness.backends import Backend, Prompt, backend_class
 from harness.backends.api_common import api_key
 from harness.checkers import run_checker
+from harness.checkers.sandbox_exec import register_secrets
 from harness.config.kinds import API_KINDS
 from harness.config.model_config import has_gguf_source
 from harness.config.redact import scrub, secret_values
@@ -58,6 +59,7 @@ class ModelSession:
         self.cfg = cfg
         self.entry = entry
         self.runner = runner
+        register_secrets(secret_values(cfg))  # scrubbed from code checkers' output here and on a Ray node
         self.backend: Backend | None = None
         self.meter: EnergyMeter | None = None
         self.server: Server | None = None
@@ -318,7 +320,7 @@ def judge_record(task: Task, record: dict[str, Any], completion_style: bool, jud
     if completion_style and task.answer_prefix:
         answer = task.answer_prefix + answer
     verdict = run_checker(task.checker, answer, task.expected, judge=judge.ask if judge else None,
-                          question=task.question)
+                          question=task.question, prompt_style="completion" if completion_style else "chat")
     record.update(verdict=verdict.verdict, extracted=verdict.extracted, verdict_detail=verdict.detail,
                   judge=verdict.judge, scores=verdict.scores)
 

@@ -7,7 +7,7 @@ from html import escape
 from typing import Any
 
 from harness.analysis.model_summary import accuracy_separation, summarize_frame
-from harness.analysis.scores import sample_label, score_metrics, subject_breakdown
+from harness.analysis.scores import is_headline, sample_label, score_metrics, subject_breakdown
 from harness.report.data import ReportData
 
 
@@ -24,7 +24,7 @@ def _metrics_table(rows: list[dict[str, Any]], cost: dict[str, Any]) -> str:
         f"<tr><td class='l'>{escape(r['model'])}</td><td class='l'>{escape(r['metric'])}</td>"
         f"<td>{_pct(r['value'])}</td>"
         f"<td>[{_pct(r['ci_low'])}, {_pct(r['ci_high'])}]</td><td>{r['n_tasks']}</td>"
-        f"<td>{_usd(cost.get(r['model'])) if r['metric'] in ('accuracy', 'pass@1') else ''}</td></tr>" for r in rows)
+        f"<td>{_usd(cost.get(r['model'])) if is_headline(r['metric']) else ''}</td></tr>" for r in rows)
     return ("<table><tr><th class='l'>model</th><th class='l'>metric</th><th>value</th><th>95% CI</th><th>tasks</th>"
             "<th>$ per correct task</th></tr>" + body + "</table>")
 
@@ -57,7 +57,8 @@ def scores_section(data: ReportData) -> str:
             continue
         name = info["name"]
         records = [r for r in data.records if r.get("suite") == name]
-        metrics = score_metrics(records, {"suites": [info]}).to_dict("records")
+        metrics = score_metrics(records, {"suites": [info], "models": data.manifest.get("models", {})}
+                                    ).to_dict("records")
         summary = summarize_frame(data.frame[data.frame["suite"] == name], data.manifest)
         cost = dict(zip(summary["model"], summary["cost_usd_per_correct"])) if len(summary) else {}
         dataset = info["dataset"]

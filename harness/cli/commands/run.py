@@ -27,7 +27,7 @@ from harness.store.records import RECORDS_FILE
 SPEC_FLAGS = {"suites": "--suite", "only": "--only", "limit": "--limit", "sample": "--sample", "seed": "--seed",
               "subjects": "--subject", "shots": "--shots", "repeat": "--repeat", "profile": "--profile",
               "slo": "--slo", "judge": "--judge", "client_processes": "--client-processes", "ray": "--ray",
-              "out_dir": "--out", "report_dir": "--report-dir", "models_file": "--models", "workload": "--workload",
+              "out_dir": "--out", "report_dir": "--report-dir", "code_isolation": "--code-isolation", "models_file": "--models", "workload": "--workload",
               "energy.meter": "--energy", "energy.idle_s": "--idle-seconds", "energy.cpu_w_per_core": "--cpu-w-per-core",
               "cost.electricity_usd_per_kwh": "--electricity-usd-per-kwh", "cost.pue": "--pue",
               "cost.hardware_usd_per_hour": "--hardware-usd-per-hour", "cost.utilisation": "--utilisation"}
@@ -42,7 +42,7 @@ def spec_from_args(args: argparse.Namespace) -> RunSpec:
               "cost": {"electricity_usd_per_kwh": args.electricity_usd_per_kwh, "pue": args.pue,
                        "hardware_usd_per_hour": args.hardware_usd_per_hour, "utilisation": args.utilisation},
               "judge": getattr(args, "judge", None), "client_processes": getattr(args, "client_processes", None),
-              "ray": getattr(args, "ray", None), "out_dir": args.out, "report_dir": args.report_dir,
+              "ray": getattr(args, "ray", None), "code_isolation": args.code_isolation, "out_dir": args.out, "report_dir": args.report_dir,
               "write_report": not getattr(args, "no_report", False)}
     return build_spec(values, SPEC_FLAGS)
 
