@@ -1,6 +1,8 @@
 # Two entry points on a fresh machine (see README):
 #   make bench   set up .venv and run the default benchmark on the embedded models
 #   make test    set up .venv (and the test system packages) and run the whole test suite
+# And for everyday work: make test-unit (the unit tier, without the llama.cpp build), make docs (regenerate
+# docs/reference/), make lint (ruff and mypy).
 # Both are idempotent: set-up steps are skipped when their inputs have not changed.
 
 PYTHON ?= python3
@@ -14,7 +16,7 @@ NPROC := $(shell nproc 2>/dev/null || echo 2)
 # the next machine too. For a GPU build: make setup LLAMA_CMAKE_ARGS="-DGGML_CUDA=on"
 LLAMA_CMAKE_ARGS ?= -DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON -DGGML_BMI2=ON
 
-.PHONY: bench test setup clean
+.PHONY: bench test test-unit docs lint setup clean
 
 setup: $(VENV)/.installed
 
@@ -43,9 +45,25 @@ $(CHROMIUM):
 	$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends chromium
 
 # pytest exits 5 when it collects no tests: that is a failure here, not a pass.
-test: setup $(CHROMIUM)
+test: setup $(CHROMIUM) lint
 	$(BIN)/python -m pytest; status=$$?; \
 	if [ $$status -eq 5 ]; then echo "pytest collected no tests" >&2; exit 1; fi; exit $$status
+
+# The unit tier needs none of the compiled runtimes: its own light install (no llama.cpp build, no torch).
+UNIT_EXTRAS ?= api,report,hub,datasets,ifeval,lint
+$(VENV)/.installed-unit: pyproject.toml constraints.txt | $(BIN)/python
+	$(PIP) install -c constraints.txt -e '.[$(UNIT_EXTRAS)]' 'pytest>=8' hypothesis
+	touch $@
+
+test-unit: $(VENV)/.installed-unit
+	$(BIN)/python -m pytest tests/unit -q
+
+docs: $(VENV)/.installed-unit
+	$(BIN)/python scripts/reference_docs.py
+
+lint: $(VENV)/.installed-unit
+	$(BIN)/python -m ruff check harness tests benchmarks scripts
+	$(BIN)/python -m mypy
 
 clean:
 	rm -rf $(VENV) build *.egg-info
