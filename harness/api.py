@@ -134,7 +134,7 @@ def prepare(plan: Plan, out_dir: Path, argv: list[str] | None = None, client_pro
     try:  # missing or truncated weights stop the run here, before any model loads
         weights = {m.name: locate_weights(m) for m in runnable if has_gguf_source(m)}
         for m in runnable:  # a preset's GGUF source is found (or fetched) now too, not when its server starts
-            launch = getattr(m, "launch", None)
+            launch = m.launch
             launch_model = getattr(launch, "model", None)
             if launch is not None and launch_model is not None and not isinstance(launch_model, str) \
                     and launch.engine in GGUF_ENGINES:

@@ -131,7 +131,7 @@ def build_hub_cache(hub_cache: Path, gsm8k_revisions: tuple[str, ...] = (GSM8K_R
     _put(mmlu, MMLU_REVISION, "README.md", MMLU_CARD.encode())
     _put(mmlu, MMLU_REVISION, "all/test-00000-of-00001.parquet", _parquet(mmlu_rows(MMLU_TEST_SUBJECTS, "test")))
     _put(mmlu, MMLU_REVISION, "all/dev-00000-of-00001.parquet",
-         _parquet(mmlu_rows({s: 5 for s in MMLU_TEST_SUBJECTS}, "dev")))
+         _parquet(mmlu_rows(dict.fromkeys(MMLU_TEST_SUBJECTS, 5), "dev")))
     ifeval = hub_cache / "datasets--google--IFEval"
     _put(ifeval, IFEVAL_REVISION, "README.md", IFEVAL_CARD.encode())
     _put(ifeval, IFEVAL_REVISION, "ifeval_input_data.jsonl",

@@ -50,7 +50,7 @@ def test_default_api_models_cover_the_major_providers_with_known_prices():
     assert {resolve_endpoint(m).price_provider for m in api} >= {"openai", "anthropic", "google", "deepseek", "x-ai"}
     for model in api:
         assert model.cost is None  # priced from genai-prices, not by hand
-        prices = RequestPricer(model, warn=pytest.fail).quote(dt.datetime.now(dt.timezone.utc), 100)
+        prices = RequestPricer(model, warn=pytest.fail).quote(dt.datetime.now(dt.UTC), 100)
         assert prices.input_usd_per_mtok > 0 and prices.output_usd_per_mtok > 0, model.name
 
 

@@ -14,7 +14,7 @@ from harness.backends.failures import RequestFailed, classify_status, parse_retr
 from harness.cost.pricing import PriceNotFound, Prices, TokenUsage, cost_usd, lookup_prices
 from harness.execution.retry import RetryPolicy
 
-WHEN = dt.datetime(2026, 12, 1, 12, 0, tzinfo=dt.timezone.utc)
+WHEN = dt.datetime(2026, 12, 1, 12, 0, tzinfo=dt.UTC)
 
 
 @pytest.mark.parametrize(("provider", "model", "usage"), [
@@ -34,8 +34,8 @@ def test_cost_equals_genai_prices_calc_price(provider, model, usage):
 
 
 def test_time_of_day_prices_follow_the_request_time():
-    day = lookup_prices("deepseek", "deepseek-chat", dt.datetime(2026, 12, 1, 12, 0, tzinfo=dt.timezone.utc))
-    night = lookup_prices("deepseek", "deepseek-chat", dt.datetime(2026, 12, 1, 20, 0, tzinfo=dt.timezone.utc))
+    day = lookup_prices("deepseek", "deepseek-chat", dt.datetime(2026, 12, 1, 12, 0, tzinfo=dt.UTC))
+    night = lookup_prices("deepseek", "deepseek-chat", dt.datetime(2026, 12, 1, 20, 0, tzinfo=dt.UTC))
     assert day.input_usd_per_mtok != night.input_usd_per_mtok
     assert day.as_of.startswith("2026-12-01T12:00")
 
@@ -62,7 +62,7 @@ def test_unknown_model_is_not_priced():
     ({}, None),
 ])
 def test_parse_retry_after(headers, seconds):
-    now = dt.datetime(2026, 12, 1, 12, 0, 0, tzinfo=dt.timezone.utc).timestamp()
+    now = dt.datetime(2026, 12, 1, 12, 0, 0, tzinfo=dt.UTC).timestamp()
     assert parse_retry_after(headers, now=now) == seconds
 
 

@@ -27,7 +27,7 @@ PROJECTED_COLUMNS = ["model", "api_model", "cost_usd_per_task", "cost_usd_suite"
 def projected_costs(records: list[dict[str, Any]] | pd.DataFrame, models: list[Any], suites: list[Any],
                     when: dt.datetime | None = None) -> pd.DataFrame:
     """Projected (not measured) cost of the suites for API models that did not run, at list price."""
-    when = when or dt.datetime.now(dt.timezone.utc)
+    when = when or dt.datetime.now(dt.UTC)
     frame = records if isinstance(records, pd.DataFrame) else records_frame(records)
     measured = (frame[~frame["failed"]].groupby(["suite", "task_id"])[["input_tokens", "output_tokens"]].mean()
                 if len(frame) else pd.DataFrame())

@@ -109,8 +109,8 @@ def projected_carbon(frame: pd.DataFrame, models: list[Any], suites: list[Any]) 
     tasks = [(suite.name, task) for suite in suites for task in suite.tasks]
     rows = []
     for cfg in models:
-        mapping = ecologits.resolve(cfg.kind, getattr(cfg, "provider", None), cfg.model,
-                                    getattr(cfg, "ecologits_model", None))
+        mapping = ecologits.resolve(cfg.kind, cfg.provider, cfg.model,
+                                    cfg.ecologits_model)
         estimates = []
         for suite_name, task in tasks:
             n_out = measured.get((suite_name, task.id))

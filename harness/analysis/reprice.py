@@ -85,7 +85,7 @@ def _idle_w(entry: dict[str, Any]) -> float:
 def whatif_table(fits: dict[str, LocalFit], manifest: dict[str, Any], api_models: list[Any],
                  rows: list[dict[str, Any]], tasks_per_day: float, when: dt.datetime | None = None) -> pd.DataFrame:
     """Cost per task and per day of every local (fitted) and API model at the workload `rows`."""
-    when = when or dt.datetime.now(dt.timezone.utc)
+    when = when or dt.datetime.now(dt.UTC)
     n = len(rows)
     mean_in = sum(r["input_tokens"] for r in rows) / n
     mean_out = sum(r["output_tokens"] for r in rows) / n

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationInfo, model_validator
 
@@ -129,6 +129,16 @@ class LlamaCppModel(StrictModel):
 
     name: str = Field(pattern=NAME_PATTERN)
     kind: Literal["llama_cpp"]
+    # What other kinds configure and this one does not: declared so that every model config answers the
+    # same attribute reads (harness.execution reads these on any kind).
+    launch: ClassVar[None] = None
+    self_hosted: ClassVar[bool] = False
+    provider: ClassVar[None] = None
+    ecologits_model: ClassVar[None] = None
+    max_tokens_param: ClassVar[None] = None
+    max_attempts: ClassVar[int] = 1
+    concurrency: ClassVar[int] = 1
+    model_dir: ClassVar[None] = None
     description: str | None = None
     # Source of the weights: a file, a Python distribution that ships one, a Hub repo, or Ollama's store.
     path: ConfigPath | None = None
@@ -181,6 +191,15 @@ class TransformersModel(StrictModel):
 
     name: str = Field(pattern=NAME_PATTERN)
     kind: Literal["transformers"]
+    # What other kinds configure and this one does not: declared so that every model config answers the
+    # same attribute reads (harness.execution reads these on any kind).
+    launch: ClassVar[None] = None
+    self_hosted: ClassVar[bool] = False
+    provider: ClassVar[None] = None
+    ecologits_model: ClassVar[None] = None
+    max_tokens_param: ClassVar[None] = None
+    max_attempts: ClassVar[int] = 1
+    concurrency: ClassVar[int] = 1
     description: str | None = None
     model_dir: ConfigPath | None = Field(default=None, description="a local Hugging Face model folder")
     path: ConfigPath | None = None
@@ -283,6 +302,12 @@ class OpenAIModel(ApiModel):
     one is priced by the local cost model (energy + hardware) instead of per-token prices."""
 
     kind: Literal["openai"]
+    # What local kinds configure and an API does not (see LlamaCppModel).
+    n_threads: ClassVar[None] = None
+    model_dir: ClassVar[None] = None
+    resources: ClassVar[None] = None
+    hf: ClassVar[None] = None
+    ollama: ClassVar[None] = None
     self_hosted: bool = False
     launch: LaunchConfig | None = None
     cost: TokenPrices | LocalCost | None = Field(default=None, union_mode="left_to_right")
@@ -326,6 +351,17 @@ class AnthropicModel(ApiModel):
     default; when set, it is sent in the request body as given."""
 
     kind: Literal["anthropic"]
+    # What local kinds configure and an API does not (see LlamaCppModel).
+    n_threads: ClassVar[None] = None
+    model_dir: ClassVar[None] = None
+    resources: ClassVar[None] = None
+    hf: ClassVar[None] = None
+    ollama: ClassVar[None] = None
+    prompt_style: ClassVar[str] = "chat"
+    launch: ClassVar[None] = None
+    self_hosted: ClassVar[bool] = False
+    provider: ClassVar[None] = None
+    max_tokens_param: ClassVar[None] = None
     temperature: float | None = Field(default=None, ge=0, le=1)
 
 

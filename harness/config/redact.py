@@ -26,7 +26,7 @@ def redact_config(config: dict[str, Any], secrets: list[str] | None = None) -> d
     redacted = _scrub_strings(copy.deepcopy(config), secrets or [])
     launch = redacted.get("launch")
     if isinstance(launch, dict) and isinstance(launch.get("env"), dict):
-        launch["env"] = {name: REDACTED for name in launch["env"]}
+        launch["env"] = dict.fromkeys(launch["env"], REDACTED)
     return redacted
 
 

@@ -20,9 +20,10 @@ from __future__ import annotations
 
 import datetime as dt
 import importlib.metadata as md
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from decimal import Decimal
-from typing import Any, Callable
+from typing import Any
 
 MTOK = Decimal(1_000_000)
 

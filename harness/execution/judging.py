@@ -43,7 +43,7 @@ class JudgeClient:
             if self._backend is None:
                 self._backend = self._load()
             prompt = Prompt(style="chat", max_tokens=JUDGE_MAX_TOKENS, messages=[{"role": "user", "content": text}])
-            raw = execute(self._backend, prompt, RetryPolicy(max_attempts=getattr(self.cfg, "max_attempts", 1)))
+            raw = execute(self._backend, prompt, RetryPolicy(max_attempts=self.cfg.max_attempts))
         prices, cost = self._pricer.price(raw) if self._pricer else (None, None)
         return {"model": self.cfg.name, "text": raw["output_text"], "input_tokens": raw["input_tokens"],
                 "output_tokens": raw["output_tokens"], "cost_usd": cost, "prices": prices, "error": raw["error"]}

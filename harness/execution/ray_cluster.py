@@ -147,7 +147,7 @@ class SessionWorker:
         self.session.load()
         node = node_facts()
         if (self.entry.get("load") or {}).get("device") == "cpu":  # the roofline of this node, not the driver's
-            threads = getattr(self.cfg, "n_threads", None) or usable_cores()
+            threads = self.cfg.n_threads or usable_cores()
             node["memory_bandwidth"] = {"cpu": cpu_copy_bandwidth_gbs(threads)}
         return {**self.entry, "node": node, "warnings": list(self.runner.warnings)}
 
@@ -195,7 +195,7 @@ class RemoteSession:
 
     def load(self) -> None:
         ray = self.cluster.ray
-        resources = getattr(self.cfg, "resources", None)
+        resources = self.cfg.resources
         self.entry["ray"] = {"resources": dict(resources or {})}
         options = _actor_options(resources)
         self.cluster.check_feasible(options)
@@ -218,7 +218,7 @@ class RemoteSession:
         """The remote session's records as they come; `NodeLost` (after the records that did come) when its
         node or actor is lost, carrying the jobs still owed."""
         ray, judge = self.cluster.ray, self.runner.judge
-        completion = getattr(self.cfg, "prompt_style", "chat") == "completion"
+        completion = self.cfg.prompt_style == "completion"
         tasks = {(suite.name, task.id): task for suite, _, task in jobs}
         owed = {(suite.name, task.id, repetition): (suite, repetition, task) for suite, repetition, task in jobs}
         stream = self.actor.run.options(num_returns="streaming").remote(jobs)

@@ -36,7 +36,7 @@ class _Observation:
         self.reasoning_parts: list[str] = []
         self.usage: Usage | None = None
         self.error: dict[str, Any] | None = None
-        self.started_at = dt.datetime.now(dt.timezone.utc)
+        self.started_at = dt.datetime.now(dt.UTC)
         self.t0 = time.perf_counter_ns()
 
     def failed(self, exc: Exception) -> None:

@@ -77,11 +77,11 @@ class RunResult:
 def new_run_id(suite_names: list[str]) -> str:
     """A sortable, unique run id: UTC time, suite names and a short random suffix."""
     names = "+".join(suite_names)[:60]
-    return f"{dt.datetime.now(dt.timezone.utc):%Y%m%dT%H%M%SZ}-{names}-{secrets.token_hex(3)}"
+    return f"{dt.datetime.now(dt.UTC):%Y%m%dT%H%M%SZ}-{names}-{secrets.token_hex(3)}"
 
 
 def _now() -> str:
-    return dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+    return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
 
 
 def base_record(run_id: str, model_name: str, suite: Suite, task: Task, repetition: int) -> dict[str, Any]:
@@ -164,7 +164,7 @@ class Runner:
 
             # as many threads as the most threaded model decodes with (its default: the usable cores)
             usable = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
-            threads = max(getattr(m, "n_threads", None) or usable for m in local)
+            threads = max(m.n_threads or usable for m in local)
             bandwidth = host["memory_bandwidth"] = {"cpu": cpu_copy_bandwidth_gbs(threads)}
             if host.get("gpus"):
                 from harness.energy.nvml import gpu_memory_bandwidth_gbs

@@ -69,7 +69,7 @@ class ModelSession:
         """Start its server (if launched), load weights and runtime, then the meter and its idle baseline;
         raises on any failure (and stops a started server)."""
         cfg, entry = self.cfg, self.entry
-        if getattr(cfg, "launch", None) is not None:
+        if cfg.launch is not None:
             secrets = secret_values(cfg)
             self.server = Server(cfg.launch, cfg.base_url, child_path(self.runner.run_dir, f"server-{cfg.name}", ".log"),
                                  cfg.model, secrets=secrets, api_key=api_key(cfg))
@@ -90,7 +90,7 @@ class ModelSession:
         entry["load_s"] = (time.perf_counter_ns() - t0) / 1e9
         for warning in entry["load"].get("warnings", []):
             self.runner.progress.warn(warning)
-        self_hosted = getattr(cfg, "self_hosted", False)
+        self_hosted = cfg.self_hosted
         device = "server" if self_hosted else entry["load"].get("device", "cpu")
         self.meter, notes = build_meter(self.runner.energy, device, self.server.pid if self.server else None)
         entry["energy_meter"] = describe_meter(self.meter, notes)
@@ -99,18 +99,18 @@ class ModelSession:
         self.local_cost = None
         self.impacts: ecologits.Mapping | None = None
         if self.pricer is None:
-            self.local_cost = resolve_local_cost(getattr(cfg, "cost", None), self.runner.cost_overrides)
+            self.local_cost = resolve_local_cost(cfg.cost, self.runner.cost_overrides)
             entry["local_cost"] = self.local_cost.to_record()
             try:
-                entry["carbon"] = resolve_grid(getattr(cfg, "cost", None)).to_record()
+                entry["carbon"] = resolve_grid(cfg.cost).to_record()
             except InputError as exc:  # EcoLogits' mix data missing: local carbon unavailable, the run goes on
                 entry["carbon"] = {"source": "unavailable", "reason": str(exc)}
         else:
-            self.impacts = ecologits.resolve(cfg.kind, getattr(cfg, "provider", None), cfg.model,
-                                             getattr(cfg, "ecologits_model", None))
+            self.impacts = ecologits.resolve(cfg.kind, cfg.provider, cfg.model,
+                                             cfg.ecologits_model)
             entry["ecologits"] = ecologits.assumptions(self.impacts)
-        self.policy = RetryPolicy(max_attempts=getattr(cfg, "max_attempts", 1))
-        self.concurrency = getattr(cfg, "concurrency", 1)
+        self.policy = RetryPolicy(max_attempts=cfg.max_attempts)
+        self.concurrency = cfg.concurrency
 
     def prompt_for(self, task: Task, record: dict[str, Any]) -> Prompt:
         """The request for a task; a workload task is sized to its token counts with this model's tokenizer
@@ -118,7 +118,7 @@ class ModelSession:
         if task.workload is None:
             return build_prompt(task, self.cfg)
         if self.sizer is None:
-            self.sizer = PromptSizer(self.backend, getattr(self.cfg, "prompt_style", "chat"))
+            self.sizer = PromptSizer(self.backend, self.cfg.prompt_style)
         try:
             prompt, record["workload"] = self.sizer.build(task.id, task.workload)
         except ValueError as exc:
@@ -171,7 +171,7 @@ class ModelSession:
             elapsed_s = record["end_offset_ns"] / 1e9 if record["end_offset_ns"] is not None else None
             record["cost_usd"] = local_task_cost_usd(self.local_cost, energy_j, elapsed_s) if elapsed_s is not None \
                 else None
-        judge_record(task, record, getattr(self.cfg, "prompt_style", "chat") == "completion", self.runner.judge)
+        judge_record(task, record, self.cfg.prompt_style == "completion", self.runner.judge)
         return record
 
     def level_records(self, levels: list[Level], jobs_for: Callable[[str], list[Job]],
@@ -204,7 +204,7 @@ class ModelSession:
                 if level.concurrency is None and level.rate_per_s is None:  # replay the trace's arrival times
                     jobs, offsets_s = trace_schedule(jobs)
                 n_clients = self._n_clients(level, len(jobs))
-                stats: dict[str, Any] = {"started_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+                stats: dict[str, Any] = {"started_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
                                          "n_requests": len(jobs), "concurrency": level.concurrency,
                                          "rate_per_s": level.rate_per_s, "burstiness": level.burstiness,
                                          "client_processes": n_clients}

@@ -140,7 +140,7 @@ def break_even_chart(data: ReportData, colors: dict[str, str]) -> str:
                        "Break-even")
     from harness.cost.local import LocalCostParams, local_cost_per_day_usd
 
-    grid = [10 ** (k / 8) for k in range(0, 8 * 7 + 1)]  # 1 to 10M tasks/day
+    grid = [10 ** (k / 8) for k in range(8 * 7 + 1)]  # 1 to 10M tasks/day
     series, marks = [], []
     for row in data.summary.to_dict("records"):
         entry = data.manifest["models"].get(row["model"], {})
@@ -299,7 +299,7 @@ def render(data: ReportData, title: str, comparison: Any = None, baseline: str =
     runs = ", ".join(_e(m.get("run_id")) for m in data.manifests)
     notes = "".join(f"<p class='note'>{_e(n)}</p>" for n in data.notes)
     glossary = "".join(f"<tr><td class='l'><b>{_e(k)}</b></td><td class='l'>{_e(v)}</td></tr>" for k, v in GLOSSARY)
-    generated = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+    generated = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
     benchmarks = scores_section(data)
     body = (
         f"<h1>{_e(title)}</h1><p class='lede'>Suites {_e(suites)} · runs {runs} · {len(data.records):,} requests · "

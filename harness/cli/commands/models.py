@@ -31,7 +31,7 @@ def execute(args: argparse.Namespace) -> int:
         table.add_column(header, overflow="fold")  # paths are shown whole, folded across lines when narrow
     for model in config.models:
         ok_runtime, runtime_reason = backend_availability(model.kind)
-        if has_gguf_source(model) or getattr(model, "model_dir", None) is not None:
+        if has_gguf_source(model) or model.model_dir is not None:
             status = source_status(model)
             source, resolved, size, state = status.source, status.file, _size(status.size_bytes), status.state
             ok_weights, weights_reason = status.ok, status.detail
@@ -42,7 +42,7 @@ def execute(args: argparse.Namespace) -> int:
             weights_reason = f"set {key_env} to run it" if key_env else ""
         ok = ok_runtime and ok_weights
         detail = runtime_reason if ok_weights and not ok_runtime else weights_reason
-        table.add_row(model.name, model.kind, getattr(model, "prompt_style", "chat"), source, resolved, size, state,
+        table.add_row(model.name, model.kind, model.prompt_style, source, resolved, size, state,
                       "[green]yes[/]" if ok else "[red]no[/]", detail)
     Console().print(table)
     return EXIT_OK

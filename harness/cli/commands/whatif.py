@@ -55,7 +55,7 @@ def execute(args: argparse.Namespace) -> int:
     if not fits:
         raise InputError(f"{run_dir}: no local model with finished requests to fit per-token costs from")
     models_file = Path(args.models or manifest["models_file"])
-    apis = [m for m in load_models_config(models_file).models if m.kind in API_KINDS and not getattr(m, "self_hosted", False)]
+    apis = [m for m in load_models_config(models_file).models if m.kind in API_KINDS and not m.self_hosted]
     table = whatif_table(fits, manifest, apis, workload_rows(spec), args.tasks_per_day)
     out = Console(width=None)
     view = Table(title=f"What if · {spec.describe()} · {args.tasks_per_day:,.0f} tasks/day · from run {manifest['run_id']}")
