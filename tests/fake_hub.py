@@ -67,7 +67,7 @@ class FakeHub:
                 path = unquote(urlparse(self.path).path)
                 hub.log.append({"method": self.command, "path": path, "range": self.headers.get("Range"),
                                 "authorization": self.headers.get("Authorization")})
-                for name, repo in hub.repos.items():
+                for name in hub.repos:
                     api = f"/api/models/{name}/"
                     if path.startswith((api, f"/{name}/resolve/")):
                         break

@@ -242,7 +242,8 @@ def test_powermetrics_reader_on_a_streaming_stand_in(tmp_path):
 
     script = tmp_path / "powermetrics_stand_in.py"
     script.write_text(STAND_IN)
-    start = lambda ms: subprocess.Popen([sys.executable, str(script), str(ms)], stdout=subprocess.PIPE)
+    def start(ms):
+        return subprocess.Popen([sys.executable, str(script), str(ms)], stdout=subprocess.PIPE)
     reader = PowermetricsReader(interval_ms=50, start=start)
     time.sleep(0.5)  # the stand-in's start-up
     meter = EnergyMeter([reader])
