@@ -67,7 +67,7 @@ class FakeHub:
                 path = unquote(urlparse(self.path).path)
                 hub.log.append({"method": self.command, "path": path, "range": self.headers.get("Range"),
                                 "authorization": self.headers.get("Authorization")})
-                for name in hub.repos:
+                for name, repo in hub.repos.items():  # noqa: B007 - the matched repo is used after the break
                     api = f"/api/models/{name}/"
                     if path.startswith((api, f"/{name}/resolve/")):
                         break
