@@ -37,8 +37,8 @@ from harness.energy.roofline import cpu_copy_bandwidth_gbs
 from harness.errors import HarnessError, InputError
 from harness.execution.client_processes import NodeLost, Share, ShareTally, run_share
 from harness.execution.retry import RetryPolicy
-from harness.execution.runner import SilentProgress, base_record
 from harness.execution.session import ModelSession, judge_record
+from harness.execution.session_context import SessionContext, SilentProgress
 from harness.host import cpu_model, usable_cores
 from harness.version import __version__
 
@@ -107,21 +107,14 @@ class ClientWorker:
                 raise item
 
 
-class _SessionRunner:
-    """What a ModelSession asks of its runner, on a node: settings, record identity, stop flag, warnings."""
-
-    def __init__(self, run_id: str, energy: Any, cost_overrides: Any) -> None:
-        self.run_id, self.energy, self.cost_overrides = run_id, energy, cost_overrides
-        self.weights: dict[str, Any] = {}  # found on this node (its own files and caches)
-        self.judge = None  # judged tasks are judged again by the driver
-        self.stop_requested = False
-        self.warnings: list[str] = []
-        self.run_dir = Path(tempfile.mkdtemp(prefix="harness-node-"))
-        self.progress = SilentProgress()
-        self.progress.warn = self.warnings.append
-
-    def base_record(self, model_name: str, suite: Any, task: Any, repetition: int) -> dict[str, Any]:
-        return base_record(self.run_id, model_name, suite, task, repetition)
+def node_context(run_id: str, energy: Any, cost_overrides: Any, warnings: list[str],
+                 stopped: Callable[[], bool]) -> SessionContext:
+    """A session's context on a node: weights are found on the node itself, judged tasks are judged again by
+    the driver, warnings are collected for the driver's display, server logs go to a node-local folder."""
+    progress = SilentProgress()
+    progress.warn = warnings.append  # type: ignore[method-assign]
+    return SessionContext(run_id=run_id, run_dir=Path(tempfile.mkdtemp(prefix="harness-node-")), energy=energy,
+                          cost_overrides=cost_overrides, progress=progress, stopping=stopped)
 
 
 def node_energy(energy: Any, gpu_ids: list[Any]) -> Any:
@@ -137,22 +130,23 @@ class SessionWorker:
 
     def __init__(self, cfg: Any, run_id: str, energy: Any, cost_overrides: Any) -> None:
         energy = node_energy(energy, _ray().get_gpu_ids())
-        self.cfg, self.runner = cfg, _SessionRunner(run_id, energy, cost_overrides)
+        self.cfg, self.warnings, self.stopped = cfg, [], False
+        self.context = node_context(run_id, energy, cost_overrides, self.warnings, lambda: self.stopped)
         self.entry: dict[str, Any] = {}
-        self.session = None
+        self.session: ModelSession | None = None
 
     def load(self) -> dict[str, Any]:
         """Load the model and its meter here; the manifest entry's facts, with this node's."""
-        self.session = ModelSession(self.cfg, self.entry, self.runner)
+        self.session = ModelSession(self.cfg, self.entry, self.context)
         self.session.load()
         node = node_facts()
         if (self.entry.get("load") or {}).get("device") == "cpu":  # the roofline of this node, not the driver's
             threads = self.cfg.n_threads or usable_cores()
             node["memory_bandwidth"] = {"cpu": cpu_copy_bandwidth_gbs(threads)}
-        return {**self.entry, "node": node, "warnings": list(self.runner.warnings)}
+        return {**self.entry, "node": node, "warnings": list(self.warnings)}
 
     def stop(self) -> None:
-        self.runner.stop_requested = True
+        self.stopped = True
 
     def pid(self) -> int:
         return os.getpid()
@@ -160,7 +154,7 @@ class SessionWorker:
     def run(self, jobs: list[Any]) -> Iterator[Any]:
         """Yields batches of finished records, then `{"entry": ...}` (the energy window and the rest)."""
         batch, last = [], time.monotonic()
-        for record in self.session.records(jobs, lambda: self.runner.stop_requested):
+        for record in self.session.records(jobs, lambda: self.stopped):
             batch.append(record)
             if time.monotonic() - last >= RECORD_BATCH_S:
                 yield batch
@@ -189,8 +183,8 @@ def _actor_options(resources: dict[str, float] | None) -> dict[str, Any]:
 class RemoteSession:
     """A local model's session on a cluster node, with a ModelSession's interface (load, records, close)."""
 
-    def __init__(self, cluster: RayCluster, cfg: Any, entry: dict[str, Any], runner: Any) -> None:
-        self.cluster, self.cfg, self.entry, self.runner = cluster, cfg, entry, runner
+    def __init__(self, cluster: RayCluster, cfg: Any, entry: dict[str, Any], context: SessionContext) -> None:
+        self.cluster, self.cfg, self.entry, self.context = cluster, cfg, entry, context
         self.actor = None
 
     def load(self) -> None:
@@ -200,7 +194,7 @@ class RemoteSession:
         options = _actor_options(resources)
         self.cluster.check_feasible(options)
         worker = ray.remote(SessionWorker).options(**options)
-        self.actor = worker.remote(self.cfg, self.runner.run_id, self.runner.energy, self.runner.cost_overrides)
+        self.actor = worker.remote(self.cfg, self.context.run_id, self.context.energy, self.context.cost_overrides)
         try:
             facts = ray.get(self.actor.load.remote(), timeout=LOAD_TIMEOUT_S)
         except ray.exceptions.GetTimeoutError:
@@ -209,7 +203,7 @@ class RemoteSession:
         except ray.exceptions.RayError as exc:
             raise HarnessError(f"on the cluster: {_cause(exc)}") from None
         for warning in facts.pop("warnings", []):
-            self.runner.progress.warn(warning)
+            self.context.progress.warn(warning)
         self.entry["node"] = facts.pop("node")
         self.cluster.check_version(self.entry["node"])
         self.entry.update(facts)
@@ -217,7 +211,7 @@ class RemoteSession:
     def records(self, jobs: list[Any], stop: Callable[[], bool]) -> Iterator[dict[str, Any]]:
         """The remote session's records as they come; `NodeLost` (after the records that did come) when its
         node or actor is lost, carrying the jobs still owed."""
-        ray, judge = self.cluster.ray, self.runner.judge
+        ray, judge = self.cluster.ray, self.context.judge
         completion = self.cfg.prompt_style == "completion"
         tasks = {(suite.name, task.id): task for suite, _, task in jobs}
         owed = {(suite.name, task.id, repetition): (suite, repetition, task) for suite, repetition, task in jobs}
@@ -363,8 +357,8 @@ class RayCluster:
             raise HarnessError(f"node {facts.get('ip')} runs harness {facts.get('harness_version')}, the driver "
                                f"{__version__}: install the same version on every node")
 
-    def session(self, cfg: Any, entry: dict[str, Any], runner: Any) -> RemoteSession:
-        return RemoteSession(self, cfg, entry, runner)
+    def session(self, cfg: Any, entry: dict[str, Any], context: SessionContext) -> RemoteSession:
+        return RemoteSession(self, cfg, entry, context)
 
     def clients(self, cfg: Any, max_attempts: int, n: int) -> RayClients:
         """`n` client actors, one CPU each: at most as many as the cluster has CPUs (all run at once)."""

@@ -13,7 +13,7 @@ import os
 import secrets
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 from harness.checkers.sandbox_exec import probe_isolation
 from harness.config.kinds import API_KINDS
@@ -26,37 +26,16 @@ from harness.execution.client_processes import NodeLost
 from harness.execution.loadgen import Level
 from harness.execution.resume import ResumeState
 from harness.execution.session import Job, ModelSession, describe_failure, failure_record
+from harness.execution.session_context import Progress, SessionContext, SilentProgress, base_record
 from harness.store.atomic_files import child_path
 from harness.store.manifest import new_manifest, write_manifest
-from harness.store.records import RECORD_SCHEMA, RECORDS_FILE, RecordWriter
+from harness.store.records import RECORDS_FILE, RecordWriter
 from harness.suites import Suite, Task
 
 CODE_CHECKERS = ("python_tests", "humaneval")  # checkers that run model-written code in the sandbox
 
 
-class Progress(Protocol):
-    """What the runner tells the person watching (the terminal UI implements it)."""
 
-    def model_started(self, model: str, n_requests: int) -> None: ...
-    def request_done(self, model: str, record: dict[str, Any]) -> None: ...
-    def model_finished(self, model: str, status: str, detail: str | None) -> None: ...
-    def warn(self, message: str) -> None: ...
-
-
-class SilentProgress:
-    """A `Progress` that shows nothing (for tests and library use)."""
-
-    def model_started(self, model: str, n_requests: int) -> None:
-        pass
-
-    def request_done(self, model: str, record: dict[str, Any]) -> None:
-        pass
-
-    def model_finished(self, model: str, status: str, detail: str | None) -> None:
-        pass
-
-    def warn(self, message: str) -> None:
-        pass
 
 
 class RunStopped(KeyboardInterrupt):
@@ -82,13 +61,6 @@ def new_run_id(suite_names: list[str]) -> str:
 
 def _now() -> str:
     return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
-
-
-def base_record(run_id: str, model_name: str, suite: Suite, task: Task, repetition: int) -> dict[str, Any]:
-    """The identity fields every record starts with (and the task's subject, for per-subject figures)."""
-    return {"schema": RECORD_SCHEMA, "run_id": run_id, "model": model_name, "suite": suite.name,
-            "suite_sha256": suite.sha256, "task_id": task.id, "repetition": repetition,
-            "subject": task.category, "subject_group": task.group}
 
 
 class Runner:
@@ -139,6 +111,13 @@ class Runner:
         self.run_dir.mkdir(parents=True, exist_ok=False)
         write_manifest(self.run_dir, self.manifest)
         self._prepared = True
+
+    def session_context(self) -> SessionContext:
+        """What a model's session needs from this run (settings, its stop flag, the progress display)."""
+        return SessionContext(run_id=self.run_id, run_dir=self.run_dir, energy=self.energy,
+                              cost_overrides=self.cost_overrides, weights=self.weights, judge=self.judge,
+                              progress=self.progress, client_processes=self.client_processes, ray=self.ray,
+                              stopping=lambda: self.stop_requested)
 
     def base_record(self, model_name: str, suite: Suite, task: Task, repetition: int) -> dict[str, Any]:
         """The identity fields every record starts with (and the task's subject, for per-subject figures)."""
@@ -238,7 +217,8 @@ class Runner:
         entry = self._entry(cfg)
         self.progress.model_started(cfg.name, n_pending)
         remote = self.ray is not None and cfg.kind not in API_KINDS  # a local model, run on a cluster node
-        session = self.ray.session(cfg, entry, self) if remote else ModelSession(cfg, entry, self)
+        context = self.session_context()
+        session = self.ray.session(cfg, entry, context) if remote else ModelSession(cfg, entry, context)
         try:
             session.load()
         except Exception as exc:  # noqa: BLE001 - a model that fails to load must not stop the others

@@ -36,6 +36,7 @@ from harness.execution.loadgen import Level, arrival_offsets_s, run_level
 from harness.execution.request import RequestStopped, execute, execute_async, unsent_raw
 from harness.execution.retry import RetryPolicy
 from harness.execution.serve import Server, scrape_metrics
+from harness.execution.session_context import SessionContext
 from harness.execution.sizing import PromptSizer
 from harness.host import usable_cores
 from harness.store.atomic_files import child_path
@@ -55,10 +56,10 @@ def build_prompt(task: Task, model_cfg: Any) -> Prompt:
 class ModelSession:
     """A loaded model with its meter and pricer; `records(jobs)` yields one finished record per job."""
 
-    def __init__(self, cfg: Any, entry: dict[str, Any], runner: Any) -> None:
+    def __init__(self, cfg: Any, entry: dict[str, Any], context: SessionContext) -> None:
         self.cfg = cfg
         self.entry = entry
-        self.runner = runner
+        self.context = context
         register_secrets(secret_values(cfg))  # scrubbed from code checkers' output here and on a Ray node
         self.backend: Backend | None = None
         self.meter: EnergyMeter | None = None
@@ -71,35 +72,35 @@ class ModelSession:
         cfg, entry = self.cfg, self.entry
         if cfg.launch is not None:
             secrets = secret_values(cfg)
-            self.server = Server(cfg.launch, cfg.base_url, child_path(self.runner.run_dir, f"server-{cfg.name}", ".log"),
+            self.server = Server(cfg.launch, cfg.base_url, child_path(self.context.run_dir, f"server-{cfg.name}", ".log"),
                                  cfg.model, secrets=secrets, api_key=api_key(cfg))
             entry["server"] = {"command": [scrub(part, secrets) for part in self.server.command],
                                "log": str(self.server.log_path)}
             if self.server.weights:
                 entry["server"]["weights"] = self.server.weights
-            entry["server"]["ready_s"] = self.server.start(lambda: self.runner.stop_requested)
+            entry["server"]["ready_s"] = self.server.start(self.context.stopping)
             entry["server"]["pid"] = self.server.pid
             cfg = self.cfg = cfg.model_copy(update={"base_url": self.server.base_url})
         weights = None
         if has_gguf_source(cfg):
-            weights = self.runner.weights.get(cfg.name) or locate_weights(cfg)
+            weights = self.context.weights.get(cfg.name) or locate_weights(cfg)
             entry["weights"] = weights.describe()
         self.backend = backend_class(cfg.kind)(cfg, weights.path if weights else None)
         t0 = time.perf_counter_ns()
         entry["load"] = self.backend.load()
         entry["load_s"] = (time.perf_counter_ns() - t0) / 1e9
         for warning in entry["load"].get("warnings", []):
-            self.runner.progress.warn(warning)
+            self.context.progress.warn(warning)
         self_hosted = cfg.self_hosted
         device = "server" if self_hosted else entry["load"].get("device", "cpu")
-        self.meter, notes = build_meter(self.runner.energy, device, self.server.pid if self.server else None)
+        self.meter, notes = build_meter(self.context.energy, device, self.server.pid if self.server else None)
         entry["energy_meter"] = describe_meter(self.meter, notes)
-        entry["idle"] = self.meter.idle_power(self.runner.energy.idle_s)
-        self.pricer = RequestPricer(cfg, self.runner.progress.warn) if cfg.kind in API_KINDS and not self_hosted else None
+        entry["idle"] = self.meter.idle_power(self.context.energy.idle_s)
+        self.pricer = RequestPricer(cfg, self.context.progress.warn) if cfg.kind in API_KINDS and not self_hosted else None
         self.local_cost = None
         self.impacts: ecologits.Mapping | None = None
         if self.pricer is None:
-            self.local_cost = resolve_local_cost(cfg.cost, self.runner.cost_overrides)
+            self.local_cost = resolve_local_cost(cfg.cost, self.context.cost_overrides)
             entry["local_cost"] = self.local_cost.to_record()
             try:
                 entry["carbon"] = resolve_grid(cfg.cost).to_record()
@@ -136,13 +137,13 @@ class ModelSession:
                 self.server.stop()
 
     def _stop(self) -> bool:
-        return self.runner.stop_requested
+        return self.context.stopping()
 
     def _one(self, job: Job) -> dict[str, Any] | None:
         """One request's record, or None when the run stopped while it waited for a retry."""
         suite, repetition, task = job
         cfg, meter = self.cfg, self.meter
-        record = self.runner.base_record(cfg.name, suite, task, repetition)
+        record = self.context.base_record(cfg.name, suite, task, repetition)
         key = f"{suite.name}/{task.id}/{repetition}"
         if self.concurrency == 1:  # overlapping requests share the model-level window instead
             meter.begin(key)
@@ -171,7 +172,7 @@ class ModelSession:
             elapsed_s = record["end_offset_ns"] / 1e9 if record["end_offset_ns"] is not None else None
             record["cost_usd"] = local_task_cost_usd(self.local_cost, energy_j, elapsed_s) if elapsed_s is not None \
                 else None
-        judge_record(task, record, self.cfg.prompt_style == "completion", self.runner.judge)
+        judge_record(task, record, self.cfg.prompt_style == "completion", self.context.judge)
         return record
 
     def level_records(self, levels: list[Level], jobs_for: Callable[[str], list[Job]],
@@ -186,7 +187,7 @@ class ModelSession:
 
         async def send(job: tuple[Job, str]) -> dict[str, Any] | None:
             (suite, repetition, task), level_name = job
-            record = {**self.runner.base_record(self.cfg.name, suite, task, repetition), "level": level_name}
+            record = {**self.context.base_record(self.cfg.name, suite, task, repetition), "level": level_name}
             prompt = self.prompt_for(task, record)
             try:
                 record.update(await execute_async(self.backend, prompt, self.policy, self._stop))
@@ -211,7 +212,7 @@ class ModelSession:
                 stats["metrics_before"] = scrape_metrics(self.cfg.base_url, key) if self.cfg.base_url else None
                 self.meter.begin(level.name)
                 try:
-                    if n_clients == 1 and self.runner.ray is None:
+                    if n_clients == 1 and self.context.ray is None:
                         for record in run_level(level, jobs, send, loop, stop, stats, offsets_s):
                             yield self._finish(record.pop("_task"), record)
                         continue
@@ -234,15 +235,15 @@ class ModelSession:
             loop.close()
 
     def _n_clients(self, level: Level, n_requests: int) -> int:
-        if self.runner.client_processes:
-            return self.runner.client_processes
-        if self.runner.ray is not None:
-            return self.runner.ray.n_nodes
+        if self.context.client_processes:
+            return self.context.client_processes
+        if self.context.ray is not None:
+            return self.context.ray.n_nodes
         return default_client_processes(level, n_requests, usable_cores())
 
     def _start_clients(self, n: int) -> Any:
-        if self.runner.ray is not None:
-            return self.runner.ray.clients(self.cfg, self.policy.max_attempts, n)
+        if self.context.ray is not None:
+            return self.context.ray.clients(self.cfg, self.policy.max_attempts, n)
         return ProcessClients(self.cfg, self.policy.max_attempts, n)
 
     def _split_level(self, level: Level, jobs: list[tuple[Job, str]], offsets_s: list[float] | None, n_clients: int,
@@ -251,7 +252,7 @@ class ModelSession:
         prepared: list[tuple[dict[str, Any], Task]] = []
         items: list[tuple[int, Prompt]] = []
         for index, ((suite, repetition, task), level_name) in enumerate(jobs):
-            record = {**self.runner.base_record(self.cfg.name, suite, task, repetition), "level": level_name}
+            record = {**self.context.base_record(self.cfg.name, suite, task, repetition), "level": level_name}
             items.append((index, self.prompt_for(task, record)))
             prepared.append((record, task))
         start_at_s = None
