@@ -20,9 +20,18 @@ from harness.analysis.frames import records_frame
 from harness.analysis.regress import compare_runs, parse_min_effects
 from harness.cli.console import comparison_table
 from harness.cli.settings import energy_and_cost_settings
-from harness.errors import EXIT_BAD_INPUT, EXIT_INTERRUPTED, EXIT_OK, EXIT_REGRESSION, InputError
+from harness.errors import (
+    EXIT_BAD_INPUT,
+    EXIT_INTERRUPTED,
+    EXIT_OK,
+    EXIT_OUTPUT_UNWRITABLE,
+    EXIT_REGRESSION,
+    InputError,
+    RunLocked,
+)
 from harness.report import build_report
 from harness.report.trend import build_trend
+from harness.store.runlock import LockHeld, RunLock
 from harness.store.manifest import MANIFEST_FILE, read_manifest
 from harness.store.records import RECORDS_FILE, read_records
 
@@ -75,14 +84,32 @@ def cmd_trend(args: argparse.Namespace) -> int:
 
 def cmd_nightly(args: argparse.Namespace) -> int:
     """Run, compare with the baseline, report, trend; exit 3 on a regression."""
-    from harness.cli.run_command import execute_run
-
     args.resume, args.retry_failed, args.no_report, args.judge = None, False, False, None
     energy, overrides = energy_and_cost_settings(args)
-    code, run_dir = execute_run(args, energy, overrides)
-    if run_dir is None or code in (EXIT_BAD_INPUT, EXIT_INTERRUPTED):
-        return code
     baseline = Path(args.baseline)
+    # The baseline is compared with and may be replaced: a run resumed into it, or another nightly, must not
+    # be writing it meanwhile. Checked before anything runs; held until this nightly ends.
+    lock = None
+    if (baseline / MANIFEST_FILE).is_file():
+        try:
+            lock = RunLock(baseline).acquire()
+        except LockHeld as exc:
+            raise RunLocked(f"--baseline {exc}; wait for it to end, or stop it") from None
+        except OSError:
+            pass  # a read-only baseline: nothing can write it meanwhile either
+    try:
+        return _nightly(args, energy, overrides, baseline)
+    finally:
+        if lock is not None:
+            lock.release()
+
+
+def _nightly(args: argparse.Namespace, energy, overrides, baseline: Path) -> int:
+    from harness.cli.run_command import execute_run
+
+    code, run_dir = execute_run(args, energy, overrides)
+    if run_dir is None or code in (EXIT_BAD_INPUT, EXIT_INTERRUPTED, EXIT_OUTPUT_UNWRITABLE) or code > 128:
+        return code  # bad input, stopped by a signal (128 + its number) or by an unwritable results folder
     status = code
     if not (baseline / MANIFEST_FILE).is_file():
         if baseline.exists():

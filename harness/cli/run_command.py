@@ -2,8 +2,9 @@
 
 Everything that can be wrong with the input is found before any model loads: the models file, the
 suites, weights files (missing or truncated), settings, and whether the results folder is writable.
-The first Ctrl-C lets the request in flight finish and stops; a second stops at once. Either way the run
-is marked `interrupted` and the exact command to resume it is printed.
+The first Ctrl-C (or SIGTERM, SIGHUP) lets the request in flight finish and stops; a second stops at once. Either
+way the run is marked `interrupted` with the signal's name and the exact command to resume it is printed. A
+results folder that stops taking writes (disk full, read-only) stops the run the same way, in one line.
 """
 
 from __future__ import annotations
@@ -12,6 +13,8 @@ import argparse
 import contextlib
 import signal
 import sys
+import threading
+import traceback
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -27,7 +30,16 @@ from harness.config.sources import locate_weights
 from harness.cost.local import CostOverrides
 from harness.cost.pricing import API_KINDS
 from harness.energy.select import EnergySettings
-from harness.errors import EXIT_FAILURES_RECORDED, EXIT_INTERRUPTED, EXIT_OK, InputError, ModelSourceError, SuiteError
+from harness.errors import (
+    EXIT_FAILURES_RECORDED,
+    EXIT_OK,
+    EXIT_OUTPUT_UNWRITABLE,
+    InputError,
+    ModelSourceError,
+    OutputUnwritable,
+    SuiteError,
+    exit_code_for_signal,
+)
 from harness.report import build_report
 from harness.run.loadgen import Level, parse_profile
 from harness.run.resume import ResumeState, check_unchanged, prepare_resume
@@ -141,20 +153,56 @@ def resume_command(run_dir: Path, failures: bool) -> str:
     return f"harness run --resume {run_dir}" + (" --retry-failed" if failures else "")
 
 
+# Signals that stop a run gracefully: Ctrl-C, and what supervisors send (CI timeouts, `docker stop`, Kubernetes,
+# a closed terminal). The first lets the requests in flight finish; a second stops at once.
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+# After SIGTERM or SIGHUP a supervisor's kill follows (docker stop: 10 s later): the request in flight gets this
+# long, then is cut as by a second signal, so that the run is still marked and its records closed.
+STOP_GRACE_S = 8.0
+
+
 @contextlib.contextmanager
 def graceful_interrupt(runner: Runner):
-    """First Ctrl-C: finish the request in flight, then stop. Second: stop now."""
+    """First stop signal: finish the request in flight (SIGTERM/SIGHUP: for at most `STOP_GRACE_S`), then
+    stop. Second: stop now. The first signal's name goes to `runner.stop_reason`."""
+    timers: list[threading.Timer] = []
+
     def handler(signum: int, frame: Any) -> None:
         if runner.stop_requested:
             raise KeyboardInterrupt
+        name = signal.Signals(signum).name
         runner.stop_requested = True
-        print("\nstopping after the request in flight (Ctrl-C again to stop now)", file=sys.stderr, flush=True)
+        runner.stop_reason = {"signal": name}
+        if signum == signal.SIGINT:
+            print("\nstopping after the request in flight (Ctrl-C again to stop now)", file=sys.stderr, flush=True)
+            return
+        print(f"\n{name}: stopping after the request in flight, at most {STOP_GRACE_S:g} s (send it again to stop "
+              "now)", file=sys.stderr, flush=True)
+        timer = threading.Timer(STOP_GRACE_S, _second_signal, (threading.main_thread().ident,))
+        timer.daemon = True
+        timer.start()
+        timers.append(timer)
 
-    previous = signal.signal(signal.SIGINT, handler)
+    previous = {signum: signal.signal(signum, handler) for signum in STOP_SIGNALS}
     try:
         yield
     finally:
-        signal.signal(signal.SIGINT, previous)
+        for timer in timers:
+            timer.cancel()
+        for signum, old in previous.items():
+            signal.signal(signum, old)
+
+
+def _second_signal(thread_id: int) -> None:
+    # To the main thread itself: a signal cuts the blocking read it may be in (EINTR), then the handler above
+    # raises KeyboardInterrupt there. (`_thread.interrupt_main` would wait for that read to end.)
+    signal.pthread_kill(thread_id, signal.SIGINT)
+
+
+def stop_exit_code(runner: Runner) -> int:
+    """The exit code of a run stopped by a signal: 130 for Ctrl-C, 143 for SIGTERM, 129 for SIGHUP."""
+    name = (runner.stop_reason or {}).get("signal", "SIGINT")
+    return exit_code_for_signal(signal.Signals[name])
 
 
 def cmd_run(args: argparse.Namespace, energy: EnergySettings, overrides: CostOverrides) -> int:
@@ -209,7 +257,8 @@ def execute_run(args: argparse.Namespace, energy: EnergySettings, overrides: Cos
     try:
         runner.prepare()
     except OSError as exc:
-        raise InputError(f"--out {args.out}: cannot write results there: {exc}") from None
+        where = f"--resume {runner.run_dir}" if plan.resume else f"--out {args.out}"
+        raise InputError(f"{where}: cannot write results there: {exc}") from None
     out = terminal_console()
     described = ", ".join(f"{s.name} ({len(s.tasks)} tasks)" for s in plan.suites)
     verb = "resuming" if plan.resume else "run"
@@ -221,7 +270,13 @@ def execute_run(args: argparse.Namespace, energy: EnergySettings, overrides: Cos
     except KeyboardInterrupt:
         print(f"\ninterrupted; records so far are in {runner.run_dir}\nto resume: "
               f"{resume_command(runner.run_dir, False)}", file=sys.stderr, flush=True)
-        return EXIT_INTERRUPTED, runner.run_dir
+        return stop_exit_code(runner), runner.run_dir
+    except OutputUnwritable as exc:
+        if getattr(args, "debug", False):
+            traceback.print_exc()
+        print(f"\nerror: {exc}; the run stopped, its records so far are valid; to resume once it can be written: "
+              f"{resume_command(runner.run_dir, False)}", file=sys.stderr, flush=True)
+        return EXIT_OUTPUT_UNWRITABLE, runner.run_dir
     finally:
         if judge is not None:
             judge.close()
@@ -234,7 +289,12 @@ def execute_run(args: argparse.Namespace, energy: EnergySettings, overrides: Cos
     print(f"records:  {result.run_dir / RECORDS_FILE}\nmanifest: {result.run_dir / 'run.json'}", flush=True)
     if not args.no_report:
         report_path = child_path(report_dir, runner.run_id, ".html")
-        build_report([result.run_dir], report_path, data=data)
+        try:
+            build_report([result.run_dir], report_path, data=data)
+        except OSError as exc:  # the run itself is complete: `harness report` writes the page later
+            print(f"error: {report_dir}: cannot write the report: [Errno {exc.errno}] {exc.strerror}; the run is "
+                  f"complete, write it later with: harness report {result.run_dir}", file=sys.stderr, flush=True)
+            return EXIT_OUTPUT_UNWRITABLE, result.run_dir
         print(f"report:   {report_path}", flush=True)
     for name in result.failed_models:
         print(f"model '{name}' failed: {runner.manifest['models'][name]['error']['message']}", file=sys.stderr)
