@@ -1,7 +1,9 @@
 """Command line: `harness run`, `report`, `summary`, `compare`, `trend`, `nightly`, `models`, `suites`.
 
 Exit codes: 0 done with no failed request; 1 done, but some requests or models failed (recorded);
-2 bad input (nothing run); 3 a regression against the baseline (`compare`, `nightly`); 130 interrupted.
+2 bad input (nothing run; also a run held by another process); 3 a regression against the baseline
+(`compare`, `nightly`); 74 stopped because the results folder could not be written (disk full, read-only);
+130 interrupted by Ctrl-C, 143 by SIGTERM, 129 by SIGHUP (128 + the signal's number).
 """
 
 from __future__ import annotations
