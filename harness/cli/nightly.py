@@ -31,9 +31,9 @@ from harness.errors import (
 )
 from harness.report import build_report
 from harness.report.trend import build_trend
-from harness.store.runlock import LockHeld, RunLock
 from harness.store.manifest import MANIFEST_FILE, read_manifest
 from harness.store.records import RECORDS_FILE, read_records
+from harness.store.runlock import LockHeld, RunLock
 
 
 def _frame(run_dir: Path):

@@ -135,7 +135,7 @@ def test_two_resumes_started_together_one_refuses_naming_the_holder(tmp_path):
         sent = len(api.requests) - 12
     codes = sorted(proc.returncode for proc, _, _ in results)
     assert codes == [0, 2], [(p.returncode, err) for p, _, err in results]
-    (winner, _, _), (loser, _, loser_err) = sorted(results, key=lambda r: r[0].returncode)
+    (winner, _, _), (_, _, loser_err) = sorted(results, key=lambda r: r[0].returncode)
     line = _one_line(loser_err)
     assert f"--resume {run_dir}: the run is in use by pid {winner.pid} on {os.uname().nodename} since 20" in line
     assert sent == 8                                                # the 8 remaining tasks, sent once
@@ -159,8 +159,9 @@ def test_a_killed_run_never_blocks_its_resume(tmp_path):
 def test_nightly_refuses_a_baseline_that_another_process_holds(tmp_path):
     with FakeAPI(usage=USAGE) as api:
         run_dir = _interrupted(tmp_path, api, 3, 3)
-        holder = subprocess.Popen([sys.executable, "-c", "import sys, time\nfrom harness.store.runlock import RunLock\n"
-                                   f"RunLock({str(run_dir)!r}).acquire()\nprint('held', flush=True)\ntime.sleep(60)"],
+        hold = f"import time\nfrom harness.store.runlock import RunLock\nRunLock({str(run_dir)!r}).acquire()\n" \
+               "print('held', flush=True)\ntime.sleep(60)"
+        holder = subprocess.Popen([sys.executable, "-c", hold],
                                   env={**os.environ, "PYTHONPATH": str(REPO)}, stdout=subprocess.PIPE, text=True)
         try:
             assert holder.stdout.readline().strip() == "held"
