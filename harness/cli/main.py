@@ -9,7 +9,10 @@ Exit codes: 0 done with no failed request; 1 done, but some requests or models f
 from __future__ import annotations
 
 import argparse
+import contextlib
+import os
 import sys
+import threading
 import traceback
 from pathlib import Path
 
@@ -28,6 +31,7 @@ from harness.errors import (
     EXIT_BAD_INPUT,
     EXIT_INTERRUPTED,
     EXIT_OK,
+    EXIT_OUTPUT_UNWRITABLE,
     InputError,
 )
 from harness.report import build_report
@@ -253,6 +257,20 @@ def build_parser() -> argparse.ArgumentParser:
     fetch.add_argument("names", nargs="+", metavar="NAME|PATH", help="benchmark names or dataset suite files")
     fetch.set_defaults(func=cmd_fetch)
     return parser
+
+
+def entry() -> None:
+    """The `harness` command's process: `main()`, then exit with its code. After a stop by a signal or an
+    unwritable results folder, once the run is marked and its servers stopped, requests cut in flight on
+    worker threads are not waited for (the interpreter would join them, however long they stall)."""
+    code = main()
+    stray = [t for t in threading.enumerate() if t is not threading.main_thread() and not t.daemon]
+    if stray and (code >= 128 or code == EXIT_OUTPUT_UNWRITABLE):
+        for stream in (sys.stdout, sys.stderr):
+            with contextlib.suppress(OSError, ValueError):
+                stream.flush()
+        os._exit(code)
+    sys.exit(code)
 
 
 def main(argv: list[str] | None = None) -> int:

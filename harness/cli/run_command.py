@@ -174,10 +174,9 @@ def graceful_interrupt(runner: Runner):
         runner.stop_requested = True
         runner.stop_reason = {"signal": name}
         if signum == signal.SIGINT:
-            print("\nstopping after the request in flight (Ctrl-C again to stop now)", file=sys.stderr, flush=True)
+            _say("\nstopping after the request in flight (Ctrl-C again to stop now)")
             return
-        print(f"\n{name}: stopping after the request in flight, at most {STOP_GRACE_S:g} s (send it again to stop "
-              "now)", file=sys.stderr, flush=True)
+        _say(f"\n{name}: stopping after the request in flight, at most {STOP_GRACE_S:g} s (send it again to stop now)")
         timer = threading.Timer(STOP_GRACE_S, _second_signal, (threading.main_thread().ident,))
         timer.daemon = True
         timer.start()
@@ -191,6 +190,13 @@ def graceful_interrupt(runner: Runner):
             timer.cancel()
         for signum, old in previous.items():
             signal.signal(signum, old)
+
+
+def _say(message: str) -> None:
+    try:
+        print(message, file=sys.stderr, flush=True)
+    except OSError:  # SIGHUP: the terminal may be gone; the stop must not fail on that
+        pass
 
 
 def _second_signal(thread_id: int) -> None:

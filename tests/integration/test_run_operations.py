@@ -29,8 +29,10 @@ def _start(*args: str, cwd: Path) -> subprocess.Popen:
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
-def _run_args(tmp_path: Path, api: FakeAPI, n_tasks: int, out: Path | None = None) -> list[str]:
+def _run_args(tmp_path: Path, api: FakeAPI, n_tasks: int, out: Path | None = None, concurrency: int = 1) -> list[str]:
     models = fake_openai_models(tmp_path, f"{api.base_url}/v1")
+    if concurrency > 1:
+        models.write_text(models.read_text().replace("max_attempts: 1", f"max_attempts: 1, concurrency: {concurrency}"))
     return ["run", "--models", str(models), "--suite", str(load_suite(tmp_path, n_tasks)),
             "--out", str(out or tmp_path / "out"), "--no-report", "--idle-seconds", "0"]
 
@@ -82,10 +84,11 @@ def test_a_stop_signal_marks_the_run_interrupted_and_resume_completes_it_without
     assert manifest["resumed"][0]["earlier_stop"] == {"signal": name}
 
 
-def test_sigterm_cuts_a_stalled_request_at_the_deadline_and_a_second_sigterm_stops_at_once(tmp_path):
+@pytest.mark.parametrize("concurrency", [1, 2], ids=["sequential", "threads"])
+def test_sigterm_cuts_a_stalled_request_at_the_deadline_and_a_second_sigterm_stops_at_once(tmp_path, concurrency):
     stall = {"do": "stall", "seconds": 60}
-    with FakeAPI([{"do": "ok"}, dict(stall), dict(stall)], usage=USAGE) as api:
-        args = _run_args(tmp_path, api, 4)
+    with FakeAPI([{"do": "ok"}] + [dict(stall) for _ in range(2 * concurrency)], usage=USAGE) as api:
+        args = _run_args(tmp_path, api, 2 + 2 * concurrency, concurrency=concurrency)
         proc = _start(*args, cwd=tmp_path)
         _wait_for_records(proc, tmp_path / "out", 1)
         time.sleep(0.5)                                             # the second request is now stalled
@@ -99,7 +102,7 @@ def test_sigterm_cuts_a_stalled_request_at_the_deadline_and_a_second_sigterm_sto
         assert json.loads((run_dir / "run.json").read_text())["status"] == "interrupted"
 
         proc = _start("run", "--resume", str(run_dir), "--no-report", cwd=tmp_path)
-        while len(api.requests) < 3:
+        while len(api.requests) < 1 + 2 * concurrency:
             assert proc.poll() is None, proc.communicate()
             time.sleep(0.05)
         time.sleep(0.3)
