@@ -264,14 +264,17 @@ class Runner:
             owed = [(job, level) for level in levels for job in self._jobs(cfg.name, level)]
             self._fail_model(cfg, entry, owed, writer, result, describe_failure(exc, entry))
             return
+        except BaseException:  # a second stop signal while it loads: its launched server is stopped too
+            session.close()
+            raise
         entry["status"] = "running"
-        write_manifest(self.run_dir, self.manifest)
         stop = lambda: self.stop_requested  # noqa: E731
         if self._profiled(cfg):
             records = session.level_records(self.levels, lambda level: self._jobs(cfg.name, level), stop)
         else:
             records = session.records(self._jobs(cfg.name), stop)
         try:
+            write_manifest(self.run_dir, self.manifest)  # in here: a full disk must still stop its server
             for record in records:
                 writer.write(record)
                 result.n_records += 1

@@ -23,6 +23,7 @@ from __future__ import annotations
 import contextlib
 import gc
 import json
+import operator
 import os
 import sys
 from collections.abc import Iterator
@@ -110,12 +111,22 @@ def record_key(record: dict[str, Any]) -> Key:
     return record["model"], record.get("suite", ""), record["task_id"], record["repetition"], record.get("level") or ""
 
 
+_PLAIN_KEY = operator.itemgetter("model", "suite", "task_id", "repetition")
+
+
 def latest_records(records: list[dict[str, Any]], path: Path, warn: IO[str] | None) -> list[dict[str, Any]]:
     """`records` with one record per key: where a key repeats, the later line wins (it replaced the earlier
     attempt), the survivors stay in file order, and a warning says how many earlier lines were set aside."""
-    last = {record_key(record): index for index, record in enumerate(records)}
-    if len(last) == len(records):
+    try:  # the common case first, at C speed: unique without the level, so unique with it
+        plain = list(map(_PLAIN_KEY, records))
+        if len(set(plain)) == len(plain):
+            return records
+    except KeyError:  # a record without `suite` (older runs)
+        pass
+    keys = list(map(record_key, records))
+    if len(set(keys)) == len(keys):
         return records
+    last = {key: index for index, key in enumerate(keys)}
     kept = sorted(last.values())
     if warn is not None:
         print(f"warning: {path}: {len(records) - len(kept)} record(s) repeat an earlier (model, suite, task, "
