@@ -1,7 +1,5 @@
 """`python -m harness` runs the command line."""
 
-import sys
+from harness.cli.main import entry
 
-from harness.cli.main import main
-
-sys.exit(main())
+entry()

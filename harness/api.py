@@ -169,7 +169,8 @@ def prepare(plan: Plan, out_dir: Path, argv: list[str] | None = None, client_pro
         runner.prepare()
     except OSError as exc:
         prepared.close()
-        raise InputError(f"--out {out_dir}: cannot write results there: {exc}") from None
+        where = f"--resume {runner.run_dir}" if plan.resume else f"--out {out_dir}"
+        raise InputError(f"{where}: cannot write results there: {exc}") from None
     return prepared
 
 

@@ -10,7 +10,14 @@ EXIT_OK = 0
 EXIT_FAILURES_RECORDED = 1
 EXIT_BAD_INPUT = 2
 EXIT_REGRESSION = 3
-EXIT_INTERRUPTED = 130
+EXIT_INTERRUPTED = 130  # Ctrl-C (SIGINT); a stop by another signal exits 128 + its number (SIGTERM 143, SIGHUP 129)
+EXIT_OUTPUT_UNWRITABLE = 74  # the run stopped because its output folder could not be written (sysexits EX_IOERR)
+
+
+def exit_code_for_signal(signum: int) -> int:
+    """The exit code of a run stopped by signal `signum`: 128 + its number, as a shell reports a signal death."""
+    return 128 + int(signum)
+
 
 # What each exit code means (docs/reference/errors.md is generated from this).
 EXIT_MEANINGS = {
@@ -18,8 +25,13 @@ EXIT_MEANINGS = {
     EXIT_FAILURES_RECORDED: "done, but some requests or models failed (each is recorded)",
     EXIT_BAD_INPUT: "bad input: nothing was run (one line names the file and the key)",
     EXIT_REGRESSION: "a regression against the baseline (`compare`, `nightly`)",
-    EXIT_INTERRUPTED: "interrupted (Ctrl-C); the resume command is printed",
+    EXIT_OUTPUT_UNWRITABLE: "stopped: the results folder could not be written (disk full, read-only); records "
+                            "so far are valid and the resume command is printed",
+    EXIT_INTERRUPTED: "interrupted by Ctrl-C (SIGINT); the resume command is printed",
+    128 + 15: "stopped by SIGTERM (a supervisor, `docker stop`, a CI timeout); the resume command is printed",
+    128 + 1: "stopped by SIGHUP (the terminal closed); the resume command is printed",
 }
+
 
 
 class HarnessError(Exception):
@@ -43,6 +55,19 @@ class SuiteError(InputError):
 
 class ModelSourceError(InputError):
     """A model's weights cannot be found: missing file, package not installed, not a GGUF."""
+
+
+class RunLocked(InputError):
+    """Another live process holds the run folder (its lock); the message names the holder."""
+
+
+class OutputUnwritable(HarnessError):
+    """The run's output folder stopped accepting writes (disk full, quota, read-only): the run stopped there."""
+
+    def __init__(self, folder: str, error: OSError) -> None:
+        self.folder = folder
+        self.error = error
+        super().__init__(f"{folder}: cannot write: [Errno {error.errno}] {error.strerror}")
 
 
 class BackendUnavailable(HarnessError):

@@ -111,7 +111,7 @@ def _errors_page() -> str:
     names = {value: name for name, value in vars(errors).items() if name.startswith("EXIT_") and isinstance(value, int)}
     out = [HEADER, "# Exit codes and errors\n\n", (inspect.getdoc(errors) or "") + "\n\n",
            "| exit code | name | meaning |\n|---|---|---|\n"]
-    out += [f"| {code} | `{names[code]}` | {_cell(meaning)} |\n" for code, meaning in errors.EXIT_MEANINGS.items()]
+    out += [f"| {code} | `{names.get(code, '128 + signal')}` | {_cell(meaning)} |\n" for code, meaning in errors.EXIT_MEANINGS.items()]
     out.append("\n| error class | raised when |\n|---|---|\n")
     for name, cls in vars(errors).items():
         if isinstance(cls, type) and issubclass(cls, Exception) and cls.__module__ == errors.__name__:

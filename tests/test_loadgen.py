@@ -154,7 +154,7 @@ def test_launched_server_sweep_is_recorded_per_level_and_the_server_stopped(tmp_
 
 
 @pytest.mark.model
-@pytest.mark.parametrize("stop", [signal.SIGINT, signal.SIGKILL], ids=["ctrl_c", "sigkill"])
+@pytest.mark.parametrize("stop", [signal.SIGINT, signal.SIGTERM, signal.SIGKILL], ids=["ctrl_c", "sigterm", "sigkill"])
 def test_interrupting_a_sweep_stops_the_server(tmp_path, stop):
     out = tmp_path / "out"
     harness = subprocess.Popen(
@@ -173,7 +173,10 @@ def test_interrupting_a_sweep_stops_the_server(tmp_path, stop):
     assert _alive(pid)
     harness.send_signal(stop)
     _, stderr = harness.communicate(timeout=60)
-    assert harness.returncode == (130 if stop == signal.SIGINT else -signal.SIGKILL), stderr
+    expected_code = {signal.SIGINT: 130, signal.SIGTERM: 143, signal.SIGKILL: -signal.SIGKILL}[stop]
+    assert harness.returncode == expected_code, stderr
+    if stop != signal.SIGKILL:
+        assert json.loads((runs[0] / "run.json").read_text())["stopped_by"] == {"signal": stop.name}
     deadline = time.monotonic() + 20  # after a SIGKILL, the parent-death signal reaches the server
     while _alive(pid) and time.monotonic() < deadline:
         time.sleep(0.2)

@@ -66,11 +66,11 @@ def test_torn_last_line_is_dropped_with_a_warning(tmp_path):
     path = tmp_path / "records.jsonl"
     with RecordWriter(path) as writer:
         writer.write({**ID, "n": 1})
-        writer.write({**ID, "n": 2})
+        writer.write({**ID, "repetition": 1, "n": 2})
     with path.open("a") as handle:
         handle.write('{"n": 3, "output_te')                             # killed mid-write
     warnings = io.StringIO()
-    assert read_records(path, warn=warnings) == [{**ID, "n": 1}, {**ID, "n": 2}]
+    assert read_records(path, warn=warnings) == [{**ID, "n": 1}, {**ID, "repetition": 1, "n": 2}]
     assert "dropped a torn last line" in warnings.getvalue()
 
 

@@ -1,14 +1,19 @@
 """Command line: `harness run`, `report`, `summary`, `compare`, `trend`, `nightly`, `models`, `suites`.
 
 Exit codes: 0 done with no failed request; 1 done, but some requests or models failed (recorded);
-2 bad input (nothing run); 3 a regression against the baseline (`compare`, `nightly`); 130 interrupted.
+2 bad input (nothing run; also a run held by another process); 3 a regression against the baseline
+(`compare`, `nightly`); 74 stopped because the results folder could not be written (disk full, read-only);
+130 interrupted by Ctrl-C, 143 by SIGTERM, 129 by SIGHUP (128 + the signal's number).
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
+import os
 import sys
+import threading
 import traceback
 from pathlib import Path
 
@@ -17,6 +22,7 @@ from harness.energy.meter_setup import ENERGY_CHOICES
 from harness.errors import (
     EXIT_BAD_INPUT,
     EXIT_INTERRUPTED,
+    EXIT_OUTPUT_UNWRITABLE,
     InputError,
 )
 from harness.version import __version__
@@ -127,6 +133,20 @@ def build_parser() -> argparse.ArgumentParser:
     fetch = sub.add_parser("fetch", help="download Hub benchmarks (gsm8k, mmlu, ifeval) into the Hugging Face cache")
     fetch.add_argument("names", nargs="+", metavar="NAME|PATH", help="benchmark names or dataset suite files")
     return parser
+
+
+def entry() -> None:
+    """The `harness` command's process: `main()`, then exit with its code. After a stop by a signal or an
+    unwritable results folder, once the run is marked and its servers stopped, requests cut in flight on
+    worker threads are not waited for (the interpreter would join them, however long they stall)."""
+    code = main()
+    stray = [t for t in threading.enumerate() if t is not threading.main_thread() and not t.daemon]
+    if stray and (code >= 128 or code == EXIT_OUTPUT_UNWRITABLE):
+        for stream in (sys.stdout, sys.stderr):
+            with contextlib.suppress(OSError, ValueError):
+                stream.flush()
+        os._exit(code)
+    sys.exit(code)
 
 
 def main(argv: list[str] | None = None) -> int:

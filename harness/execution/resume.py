@@ -18,17 +18,11 @@ from pathlib import Path
 from typing import Any
 
 from harness.config.redact import public_config, redact_config
-from harness.errors import InputError
+from harness.errors import InputError, RunLocked
 from harness.store.atomic_files import atomic_write_bytes, child_path
 from harness.store.manifest import MANIFEST_FILE, read_manifest
-from harness.store.records import RECORDS_FILE, check_record
-
-Key = tuple[str, str, str, int, str]
-
-
-def record_key(record: dict[str, Any]) -> Key:
-    """What identifies a request within a run (a load level too, for profiled runs)."""
-    return record["model"], record.get("suite", ""), record["task_id"], record["repetition"], record.get("level") or ""
+from harness.store.records import RECORDS_FILE, Key, check_record, record_key
+from harness.store.runlock import LockHeld, RunLock
 
 
 @dataclass
@@ -39,6 +33,19 @@ class ResumeState:
     manifest: dict[str, Any]
     done: set[Key] = field(default_factory=set)
     dropped_lines: int = 0
+    lock: RunLock | None = None  # held from before the records are read until the run ends
+
+
+def lock_run(run_dir: Path, flag: str) -> RunLock:
+    """Take `run_dir`'s run lock, or `InputError` in one line: `RunLocked` naming the holder (pid, host, since)
+    when another live process holds it, or the OS error when the folder cannot be written."""
+    try:
+        return RunLock(run_dir).acquire()
+    except LockHeld as exc:
+        raise RunLocked(f"{flag} {exc}; wait for it to end, or stop it (its lock goes with it)") from None
+    except OSError as exc:
+        raise InputError(f"{flag} {run_dir}: cannot write to the run folder: [Errno {exc.errno}] {exc.strerror}") \
+            from None
 
 
 def _check_manifest(run_dir: Path, manifest: Any) -> None:
@@ -58,10 +65,22 @@ def _check_manifest(run_dir: Path, manifest: Any) -> None:
 
 
 def prepare_resume(run_dir: Path, retry_failed: bool) -> ResumeState:
-    """Read the run, drop a torn last line (and failed records with `retry_failed`), list what is done."""
+    """Take the run's lock, read the run, drop a torn last line (and failed records with `retry_failed`), list
+    what is done. The lock stays held (`state.lock`) for the resumed run."""
     run_dir = Path(run_dir)
     if not (run_dir / MANIFEST_FILE).is_file():
         raise InputError(f"--resume {run_dir}: not a run folder (no {MANIFEST_FILE})")
+    lock = lock_run(run_dir, "--resume")  # first: what is read below may not change under this process
+    try:
+        state = _read_run(run_dir, retry_failed)
+    except BaseException:
+        lock.release()
+        raise
+    state.lock = lock
+    return state
+
+
+def _read_run(run_dir: Path, retry_failed: bool) -> ResumeState:
     try:
         manifest = read_manifest(run_dir)
     except (OSError, ValueError) as exc:
@@ -71,6 +90,10 @@ def prepare_resume(run_dir: Path, retry_failed: bool) -> ResumeState:
         child_path(run_dir, manifest["run_id"])
     except ValueError as exc:
         raise InputError(f"{run_dir / MANIFEST_FILE}: key 'run_id': {exc}") from None
+    return _read_done(run_dir, manifest, retry_failed)
+
+
+def _read_done(run_dir: Path, manifest: dict[str, Any], retry_failed: bool) -> ResumeState:
     path = run_dir / RECORDS_FILE
     raw = path.read_bytes() if path.exists() else b""
     lines = raw.split(b"\n")
@@ -98,7 +121,11 @@ def prepare_resume(run_dir: Path, retry_failed: bool) -> ResumeState:
         kept.append(line)
         done.add(record_key(record))
     if dropped:
-        atomic_write_bytes(path, b"".join(line + b"\n" for line in kept))
+        try:
+            atomic_write_bytes(path, b"".join(line + b"\n" for line in kept))
+        except OSError as exc:
+            raise InputError(f"--resume {run_dir}: cannot rewrite {RECORDS_FILE}: [Errno {exc.errno}] "
+                             f"{exc.strerror}") from None
     return ResumeState(run_dir=run_dir, manifest=manifest, done=done, dropped_lines=dropped)
 
 

@@ -9,6 +9,7 @@ is recorded as failed — an error record for every request it owed — and the 
 from __future__ import annotations
 
 import datetime as dt
+import errno
 import os
 import secrets
 from dataclasses import dataclass, field
@@ -21,7 +22,7 @@ from harness.config.redact import public_config
 from harness.config.sources import Weights
 from harness.cost.local import CostOverrides
 from harness.energy.meter_setup import EnergySettings
-from harness.errors import HarnessError
+from harness.errors import HarnessError, OutputUnwritable
 from harness.execution.client_processes import NodeLost
 from harness.execution.loadgen import Level
 from harness.execution.resume import ResumeState
@@ -30,6 +31,7 @@ from harness.execution.session_context import Progress, SessionContext, SilentPr
 from harness.store.atomic_files import child_path
 from harness.store.manifest import new_manifest, write_manifest
 from harness.store.records import RECORDS_FILE, RecordWriter
+from harness.store.runlock import RunLock
 from harness.suites import Suite, Task
 
 CODE_CHECKERS = ("python_tests", "humaneval")  # checkers that run model-written code in the sandbox
@@ -40,6 +42,18 @@ CODE_CHECKERS = ("python_tests", "humaneval")  # checkers that run model-written
 
 class RunStopped(KeyboardInterrupt):
     """The run stopped on request after finishing the requests in flight."""
+
+
+# Errors that mean the output folder takes no more writes, whichever file was being written.
+FULL_OR_READ_ONLY = (errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EFBIG)
+
+
+def output_failure(exc: OSError, run_dir: Path) -> bool:
+    """Whether `exc` is the run folder refusing writes (full, over quota, read-only, or its permissions taken
+    away) rather than some other failure."""
+    if exc.errno in FULL_OR_READ_ONLY:
+        return True
+    return exc.errno in (errno.EACCES, errno.EPERM) and str(exc.filename or "").startswith(str(run_dir))
 
 
 @dataclass
@@ -82,14 +96,20 @@ class Runner:
         self.repeat = repeat
         self.progress = progress or SilentProgress()
         self.stop_requested = False
+        self.stop_reason: dict[str, Any] | None = None  # why it stops, for the manifest: {"signal": "SIGTERM"}
+        self.lock: RunLock | None = resume.lock if resume else None
         self.levels = list(levels or [])  # load levels for server endpoints (`--profile`)
         self.client_processes = client_processes  # None: chosen per level (run/clients.py)
         self.ray = ray  # a RayCluster (run/ray_cluster.py): sessions and client actors on its nodes, or None
         self.done = set(resume.done) if resume else set()
+        self.resumed = resume is not None
         if resume is not None:
             self.run_dir, self.manifest = resume.run_dir, resume.manifest
             self.run_id = self.manifest["run_id"]
-            self.manifest.setdefault("resumed", []).append({"at": _now(), "command_line": list(argv or [])})
+            resumed = {"at": _now(), "command_line": list(argv or [])}
+            if "stopped_by" in self.manifest:  # why the earlier session stopped stays, with this resume
+                resumed["earlier_stop"] = self.manifest.pop("stopped_by")
+            self.manifest.setdefault("resumed", []).append(resumed)
             self._prepared = True
             return
         self.run_id = run_id or new_run_id([s.name for s in suites])
@@ -107,8 +127,11 @@ class Runner:
     def prepare(self) -> None:
         """Create the run folder and write the manifest; an OSError here means the folder is not writable."""
         if self._prepared:
+            if self.resumed:  # the folder exists: is it still writable? (an OSError here, before any model loads)
+                write_manifest(self.run_dir, self.manifest)
             return
         self.run_dir.mkdir(parents=True, exist_ok=False)
+        self.lock = RunLock(self.run_dir).acquire()  # a new folder: nobody else can hold it yet
         write_manifest(self.run_dir, self.manifest)
         self._prepared = True
 
@@ -175,10 +198,11 @@ class Runner:
         self.prepare()
         self._check_code_isolation()
         self.manifest["status"] = "running"
-        self._measure_bandwidth()
-        write_manifest(self.run_dir, self.manifest)
         result = RunResult(run_dir=self.run_dir)
+        output_error: OSError | None = None
         try:
+            self._measure_bandwidth()
+            write_manifest(self.run_dir, self.manifest)
             with RecordWriter(self.run_dir / RECORDS_FILE) as writer:
                 for model_cfg in self.models:
                     self._run_model(model_cfg, writer, result)
@@ -186,7 +210,17 @@ class Runner:
                         raise RunStopped()
         except KeyboardInterrupt:
             self.manifest["status"] = "interrupted"
+            self.manifest["stopped_by"] = self.stop_reason or {"signal": "SIGINT"}
             raise
+        except OSError as exc:
+            if not output_failure(exc, self.run_dir):
+                self.manifest["status"] = "failed"
+                raise
+            output_error = exc
+            self.manifest["status"] = "interrupted"
+            self.manifest["stopped_by"] = {"output_error": f"[Errno {exc.errno}] {exc.strerror}",
+                                           "folder": str(self.run_dir)}
+            raise OutputUnwritable(str(self.run_dir), exc) from exc
         except BaseException:
             self.manifest["status"] = "failed"
             raise
@@ -194,7 +228,14 @@ class Runner:
             self.manifest["status"] = "complete"
         finally:
             self.manifest["finished_at"] = _now()
-            write_manifest(self.run_dir, self.manifest)
+            try:
+                write_manifest(self.run_dir, self.manifest)
+            except OSError:
+                if output_error is None:
+                    raise  # else: it says why only if it can be written; the records stand either way
+            finally:
+                if self.lock is not None:
+                    self.lock.release()
         return result
 
     def _entry(self, cfg: Any) -> dict[str, Any]:
@@ -227,14 +268,17 @@ class Runner:
             owed = [(job, level) for level in levels for job in self._jobs(cfg.name, level)]
             self._fail_model(cfg, entry, owed, writer, result, describe_failure(exc, entry))
             return
+        except BaseException:  # a second stop signal while it loads: its launched server is stopped too
+            session.close()
+            raise
         entry["status"] = "running"
-        write_manifest(self.run_dir, self.manifest)
         stop = lambda: self.stop_requested  # noqa: E731
         if self._profiled(cfg):
             records = session.level_records(self.levels, lambda level: self._jobs(cfg.name, level), stop)
         else:
             records = session.records(self._jobs(cfg.name), stop)
         try:
+            write_manifest(self.run_dir, self.manifest)  # in here: a full disk must still stop its server
             for record in records:
                 writer.write(record)
                 result.n_records += 1

@@ -281,7 +281,9 @@ class ModelSession:
                 return
             pending: set = set()
             queue = iter(jobs)
-            with ThreadPoolExecutor(max_workers=self.concurrency, thread_name_prefix=self.cfg.name) as pool:
+            pool = ThreadPoolExecutor(max_workers=self.concurrency, thread_name_prefix=self.cfg.name)
+            cut = True  # a second stop signal (KeyboardInterrupt) must not wait for the requests in flight
+            try:
                 while True:
                     while len(pending) < self.concurrency and not stop():
                         job = next(queue, None)
@@ -289,11 +291,14 @@ class ModelSession:
                             break
                         pending.add(pool.submit(self._one, job))
                     if not pending:
+                        cut = False
                         return
                     finished, pending = wait(pending, return_when=FIRST_COMPLETED)
                     for future in finished:
                         if (record := future.result()) is not None:
                             yield record
+            finally:
+                pool.shutdown(wait=not cut, cancel_futures=True)
         finally:
             self.entry["energy_window"] = self.meter.end("model")
 

@@ -23,6 +23,8 @@ from __future__ import annotations
 import contextlib
 import gc
 import json
+import operator
+import os
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -38,16 +40,32 @@ except ImportError:
 
 
 class RecordWriter:
-    """Appends records to a JSONL file, one line per record, flushed at once so a kill loses at most one line."""
+    """Appends records to a JSONL file, one line per record, written to the OS at once so a kill loses at most
+    one line. A write that fails (disk full, read-only folder) is cut back to the last whole record, so the
+    file never keeps a torn line the writer knows of; the `OSError` is raised after that."""
 
     def __init__(self, path: Path) -> None:
         self.path = Path(path)
-        self._handle: IO[str] = self.path.open("a", encoding="utf-8")
+        self._handle: IO[bytes] = self.path.open("ab", buffering=0)
+        self.valid_bytes = self._handle.seek(0, os.SEEK_END)  # the end of the last whole record written
 
     def write(self, record: dict[str, Any]) -> None:
-        """Write one record as a single line and flush it to the OS."""
-        self._handle.write(json.dumps(record, ensure_ascii=False, separators=(",", ":")) + "\n")
-        self._handle.flush()
+        """Write one record as a single line; on `OSError`, truncate what part of it reached the file."""
+        view = memoryview((json.dumps(record, ensure_ascii=False, separators=(",", ":")) + "\n").encode("utf-8"))
+        try:
+            while view:  # an unbuffered write may take only part of the line (a disk filling up)
+                written = self._handle.write(view)
+                view = view[written or 0:]
+        except OSError:
+            self._cut_back()
+            raise
+        self.valid_bytes += len(view.obj)
+
+    def _cut_back(self) -> None:
+        try:  # truncating frees space, so it works on a full disk; not on a read-only one
+            os.truncate(self.path, self.valid_bytes)
+        except OSError:
+            pass  # the reader and --resume drop a torn last line, with a warning
 
     def close(self) -> None:
         self._handle.close()
@@ -81,7 +99,39 @@ def read_records(path: Path, warn: IO[str] | None = sys.stderr) -> list[dict[str
     lines = path.read_bytes().split(b"\n")
     with paused_gc():
         _parse_lines(path, lines, records, warn)
-    return records
+        return latest_records(records, path, warn)
+
+
+Key = tuple[str, str, str, int, str]
+
+
+def record_key(record: dict[str, Any]) -> Key:
+    """What identifies a request within a run: (model, suite, task, repetition) and, in a profiled run, the load
+    level. A run holds one record per key; two processes writing one run (before the run lock) could leave two."""
+    return record["model"], record.get("suite", ""), record["task_id"], record["repetition"], record.get("level") or ""
+
+
+_PLAIN_KEY = operator.itemgetter("model", "suite", "task_id", "repetition")
+
+
+def latest_records(records: list[dict[str, Any]], path: Path, warn: IO[str] | None) -> list[dict[str, Any]]:
+    """`records` with one record per key: where a key repeats, the later line wins (it replaced the earlier
+    attempt), the survivors stay in file order, and a warning says how many earlier lines were set aside."""
+    try:  # the common case first, at C speed: unique without the level, so unique with it
+        plain = list(map(_PLAIN_KEY, records))
+        if len(set(plain)) == len(plain):
+            return records
+    except KeyError:  # a record without `suite` (older runs)
+        pass
+    keys = list(map(record_key, records))
+    if len(set(keys)) == len(keys):
+        return records
+    last = {key: index for index, key in enumerate(keys)}
+    kept = sorted(last.values())
+    if warn is not None:
+        print(f"warning: {path}: {len(records) - len(kept)} record(s) repeat an earlier (model, suite, task, "
+              "repetition) key; the later record of each is used", file=warn)
+    return [records[index] for index in kept]
 
 
 @contextlib.contextmanager

@@ -14,20 +14,49 @@ import shutil
 from pathlib import Path
 
 from harness.cli.commands.compare import compare
-from harness.errors import EXIT_BAD_INPUT, EXIT_INTERRUPTED, EXIT_REGRESSION, InputError
+from harness.errors import (
+    EXIT_BAD_INPUT,
+    EXIT_INTERRUPTED,
+    EXIT_OUTPUT_UNWRITABLE,
+    EXIT_REGRESSION,
+    InputError,
+    RunLocked,
+)
 from harness.report.trend_page import build_trend
 from harness.store.manifest import MANIFEST_FILE
+from harness.store.runlock import LockHeld, RunLock
 
 
 def execute(args: argparse.Namespace) -> int:
     """Run, compare with the baseline, report, trend; exit 3 on a regression."""
-    from harness.cli.commands.run import execute_run
+    from harness.cli.commands.run import spec_from_args
 
     args.resume, args.retry_failed, args.no_report, args.judge = None, False, False, None
-    code, run_dir = execute_run(args)
-    if run_dir is None or code in (EXIT_BAD_INPUT, EXIT_INTERRUPTED):
-        return code
+    spec_from_args(args)  # every flag checked before the baseline is locked
     baseline = Path(args.baseline)
+    # The baseline is compared with and may be replaced: a run resumed into it, or another nightly, must not
+    # be writing it meanwhile. Checked before anything runs; held until this nightly ends.
+    lock = None
+    if (baseline / MANIFEST_FILE).is_file():
+        try:
+            lock = RunLock(baseline).acquire()
+        except LockHeld as exc:
+            raise RunLocked(f"--baseline {exc}; wait for it to end, or stop it") from None
+        except OSError:
+            pass  # a read-only baseline: nothing can write it meanwhile either
+    try:
+        return _nightly(args, baseline)
+    finally:
+        if lock is not None:
+            lock.release()
+
+
+def _nightly(args: argparse.Namespace, baseline: Path) -> int:
+    from harness.cli.commands.run import execute_run
+
+    code, run_dir = execute_run(args)
+    if run_dir is None or code in (EXIT_BAD_INPUT, EXIT_INTERRUPTED, EXIT_OUTPUT_UNWRITABLE) or code > 128:
+        return code  # bad input, stopped by a signal (128 + its number) or by an unwritable results folder
     status = code
     if not (baseline / MANIFEST_FILE).is_file():
         if baseline.exists():

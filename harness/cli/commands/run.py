@@ -1,8 +1,9 @@
 """`harness run`: turn the flags into a `RunSpec`, check everything (`harness.api.prepare`), run with progress
 bars, print the summary, write the report; or resume a run.
 
-The first Ctrl-C lets the request in flight finish and stops; a second stops at once. Either way the run
-is marked `interrupted` and the exact command to resume it is printed.
+The first Ctrl-C (or SIGTERM, SIGHUP) lets the request in flight finish and stops; a second stops at once. Either
+way the run is marked `interrupted` with the signal's name and the exact command to resume it is printed. A
+results folder that stops taking writes (disk full, read-only) stops the run the same way, in one line.
 """
 
 from __future__ import annotations
@@ -11,6 +12,8 @@ import argparse
 import contextlib
 import signal
 import sys
+import threading
+import traceback
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +21,14 @@ from harness import api
 from harness.api import Plan
 from harness.cli.progress import TerminalProgress
 from harness.cli.summary_view import print_summary, terminal_console
-from harness.errors import EXIT_FAILURES_RECORDED, EXIT_INTERRUPTED, EXIT_OK, InputError
+from harness.errors import (
+    EXIT_FAILURES_RECORDED,
+    EXIT_OK,
+    EXIT_OUTPUT_UNWRITABLE,
+    InputError,
+    OutputUnwritable,
+    exit_code_for_signal,
+)
 from harness.execution.run_spec import RunSpec, build_spec
 from harness.execution.runner import Runner
 from harness.store.records import RECORDS_FILE
@@ -88,20 +98,62 @@ def resume_command(run_dir: Path, failures: bool) -> str:
     return f"harness run --resume {run_dir}" + (" --retry-failed" if failures else "")
 
 
+# Signals that stop a run gracefully: Ctrl-C, and what supervisors send (CI timeouts, `docker stop`, Kubernetes,
+# a closed terminal). The first lets the requests in flight finish; a second stops at once.
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+# After SIGTERM or SIGHUP a supervisor's kill follows (docker stop: 10 s later): the request in flight gets this
+# long, then is cut as by a second signal, so that the run is still marked and its records closed.
+STOP_GRACE_S = 8.0
+
+
 @contextlib.contextmanager
 def graceful_interrupt(runner: Runner):
-    """First Ctrl-C: finish the request in flight, then stop. Second: stop now."""
+    """First stop signal: finish the request in flight (SIGTERM/SIGHUP: for at most `STOP_GRACE_S`), then
+    stop. Second: stop now. The first signal's name goes to `runner.stop_reason`."""
+    timers: list[threading.Timer] = []
+
     def handler(signum: int, frame: Any) -> None:
         if runner.stop_requested:
             raise KeyboardInterrupt
+        name = signal.Signals(signum).name
         runner.stop_requested = True
-        print("\nstopping after the request in flight (Ctrl-C again to stop now)", file=sys.stderr, flush=True)
+        runner.stop_reason = {"signal": name}
+        if signum == signal.SIGINT:
+            _say("\nstopping after the request in flight (Ctrl-C again to stop now)")
+            return
+        _say(f"\n{name}: stopping after the request in flight, at most {STOP_GRACE_S:g} s (send it again to stop now)")
+        timer = threading.Timer(STOP_GRACE_S, _second_signal, (threading.main_thread().ident,))
+        timer.daemon = True
+        timer.start()
+        timers.append(timer)
 
-    previous = signal.signal(signal.SIGINT, handler)
+    previous = {signum: signal.signal(signum, handler) for signum in STOP_SIGNALS}
     try:
         yield
     finally:
-        signal.signal(signal.SIGINT, previous)
+        for timer in timers:
+            timer.cancel()
+        for signum, old in previous.items():
+            signal.signal(signum, old)
+
+
+def _say(message: str) -> None:
+    try:
+        print(message, file=sys.stderr, flush=True)
+    except OSError:  # SIGHUP: the terminal may be gone; the stop must not fail on that
+        pass
+
+
+def _second_signal(thread_id: int) -> None:
+    # To the main thread itself: a signal cuts the blocking read it may be in (EINTR), then the handler above
+    # raises KeyboardInterrupt there. (`_thread.interrupt_main` would wait for that read to end.)
+    signal.pthread_kill(thread_id, signal.SIGINT)
+
+
+def stop_exit_code(runner: Runner) -> int:
+    """The exit code of a run stopped by a signal: 130 for Ctrl-C, 143 for SIGTERM, 129 for SIGHUP."""
+    name = (runner.stop_reason or {}).get("signal", "SIGINT")
+    return exit_code_for_signal(signal.Signals[name])
 
 
 def execute(args: argparse.Namespace) -> int:
@@ -134,7 +186,13 @@ def execute_run(args: argparse.Namespace) -> tuple[int, Path | None]:
     except KeyboardInterrupt:
         print(f"\ninterrupted; records so far are in {runner.run_dir}\nto resume: "
               f"{resume_command(runner.run_dir, False)}", file=sys.stderr, flush=True)
-        return EXIT_INTERRUPTED, runner.run_dir
+        return stop_exit_code(runner), runner.run_dir
+    except OutputUnwritable as exc:
+        if getattr(args, "debug", False):
+            traceback.print_exc()
+        print(f"\nerror: {exc}; the run stopped, its records so far are valid; to resume once it can be written: "
+              f"{resume_command(runner.run_dir, False)}", file=sys.stderr, flush=True)
+        return EXIT_OUTPUT_UNWRITABLE, runner.run_dir
     finally:
         prepared.close()
     from harness.report.data import load_report_data  # pandas loads only here
@@ -142,7 +200,12 @@ def execute_run(args: argparse.Namespace) -> tuple[int, Path | None]:
     data = load_report_data([result.run_dir])
     print_summary(out, data)
     print(f"records:  {result.run_dir / RECORDS_FILE}\nmanifest: {result.run_dir / 'run.json'}", flush=True)
-    report_path = api.finish(prepared, result, write_report, data)
+    try:
+        report_path = api.finish(prepared, result, write_report, data)
+    except OSError as exc:  # the run itself is complete: `harness report` writes the page later
+        print(f"error: {prepared.report_dir}: cannot write the report: [Errno {exc.errno}] {exc.strerror}; the run "
+              f"is complete, write it later with: harness report {result.run_dir}", file=sys.stderr, flush=True)
+        return EXIT_OUTPUT_UNWRITABLE, result.run_dir
     if report_path is not None:
         print(f"report:   {report_path}", flush=True)
     for name in result.failed_models:
