@@ -251,6 +251,8 @@ class ApiModel(StrictModel):
     cost: TokenPrices | None = None
     ecologits_model: str | None = Field(default=None, pattern=r"^[a-z_]+/.+$",
                                         description="EcoLogits provider/model, when the mapping does not find it")
+    tier: Literal["standard", "batch", "flex", "priority"] = Field(
+        default="standard", description="service tier the requests are priced in (harness.cost.service_tiers)")
 
 
 class LaunchConfig(StrictModel):
