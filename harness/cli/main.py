@@ -28,9 +28,13 @@ from harness.errors import (
     EXIT_OK,
     InputError,
 )
+from harness.cost.service_tiers import TIERS
 from harness.report import build_report
 from harness.suites import benchmark_suites, builtin_suites, load_suite
 
+
+TIER_HELP = ("also project API costs in this service tier (batch, flex, priority) beside the list price, in the "
+             "projected-cost table and the break-even matrix; priced from genai-prices, else the harness's dated table")
 
 def _whatif(args: argparse.Namespace) -> int:
     from harness.cli.whatif import cmd_whatif
@@ -85,7 +89,7 @@ def cmd_models(args: argparse.Namespace) -> int:
 def cmd_report(args: argparse.Namespace) -> int:
     """Write one HTML report over the given runs, with exports beside it."""
     output = args.output or Path("reports") / f"{args.run_dirs[0].resolve().name}.html"  # `report .` too
-    for path in build_report(args.run_dirs, output, args.allow_different_suites):
+    for path in build_report(args.run_dirs, output, args.allow_different_suites, tier=args.tier):
         print(path)
     return EXIT_OK
 
@@ -193,6 +197,7 @@ def build_parser() -> argparse.ArgumentParser:
                      help="continue an interrupted run with its own models, suites and settings")
     run.add_argument("--retry-failed", action="store_true", help="with --resume: run the failed requests again")
     run.add_argument("--no-report", action="store_true", help="write no HTML report")
+    run.add_argument("--tier", choices=TIERS[1:], help=TIER_HELP)
     spread = run.add_argument_group("spreading a run (README: Several machines)")
     spread.add_argument("--client-processes", type=int, metavar="N", help="split each load level between N client "
                         "processes (default: chosen per level from its size and the cores); with --ray, N client actors")
@@ -231,6 +236,7 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument("-o", "--output", type=Path, help="HTML file (default: reports/<first run id>.html)")
     report.add_argument("--allow-different-suites", action="store_true",
                         help="merge runs even when their suites differ")
+    report.add_argument("--tier", choices=TIERS[1:], help=TIER_HELP)
     report.set_defaults(func=cmd_report)
 
     whatif = sub.add_parser("whatif", help="re-price a finished run at another workload shape and daily volume")
@@ -242,6 +248,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     summary = sub.add_parser("summary", help="print a run's terminal summary again: tables, break-even, the answer")
     summary.add_argument("run_dir", type=Path, metavar="RUN_DIR")
+    summary.add_argument("--tier", choices=TIERS[1:], help=TIER_HELP)
     summary.set_defaults(func=cmd_summary)
 
     suites = sub.add_parser("suites", help="list built-in suites and benchmarks")

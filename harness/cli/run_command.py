@@ -229,7 +229,7 @@ def execute_run(args: argparse.Namespace, energy: EnergySettings, overrides: Cos
             cluster.close()
     from harness.report.data import load_report_data  # pandas loads only here
 
-    data = load_report_data([result.run_dir])
+    data = load_report_data([result.run_dir], tier=getattr(args, "tier", None))
     print_summary(out, data)
     print(f"records:  {result.run_dir / RECORDS_FILE}\nmanifest: {result.run_dir / 'run.json'}", flush=True)
     if not args.no_report:

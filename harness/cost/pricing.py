@@ -111,6 +111,8 @@ def lookup_prices(provider_id: str, model_id: str, when: dt.datetime, n_input: i
         raise PriceNotFound(f"genai-prices has no price for {provider_id}/{model_id}: {exc}") from None
     standard = model.get_prices(when)
     model_price, tier_source = service_tiers.tier_prices(provider.id, model, standard, when, tier)
+    if model_price is None:
+        raise PriceNotFound(tier_source)
     input_price, output_price = _tier(model_price.input_mtok, n_input), _tier(model_price.output_mtok, n_input)
     if input_price is None or output_price is None:
         raise PriceNotFound(f"genai-prices lists {provider.id}/{model.id} without input and output token prices")

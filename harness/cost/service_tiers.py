@@ -95,8 +95,8 @@ def table_row(provider_id: str, tier: str) -> TierRow | None:
 
 
 def tier_prices(provider_id: str, model: Any, standard: Any, when: dt.datetime, tier: str) -> tuple[Any, str]:
-    """(genai-prices `ModelPrice` of `tier`, a note on where it came from: empty for standard prices).
-    `PriceNotFound` when no source prices the tier."""
+    """(genai-prices `ModelPrice` of `tier`, a note on where it came from: empty for standard prices); when no
+    source prices the tier, (None, why)."""
     if tier not in TIERS:
         raise ValueError(f"unknown service tier {tier!r}: one of {', '.join(TIERS)}")
     if tier == "standard":
@@ -105,10 +105,8 @@ def tier_prices(provider_id: str, model: Any, standard: Any, when: dt.datetime, 
         return model.get_prices(when, GENAI_PRICES_CONTEXT[tier]), f"{tier} prices from genai-prices"
     row = table_row(provider_id, tier)
     if row is None:
-        from harness.cost.pricing import PriceNotFound
-
-        raise PriceNotFound(f"no {tier} price for {provider_id}/{model.id}: genai-prices has none and the "
-                            f"harness's tier table has no {provider_id} {tier} row")
+        return None, (f"no {tier} price for {provider_id}/{model.id}: genai-prices has none and the "
+                      f"harness's tier table has no {provider_id} {tier} row")
     fields = {key: _scaled(value, row.multiplier) for key, value in vars(standard).items()
               if not key.startswith("_")}
     return type(standard)(**fields), f"{tier} = {row.multiplier}× standard ({row.source}, as of {row.as_of})"

@@ -76,8 +76,9 @@ def _reload_suite(info: dict[str, Any], notes: list[str]) -> Suite | None:
     return suite
 
 
-def load_report_data(run_dirs: list[Path], allow_different_suites: bool = False) -> ReportData:
-    """Read and merge runs; refuse runs of different suites unless `allow_different_suites`."""
+def load_report_data(run_dirs: list[Path], allow_different_suites: bool = False, tier: str | None = None) -> ReportData:
+    """Read and merge runs; refuse runs of different suites unless `allow_different_suites`. With `tier`,
+    projected API costs are also given in that service tier (beside the list price)."""
     loaded = [_load_run(Path(d)) for d in run_dirs]
     if not any(records for _, records in loaded):
         raise InputError(f"{', '.join(str(Path(d) / RECORDS_FILE) for d in run_dirs)}: no records (the run stopped "
@@ -111,7 +112,7 @@ def load_report_data(run_dirs: list[Path], allow_different_suites: bool = False)
         config = entry.get("config")
         if config and config.get("kind") in MODEL_KINDS:
             skipped_cfgs.append(MODEL_KINDS[config["kind"]].model_validate({**config, "name": name.split(" #")[0]}))
-    projected = projected_costs(frame, skipped_cfgs, [s for s in suites if s is not None])
+    projected = projected_costs(frame, skipped_cfgs, [s for s in suites if s is not None], tier=tier)
     projected_c = projected_carbon(frame, skipped_cfgs, [s for s in suites if s is not None])
     comparison, separation = break_even(summary, merged, projected), accuracy_separation(frame)
     return ReportData(
