@@ -14,8 +14,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from harness.backends.usage_dialects import chunk_usage  # noqa: E402
-from tests.integration.provider_streams import CASES, Case, matches, record_view, run_case  # noqa: E402
+from harness.backends.usage_dialects import chunk_usage
+from tests.integration.provider_streams import CASES, Case, matches, record_view, run_case
 
 GENAI_PROVIDER = {"anthropic": "anthropic", "gemini": "google", "xai": "x-ai", "azure_openai": "azure"}
 

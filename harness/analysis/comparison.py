@@ -28,6 +28,8 @@ TIER_COLUMNS = ["tier", "tier_cost_usd_per_task", "tier_cost_usd_suite", "tier_p
 def _suite_cost(cfg: Any, tasks: list[tuple[str, Any]], measured: pd.DataFrame, when: dt.datetime,
                 tier: str | None) -> tuple[Decimal | None, str, Any]:
     """(projected cost of the tasks or None, basis, last prices) for one API model in `tier` (None: its own)."""
+    if tier is not None and getattr(cfg, "cost", None) is not None:  # a `cost:` override prices its own tier only
+        return None, "", None
     pricer = RequestPricer(cfg, warn=lambda message: None, tier=tier)
     total: Decimal | None = Decimal(0)
     basis, prices = "measured token counts of this run", None
@@ -62,7 +64,7 @@ def projected_costs(records: list[dict[str, Any]] | pd.DataFrame, models: list[A
     """Projected (not measured) cost of the suites for API models that did not run, at list price in each
     entry's own tier; with `tier` (batch, flex, priority), also in that tier beside it (`tier_*` columns:
     None where the provider has no such price)."""
-    when = when or dt.datetime.now(dt.timezone.utc)
+    when = when or dt.datetime.now(dt.UTC)
     frame = records if isinstance(records, pd.DataFrame) else records_frame(records)
     measured = (frame[~frame["failed"]].groupby(["suite", "task_id"])[["input_tokens", "output_tokens"]].mean()
                 if len(frame) else pd.DataFrame())

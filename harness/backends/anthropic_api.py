@@ -23,7 +23,6 @@ from harness.backends.sse_client import SSEClient
 from harness.backends.usage_dialects import AnthropicUsage, UsageUnreadable
 from harness.config.providers import resolve_endpoint
 
-
 ANTHROPIC_VERSION = "2023-06-01"  # the Messages API version header the SDK sends
 
 

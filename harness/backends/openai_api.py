@@ -23,7 +23,6 @@ from harness.backends.usage_dialects import UsageUnreadable, chunk_usage, read_c
 from harness.config.providers import resolve_endpoint
 from harness.config.redact import MIN_SCRUBBED_CHARS, secret_values
 
-
 # Providers whose Chat Completions take a `service_tier` request parameter, and the tiers it selects.
 SERVICE_TIER_PARAM: dict[str | None, tuple[str, ...]] = {"openai": ("flex", "priority"), "fireworks": ("priority",)}
 

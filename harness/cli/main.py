@@ -21,6 +21,7 @@ from harness.config.models import has_gguf_source, load_models_config, models_fi
 from harness.config.providers import missing_key_env, resolve_endpoint
 from harness.config.sources import source_status
 from harness.cost.local import DEFAULT_ELECTRICITY_USD_PER_KWH, DEFAULT_PUE
+from harness.cost.service_tiers import TIERS
 from harness.energy.select import ENERGY_CHOICES
 from harness.errors import (
     EXIT_BAD_INPUT,
@@ -28,10 +29,8 @@ from harness.errors import (
     EXIT_OK,
     InputError,
 )
-from harness.cost.service_tiers import TIERS
 from harness.report import build_report
 from harness.suites import benchmark_suites, builtin_suites, load_suite
-
 
 TIER_HELP = ("also project API costs in this service tier (batch, flex, priority) beside the list price, in the "
              "projected-cost table and the break-even matrix; priced from genai-prices, else the harness's dated table")

@@ -92,6 +92,8 @@ class TokenPrices(StrictModel):
     input_usd_per_mtok: float = Field(ge=0)
     output_usd_per_mtok: float = Field(ge=0)
     cached_input_usd_per_mtok: float | None = Field(default=None, ge=0)
+    cache_write_usd_per_mtok: float | None = Field(default=None, ge=0)
+    cache_write_1h_usd_per_mtok: float | None = Field(default=None, ge=0)
     source: str = Field(min_length=1)
     as_of: dt.date
 

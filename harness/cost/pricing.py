@@ -22,11 +22,13 @@ that tier: genai-prices' own tier prices where it has them, else the harness's d
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import importlib.metadata as md
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from decimal import Decimal
-from typing import Any, Callable
+from typing import Any
 
 MTOK = Decimal(1_000_000)
 
@@ -134,14 +136,17 @@ def lookup_prices(provider_id: str, model_id: str, when: dt.datetime, n_input: i
 
 def override_prices(cost: Any) -> Prices:
     """Prices from a models.yaml `cost:` override (`TokenPrices`), which carries its own source and date."""
-    cached = cost.cached_input_usd_per_mtok
+    def price(value: float | None) -> Decimal | None:
+        return None if value is None else Decimal(str(value))
+
     return Prices(
         input_usd_per_mtok=Decimal(str(cost.input_usd_per_mtok)),
         output_usd_per_mtok=Decimal(str(cost.output_usd_per_mtok)),
-        cache_read_usd_per_mtok=None if cached is None else Decimal(str(cached)),
-        cache_write_usd_per_mtok=None,
+        cache_read_usd_per_mtok=price(cost.cached_input_usd_per_mtok),
+        cache_write_usd_per_mtok=price(getattr(cost, "cache_write_usd_per_mtok", None)),
         source=f"models.yaml override: {cost.source}",
         as_of=cost.as_of.isoformat(),
+        cache_write_1h_usd_per_mtok=price(getattr(cost, "cache_write_1h_usd_per_mtok", None)),
     )
 
 
@@ -167,8 +172,8 @@ class RequestPricer:
 
     def quote(self, when: dt.datetime, n_input: int) -> Prices | None:
         """Prices in force at `when` for a request of `n_input` tokens, or None (warned once)."""
-        if self._override is not None:
-            return self._override
+        if self._override is not None:  # the entry's own prices, for the tier it names
+            return dataclasses.replace(self._override, tier=self.tier)
         try:
             if self._price_provider is None:
                 raise PriceNotFound(f"no price for model '{self.cfg.name}': its endpoint has no known provider")

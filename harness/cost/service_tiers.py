@@ -62,7 +62,7 @@ class CacheRule:
 
 
 CACHE_WRITE_1H: tuple[CacheRule, ...] = (
-    CacheRule("anthropic", Decimal("2"),
+    CacheRule("anthropic", Decimal(2),
               "https://platform.claude.com/docs/en/build-with-claude/prompt-caching#pricing", "2026-12-07"),
 )
 

@@ -19,6 +19,7 @@ from harness.analysis.carbon import carbon_break_even, projected_carbon
 from harness.analysis.comparison import break_even, projected_costs, same_weights
 from harness.analysis.frames import accuracy_separation, records_frame, summarize_frame
 from harness.analysis.levels import level_summary
+from harness.analysis.price_notes import price_data_notes
 from harness.config.models import MODEL_KINDS
 from harness.errors import InputError, SuiteError
 from harness.store.fsutil import atomic_path
@@ -48,6 +49,7 @@ class ReportData:
     carbon_break_even: pd.DataFrame | None = None   # gCO2e/day at each volume, local against each API estimate
     projected_carbon: pd.DataFrame | None = None    # EcoLogits' projection for API models that did not run
     answers: list[SuiteAnswer] = field(default_factory=list)   # the answer first, per suite
+    price_notes: list[str] = field(default_factory=list)   # where genai-prices lacks a price or the provider differs
 
 
 def _load_run(run_dir: Path) -> tuple[dict[str, Any], list[dict[str, Any]]]:
@@ -123,6 +125,7 @@ def load_report_data(run_dirs: list[Path], allow_different_suites: bool = False,
         levels=level_summary(frame, merged, loaded[0][0].get("settings", {}).get("slos") or {}), notes=notes,
         carbon_break_even=carbon_break_even(summary, merged, projected_c), projected_carbon=projected_c,
         answers=suite_answers(frame, merged, skipped_cfgs, suites, (summary, separation, comparison)),
+        price_notes=price_data_notes(records, projected),
     )
 
 

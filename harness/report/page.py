@@ -336,6 +336,7 @@ def render(data: ReportData, title: str, comparison: Any = None, baseline: str =
                           != s.get("n_tasks") else "") + ")" for s in data.suite_info)
     runs = ", ".join(_e(m.get("run_id")) for m in data.manifests)
     notes = "".join(f"<p class='note'>{_e(n)}</p>" for n in data.notes)
+    notes += "".join(f"<p class='note'>price data: {_e(n)}</p>" for n in getattr(data, "price_notes", []))
     glossary = "".join(f"<tr><td class='l'><b>{_e(k)}</b></td><td class='l'>{_e(v)}</td></tr>" for k, v in GLOSSARY)
     generated = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
     benchmarks = benchmark_section(data)

@@ -302,7 +302,7 @@ class StreamServer:
                 super().setup()
                 self.request.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
-            def do_POST(self) -> None:  # noqa: N802 - http.server naming
+            def do_POST(self) -> None:
                 server.requests.append(json.loads(self.rfile.read(int(self.headers.get("content-length", 0)))))
                 self.send_response(200)
                 self.send_header("content-type", "text/event-stream")

@@ -11,7 +11,7 @@ from harness.cost.pricing import PriceNotFound, Prices, TokenUsage, cost_usd, lo
 from harness.cost.service_tiers import TIER_TABLE, tier_table_rows
 
 pytest.importorskip("genai_prices")
-WHEN = dt.datetime(2026, 12, 7, tzinfo=dt.timezone.utc)
+WHEN = dt.datetime(2026, 12, 7, tzinfo=dt.UTC)
 
 
 def test_batch_from_genai_prices_halves_anthropic_prices_and_keeps_the_1h_write_price() -> None:
@@ -19,7 +19,7 @@ def test_batch_from_genai_prices_halves_anthropic_prices_and_keeps_the_1h_write_
     batch = lookup_prices("anthropic", "claude-sonnet-4-5", WHEN, tier="batch")
     assert batch.input_usd_per_mtok * 2 == standard.input_usd_per_mtok
     assert batch.output_usd_per_mtok * 2 == standard.output_usd_per_mtok
-    assert batch.cache_write_1h_usd_per_mtok == Decimal("3") and batch.tier == "batch"
+    assert batch.cache_write_1h_usd_per_mtok == Decimal(3) and batch.tier == "batch"
     assert "batch prices from genai-prices" in batch.source
 
 
