@@ -98,7 +98,7 @@ def break_even(summary: pd.DataFrame, manifest: dict[str, Any], projected: pd.Da
                  if r["cost_usd_per_task"] is not None]
         # another service tier beside the list price (batch: the cheapest honest price for offline work)
         apis += [(f"{r['model']} ({r['tier']})", r["tier_cost_usd_per_task"], "projected")
-                 for r in projected.to_dict("records") if r.get("tier_cost_usd_per_task") is not None]
+                 for r in projected.to_dict("records") if pd.notna(r.get("tier_cost_usd_per_task"))]
     rows = []
     for local in summary.to_dict("records"):
         entry = manifest["models"].get(local["model"], {})

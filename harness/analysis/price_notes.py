@@ -45,10 +45,10 @@ def price_data_notes(records: list[dict[str, Any]], projected: pd.DataFrame | No
                          f"({unpriced[0]}); their cost is unknown")
     if projected is not None and "tier" in projected.columns:
         for row in projected.to_dict("records"):
-            if row.get("tier_cost_usd_per_task") is None:
+            if pd.isna(row.get("tier_cost_usd_per_task")):
                 notes.append(f"{row['model']} ({row['api_model']}): no {row['tier']} price (none in genai-prices, "
                              "in the harness's tier table, or — an entry with a 'cost:' override — its own)")
-            elif "× standard (" in (row.get("tier_price_source") or ""):
+            elif isinstance(row.get("tier_price_source"), str) and "× standard (" in row["tier_price_source"]:
                 base, _, part = row["tier_price_source"].partition("; ")
                 notes.append(f"{row['model']} ({row['api_model']}): {base} has no {row['tier']} price; projected "
                              f"at {part}")
