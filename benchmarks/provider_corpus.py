@@ -69,8 +69,8 @@ def _cost(value: object) -> str:
 
 
 def main() -> int:
-    header = (f"{'case':36} {'preset':12} {'dialect':21} {'expected':>14} {'sdk path':>14} {'loadgen path':>14} "
-              f"{'equal':5}  genai-prices extract_usage")
+    header = (f"{'case':36} {'preset':17} {'dialect':21} {'expected':>18} {'sdk path':>18} {'loadgen path':>18} "
+              f"{'equal':5}  {'provider states':22} genai-prices extract_usage")
     print(header)
     print("-" * len(header))
     failures = 0
@@ -88,8 +88,11 @@ def main() -> int:
         else:
             expected, recorded = _cost(case.expected_cost_usd), [_cost(r.get("cost_usd")) for r in (sdk, load)]
         extra = f" [{case.tier}]" if case.tier != "standard" else ""
-        print(f"{case.name:36} {case.preset + extra:12} {case.dialect:21} {expected:>14} {recorded[0]:>14} "
-              f"{recorded[1]:>14} {'yes' if equal else 'NO':5}  {genai_prices_reading(case)}")
+        check = sdk.get("provider_cost_check")
+        stated = (f"{_cost(check['provider_cost_usd'])} {'FLAGGED' if check['flagged'] else 'within 1%'}"
+                  if check else "-")
+        print(f"{case.name:36} {case.preset + extra:17} {case.dialect:21} {expected:>18} {recorded[0]:>18} "
+              f"{recorded[1]:>18} {'yes' if equal else 'NO':5}  {stated:22} {genai_prices_reading(case)}")
     print(f"\n{len(CASES) - failures} of {len(CASES)} cases equal on both paths")
     return 1 if failures else 0
 
