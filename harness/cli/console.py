@@ -254,8 +254,9 @@ def projected_table(rows: list[dict[str, Any]], carbon: list[dict[str, Any]] | N
             cells += [_usd(row["tier_cost_usd_per_task"]) + "*" if has_tier else f"no {tier} price",
                       _usd(row["tier_cost_usd_suite"]) + "*" if has_tier else "–"]
         prices = row["price_source"] or "no price found"
-        if tier and isinstance(row.get("tier_price_source"), str) and row["tier_price_source"] != row["price_source"]:
-            prices += f" · {tier}: {row['tier_price_source'].split('; ', 1)[-1]}"
+        tier_source = row.get("tier_price_source")
+        if tier and isinstance(tier_source, str) and "× standard (" in tier_source:  # not from genai-prices: say so
+            prices += f" · {tier}: {tier_source.split('; ', 1)[-1]}"
         cells += [row["basis"], prices]
         if carbon is not None:
             projected = by_model.get(row["model"], {})
