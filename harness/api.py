@@ -174,14 +174,15 @@ def prepare(plan: Plan, out_dir: Path, argv: list[str] | None = None, client_pro
     return prepared
 
 
-def finish(prepared: PreparedRun, result: RunResult, write_report: bool, data: Any = None) -> Path | None:
+def finish(prepared: PreparedRun, result: RunResult, write_report: bool, data: Any = None,
+           tier: str | None = None) -> Path | None:
     """Write the run's report (unless not wanted); its path, or None."""
     if not write_report:
         return None
     from harness.report import build_report
 
     report_path = child_path(prepared.report_dir, prepared.runner.run_id, ".html")
-    build_report([result.run_dir], report_path, data=data)
+    build_report([result.run_dir], report_path, data=data, tier=tier)
     return report_path
 
 
@@ -198,7 +199,7 @@ def run(spec: RunSpec, progress: Any = None) -> RunResult:
         result = prepared.runner.run()
     finally:
         prepared.close()
-    result.report_path = finish(prepared, result, spec.write_report)
+    result.report_path = finish(prepared, result, spec.write_report, tier=spec.tier)
     return result
 
 

@@ -22,52 +22,71 @@ from harness.cost.local import LocalCostParams, break_even_tasks_per_day, idle_c
 from harness.cost.pricing import RequestPricer, TokenUsage, cost_usd
 
 PROJECTED_COLUMNS = ["model", "api_model", "cost_usd_per_task", "cost_usd_suite", "basis", "price_source"]
+TIER_COLUMNS = ["tier", "tier_cost_usd_per_task", "tier_cost_usd_suite", "tier_price_source"]
+
+
+def _suite_cost(cfg: Any, tasks: list[tuple[str, Any]], measured: pd.DataFrame, when: dt.datetime,
+                tier: str | None) -> tuple[Decimal | None, str, Any]:
+    """(projected cost of the tasks or None, basis, last prices) for one API model in `tier` (None: its own)."""
+    if tier is not None and getattr(cfg, "cost", None) is not None:  # a `cost:` override prices its own tier only
+        return None, "", None
+    pricer = RequestPricer(cfg, warn=lambda message: None, tier=tier)
+    total: Decimal | None = Decimal(0)
+    basis, prices = "measured token counts of this run", None
+    seen_prefixes: set[str] = set()
+    for suite_name, task in tasks:
+        key = (suite_name, task.id)
+        cached = written = 0
+        if task.workload is not None:  # a synthetic request: its own token counts, its prefix cached
+            n_in, n_out = task.workload.input_tokens, task.workload.output_tokens
+            basis = "workload token counts; shared prefixes billed as cache reads after the first"
+            if task.workload.prefix_id is not None:
+                if task.workload.prefix_id in seen_prefixes:
+                    cached = task.workload.prefix_tokens
+                else:
+                    seen_prefixes.add(task.workload.prefix_id)
+                    written = task.workload.prefix_tokens if cfg.kind == "anthropic" else 0
+        elif key in measured.index and measured.loc[key].notna().all():
+            n_in, n_out = (round(float(v)) for v in measured.loc[key])
+        else:
+            n_in = sum(len(m.content) for m in task.messages) // 4
+            n_out, basis = task.max_tokens, "estimated token counts (chars/4, max_tokens)"
+        prices = pricer.quote(when, n_in)
+        cost = cost_usd(prices, TokenUsage(n_in, n_out, cached, written))
+        if cost is None:
+            return None, basis, prices
+        total += cost
+    return total, basis, prices
 
 
 def projected_costs(records: list[dict[str, Any]] | pd.DataFrame, models: list[Any], suites: list[Any],
-                    when: dt.datetime | None = None) -> pd.DataFrame:
-    """Projected (not measured) cost of the suites for API models that did not run, at list price."""
+                    when: dt.datetime | None = None, tier: str | None = None) -> pd.DataFrame:
+    """Projected (not measured) cost of the suites for API models that did not run, at list price in each
+    entry's own tier; with `tier` (batch, flex, priority), also in that tier beside it (`tier_*` columns:
+    None where the provider has no such price)."""
     when = when or dt.datetime.now(dt.UTC)
     frame = records if isinstance(records, pd.DataFrame) else records_frame(records)
     measured = (frame[~frame["failed"]].groupby(["suite", "task_id"])[["input_tokens", "output_tokens"]].mean()
                 if len(frame) else pd.DataFrame())
     tasks = [(suite.name, task) for suite in suites for task in suite.tasks]
+    extra = tier is not None and tier != "standard"
     rows = []
     for cfg in models:
-        pricer = RequestPricer(cfg, warn=lambda message: None)
-        total: Decimal | None = Decimal(0)
-        basis, prices = "measured token counts of this run", None
-        seen_prefixes: set[str] = set()
-        for suite_name, task in tasks:
-            key = (suite_name, task.id)
-            cached = written = 0
-            if task.workload is not None:  # a synthetic request: its own token counts, its prefix cached
-                n_in, n_out = task.workload.input_tokens, task.workload.output_tokens
-                basis = "workload token counts; shared prefixes billed as cache reads after the first"
-                if task.workload.prefix_id is not None:
-                    if task.workload.prefix_id in seen_prefixes:
-                        cached = task.workload.prefix_tokens
-                    else:
-                        seen_prefixes.add(task.workload.prefix_id)
-                        written = task.workload.prefix_tokens if cfg.kind == "anthropic" else 0
-            elif key in measured.index and measured.loc[key].notna().all():
-                n_in, n_out = (round(float(v)) for v in measured.loc[key])
-            else:
-                n_in = sum(len(m.content) for m in task.messages) // 4
-                n_out, basis = task.max_tokens, "estimated token counts (chars/4, max_tokens)"
-            prices = pricer.quote(when, n_in)
-            cost = cost_usd(prices, TokenUsage(n_in, n_out, cached, written))
-            if cost is None:
-                total = None
-                break
-            total += cost
-        rows.append({
+        total, basis, prices = _suite_cost(cfg, tasks, measured, when, None)
+        row = {
             "model": cfg.name, "api_model": cfg.model,
             "cost_usd_per_task": float(total) / len(tasks) if total is not None and tasks else None,
             "cost_usd_suite": float(total) if total is not None else None,
             "basis": basis, "price_source": prices.source if prices else None,
-        })
-    return pd.DataFrame(rows, columns=PROJECTED_COLUMNS)
+        }
+        if extra:
+            tier_total, _, tier_prices = _suite_cost(cfg, tasks, measured, when, tier)
+            row.update(tier=tier,
+                       tier_cost_usd_per_task=float(tier_total) / len(tasks) if tier_total is not None and tasks else None,
+                       tier_cost_usd_suite=float(tier_total) if tier_total is not None else None,
+                       tier_price_source=tier_prices.source if tier_total is not None and tier_prices else None)
+        rows.append(row)
+    return pd.DataFrame(rows, columns=PROJECTED_COLUMNS + (TIER_COLUMNS if extra else []))
 
 
 def break_even(summary: pd.DataFrame, manifest: dict[str, Any], projected: pd.DataFrame | None = None) -> pd.DataFrame:
@@ -77,6 +96,9 @@ def break_even(summary: pd.DataFrame, manifest: dict[str, Any], projected: pd.Da
     if projected is not None:
         apis += [(r["model"], r["cost_usd_per_task"], "projected") for r in projected.to_dict("records")
                  if r["cost_usd_per_task"] is not None]
+        # another service tier beside the list price (batch: the cheapest honest price for offline work)
+        apis += [(f"{r['model']} ({r['tier']})", r["tier_cost_usd_per_task"], "projected")
+                 for r in projected.to_dict("records") if pd.notna(r.get("tier_cost_usd_per_task"))]
     rows = []
     for local in summary.to_dict("records"):
         entry = manifest["models"].get(local["model"], {})

@@ -56,6 +56,10 @@ def to_request_failed(exc: BaseException, sdk: ModuleType, secret: str | list[st
     cause = exc.__cause__ or exc.__context__
     detail = f" ({type(cause).__name__}: {cause})" if cause is not None and str(cause) not in str(exc) else ""
     message = scrub(f"{type(exc).__name__}: {exc}{detail}", secret)
+    if isinstance(exc, sdk.APIStatusError) and exc.status_code < 400:
+        # an `error` event inside a stream that began with 200 (Anthropic's SDK raises it as a status error
+        # carrying the stream's 200): the same class the load generator's client gives it
+        return RequestFailed("stream_error", message)
     if isinstance(exc, sdk.APIStatusError):
         status = exc.status_code
         headers = exc.response.headers if exc.response is not None else None

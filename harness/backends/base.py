@@ -37,7 +37,9 @@ class Usage:
     `input_tokens_source` / `output_tokens_source`: `runtime` (counted by the runtime that generated),
     `provider` (an API's usage), `tokenizer` (counted afterwards with a tokenizer), `chunks` (one per
     content chunk), or None when unknown. `input_tokens` includes cache reads and writes; reasoning
-    tokens are part of `output_tokens`.
+    tokens are part of `output_tokens`. `cache_write_1h_tokens` is the part of the cache writes kept for an
+    hour (priced apart); `provider_cost_usd` what the provider says it charged; `unpriced` names billed
+    tokens the harness has no price for (the cost stays unknown).
     """
 
     input_tokens: int | None
@@ -48,6 +50,9 @@ class Usage:
     cache_read_tokens: int = 0
     cache_write_tokens: int = 0
     reasoning_tokens: int | None = None
+    cache_write_1h_tokens: int = 0
+    provider_cost_usd: float | None = None
+    unpriced: str | None = None
 
 
 class Backend(ABC):

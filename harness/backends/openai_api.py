@@ -19,8 +19,12 @@ from harness.backends.api_common import api_key, check_streamed, to_request_fail
 from harness.backends.base import Backend, Prompt, Reasoning, Usage
 from harness.backends.failures import RequestFailed
 from harness.backends.sse_client import SSEClient
+from harness.backends.usage_dialects import UsageUnreadable, chunk_usage, read_chat_usage
 from harness.config.providers import resolve_endpoint
 from harness.config.redact import MIN_SCRUBBED_CHARS, secret_values
+
+# Providers whose Chat Completions take a `service_tier` request parameter, and the tiers it selects.
+SERVICE_TIER_PARAM: dict[str | None, tuple[str, ...]] = {"openai": ("flex", "priority"), "fireworks": ("priority",)}
 
 
 class _Chunks:
@@ -38,8 +42,9 @@ class _Chunks:
         texts: list[str] = []
         chat, parts = self.chat, self.parts
         for chunk in chunks:
-            if "usage" in chunk and chunk["usage"]:
-                self.usage = chunk["usage"]
+            usage = chunk_usage(chunk)  # `usage`, or Groq's `x_groq.usage`
+            if usage is not None:
+                self.usage = usage
             for choice in chunk.get("choices") or ():
                 if chat:
                     delta = choice.get("delta") or {}
@@ -100,6 +105,8 @@ class OpenAIBackend(Backend):
         stops = [*cfg.stop, *prompt.stop]
         if stops:
             params["stop"] = stops
+        if getattr(cfg, "tier", "standard") in SERVICE_TIER_PARAM.get(cfg.provider, ()):
+            params["service_tier"] = cfg.tier  # flex or priority processing, asked for per request
         if cfg.extra_body:
             params.update(cfg.extra_body)
         if prompt.style == "chat":
@@ -155,11 +162,16 @@ class OpenAIBackend(Backend):
 
     def _usage(self, usage: Any, prompt: Prompt, text: str, n_chunks: int, finish: str | None) -> Usage:
         if usage is not None:
+            try:
+                billed = read_chat_usage(usage, self.config.provider)
+            except UsageUnreadable as exc:
+                raise RequestFailed("usage_unreadable", f"the stream's usage cannot be read as "
+                                    f"{self.config.provider or 'OpenAI'} bills it: {exc}") from None
             return Usage(
-                input_tokens=usage.get("prompt_tokens"), output_tokens=usage.get("completion_tokens"),
+                input_tokens=billed.input_tokens, output_tokens=billed.output_tokens,
                 input_tokens_source="provider", output_tokens_source="provider", finish_reason=finish,
-                cache_read_tokens=(usage.get("prompt_tokens_details") or {}).get("cached_tokens") or 0,
-                reasoning_tokens=(usage.get("completion_tokens_details") or {}).get("reasoning_tokens"),
+                cache_read_tokens=billed.cache_read_tokens, reasoning_tokens=billed.reasoning_tokens,
+                provider_cost_usd=billed.provider_cost_usd, unpriced=billed.unpriced,
             )
         if self._tokenizer is not None:
             return Usage(input_tokens=self._tokenizer.count_prompt(prompt),

@@ -37,10 +37,11 @@ DONE = b"data: [DONE]"  # how much of a refused request's body goes into the rec
 class SSEClient:
     """Streams JSON events from POSTs to one base URL; one instance per backend, used on one event loop."""
 
-    def __init__(self, base_url: str | None, key: str, timeout_s: float, secrets: list[str]) -> None:
+    def __init__(self, base_url: str | None, key: str, timeout_s: float, secrets: list[str],
+                 headers: dict[str, str] | None = None) -> None:
         self.base_url = (base_url or os.environ.get("OPENAI_BASE_URL") or DEFAULT_BASE_URL).rstrip("/")
-        self._http = HTTPClient(self.base_url, {"authorization": f"Bearer {key}", "accept": "text/event-stream"},
-                                timeout_s)
+        auth = headers if headers is not None else {"authorization": f"Bearer {key}"}  # Anthropic: x-api-key
+        self._http = HTTPClient(self.base_url, {**auth, "accept": "text/event-stream"}, timeout_s)
         self._secrets = secrets
 
     async def events(self, path: str, body: dict[str, Any]) -> AsyncIterator[list[dict[str, Any]]]:

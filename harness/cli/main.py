@@ -18,6 +18,7 @@ import traceback
 from pathlib import Path
 
 from harness.cost.local import DEFAULT_ELECTRICITY_USD_PER_KWH, DEFAULT_PUE
+from harness.cost.service_tiers import TIERS
 from harness.energy.meter_setup import ENERGY_CHOICES
 from harness.errors import (
     EXIT_BAD_INPUT,
@@ -27,6 +28,8 @@ from harness.errors import (
 )
 from harness.version import __version__
 
+TIER_HELP = ("also project API costs in this service tier (batch, flex, priority) beside the list price, in the "
+             "projected-cost table and the break-even matrix; priced from genai-prices, else the harness's dated table")
 MIN_EFFECT_HELP = ("smallest change that counts, per metric: tok_s=0.2,ttft=0.2,accuracy=0.05,cost=0.2,energy=0.2 "
                    "(relative; accuracy in points/100; these are the defaults)")
 
@@ -85,6 +88,7 @@ def build_parser() -> argparse.ArgumentParser:
                      help="continue an interrupted run with its own models, suites and settings")
     run.add_argument("--retry-failed", action="store_true", help="with --resume: run the failed requests again")
     run.add_argument("--no-report", action="store_true", help="write no HTML report")
+    run.add_argument("--tier", choices=TIERS[1:], help=TIER_HELP)
     spread = run.add_argument_group("spreading a run (README: Several machines)")
     spread.add_argument("--client-processes", type=int, metavar="N", help="split each load level between N client "
                         "processes (default: chosen per level from its size and the cores); with --ray, N client actors")
@@ -118,6 +122,7 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument("-o", "--output", type=Path, help="HTML file (default: reports/<first run id>.html)")
     report.add_argument("--allow-different-suites", action="store_true",
                         help="merge runs even when their suites differ")
+    report.add_argument("--tier", choices=TIERS[1:], help=TIER_HELP)
 
     whatif = sub.add_parser("whatif", help="re-price a finished run at another workload shape and daily volume")
     whatif.add_argument("run", metavar="RUN_DIR", help="a run folder (results/...)")
@@ -127,6 +132,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     summary = sub.add_parser("summary", help="print a run's terminal summary again: tables, break-even, the answer")
     summary.add_argument("run_dir", type=Path, metavar="RUN_DIR")
+    summary.add_argument("--tier", choices=TIERS[1:], help=TIER_HELP)
 
     sub.add_parser("suites", help="list built-in suites and benchmarks")
 

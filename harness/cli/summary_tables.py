@@ -236,7 +236,11 @@ def projected_table(rows: list[dict[str, Any]], carbon: list[dict[str, Any]] | N
     (with `carbon`) EcoLogits' projected gCO2e per task."""
     table = Table(title="Projected cost at list price (not measured: these models did not run)", title_justify="left",
                   style="dim")
-    headers = ["model", "projected\n$/task", "projected\n$ suite", "basis", "prices"]
+    tier = next((row["tier"] for row in rows if row.get("tier")), None)
+    headers = ["model", "projected\n$/task", "projected\n$ suite"]
+    if tier:  # the same tasks in another service tier, beside the list price
+        headers += [f"{tier}\n$/task", f"{tier}\n$ suite"]
+    headers += ["basis", "prices"]
     if carbon is not None:
         headers.append("projected\ngCO2e/task\n(ecologits)")
     for header in headers:
@@ -245,8 +249,16 @@ def projected_table(rows: list[dict[str, Any]], carbon: list[dict[str, Any]] | N
     by_model = {c["model"]: c for c in carbon or []}
     for row in rows:
         name = row["model"] if row["api_model"] == row["model"] else f"{row['model']} ({row['api_model']})"
-        cells = [name, _usd(row["cost_usd_per_task"]) + "*", _usd(row["cost_usd_suite"]) + "*", row["basis"],
-                 row["price_source"] or "no price found"]
+        cells = [name, _usd(row["cost_usd_per_task"]) + "*", _usd(row["cost_usd_suite"]) + "*"]
+        if tier:
+            has_tier = not _missing(row.get("tier_cost_usd_per_task"))
+            cells += [_usd(row["tier_cost_usd_per_task"]) + "*" if has_tier else f"no {tier} price",
+                      _usd(row["tier_cost_usd_suite"]) + "*" if has_tier else "–"]
+        prices = row["price_source"] or "no price found"
+        tier_source = row.get("tier_price_source")
+        if tier and isinstance(tier_source, str) and "× standard (" in tier_source:  # not from genai-prices: say so
+            prices += f" · {tier}: {tier_source.split('; ', 1)[-1]}"
+        cells += [row["basis"], prices]
         if carbon is not None:
             projected = by_model.get(row["model"], {})
             cells.append(carbon_cell(projected) + "*" if not _missing(projected.get("gco2e_per_task_min"))

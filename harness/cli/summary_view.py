@@ -168,6 +168,8 @@ def print_summary(out: Console, data: Any) -> None:
     if len(data.projected):
         carbon = data.projected_carbon.to_dict("records") if data.projected_carbon is not None else None
         out.print(projected_table(data.projected.to_dict("records"), carbon))
+    for note in data.price_notes:
+        out.print(f"price data: {note}", highlight=False, style="dim")
     if len(data.break_even):
         for shape in workloads:
             out.print(f"break-even at the workload: {shape}", highlight=False)

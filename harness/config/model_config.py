@@ -89,6 +89,8 @@ class TokenPrices(StrictModel):
     input_usd_per_mtok: float = Field(ge=0)
     output_usd_per_mtok: float = Field(ge=0)
     cached_input_usd_per_mtok: float | None = Field(default=None, ge=0)
+    cache_write_usd_per_mtok: float | None = Field(default=None, ge=0)
+    cache_write_1h_usd_per_mtok: float | None = Field(default=None, ge=0)
     source: str = Field(min_length=1)
     as_of: dt.date
 
@@ -267,6 +269,8 @@ class ApiModel(StrictModel):
     cost: TokenPrices | None = None
     ecologits_model: str | None = Field(default=None, pattern=r"^[a-z_]+/.+$",
                                         description="EcoLogits provider/model, when the mapping does not find it")
+    tier: Literal["standard", "batch", "flex", "priority"] = Field(
+        default="standard", description="service tier the requests are priced in (harness.cost.service_tiers)")
 
 
 class LaunchConfig(StrictModel):

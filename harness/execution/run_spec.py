@@ -79,6 +79,8 @@ class RunSpec(_Spec):
     code_isolation: Literal["best-effort", "required"] = Field(
         default="best-effort", description="model-written code: 'required' refuses to run it without user and "
         "network namespaces (docs/code-sandbox.md)")
+    tier: Literal["batch", "flex", "priority"] | None = Field(
+        default=None, description="also project API costs in this service tier beside the list price")
     out_dir: Path = Field(default=Path("results"), description="folder for run outputs")
     report_dir: Path = Field(default=Path("reports"), description="where the HTML report goes")
     write_report: bool = Field(default=True, description="write the HTML report at the end")

@@ -27,7 +27,7 @@ from harness.config.redact import scrub, secret_values
 from harness.config.sources import locate_weights
 from harness.cost.carbon import resolve_grid
 from harness.cost.local import local_task_cost_usd, resolve_local_cost
-from harness.cost.pricing import RequestPricer
+from harness.cost.pricing import RequestPricer, provider_cost_check
 from harness.energy import EnergyMeter, MeterError, ecologits, window_total
 from harness.energy.meter_setup import build_meter, describe_meter
 from harness.errors import HarnessError, InputError
@@ -161,6 +161,9 @@ class ModelSession:
         """Price and check a finished request."""
         if self.pricer is not None:
             record["prices"], record["cost_usd"] = self.pricer.price(record)
+            check = provider_cost_check(record.get("provider_cost_usd"), record["cost_usd"])
+            if check is not None:
+                record["provider_cost_check"] = check
             if record["error"] is not None:
                 record["ecologits"] = {"source": "unavailable", "reason": "the request failed"}
             else:

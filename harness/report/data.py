@@ -19,6 +19,7 @@ from harness.analysis.emissions import carbon_break_even, projected_carbon
 from harness.analysis.findings import SuiteAnswer, suite_answers
 from harness.analysis.load_levels import level_summary
 from harness.analysis.model_summary import accuracy_separation, records_frame, summarize_frame
+from harness.analysis.price_notes import price_data_notes
 from harness.config.kinds import KINDS
 from harness.errors import InputError, SuiteError
 from harness.store.atomic_files import atomic_path
@@ -48,6 +49,7 @@ class ReportData:
     carbon_break_even: pd.DataFrame | None = None   # gCO2e/day at each volume, local against each API estimate
     projected_carbon: pd.DataFrame | None = None    # EcoLogits' projection for API models that did not run
     answers: list[SuiteAnswer] = field(default_factory=list)   # the answer first, per suite
+    price_notes: list[str] = field(default_factory=list)   # where genai-prices lacks a price or the provider differs
 
 
 def _load_run(run_dir: Path) -> tuple[dict[str, Any], list[dict[str, Any]]]:
@@ -76,8 +78,9 @@ def _reload_suite(info: dict[str, Any], notes: list[str]) -> Suite | None:
     return suite
 
 
-def load_report_data(run_dirs: list[Path], allow_different_suites: bool = False) -> ReportData:
-    """Read and merge runs; refuse runs of different suites unless `allow_different_suites`."""
+def load_report_data(run_dirs: list[Path], allow_different_suites: bool = False, tier: str | None = None) -> ReportData:
+    """Read and merge runs; refuse runs of different suites unless `allow_different_suites`. With `tier`,
+    projected API costs are also given in that service tier (beside the list price)."""
     loaded = [_load_run(Path(d)) for d in run_dirs]
     if not any(records for _, records in loaded):
         raise InputError(f"{', '.join(str(Path(d) / RECORDS_FILE) for d in run_dirs)}: no records (the run stopped "
@@ -111,7 +114,7 @@ def load_report_data(run_dirs: list[Path], allow_different_suites: bool = False)
         config = entry.get("config")
         if config and config.get("kind") in KINDS:
             skipped_cfgs.append(KINDS[config["kind"]].config.model_validate({**config, "name": name.split(" #")[0]}))
-    projected = projected_costs(frame, skipped_cfgs, [s for s in suites if s is not None])
+    projected = projected_costs(frame, skipped_cfgs, [s for s in suites if s is not None], tier=tier)
     projected_c = projected_carbon(frame, skipped_cfgs, [s for s in suites if s is not None])
     comparison, separation = break_even(summary, merged, projected), accuracy_separation(frame)
     return ReportData(
@@ -122,6 +125,7 @@ def load_report_data(run_dirs: list[Path], allow_different_suites: bool = False)
         levels=level_summary(frame, merged, loaded[0][0].get("settings", {}).get("slos") or {}), notes=notes,
         carbon_break_even=carbon_break_even(summary, merged, projected_c), projected_carbon=projected_c,
         answers=suite_answers(frame, merged, skipped_cfgs, suites, (summary, separation, comparison)),
+        price_notes=price_data_notes(records, projected),
     )
 
 

@@ -290,6 +290,19 @@ def manifest_section(data: ReportData) -> str:
     return "".join(parts)
 
 
+def _tier_table_section() -> str:
+    """The harness's own dated price rules (service tiers, 1-hour cache writes), each with source and date."""
+    from harness.cost.service_tiers import tier_table_rows
+
+    rows = "".join(f"<tr><td class='l'>{_e(r['provider'])}</td><td class='l'>{_e(r['tier'])}</td>"
+                   f"<td class='l'>{_e(r['price'])}</td><td class='l'>{_e(r['source'])}</td><td>{_e(r['as_of'])}</td>"
+                   f"<td class='l'>{_e(r['note'])}</td></tr>" for r in tier_table_rows())
+    return ("<section id='tier-prices'><h2>Price rules the harness adds to genai-prices</h2><p class='note'>Used only "
+            "where genai-prices has no price for a service tier or for one-hour cache writes; a record's "
+            "<code>prices.source</code> says when.</p><table><tr><th>provider</th><th>tier</th><th>price</th>"
+            f"<th>source</th><th>as of</th><th>note</th></tr>{rows}</table></section>")
+
+
 def render(data: ReportData, title: str, comparison: Any = None, baseline: str = "") -> str:
     """The whole page; with `comparison` (from `harness.analysis.regress`), a section against a baseline run first."""
     suites = ", ".join(f"{s['name']} ({s['sha256'][:12]}"
@@ -298,6 +311,7 @@ def render(data: ReportData, title: str, comparison: Any = None, baseline: str =
                           != s.get("n_tasks") else "") + ")" for s in data.suite_info)
     runs = ", ".join(_e(m.get("run_id")) for m in data.manifests)
     notes = "".join(f"<p class='note'>{_e(n)}</p>" for n in data.notes)
+    notes += "".join(f"<p class='note'>price data: {_e(n)}</p>" for n in getattr(data, "price_notes", []))
     glossary = "".join(f"<tr><td class='l'><b>{_e(k)}</b></td><td class='l'>{_e(v)}</td></tr>" for k, v in GLOSSARY)
     generated = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
     benchmarks = scores_section(data)
@@ -318,6 +332,7 @@ def render(data: ReportData, title: str, comparison: Any = None, baseline: str =
         f"<section id='tasks'><h2>Per task</h2>{drill_down(data)}</section>"
         f"<section id='manifest'><h2>Run manifest</h2>{manifest_section(data)}</section>"
         f"<section id='glossary'><h2>Glossary</h2><table>{glossary}</table></section>"
+        + _tier_table_section()
     )
     body = body.replace("<table", "<div class='tw'><table").replace("</table>", "</table></div>")  # scroll, not the page
     return (f"<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>"

@@ -12,6 +12,6 @@ from harness.report import build_report
 def execute(args: argparse.Namespace) -> int:
     """Write one HTML report over the given runs, with exports beside it."""
     output = args.output or Path("reports") / f"{args.run_dirs[0].resolve().name}.html"  # `report .` too
-    for path in build_report(args.run_dirs, output, args.allow_different_suites):
+    for path in build_report(args.run_dirs, output, args.allow_different_suites, tier=args.tier):
         print(path)
     return EXIT_OK

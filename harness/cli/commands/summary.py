@@ -17,5 +17,5 @@ def execute(args: argparse.Namespace) -> int:
     records = Path(args.run_dir) / RECORDS_FILE
     if records.is_file() and not records.read_bytes().strip():
         raise InputError(f"{records}: no request has finished in this run yet: nothing to summarise")
-    print_summary(terminal_console(), load_report_data([Path(args.run_dir)]))
+    print_summary(terminal_console(), load_report_data([Path(args.run_dir)], tier=getattr(args, "tier", None)))
     return EXIT_OK
