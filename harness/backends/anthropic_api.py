@@ -18,6 +18,7 @@ from harness.backends import Backend, Prompt, Reasoning, Usage
 from harness.backends.api_common import api_key, check_streamed, to_request_failed
 from harness.backends.failures import RequestFailed
 from harness.config.providers import resolve_endpoint
+from harness.config.redact import redact_url
 
 
 class AnthropicBackend(Backend):
@@ -32,7 +33,7 @@ class AnthropicBackend(Backend):
         self._client = anthropic.Anthropic(base_url=endpoint.base_url, api_key=self._key, max_retries=0,
                                            timeout=cfg.timeout_s)
         return {"runtime": "anthropic-sdk", "runtime_version": anthropic.__version__, "device": "remote",
-                "endpoint": endpoint.base_url, "api_model": cfg.model}
+                "endpoint": redact_url(endpoint.base_url or ""), "api_model": cfg.model}
 
     def stream(self, prompt: Prompt) -> Iterator[str | Usage]:
         if prompt.style != "chat":

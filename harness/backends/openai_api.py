@@ -20,7 +20,7 @@ from harness.backends.api_common import api_key, check_streamed, to_request_fail
 from harness.backends.failures import RequestFailed
 from harness.backends.sse_client import SSEClient
 from harness.config.providers import resolve_endpoint
-from harness.config.redact import MIN_SCRUBBED_CHARS, secret_values
+from harness.config.redact import MIN_SCRUBBED_CHARS, redact_url, secret_values
 
 
 class _Chunks:
@@ -76,7 +76,7 @@ class OpenAIBackend(Backend):
         self._client = openai.OpenAI(base_url=self._endpoint.base_url, api_key=self._key, max_retries=0,
                                      timeout=cfg.timeout_s)
         # the load generator's path (many requests in flight): a lean client, see backends/sse_client.py
-        self._sse = SSEClient(self._endpoint.base_url, self._key, cfg.timeout_s, self._secrets)
+        self._sse = SSEClient(self._endpoint.base_url, self._key, cfg.timeout_s, self._secrets, cfg.deadline_s)
         self._tokenizer = None
         if cfg.tokenizer is not None:
             from harness.backends.llama_cpp import GGUFTokenizer
@@ -84,7 +84,7 @@ class OpenAIBackend(Backend):
 
             self._tokenizer = GGUFTokenizer(locate_weights(cfg.tokenizer).path)
         return {"runtime": "openai-sdk", "runtime_version": openai.__version__, "device": "remote",
-                "endpoint": self._endpoint.base_url, "api_model": cfg.model}
+                "endpoint": redact_url(self._endpoint.base_url or ""), "api_model": cfg.model}
 
     def count_prompt_tokens(self, prompt: Prompt) -> int | None:
         return self._tokenizer.count_prompt(prompt) if self._tokenizer is not None else None
