@@ -297,9 +297,9 @@ def test_waits_for_the_network_are_bounded_and_the_callers_own_time_is_not():
 
 @pytest.mark.parametrize("reply, error_class", [
     (b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ntransfer-encoding: chunked\r\n\r\n-6\r\nhello\r\n",
-     "disconnected"),                                                   # a negative chunk size: no endless loop
+     "malformed_stream"),                                               # a negative chunk size: no endless loop
     (_stream_reply(b'data: [1, 2]\n\ndata: "text"\n\n'), "malformed_stream"),    # events that are not objects
-    (b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ncontent-length: many\r\n\r\n", "connection"),
+    (b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ncontent-length: many\r\n\r\n", "malformed_stream"),
 ])
 def test_malformed_replies_are_classified_at_once(reply, error_class):
     async def run() -> RequestFailed:

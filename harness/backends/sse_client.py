@@ -11,8 +11,8 @@ benchmarks/loadgen_overhead.py measures it against a minimal raw asyncio client 
 
 Failures are classified as `api_common.to_request_failed` classifies the SDK's: HTTP status →
 `classify_status` with the server's Retry-After, nothing received for `timeout_s` → `timeout`, a refused or
-lost connection → `connection` before the stream began and `disconnected` after, data that is not JSON →
-`malformed_stream`, an `error` object inside the stream → `stream_error`, a complete JSON reply to a
+lost connection → `connection` before the stream began and `disconnected` after, data that is not JSON or
+a reply that breaks HTTP's framing or a size cap → `malformed_stream`, an `error` object inside the stream → `stream_error`, a complete JSON reply to a
 streaming request → `not_streamed`. Every message is scrubbed of the key first.
 
 The server is not trusted with memory or time: an event may hold at most `EVENT_LIMIT` bytes before its
@@ -102,7 +102,8 @@ class SSEClient:
                     if parsed:
                         yield parsed
         except HTTPStreamError as exc:
-            error_class = {"timeout": "timeout", "connect": "connection"}.get(
+            # a reply that breaks HTTP's framing or a size cap is the server's fault, not the network's: not retried
+            error_class = {"timeout": "timeout", "connect": "connection", "protocol": "malformed_stream"}.get(
                 exc.kind, "disconnected" if streaming else "connection")
             raise RequestFailed(error_class, self._scrub(f"{exc.kind}: {exc}")) from None
 
