@@ -5,8 +5,8 @@ machine up: `{{ 'x' * 10**10 }}`, `{{ 9 ** 9 ** 9 }}` (which Jinja would otherwi
 `{% for i in range(10**5) %}{% for j in range(10**5) %}...`. A suite file may come from someone else, and
 its templates run over rows of a dataset from someone else, so here:
 
-- `*` and `**` are checked before they run: a repeated string, list or tuple may not pass `MAX_RENDER_CHARS`,
-  and a power may not pass `MAX_POWER_BITS`;
+- `*` and `**` are checked before they run: a repeated string may not pass `MAX_RENDER_CHARS`, a repeated
+  list or tuple `MAX_REPEATED_ITEMS`, and a power `MAX_POWER_BITS`;
 - `range()` takes at most `MAX_RANGE` items and checks the render's deadline as it goes;
 - a render may write at most `MAX_RENDER_CHARS` characters and take at most `RENDER_DEADLINE_S` seconds,
   checked at every piece of output, every call, every attribute access and every range item.
@@ -29,6 +29,7 @@ from jinja2.sandbox import ImmutableSandboxedEnvironment, SecurityError
 MAX_RENDER_CHARS = 1_000_000
 MAX_POWER_BITS = 4096
 MAX_RANGE = 100_000
+MAX_REPEATED_ITEMS = 10_000  # a list or tuple times n: each item may be long, and all are written out
 RENDER_DEADLINE_S = 2.0
 
 
@@ -64,10 +65,9 @@ class BoundedEnvironment(ImmutableSandboxedEnvironment):
         self.check_time()
         if operator_name == "*":
             for seq, times in ((left, right), (right, left)):
-                if isinstance(seq, (str, list, tuple)) and isinstance(times, int) \
-                        and len(seq) * max(times, 0) > MAX_RENDER_CHARS:
-                    raise TemplateLimitError(f"a repetition of {len(seq)} x {times} items (at most "
-                                             f"{MAX_RENDER_CHARS:,})")
+                limit = MAX_RENDER_CHARS if isinstance(seq, str) else MAX_REPEATED_ITEMS
+                if isinstance(seq, (str, list, tuple)) and isinstance(times, int) and len(seq) * max(times, 0) > limit:
+                    raise TemplateLimitError(f"a repetition of {len(seq)} x {times} items (at most {limit:,})")
             return operator.mul(left, right)
         if operator_name == "**":
             if isinstance(left, int) and isinstance(right, int) and abs(left) > 1 \
