@@ -14,7 +14,7 @@ NPROC := $(shell nproc 2>/dev/null || echo 2)
 # the next machine too. For a GPU build: make setup LLAMA_CMAKE_ARGS="-DGGML_CUDA=on"
 LLAMA_CMAKE_ARGS ?= -DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON -DGGML_BMI2=ON
 
-.PHONY: bench test setup clean
+.PHONY: bench test fuzz setup clean
 
 setup: $(VENV)/.installed
 
@@ -49,6 +49,13 @@ $(CHROMIUM):
 test: setup $(CHROMIUM)
 	$(BIN)/python -m pytest; status=$$?; \
 	if [ $$status -eq 5 ]; then echo "pytest collected no tests" >&2; exit 1; fi; exit $$status
+
+# The fuzzers (tests/unit/fuzz) with a larger example budget than `make test` gives them, drawing fresh
+# examples each run: make fuzz FUZZ_EXAMPLES=20000. Then the attack corpus, one line per case.
+FUZZ_EXAMPLES ?= 2000
+fuzz: setup
+	HARNESS_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(BIN)/python -m pytest tests/unit/fuzz -q
+	$(BIN)/python benchmarks/attack_corpus.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info

@@ -345,7 +345,7 @@ def all_proxy_is_read() -> str:
         server.close()
         return proxy.lines, events
     with _no_proxies():
-        lines, events = asyncio.run(asyncio.wait_for(run(), FAST_S))
+        lines, _ = asyncio.run(asyncio.wait_for(run(), FAST_S))
     assert lines and lines[0].startswith(b"POST http://origin.invalid"), f"the proxy saw {lines}"
     return f"through ALL_PROXY: {lines[0].decode()}"
 
@@ -387,7 +387,7 @@ def probe_and_scrape_follow_no_redirect_nor_proxy() -> str:
     seen: list[str] = []
 
     class Redirect(BaseHTTPRequestHandler):
-        def do_GET(self):  # noqa: N802 - http.server's name
+        def do_GET(self):
             self.send_response(302)
             self.send_header("location", f"http://127.0.0.2:{sink.server_port}/steal")
             self.end_headers()
@@ -396,7 +396,7 @@ def probe_and_scrape_follow_no_redirect_nor_proxy() -> str:
             pass
 
     class Sink(BaseHTTPRequestHandler):
-        def do_GET(self):  # noqa: N802
+        def do_GET(self):
             seen.append(f"{self.path} {self.headers.get('authorization')}")
             self.send_response(200)
             self.end_headers()

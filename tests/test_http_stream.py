@@ -12,9 +12,9 @@ import time
 
 import pytest
 
-from harness.backends import http_stream
 from harness.backends.failures import RequestFailed
 from harness.backends.http_stream import HTTPClient, HTTPStreamError, Response
+from harness.backends.proxy_env import Proxy
 from harness.backends.sse_client import SSEClient
 
 EVENTS = [{"choices": [{"index": 0, "delta": {"content": f"w{i}"}, "finish_reason": None}]} for i in range(5)]
@@ -278,7 +278,7 @@ def test_waits_for_the_network_are_bounded_and_the_callers_own_time_is_not():
             await asyncio.sleep(10)
         proxy = await asyncio.start_server(silent_proxy, "127.0.0.1", 0)
         http = HTTPClient("https://127.0.0.1:9/v1", {}, 0.3)
-        http._proxy = http_stream._Proxy("127.0.0.1", proxy.sockets[0].getsockname()[1], None)
+        http._proxy = Proxy("127.0.0.1", proxy.sockets[0].getsockname()[1], None)
         t0 = time.monotonic()
         with pytest.raises(HTTPStreamError) as caught:
             await anext(http.post("/x", b"{}"))

@@ -22,16 +22,15 @@ closed instead of pooled — those bytes would otherwise be read as the next req
 from __future__ import annotations
 
 import asyncio
-import ipaddress
 import os
 import re
 import ssl
-import urllib.request
-from base64 import b64encode
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from urllib.parse import unquote, urlsplit
+from typing import Self
+from urllib.parse import urlsplit
 
+from harness.backends.proxy_env import proxy_for
 from harness.config.redact import redact_url
 
 READ_SIZE = 1 << 16
@@ -101,7 +100,7 @@ class HTTPClient:
         bracketed = f"[{self.host}]" if ":" in self.host else self.host  # an IPv6 literal
         self._authority = f"{bracketed}:{self.port}"
         host_header = bracketed if url.port is None else self._authority
-        self._proxy = _proxy_for(url.scheme, self.host)
+        self._proxy = proxy_for(url.scheme, self.host)
         self._absolute = f"{url.scheme}://{host_header}" if self._proxy and not self.tls else ""
         lines = [f"host: {host_header}", "accept-encoding: identity", "connection: keep-alive",
                  *(f"{name}: {value}" for name, value in headers.items())]
@@ -345,7 +344,7 @@ class _Deadline:
     def _next(self) -> float:
         return min(self.loop.time() + self.timeout_s, self.end_s)
 
-    async def __aenter__(self) -> _Deadline:
+    async def __aenter__(self) -> Self:
         await self._timeout.__aenter__()
         return self
 
@@ -368,43 +367,3 @@ def _buffered(reader: asyncio.StreamReader) -> int:
 def _visible_ascii(text: str, spaces: bool = False) -> bool:
     """Only printable ASCII (and spaces where `spaces`): what a header may carry without injecting another."""
     return all(33 <= ord(c) <= 126 or (spaces and c == " ") for c in text)
-
-
-@dataclass(frozen=True)
-class _Proxy:
-    host: str
-    port: int
-    auth: str | None  # base64 user:password for Proxy-Authorization, or None
-
-
-def _proxy_for(scheme: str, host: str) -> _Proxy | None:
-    """The proxy the environment names for this scheme and host, read as httpx reads it: `<scheme>_proxy`,
-    else `all_proxy` (either case), skipped for `no_proxy` hosts; a loopback host is never proxied (the key
-    of a local server has no business at a proxy). Only `http://` proxies are spoken: another scheme
-    (`https://`, `socks5://`) is refused with a ValueError naming the variable, rather than sent a
-    plain-text CONNECT with its credentials."""
-    if _is_loopback(host):
-        return None
-    proxies = urllib.request.getproxies()
-    kind = scheme if proxies.get(scheme) else "all"
-    url = proxies.get(kind)
-    if not url or urllib.request.proxy_bypass(host):
-        return None
-    parts = urlsplit(url if "://" in url else f"http://{url}")
-    if parts.scheme != "http" or not parts.hostname:
-        names = [n for n in os.environ if n.lower() == f"{kind}_proxy"] or [f"{kind}_proxy"]
-        raise ValueError(f"{names[0]}: a {parts.scheme or 'schemeless'}:// proxy ({redact_url(url)}) is not supported "
-                         "by the load client; give an http:// proxy, or add the host to no_proxy")
-    auth = None
-    if parts.username:
-        auth = b64encode(f"{unquote(parts.username)}:{unquote(parts.password or '')}".encode()).decode()
-    return _Proxy(parts.hostname, parts.port or 80, auth)
-
-
-def _is_loopback(host: str) -> bool:
-    if host.lower() in ("localhost", "localhost.") or host.lower().endswith(".localhost"):
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False

@@ -168,7 +168,7 @@ class Server:
 class _NoRedirect(urllib.request.HTTPRedirectHandler):
     """Refuses every redirect: the probe and the scrape carry the model's key, which must go to no other host."""
 
-    def redirect_request(self, req, fp, code, msg, headers, newurl):  # noqa: ANN001, ANN201 - urllib's signature
+    def redirect_request(self, req, fp, code, msg, headers, newurl):
         return None
 
 

@@ -76,9 +76,9 @@ class BoundedEnvironment(ImmutableSandboxedEnvironment):
             return operator.pow(left, right)
         return super().call_binop(context, operator_name, left, right)
 
-    def call(self, __context: Any, __obj: Any, *args: Any, **kwargs: Any) -> Any:
+    def call(self, context: Any, obj: Any, /, *args: Any, **kwargs: Any) -> Any:
         self.check_time()
-        return super().call(__context, __obj, *args, **kwargs)
+        return super().call(context, obj, *args, **kwargs)
 
     def getattr(self, obj: Any, attribute: str) -> Any:
         self.check_time()
