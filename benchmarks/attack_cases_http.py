@@ -376,6 +376,51 @@ def loopback_is_never_proxied() -> str:
     return f"direct: {events[0]['choices'][0]['delta']['content']}"
 
 
+def sdk_loopback_is_never_proxied() -> str:
+    """The SDK path (one request at a time): http_proxy set, a local server; the key never goes to the proxy."""
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    import openai
+
+    from harness.backends import api_common
+
+    # the SDK's own client where the harness has no choice of its own (before it had one)
+    sdk_http_client = getattr(api_common, "sdk_http_client", lambda sdk, url: None)
+    seen: list[str] = []
+
+    def handler(name: str):
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self):
+                seen.append(f"{name} {self.path}")
+                body = b'{"object": "list", "data": [{"id": "m", "object": "model", "created": 0, "owned_by": "x"}]}'
+                self.send_response(200)
+                self.send_header("content-type", "application/json")
+                self.send_header("content-length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *args):
+                pass
+        return Handler
+    proxy = ThreadingHTTPServer(("127.0.0.1", 0), handler("proxy"))
+    origin = ThreadingHTTPServer(("127.0.0.1", 0), handler("origin"))
+    for httpd in (proxy, origin):
+        threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    base_url = f"http://127.0.0.1:{origin.server_port}/v1"
+    try:
+        with _no_proxies(), _env(http_proxy=f"http://127.0.0.1:{proxy.server_port}",
+                                 HTTP_PROXY=f"http://127.0.0.1:{proxy.server_port}"):
+            client = openai.OpenAI(base_url=base_url, api_key=KEY, max_retries=0, timeout=5,
+                                   http_client=sdk_http_client(openai, base_url))
+            models = [m.id for m in client.models.list()]
+    finally:
+        proxy.shutdown()
+        origin.shutdown()
+    assert all(not s.startswith("proxy") for s in seen), f"the proxy saw {seen}"
+    return f"direct: {seen}, models {models}"
+
+
 def probe_and_scrape_follow_no_redirect_nor_proxy() -> str:
     """The readiness probe and the /metrics scrape against a server that redirects to another host, with
     http_proxy set: the other host and the proxy see nothing (they would see the key)."""
@@ -642,6 +687,7 @@ def cases() -> list[tuple[str, Callable[[], str]]]:
         ("socks5_proxy_scheme", _proxy_refused("ALL_PROXY", "socks5://user:secret@proxy.example:1080")),
         ("all_proxy_is_read", all_proxy_is_read),
         ("loopback_is_never_proxied", loopback_is_never_proxied),
+        ("sdk_loopback_is_never_proxied", sdk_loopback_is_never_proxied),
         ("probe_and_scrape_follow_no_redirect_nor_proxy", probe_and_scrape_follow_no_redirect_nor_proxy),
         ("url_credentials_in_stored_config", url_credentials_in_stored_config),
         ("url_credentials_in_error_text", url_credentials_in_error_text),

@@ -15,7 +15,7 @@ from typing import Any
 import anthropic
 
 from harness.backends import Backend, Prompt, Reasoning, Usage
-from harness.backends.api_common import api_key, check_streamed, to_request_failed
+from harness.backends.api_common import api_key, check_streamed, sdk_http_client, to_request_failed
 from harness.backends.failures import RequestFailed
 from harness.config.providers import resolve_endpoint
 from harness.config.redact import redact_url
@@ -31,7 +31,8 @@ class AnthropicBackend(Backend):
         endpoint = resolve_endpoint(cfg)
         self._key = api_key(cfg)
         self._client = anthropic.Anthropic(base_url=endpoint.base_url, api_key=self._key, max_retries=0,
-                                           timeout=cfg.timeout_s)
+                                           timeout=cfg.timeout_s,
+                                           http_client=sdk_http_client(anthropic, endpoint.base_url))
         return {"runtime": "anthropic-sdk", "runtime_version": anthropic.__version__, "device": "remote",
                 "endpoint": redact_url(endpoint.base_url or ""), "api_model": cfg.model}
 

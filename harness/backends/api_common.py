@@ -11,8 +11,11 @@ from __future__ import annotations
 import json
 import os
 from types import ModuleType
+from typing import Any
+from urllib.parse import urlsplit
 
 from harness.backends.failures import RequestFailed, classify_status, parse_retry_after
+from harness.backends.proxy_env import is_loopback
 from harness.config.providers import resolve_endpoint
 from harness.config.redact import redact_url
 from harness.errors import ConfigError
@@ -30,6 +33,16 @@ def api_key(cfg) -> str:
         raise ConfigError(f"model '{cfg.name}': the key in {key_env} holds {_char_name(bad)}: a key is visible "
                           "ASCII only (check for a trailing newline or a space copied with it)")
     return key
+
+
+def sdk_http_client(sdk: ModuleType, base_url: str | None) -> Any:
+    """The HTTP client for an SDK talking to `base_url`: None (the SDK's own, which reads proxies from the
+    environment) unless the URL is plain http to this machine; then one that ignores the environment, so
+    that the key of a local server never goes to a proxy."""
+    url = urlsplit(base_url or "")
+    if url.scheme == "http" and url.hostname and is_loopback(url.hostname):
+        return sdk.DefaultHttpxClient(trust_env=False)
+    return None
 
 
 def _char_name(char: str) -> str:

@@ -16,7 +16,7 @@ from typing import Any
 import openai
 
 from harness.backends import Backend, Prompt, Reasoning, Usage
-from harness.backends.api_common import api_key, check_streamed, to_request_failed
+from harness.backends.api_common import api_key, check_streamed, sdk_http_client, to_request_failed
 from harness.backends.failures import RequestFailed
 from harness.backends.sse_client import SSEClient
 from harness.config.providers import resolve_endpoint
@@ -74,7 +74,7 @@ class OpenAIBackend(Backend):
         # What an error body may echo and a record must not hold: the key, and a launched server's env values.
         self._secrets = [self._key, *(v for v in secret_values(cfg) if len(v) >= MIN_SCRUBBED_CHARS)]
         self._client = openai.OpenAI(base_url=self._endpoint.base_url, api_key=self._key, max_retries=0,
-                                     timeout=cfg.timeout_s)
+                                     timeout=cfg.timeout_s, http_client=sdk_http_client(openai, self._endpoint.base_url))
         # the load generator's path (many requests in flight): a lean client, see backends/sse_client.py
         self._sse = SSEClient(self._endpoint.base_url, self._key, cfg.timeout_s, self._secrets, cfg.deadline_s)
         self._tokenizer = None
