@@ -16,7 +16,7 @@ NPROC := $(shell nproc 2>/dev/null || echo 2)
 # the next machine too. For a GPU build: make setup LLAMA_CMAKE_ARGS="-DGGML_CUDA=on"
 LLAMA_CMAKE_ARGS ?= -DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON -DGGML_BMI2=ON
 
-.PHONY: bench test test-unit docs lint setup clean
+.PHONY: bench test test-unit docs lint fuzz setup clean
 
 setup: $(VENV)/.installed
 
@@ -64,6 +64,13 @@ docs: $(VENV)/.installed-unit
 lint: $(VENV)/.installed-unit
 	$(BIN)/python -m ruff check harness tests benchmarks scripts
 	$(BIN)/python -m mypy
+
+# The fuzzers (tests/unit/fuzz) with a larger example budget than `make test` gives them, drawing fresh
+# examples each run: make fuzz FUZZ_EXAMPLES=20000. Then the attack corpus, one line per case.
+FUZZ_EXAMPLES ?= 2000
+fuzz: setup
+	HARNESS_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(BIN)/python -m pytest tests/unit/fuzz -q
+	$(BIN)/python benchmarks/attack_corpus.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info

@@ -16,12 +16,13 @@ from typing import Any
 
 import anthropic
 
-from harness.backends.api_common import api_key, check_streamed, to_request_failed
+from harness.backends.api_common import api_key, check_streamed, sdk_http_client, to_request_failed
 from harness.backends.base import Backend, Prompt, Reasoning, Usage
 from harness.backends.failures import RequestFailed
 from harness.backends.sse_client import SSEClient
 from harness.backends.usage_dialects import AnthropicUsage, UsageUnreadable
 from harness.config.providers import resolve_endpoint
+from harness.config.redact import redact_url
 
 ANTHROPIC_VERSION = "2023-06-01"  # the Messages API version header the SDK sends
 
@@ -79,12 +80,14 @@ class AnthropicBackend(Backend):
         endpoint = resolve_endpoint(cfg)
         self._key = api_key(cfg)
         self._client = anthropic.Anthropic(base_url=endpoint.base_url, api_key=self._key, max_retries=0,
-                                           timeout=cfg.timeout_s)
+                                           timeout=cfg.timeout_s,
+                                           http_client=sdk_http_client(anthropic, endpoint.base_url))
         self._sse = SSEClient(f"{(endpoint.base_url or 'https://api.anthropic.com').rstrip('/')}/v1", self._key,
                               cfg.timeout_s, [self._key], headers={"x-api-key": self._key,
-                                                                  "anthropic-version": ANTHROPIC_VERSION})
+                                                                  "anthropic-version": ANTHROPIC_VERSION},
+                              deadline_s=cfg.deadline_s)
         return {"runtime": "anthropic-sdk", "runtime_version": anthropic.__version__, "device": "remote",
-                "endpoint": endpoint.base_url, "api_model": cfg.model}
+                "endpoint": redact_url(endpoint.base_url or ""), "api_model": cfg.model}
 
     def _params(self, prompt: Prompt) -> dict[str, Any]:
         if prompt.style != "chat":

@@ -11,17 +11,43 @@ from __future__ import annotations
 import json
 import os
 from types import ModuleType
+from typing import Any
+from urllib.parse import urlsplit
 
 from harness.backends.failures import RequestFailed, classify_status, parse_retry_after
+from harness.backends.proxy_env import is_loopback
 from harness.config.providers import resolve_endpoint
+from harness.config.redact import redact_url
+from harness.errors import ConfigError
 
 NO_KEY = "not-needed"  # servers that take no key still get a non-empty bearer token from the SDKs
 
 
 def api_key(cfg) -> str:
-    """The key from the model's environment variable (the preflight has already checked it is set)."""
+    """The key from the model's environment variable (the preflight has already checked it is set); a key
+    with anything but visible ASCII in it (a CR or LF would start a header of its own) is refused."""
     key_env = resolve_endpoint(cfg).key_env
-    return os.environ.get(key_env, "") if key_env else NO_KEY
+    key = os.environ.get(key_env, "") if key_env else NO_KEY
+    if not all(33 <= ord(c) <= 126 for c in key):
+        bad = next(c for c in key if not 33 <= ord(c) <= 126)
+        raise ConfigError(f"model '{cfg.name}': the key in {key_env} holds {_char_name(bad)}: a key is visible "
+                          "ASCII only (check for a trailing newline or a space copied with it)")
+    return key
+
+
+def sdk_http_client(sdk: ModuleType, base_url: str | None) -> Any:
+    """The HTTP client for an SDK talking to `base_url`: None (the SDK's own, which reads proxies from the
+    environment) unless the URL is plain http to this machine; then one that ignores the environment, so
+    that the key of a local server never goes to a proxy."""
+    url = urlsplit(base_url or "")
+    if url.scheme == "http" and url.hostname and is_loopback(url.hostname):
+        return sdk.DefaultHttpxClient(trust_env=False)
+    return None
+
+
+def _char_name(char: str) -> str:
+    return {"\r": "a carriage return (CR)", "\n": "a line feed (LF)", " ": "a space", "\t": "a tab"}.get(
+        char, f"the character U+{ord(char):04X}")
 
 
 
@@ -31,7 +57,7 @@ def scrub(text: str, secret: str | list[str] | None) -> str:
     for value in [secret] if secret is None or isinstance(secret, str) else secret:
         if value and value != NO_KEY:
             text = text.replace(value, "***")
-    return text
+    return redact_url(text)
 
 
 def check_streamed(stream: object) -> None:

@@ -8,9 +8,15 @@ server's. It does only what a POST to an OpenAI-compatible endpoint needs and no
 no cookies, no compression (it asks for `identity`), no HTTP/2.
 
 Errors are raised as `HTTPStreamError(kind)`: `connect` (no connection), `timeout` (nothing received for
-`timeout_s`), `closed` (the peer closed before the response's end), `protocol` (a reply that is not
-HTTP/1.1). A pooled connection the server closed while idle is retried once, on a new connection, when
-nothing of the response had arrived — what every HTTP client does; any other failure is left to the caller.
+`timeout_s`, or the request past its total `deadline_s`), `closed` (the peer closed before the response's end),
+`protocol` (a reply that is not strict HTTP/1.1, or one past a size cap). A pooled connection the server closed
+while idle is retried once, on a new connection, when nothing of the response had arrived — what every HTTP
+client does; any other failure is left to the caller.
+
+The server is not trusted: every part of a reply the client holds before handing it on has a cap (the head,
+a chunk-size line, the trailers), numbers are parsed strictly (ASCII digits only, no sign, no `0x`, no `_`),
+the CRLF after each chunk's data is checked, and a connection with bytes left over after a response's end is
+closed instead of pooled — those bytes would otherwise be read as the next request's answer.
 """
 
 from __future__ import annotations
@@ -19,14 +25,21 @@ import asyncio
 import os
 import re
 import ssl
-import urllib.request
-from base64 import b64encode
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from urllib.parse import unquote, urlsplit
+from typing import Self
+from urllib.parse import urlsplit
+
+from harness.backends.proxy_env import proxy_for
+from harness.config.redact import redact_url
 
 READ_SIZE = 1 << 16
+HEAD_LIMIT = READ_SIZE * 4  # the response head (status line and headers)
+CHUNK_LINE_LIMIT = 4096  # a chunk-size line, extensions included
+TRAILERS_LIMIT = 16 * 1024
 HEX_SIZE = re.compile(rb"[0-9A-Fa-f]{1,16}")
+DECIMAL = re.compile(r"[0-9]{1,18}")  # ASCII digits only: str.isdigit() takes "²" and "٥", which int() refuses
+DEFAULT_DEADLINE_S = 900.0
 
 
 class HTTPStreamError(Exception):
@@ -71,18 +84,23 @@ class _Connection:
 class HTTPClient:
     """POSTs to one origin (scheme, host, port) over a pool of keep-alive connections; one event loop."""
 
-    def __init__(self, base_url: str, headers: dict[str, str], timeout_s: float) -> None:
+    def __init__(self, base_url: str, headers: dict[str, str], timeout_s: float,
+                 deadline_s: float = DEFAULT_DEADLINE_S) -> None:
         url = urlsplit(base_url)
         if url.scheme not in ("http", "https") or not url.hostname:
-            raise ValueError(f"not an http(s) URL: {base_url!r}")
+            raise ValueError(f"not an http(s) URL: {redact_url(base_url)!r}")
+        for name, value in headers.items():
+            if not _visible_ascii(name) or not _visible_ascii(value, spaces=True):
+                raise ValueError(f"header {name!r}: only visible ASCII characters may be sent (no CR, LF or "
+                                 "other control characters)")
         self.tls = url.scheme == "https"
         self.host, self.port = url.hostname, url.port or (443 if self.tls else 80)
         self.prefix = url.path.rstrip("/")
-        self.timeout_s = timeout_s
+        self.timeout_s, self.deadline_s = timeout_s, deadline_s
         bracketed = f"[{self.host}]" if ":" in self.host else self.host  # an IPv6 literal
         self._authority = f"{bracketed}:{self.port}"
         host_header = bracketed if url.port is None else self._authority
-        self._proxy = _proxy_for(url.scheme, self.host)
+        self._proxy = proxy_for(url.scheme, self.host)
         self._absolute = f"{url.scheme}://{host_header}" if self._proxy and not self.tls else ""
         lines = [f"host: {host_header}", "accept-encoding: identity", "connection: keep-alive",
                  *(f"{name}: {value}" for name, value in headers.items())]
@@ -100,9 +118,9 @@ class HTTPClient:
             async with asyncio.timeout(self.timeout_s):
                 if self.tls and not proxy:
                     reader, writer = await asyncio.open_connection(host, port, ssl=self._ssl, server_hostname=self.host,
-                                                                   limit=READ_SIZE * 4)
+                                                                   limit=HEAD_LIMIT)
                     return _Connection(reader, writer)
-                reader, writer = await asyncio.open_connection(host, port, limit=READ_SIZE * 4)
+                reader, writer = await asyncio.open_connection(host, port, limit=HEAD_LIMIT)
                 if proxy and self.tls:  # a tunnel through the proxy, then TLS with the origin inside it
                     auth = f"proxy-authorization: Basic {proxy.auth}\r\n" if proxy.auth else ""
                     writer.write(f"CONNECT {self._authority} HTTP/1.1\r\nhost: {self._authority}\r\n"
@@ -127,10 +145,10 @@ class HTTPClient:
             raise
 
     def _pooled(self) -> _Connection | None:
-        """An idle connection the server has not visibly closed, or None."""
+        """An idle connection the server has not visibly closed and sent nothing on since, or None."""
         while self._idle:
             connection = self._idle.pop()
-            if not connection.reader.at_eof():
+            if not connection.reader.at_eof() and not _buffered(connection.reader):
                 return connection
             connection.close()
         return None
@@ -140,16 +158,18 @@ class HTTPClient:
         bytes block by block as they arrive (chunked framing removed), and ends at the body's end.
 
         `timeout_s` bounds each wait for the network (connecting, the response head, each block), never the
-        time the caller spends between blocks."""
+        time the caller spends between blocks; `deadline_s` bounds the whole request, however steadily bytes
+        come (a server sending one byte a second never lets `timeout_s` fire)."""
         request = (f"POST {self._absolute}{self.prefix}{path} HTTP/1.1\r\n".encode("latin-1") + self._head_lines
                    + f"\r\ncontent-type: application/json\r\ncontent-length: {len(body)}\r\n\r\n".encode("latin-1")
                    + body)
         loop = asyncio.get_running_loop()
+        end_s = loop.time() + self.deadline_s
         for attempt in (1, 2):
             # a retry always goes on a new connection: the others in the pool may have been closed too
             connection = (self._pooled() if attempt == 1 else None) or await self._connect()
             try:
-                async with asyncio.timeout(self.timeout_s) as deadline:
+                async with _Deadline(loop, self.timeout_s, end_s) as deadline:
                     connection.writer.write(request)
                     try:
                         head = await connection.reader.readuntil(b"\r\n\r\n")
@@ -160,15 +180,22 @@ class HTTPClient:
                         raise HTTPStreamError("closed", "the server closed the connection without a response") \
                             from None
                     response, framing = _parse_head(head)
-                    deadline.reschedule(None)  # no deadline while the caller has the data
+                    deadline.pause()  # no read timeout while the caller has the data
                     yield response
-                    deadline.reschedule(loop.time() + self.timeout_s)
-                    async for block in _body(connection.reader, framing, deadline, self.timeout_s):
-                        deadline.reschedule(None)
+                    deadline.rearm()
+                    leftover = False
+                    async for block in _body(connection.reader, framing, deadline):
+                        if block is _LEFTOVER:
+                            leftover = True
+                            continue
+                        deadline.pause()
                         yield block
-                        deadline.reschedule(loop.time() + self.timeout_s)
+                        deadline.rearm()
             except TimeoutError:
                 connection.close()
+                if loop.time() >= end_s - 1e-3:
+                    raise HTTPStreamError("timeout", f"the request took longer than its deadline of "
+                                          f"{self.deadline_s:g} s") from None
                 raise HTTPStreamError("timeout", f"nothing received for {self.timeout_s:g} s") from None
             except (OSError, asyncio.IncompleteReadError, asyncio.LimitOverrunError) as exc:
                 connection.close()
@@ -176,8 +203,9 @@ class HTTPClient:
             except BaseException:  # the caller stopped reading, or a protocol error: the stream's state is unknown
                 connection.close()
                 raise
-            if response.headers.get("connection", "").lower() == "close" or framing[0] == "eof":
-                connection.close()
+            if (response.headers.get("connection", "").lower() == "close" or framing[0] == "eof" or leftover
+                    or _buffered(connection.reader)):
+                connection.close()  # bytes past the response's end would be read as the next one's answer
             else:
                 connection.reused = True
                 self._idle.append(connection)
@@ -193,7 +221,7 @@ class HTTPClient:
 def _parse_head(head: bytes) -> tuple[Response, tuple[str, int]]:
     lines = head.decode("latin-1").split("\r\n")
     parts = lines[0].split(" ", 2)
-    if len(parts) < 2 or not parts[0].startswith("HTTP/1.") or not parts[1].isdigit():
+    if len(parts) < 2 or not parts[0].startswith("HTTP/1.") or not DECIMAL.fullmatch(parts[1]):
         raise HTTPStreamError("protocol", f"not an HTTP/1.1 response: {lines[0][:100]!r}")
     headers: dict[str, str] = {}
     for line in lines[1:]:
@@ -203,18 +231,33 @@ def _parse_head(head: bytes) -> tuple[Response, tuple[str, int]]:
     if "chunked" in headers.get("transfer-encoding", "").lower():
         return Response(int(parts[1]), headers), ("chunked", 0)
     if "content-length" in headers:
-        if not headers["content-length"].isdigit():
+        if not DECIMAL.fullmatch(headers["content-length"]):
             raise HTTPStreamError("protocol", f"bad content-length {headers['content-length'][:40]!r}")
         return Response(int(parts[1]), headers), ("length", int(headers["content-length"]))
     return Response(int(parts[1]), headers), ("eof", 0)
 
 
-async def _body(reader: asyncio.StreamReader, framing: tuple[str, int], deadline: asyncio.Timeout,
-                timeout_s: float) -> AsyncIterator[bytes]:
+def _chunk_size(line: bytes) -> int:
+    """The size on a chunk-size line (hex digits, then optional `;extensions`); strict: no sign, no `0x`, no
+    `_`, at most 16 digits (int(x, 16) takes all of those)."""
+    field = line.split(b";", 1)[0].rstrip(b" \t")
+    if not HEX_SIZE.fullmatch(field):
+        raise HTTPStreamError("protocol", f"bad chunk size line {line[:40]!r}")
+    return int(field, 16)
+
+
+class _LeftoverMark(bytes):
+    """The type of `_LEFTOVER`, so that no block of data can be taken for it."""
+
+
+_LEFTOVER = _LeftoverMark()  # yielded (by identity) by _body when bytes follow the response's end
+
+
+async def _body(reader: asyncio.StreamReader, framing: tuple[str, int], deadline: _Deadline) -> AsyncIterator[bytes]:
     """The body's blocks. The caller re-arms `deadline` whenever it asks for the next block; a read that
-    gives no block yet (part of a chunk's size line) pushes it on here, so that the timeout is between reads."""
+    gives no block yet (part of a chunk's size line) re-arms it here, so that the timeout is between reads.
+    Yields `_LEFTOVER` (the object) last when bytes were received past the body's end."""
     kind, length = framing
-    loop = asyncio.get_running_loop()
     if kind == "length":
         while length > 0:
             block = await reader.read(min(length, READ_SIZE))
@@ -228,7 +271,8 @@ async def _body(reader: asyncio.StreamReader, framing: tuple[str, int], deadline
             yield block
         return
     # chunked: `left` bytes of the current chunk's data are still to come; -1 when a size line is due; positions
-    # move through the buffer, which is cut once per block (not once per chunk)
+    # move through the buffer, which is cut once per block (not once per chunk). What is kept between blocks
+    # is at most a size line (capped), so each byte is scanned a bounded number of times.
     buffer, left = b"", -1
     while True:
         block = await reader.read(READ_SIZE)
@@ -246,55 +290,80 @@ async def _body(reader: asyncio.StreamReader, framing: tuple[str, int], deadline
             if left == 0:  # the CRLF after a chunk's data
                 if size_of_buffer - pos < 2:
                     break
+                if buffer[pos:pos + 2] != b"\r\n":
+                    raise HTTPStreamError("protocol", f"no CRLF after a chunk's data: {buffer[pos:pos + 20]!r}")
                 pos, left = pos + 2, -1
                 continue
-            end = find(b"\r\n", pos)
+            end = find(b"\r\n", pos, pos + CHUNK_LINE_LIMIT)
             if end < 0:
+                if size_of_buffer - pos >= CHUNK_LINE_LIMIT:
+                    raise HTTPStreamError("protocol", f"a chunk-size line longer than {CHUNK_LINE_LIMIT} bytes")
                 break
-            try:
-                size = int(buffer[pos:end], 16)
-            except ValueError:  # a chunk extension (`;name=value`), or not a size at all
-                field = buffer[pos:end].split(b";", 1)[0].strip()
-                size = int(field, 16) if HEX_SIZE.fullmatch(field) else -1
-            if size < 0:  # int() takes "-6": a negative size would never move the position on
-                raise HTTPStreamError("protocol", f"bad chunk size line {buffer[pos:end][:40]!r}")
+            size = _chunk_size(buffer[pos:end])
             if size and end + size + 4 <= size_of_buffer:  # the whole chunk is here (the common case)
+                if buffer[end + 2 + size:end + size + 4] != b"\r\n":
+                    raise HTTPStreamError("protocol", "no CRLF after a chunk's data: "
+                                          f"{buffer[end + 2 + size:end + size + 22]!r}")
                 out.append(buffer[end + 2:end + 2 + size])
                 pos = end + size + 4
                 continue
             if size == 0:  # the last chunk: read the trailers up to the blank line, then hand the data on
                 rest = buffer[end + 2:]
                 while not (rest.startswith(b"\r\n") or b"\r\n\r\n" in rest):
+                    if len(rest) > TRAILERS_LIMIT:
+                        raise HTTPStreamError("protocol", f"trailers longer than {TRAILERS_LIMIT} bytes")
                     more = await reader.read(READ_SIZE)
                     if not more:
                         raise HTTPStreamError("closed", "the server closed the connection in the trailers")
                     rest += more
-                    deadline.reschedule(loop.time() + timeout_s)
+                    deadline.rearm()
+                if len(rest) > TRAILERS_LIMIT + 4:
+                    raise HTTPStreamError("protocol", f"trailers longer than {TRAILERS_LIMIT} bytes")
                 if out:
                     yield b"".join(out)
+                after = 2 if rest.startswith(b"\r\n") else rest.index(b"\r\n\r\n") + 4
+                if len(rest) > after:
+                    yield _LEFTOVER
                 return
             pos, left = end + 2, size
         buffer = buffer[pos:]
         if out:
             yield b"".join(out) if len(out) > 1 else out[0]
         else:
-            deadline.reschedule(loop.time() + timeout_s)
+            deadline.rearm()
 
 
-@dataclass(frozen=True)
-class _Proxy:
-    host: str
-    port: int
-    auth: str | None  # base64 user:password for Proxy-Authorization, or None
+class _Deadline:
+    """asyncio.timeout for one request: `timeout_s` between reads (paused while the caller holds a block),
+    never past the request's absolute end `end_s` (loop time)."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop, timeout_s: float, end_s: float) -> None:
+        self.loop, self.timeout_s, self.end_s = loop, timeout_s, end_s
+        self._timeout = asyncio.timeout_at(self._next())
+
+    def _next(self) -> float:
+        return min(self.loop.time() + self.timeout_s, self.end_s)
+
+    async def __aenter__(self) -> Self:
+        await self._timeout.__aenter__()
+        return self
+
+    async def __aexit__(self, *exc: object) -> bool | None:
+        return await self._timeout.__aexit__(*exc)
+
+    def pause(self) -> None:
+        self._timeout.reschedule(None)
+
+    def rearm(self) -> None:
+        self._timeout.reschedule(self._next())
 
 
-def _proxy_for(scheme: str, host: str) -> _Proxy | None:
-    """The proxy the environment names for this scheme and host (http_proxy, https_proxy, no_proxy), if any."""
-    url = urllib.request.getproxies().get(scheme)
-    if not url or urllib.request.proxy_bypass(host):
-        return None
-    parts = urlsplit(url if "://" in url else f"http://{url}")
-    auth = None
-    if parts.username:
-        auth = b64encode(f"{unquote(parts.username)}:{unquote(parts.password or '')}".encode()).decode()
-    return _Proxy(parts.hostname or "", parts.port or 80, auth)
+def _buffered(reader: asyncio.StreamReader) -> int:
+    """Bytes received and not yet read. StreamReader has no public way to ask; `_buffer` has been its
+    buffer (a bytearray) in every CPython since 3.4."""
+    return len(getattr(reader, "_buffer", b""))
+
+
+def _visible_ascii(text: str, spaces: bool = False) -> bool:
+    """Only printable ASCII (and spaces where `spaces`): what a header may carry without injecting another."""
+    return all(33 <= ord(c) <= 126 or (spaces and c == " ") for c in text)

@@ -15,13 +15,13 @@ from typing import Any
 
 import openai
 
-from harness.backends.api_common import api_key, check_streamed, to_request_failed
+from harness.backends.api_common import api_key, check_streamed, sdk_http_client, to_request_failed
 from harness.backends.base import Backend, Prompt, Reasoning, Usage
 from harness.backends.failures import RequestFailed
 from harness.backends.sse_client import SSEClient
 from harness.backends.usage_dialects import UsageUnreadable, chunk_usage, read_chat_usage
 from harness.config.providers import resolve_endpoint
-from harness.config.redact import MIN_SCRUBBED_CHARS, secret_values
+from harness.config.redact import MIN_SCRUBBED_CHARS, redact_url, secret_values
 
 # Providers whose Chat Completions take a `service_tier` request parameter, and the tiers it selects.
 SERVICE_TIER_PARAM: dict[str | None, tuple[str, ...]] = {"openai": ("flex", "priority"), "fireworks": ("priority",)}
@@ -79,9 +79,9 @@ class OpenAIBackend(Backend):
         # What an error body may echo and a record must not hold: the key, and a launched server's env values.
         self._secrets = [self._key, *(v for v in secret_values(cfg) if len(v) >= MIN_SCRUBBED_CHARS)]
         self._client = openai.OpenAI(base_url=self._endpoint.base_url, api_key=self._key, max_retries=0,
-                                     timeout=cfg.timeout_s)
+                                     timeout=cfg.timeout_s, http_client=sdk_http_client(openai, self._endpoint.base_url))
         # the load generator's path (many requests in flight): a lean client, see backends/sse_client.py
-        self._sse = SSEClient(self._endpoint.base_url, self._key, cfg.timeout_s, self._secrets)
+        self._sse = SSEClient(self._endpoint.base_url, self._key, cfg.timeout_s, self._secrets, deadline_s=cfg.deadline_s)
         self._tokenizer = None
         if cfg.tokenizer is not None:
             from harness.backends.llama_cpp import GGUFTokenizer
@@ -89,7 +89,7 @@ class OpenAIBackend(Backend):
 
             self._tokenizer = GGUFTokenizer(locate_weights(cfg.tokenizer).path)
         return {"runtime": "openai-sdk", "runtime_version": openai.__version__, "device": "remote",
-                "endpoint": self._endpoint.base_url, "api_model": cfg.model}
+                "endpoint": redact_url(self._endpoint.base_url or ""), "api_model": cfg.model}
 
     def count_prompt_tokens(self, prompt: Prompt) -> int | None:
         return self._tokenizer.count_prompt(prompt) if self._tokenizer is not None else None

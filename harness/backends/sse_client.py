@@ -11,9 +11,14 @@ benchmarks/loadgen_overhead.py measures it against a minimal raw asyncio client 
 
 Failures are classified as `api_common.to_request_failed` classifies the SDK's: HTTP status →
 `classify_status` with the server's Retry-After, nothing received for `timeout_s` → `timeout`, a refused or
-lost connection → `connection` before the stream began and `disconnected` after, data that is not JSON →
-`malformed_stream`, an `error` object inside the stream → `stream_error`, a complete JSON reply to a
+lost connection → `connection` before the stream began and `disconnected` after, data that is not JSON or
+a reply that breaks HTTP's framing or a size cap → `malformed_stream`, an `error` object inside the stream → `stream_error`, a complete JSON reply to a
 streaming request → `not_streamed`. Every message is scrubbed of the key first.
+
+The server is not trusted with memory or time: an event may hold at most `EVENT_LIMIT` bytes before its
+blank line (past that: `malformed_stream`), a refused request's body is read up to `ERROR_BODY_LIMIT`
+bytes, and the bytes held between blocks are searched only where new ones arrived (linear time however
+the stream is cut). The request's total time is bounded by `deadline_s` (see backends/http_stream.py).
 """
 
 from __future__ import annotations
@@ -27,21 +32,23 @@ import orjson
 
 from harness.backends.api_common import scrub
 from harness.backends.failures import RequestFailed, classify_status, parse_retry_after
-from harness.backends.http_stream import HTTPClient, HTTPStreamError, Response
+from harness.backends.http_stream import DEFAULT_DEADLINE_S, HTTPClient, HTTPStreamError, Response
 
 DEFAULT_BASE_URL = "https://api.openai.com/v1"  # the OpenAI SDK's default, after OPENAI_BASE_URL
-ERROR_BODY_CHARS = 2000
-DONE = b"data: [DONE]"  # how much of a refused request's body goes into the record's message
+ERROR_BODY_CHARS = 2000  # how much of a refused request's body goes into the record's message
+ERROR_BODY_LIMIT = 64 * 1024  # how much of it is read at all
+EVENT_LIMIT = 8 * 1024 * 1024  # one event's bytes before its blank line
+DONE = b"data: [DONE]"
 
 
 class SSEClient:
     """Streams JSON events from POSTs to one base URL; one instance per backend, used on one event loop."""
 
     def __init__(self, base_url: str | None, key: str, timeout_s: float, secrets: list[str],
-                 headers: dict[str, str] | None = None) -> None:
+                 headers: dict[str, str] | None = None, deadline_s: float = DEFAULT_DEADLINE_S) -> None:
         self.base_url = (base_url or os.environ.get("OPENAI_BASE_URL") or DEFAULT_BASE_URL).rstrip("/")
         auth = headers if headers is not None else {"authorization": f"Bearer {key}"}  # Anthropic: x-api-key
-        self._http = HTTPClient(self.base_url, {**auth, "accept": "text/event-stream"}, timeout_s)
+        self._http = HTTPClient(self.base_url, {**auth, "accept": "text/event-stream"}, timeout_s, deadline_s)
         self._secrets = secrets
 
     async def events(self, path: str, body: dict[str, Any]) -> AsyncIterator[list[dict[str, Any]]]:
@@ -53,10 +60,10 @@ class SSEClient:
             async with contextlib.aclosing(self._http.post(path, orjson.dumps(body))) as blocks:
                 response: Response = await anext(blocks)
                 if response.status >= 400:
-                    text = b"".join([block async for block in blocks]).decode("utf-8", "replace")
                     raise RequestFailed(classify_status(response.status),
                                         # scrubbed before it is cut: a key across the cut would leave its start
-                                        self._scrub(f"Error code: {response.status} - {text}")[:ERROR_BODY_CHARS],
+                                        self._scrub(f"Error code: {response.status} - {await _head_of(blocks)}")
+                                        [:ERROR_BODY_CHARS],
                                         status_code=response.status,
                                         retry_after_s=parse_retry_after(response.headers))
                 kind = response.headers.get("content-type", "")
@@ -64,30 +71,39 @@ class SSEClient:
                     raise RequestFailed("not_streamed", f"the server answered a streaming request with a complete "
                                         f"{kind.split(';')[0].strip() or 'untyped'} reply, not an event stream; "
                                         "TTFT cannot be measured")
-                streaming, pending, done = True, b"", False
+                # `pending`: the bytes after the last blank line, CR and CRLF already made LF; it never holds a
+                # blank line, so a new one can only be found in what a block adds (and the LF before it)
+                streaming, pending, held, done = True, bytearray(), b"", False
                 async for block in blocks:
                     if done:  # after [DONE]: read on to the body's end, so that the connection is kept
                         continue
+                    if held:
+                        block, held = held + block, b""
+                    if b"\r" in block:  # CRLF or CR line ends; a CR at the very end may be half of a CRLF
+                        if block.endswith(b"\r"):
+                            block, held = block[:-1], b"\r"
+                        block = block.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
+                    start = max(0, len(pending) - 1)
                     pending += block
-                    if b"\r" in pending:  # CRLF or CR line ends; a CR at the very end may be half of a CRLF
-                        held = b"\r" if pending.endswith(b"\r") else b""
-                        pending = pending[:len(pending) - len(held)].replace(b"\r\n", b"\n").replace(b"\r", b"\n")
-                    else:
-                        held = b""
-                    cut = pending.rfind(b"\n\n")
+                    cut = pending.rfind(b"\n\n", start)
                     if cut < 0:
-                        pending += held
+                        if len(pending) > EVENT_LIMIT:
+                            raise RequestFailed("malformed_stream", f"an event longer than {EVENT_LIMIT} bytes "
+                                                "without its blank line")
                         continue
-                    region, pending = pending[:cut], pending[cut + 2:] + held
+                    region = bytes(pending[:cut])
+                    del pending[:cut + 2]
                     parsed, done = self._parse(region)
                     if parsed:
                         yield parsed
-                if pending.strip() and not done:  # a last event without its blank line
-                    parsed, _ = self._parse(pending)
+                pending += held
+                if bytes(pending).strip() and not done:  # a last event without its blank line
+                    parsed, _ = self._parse(bytes(pending))
                     if parsed:
                         yield parsed
         except HTTPStreamError as exc:
-            error_class = {"timeout": "timeout", "connect": "connection"}.get(
+            # a reply that breaks HTTP's framing or a size cap is the server's fault, not the network's: not retried
+            error_class = {"timeout": "timeout", "connect": "connection", "protocol": "malformed_stream"}.get(
                 exc.kind, "disconnected" if streaming else "connection")
             raise RequestFailed(error_class, self._scrub(f"{exc.kind}: {exc}")) from None
 
@@ -106,8 +122,8 @@ class SSEClient:
                 events = orjson.loads(b"[" + region[6:].replace(b"\n\ndata: ", b",") + b"]")
             except orjson.JSONDecodeError:
                 pass
-            else:
-                if b'"error"' not in region:
+            else:  # one object per event: `data: {"a": 1}, 5` would otherwise pass as two events
+                if len(events) == region.count(b"\n\ndata: {") + 1 and b'"error"' not in region:
                     return events, done
         elif not region:
             return [], done
@@ -132,13 +148,27 @@ class SSEClient:
                 raise RequestFailed("malformed_stream", self._scrub(f"event data is not a JSON object: {data!r}")
                                     [:ERROR_BODY_CHARS])
             if event.get("error"):
-                raise RequestFailed("stream_error", self._scrub(f"error event in the stream: {event['error']}"))
+                raise RequestFailed("stream_error", self._scrub(f"error event in the stream: {event['error']}")
+                                    [:ERROR_BODY_CHARS])
             parsed.append(event)
         return parsed, False
 
     def _scrub(self, text: str) -> str:
+        """`text` without the secrets (and URL credentials)."""
         return scrub(text, self._secrets)
 
     async def close(self) -> None:
         """Close the idle connections (inside the event loop that used them)."""
         await self._http.close()
+
+
+async def _head_of(blocks: AsyncIterator[Response | bytes]) -> str:
+    """The first `ERROR_BODY_LIMIT` bytes of a body, as text; the rest is left unread (the connection is then
+    closed, not pooled)."""
+    kept, size = [], 0
+    async for block in blocks:
+        kept.append(block)
+        size += len(block)
+        if size >= ERROR_BODY_LIMIT:
+            break
+    return b"".join(kept)[:ERROR_BODY_LIMIT].decode("utf-8", "replace")

@@ -21,7 +21,11 @@ _BLOCKS = {
     0: (1, 4), 1: (1, 2), 2: (32, 18), 3: (32, 20), 6: (32, 22), 7: (32, 24), 8: (32, 34), 9: (32, 36),
     10: (256, 84), 11: (256, 110), 12: (256, 144), 13: (256, 176), 14: (256, 210), 15: (256, 292),
     24: (1, 1), 25: (1, 2), 26: (1, 4), 27: (1, 8), 28: (1, 8), 30: (1, 2),
+    # the i-quants, ternary and FP4 types (sizes as ggml's block structs; gguf-py's GGML_QUANT_SIZES agrees)
+    16: (256, 66), 17: (256, 74), 18: (256, 98), 19: (256, 50), 20: (32, 18), 21: (256, 110), 22: (256, 82),
+    23: (256, 136), 29: (256, 56), 34: (256, 54), 35: (256, 66), 39: (32, 17), 40: (64, 36), 41: (128, 18),
 }
+MAX_ARRAY_DEPTH = 4  # arrays of arrays: ggml itself reads none; a deeper nesting is a corrupt or hostile header
 # Metadata keys kept for the manifest (vocabularies and templates are large and left out).
 KEPT_KEYS = ("general.architecture", "general.name", "general.size_label", "general.file_type",
              "general.quantization_version")
@@ -62,29 +66,53 @@ class _Reader:
         self.pos += length
         return raw.decode("utf-8", errors="replace")
 
-    def value(self, kind: int, keep: bool) -> Any:
+    def value(self, kind: int, keep: bool, depth: int = 0) -> Any:
         if kind in _SCALARS:
             return self.take(_SCALARS[kind])
         if kind == _STRING:
             return self.string()
         if kind == _ARRAY:
+            if depth >= MAX_ARRAY_DEPTH:
+                raise GGUFError(f"metadata arrays nested more than {MAX_ARRAY_DEPTH} deep (corrupt header)")
             item_kind, count = self.take("<I"), self.take("<Q")
             if item_kind in _SCALARS and not keep:  # skip fixed-size arrays without decoding them
                 self.pos += struct.calcsize(_SCALARS[item_kind]) * count
+                if self.pos > len(self.buffer):
+                    raise GGUFError("header ends early (truncated file)")
                 return None
-            items = [self.value(item_kind, keep) for _ in range(count)]
+            items = [self.value(item_kind, keep, depth + 1) for _ in range(count)]
             return items if keep else None
         raise GGUFError(f"unknown metadata value type {kind} (corrupt header)")
 
 
 def read_gguf_info(path: Path) -> GGUFInfo:
-    """Parse and check a GGUF header; raise `GGUFError` saying what is wrong."""
+    """Parse and check a GGUF header; raise `GGUFError` saying what is wrong (never another exception for a
+    file's content: the header is untrusted bytes)."""
     with Path(path).open("rb") as handle:
         size = Path(path).stat().st_size
         if size < 24:
             raise GGUFError(f"file has {size} bytes, too short for a GGUF header")
         with mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ) as buffer:
-            return _parse(_Reader(buffer), size)
+            return parse_gguf(buffer, size)
+
+
+def parse_gguf(buffer: Any, size: int) -> GGUFInfo:
+    """`read_gguf_info` on bytes already in memory (a buffer of `size` bytes)."""
+    if size < 24:
+        raise GGUFError(f"file has {size} bytes, too short for a GGUF header")
+    try:
+        return _parse(_Reader(buffer), size)
+    except (struct.error, OverflowError, MemoryError, RecursionError, ValueError, TypeError) as exc:
+        if isinstance(exc, GGUFError):
+            raise
+        raise GGUFError(f"corrupt header ({type(exc).__name__}: {exc})") from None
+
+
+def _alignment(value: Any) -> int:
+    """general.alignment: a power of two (ggml refuses anything else; 0 would divide by zero below)."""
+    if not isinstance(value, int) or isinstance(value, bool) or value <= 0 or value & (value - 1):
+        raise GGUFError(f"general.alignment {value!r} is not a power of two (corrupt header)")
+    return value
 
 
 def _parse(reader: _Reader, size: int) -> GGUFInfo:
@@ -101,21 +129,25 @@ def _parse(reader: _Reader, size: int) -> GGUFInfo:
         key = reader.string()
         value = reader.value(reader.take("<I"), keep=key in KEPT_KEYS)
         if key == "general.alignment":
-            alignment = int(value)
+            alignment = _alignment(value)
         elif key in KEPT_KEYS:
             metadata[key] = value
     required, n_parameters = 0, 0
     for _ in range(n_tensors):
-        reader.string()
+        name = reader.string()
         n_dims = reader.take("<I")
         if n_dims > 8:
             raise GGUFError(f"tensor with {n_dims} dimensions (corrupt header)")
+        dims = [reader.take("<Q") for _ in range(n_dims)]
         elements = 1
-        for _ in range(n_dims):
-            elements *= reader.take("<Q")
+        for dim in dims:
+            elements *= dim
         kind, offset = reader.take("<I"), reader.take("<Q")
         n_parameters += elements
         block = _BLOCKS.get(kind)
+        if block and dims and dims[0] % block[0]:
+            raise GGUFError(f"tensor {name[:80]!r}: its first dimension {dims[0]} is not a multiple of its type's "
+                            f"block of {block[0]} (corrupt header)")
         nbytes = elements // block[0] * block[1] if block else 0
         required = max(required, offset + nbytes)
     data_start = -(-reader.pos // alignment) * alignment

@@ -263,6 +263,8 @@ class ApiModel(StrictModel):
     temperature: float | None = Field(default=0.0, ge=0, le=2)
     stop: list[str] = Field(default_factory=list)
     timeout_s: float = Field(default=120.0, gt=0)
+    deadline_s: float = Field(default=900.0, gt=0, description="a streamed request's total time limit on the load "
+                              "client, however steadily bytes come (timeout_s bounds each wait)")
     max_attempts: int = Field(default=5, ge=1, le=20)
     concurrency: int = Field(default=1, ge=1, le=1024)
     max_tokens_floor: int | None = Field(default=None, ge=1, description="output budget at least this (reasoning models)")

@@ -262,16 +262,23 @@ def check_gguf(path: Path, key: str, model_name: str) -> GGUFInfo:
 
 
 def file_sha256(path: Path) -> str:
-    """sha256 of a file, cached by (path, size, mtime) so large weights are hashed once."""
+    """sha256 of a file, cached so that large weights are hashed once.
+
+    The cache is keyed on (path, device, inode, size, mtime, ctime). mtime alone can be set back by anyone
+    who can write the file (`touch -d`), so a file rewritten in place with its size and mtime restored would
+    pass its digest check; ctime cannot be set from user space and changes on every write or rename, so a
+    changed file is hashed again. What stays trusted: whoever can write the cache file itself (under the
+    harness's cache folder) can also write the weights, so the cache adds no trust beyond that folder's
+    permissions. HARNESS_REHASH=1 ignores the cache (a full check, minutes for large weights)."""
     path = Path(path).resolve()
     stat = path.stat()
-    key = f"{path}|{stat.st_size}|{stat.st_mtime_ns}"
+    key = f"{path}|{stat.st_dev}:{stat.st_ino}|{stat.st_size}|{stat.st_mtime_ns}|{stat.st_ctime_ns}"
     index_path = cache_dir() / "sha256.json"
     try:
         index = json.loads(index_path.read_text())
     except (OSError, ValueError):
         index = {}
-    if key in index:
+    if key in index and os.environ.get("HARNESS_REHASH") != "1":
         return index[key]
     digest = hashlib.sha256()
     with path.open("rb") as handle:

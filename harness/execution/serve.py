@@ -12,6 +12,7 @@ parent-death signal), so even a SIGKILL of the harness leaves no orphan behind.
 from __future__ import annotations
 
 import ctypes
+import http.client
 import importlib.metadata as md
 import os
 import re
@@ -107,7 +108,7 @@ class Server:
             probe = urllib.request.Request(self.ready_url, headers={"Authorization": f"Bearer {self.api_key}"}
                                            if self.api_key else {})
             try:
-                with urllib.request.urlopen(probe, timeout=2) as response:
+                with DIRECT.open(probe, timeout=2) as response:
                     if response.status == 200:
                         return time.perf_counter() - t0
             except urllib.error.HTTPError as exc:
@@ -116,7 +117,7 @@ class Server:
                     raise ModelLoadError(f"the server at {self.ready_url} is up but rejects the key (HTTP {exc.code}): "
                                          "set the model's api_key_env to the variable holding the key the server "
                                          f"expects: {self.log_tail()}") from None
-            except (urllib.error.URLError, OSError):
+            except (urllib.error.URLError, OSError, http.client.HTTPException):
                 pass
             time.sleep(0.25)
         self.stop()
@@ -164,17 +165,30 @@ class Server:
         return self.process.pid if self.process else None
 
 
+class _NoRedirect(urllib.request.HTTPRedirectHandler):
+    """Refuses every redirect: the probe and the scrape carry the model's key, which must go to no other host."""
+
+    def redirect_request(self, req, fp, code, msg, headers, newurl):
+        return None
+
+
+# The readiness probe and the /metrics scrape: straight to the server (no proxy from the environment: the key
+# of a server started here has no business at a proxy) and never redirected (a 3xx is an answer, not ready).
+DIRECT = urllib.request.build_opener(urllib.request.ProxyHandler({}), _NoRedirect)
+METRICS_LIMIT = 8 * 1024 * 1024
+
+
 def scrape_metrics(base_url: str, api_key: str | None = None) -> dict[str, float] | None:
     """Prometheus counters and gauges from the server's /metrics (text format), or None when it has none.
     Sent with the model's key, as its requests are: a server that needs one guards /metrics too."""
     root = re.sub(r"/v1/?$", "", base_url.rstrip("/"))
     headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
     try:
-        with urllib.request.urlopen(urllib.request.Request(f"{root}/metrics", headers=headers), timeout=5) as response:
+        with DIRECT.open(urllib.request.Request(f"{root}/metrics", headers=headers), timeout=5) as response:
             if response.status != 200:
                 return None
-            text = response.read().decode("utf-8", "replace")
-    except (urllib.error.URLError, OSError, ValueError):
+            text = response.read(METRICS_LIMIT).decode("utf-8", "replace")
+    except (urllib.error.URLError, OSError, ValueError, http.client.HTTPException):
         return None
     values = {}
     for line in text.splitlines():

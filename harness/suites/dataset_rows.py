@@ -95,12 +95,25 @@ def _split_patterns(configs: list[dict[str, Any]], config: str | None,
             for item in files:
                 paths = item.get("path")
                 patterns[item.get("split", "train")] = [paths] if isinstance(paths, str) else list(paths or [])
+                for pattern in patterns[item.get("split", "train")]:
+                    _check_pattern(pattern, wanted)
             missing = [s for s in splits if s not in patterns]
             if missing:
                 raise InputError(f"split {missing[0]!r} is not in config {wanted!r} (splits: {', '.join(patterns)})")
             return {s: patterns[s] for s in splits}
     names = ", ".join(str(c.get("config_name", "default")) for c in configs)
     raise InputError(f"config {wanted!r} is not in the dataset card (configs: {names})")
+
+
+def _check_pattern(pattern: Any, config: str) -> None:
+    """A card's data-file pattern must name files inside the snapshot: a relative path, no `..`, no URL
+    (`../x`, `/etc/x` or `hf://other/repo` would read files the pinned revision does not hold)."""
+    text = str(pattern)
+    parts = text.replace("\\", "/").split("/")
+    if not isinstance(pattern, str) or not text or text.startswith(("/", "~")) or ".." in parts or "://" in text \
+            or (len(text) > 1 and text[1] == ":"):
+        raise InputError(f"dataset card: config {config!r}: key 'data_files': {text[:100]!r} is not a path inside "
+                         "the dataset's repository")
 
 
 def _snapshot(hub: Any, repo: str, revision: str, config: str | None, splits: list[str],

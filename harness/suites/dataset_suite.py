@@ -133,10 +133,9 @@ class DatasetSuiteSpec(StrictModel):
 
 
 def _environment() -> Any:
-    from jinja2 import StrictUndefined
-    from jinja2.sandbox import ImmutableSandboxedEnvironment
+    from harness.suites.jinja_limits import BoundedEnvironment
 
-    return ImmutableSandboxedEnvironment(undefined=StrictUndefined, keep_trailing_newline=True)
+    return BoundedEnvironment()
 
 
 class Templates:
@@ -146,7 +145,7 @@ class Templates:
         from jinja2 import TemplateSyntaxError
 
         self.path = path
-        env = _environment()
+        env = self.env = _environment()
         sources = {"prompt.chat": spec.prompt.chat, "prompt.completion": spec.prompt.completion or spec.prompt.chat,
                    "prompt.system": spec.prompt.system, "prompt.preamble": spec.prompt.preamble, "id": spec.id,
                    "expected.template": spec.expected.template if isinstance(spec.expected, ExpectedSpec) else None,
@@ -160,17 +159,26 @@ class Templates:
             except TemplateSyntaxError as exc:
                 raise SuiteError(f"{path}: key '{key}': template syntax error: {exc.message} (line {exc.lineno})") \
                     from None
+            except (RecursionError, MemoryError, ValueError, TypeError, OverflowError) as exc:  # nesting, folding
+                raise SuiteError(f"{path}: key '{key}': template cannot be compiled: {type(exc).__name__}: "
+                                 f"{str(exc)[:200]}") from None
 
     def has(self, key: str) -> bool:
         return key in self.compiled
 
     def render(self, key: str, row: dict[str, Any]) -> str:
+        """The template at `key` rendered over `row`, within the render limits (suites/jinja_limits.py); any
+        failure is a SuiteError naming the file, the key and the row."""
         from jinja2 import TemplateError
 
         try:
-            return self.compiled[key].render(**row)
+            return self.env.render(self.compiled[key], row)
         except TemplateError as exc:
-            raise SuiteError(f"{self.path}: key '{key}': {exc} (row {row.get('index')})") from None
+            raise SuiteError(f"{self.path}: key '{key}': {str(exc)[:500]} (row {row.get('index')})") from None
+        except (ArithmeticError, TypeError, ValueError, LookupError, RecursionError, MemoryError) as exc:
+            # an error inside an expression ({{ 1 / 0 }}, {{ 'a' + 1 }}) is not a TemplateError
+            raise SuiteError(f"{self.path}: key '{key}': {type(exc).__name__}: {str(exc)[:500]} "
+                             f"(row {row.get('index')})") from None
 
 
 def _source_record(spec: DatasetSuiteSpec, path: Path) -> dict[str, Any]:

@@ -111,6 +111,8 @@ def load_suite_file(path: Path, selection: Selection | None = None) -> Suite:
             lines = path.read_text(encoding="utf-8").splitlines()
         except OSError as exc:
             raise SuiteError(f"{path}: cannot read suite: {exc}") from None
+        except UnicodeDecodeError as exc:
+            raise SuiteError(f"{path}: not UTF-8 text (byte {exc.start})") from None
         raw_tasks = []
         for number, line in enumerate(lines, 1):
             if line.strip():
@@ -118,6 +120,8 @@ def load_suite_file(path: Path, selection: Selection | None = None) -> Suite:
                     raw_tasks.append(json.loads(line))
                 except json.JSONDecodeError as exc:
                     raise SuiteError(f"{path}:{number}: malformed JSON: {exc.msg}") from None
+                except RecursionError:
+                    raise SuiteError(f"{path}:{number}: malformed JSON: nested too deeply") from None
         return _build_suite(path, path.stem, 1, "", {}, raw_tasks, selection)
     try:
         raw = load_yaml_file(path, "suite file")

@@ -32,6 +32,12 @@ import numpy as np
 from harness.errors import SuiteError
 
 DEFAULT_REQUESTS = 20
+# Bounds on a trace row: far above any model's context and any replay's length, far below what would
+# overflow a float sum or make the replay's clock meaningless.
+MAX_TOKENS = 10_000_000
+MAX_TRACE_AT_S = 366 * 24 * 3600.0
+MAX_REQUESTS = 1_000_000
+MAX_SEED = 2**32 - 1
 _KEYS = {"in", "out", "prefix", "n", "seed", "reuse", "trace"}
 
 
@@ -57,7 +63,7 @@ class Distribution:
         else:
             probabilities = np.asarray(self.weights) / sum(self.weights)
             raw = rng.choice(np.asarray(self.values), size=n, p=probabilities)
-        return [max(1, int(round(v))) for v in raw]
+        return [min(MAX_TOKENS, max(1, int(round(v)))) for v in np.clip(raw, 1, MAX_TOKENS)]
 
     def describe(self) -> str:
         if self.kind == "fixed":
@@ -100,22 +106,25 @@ def _fail(spec: str, key: str, message: str) -> SuiteError:
     return SuiteError(f"--workload {spec!r}: key '{key}': {message}")
 
 
-def _number(spec: str, key: str, text: str) -> float:
+def _number(spec: str, key: str, text: str, upper: float = MAX_TOKENS) -> float:
     try:
         value = float(text)
     except ValueError:
         raise _fail(spec, key, f"{text!r} is not a number") from None
-    if not np.isfinite(value) or value < 0:
-        raise _fail(spec, key, f"{text!r} must be a finite number >= 0")
+    if not np.isfinite(value) or not 0 <= value <= upper:
+        raise _fail(spec, key, f"{text!r} must be a finite number from 0 to {upper:,.0f}")
     return value
 
 
 def _histogram(spec: str, key: str, path_text: str) -> Distribution:
     path = Path(path_text)
     try:
-        rows = [row for row in csv.reader(path.read_text().splitlines()) if row and not row[0].startswith("#")]
+        rows = [row for row in csv.reader(path.read_text(encoding="utf-8").splitlines())
+                if row and not row[0].startswith("#")]
     except OSError as exc:
         raise _fail(spec, key, f"cannot read histogram file {path}: {exc.strerror}") from None
+    except (UnicodeDecodeError, csv.Error) as exc:
+        raise _fail(spec, key, f"histogram file {path} is not CSV text: {exc}") from None
     values, weights = [], []
     for number, row in enumerate(rows, 1):
         if number == 1 and not row[0].strip().lstrip("-").replace(".", "").isdigit():
@@ -123,7 +132,7 @@ def _histogram(spec: str, key: str, path_text: str) -> Distribution:
         if len(row) != 2:
             raise _fail(spec, key, f"{path}:{number}: expected 'tokens,weight'")
         values.append(int(_number(spec, key, row[0])))
-        weights.append(_number(spec, key, row[1]))
+        weights.append(_number(spec, key, row[1], upper=1e12))
     if not values or sum(weights) <= 0:
         raise _fail(spec, key, f"{path}: no rows with a positive weight")
     return Distribution("hist", values=tuple(values), weights=tuple(weights))
@@ -156,14 +165,20 @@ def read_trace(spec: str, path_text: str) -> list[dict[str, Any]]:
         lines = path.read_text(encoding="utf-8").splitlines()
     except OSError as exc:
         raise _fail(spec, "trace", f"cannot read {path}: {exc.strerror}") from None
+    except UnicodeDecodeError as exc:
+        raise _fail(spec, "trace", f"{path} is not UTF-8 text (byte {exc.start})") from None
     rows: list[dict[str, Any]] = []
     for number, line in enumerate(lines, 1):
         if not line.strip():
             continue
         where = f"{path}:{number}"
         try:
-            raw = json.loads(line)
-        except json.JSONDecodeError as exc:
+            raw = json.loads(line, parse_constant=_no_constant)
+        except RecursionError:
+            raise SuiteError(f"{where}: malformed JSON: nested too deeply") from None
+        except ValueError as exc:  # JSONDecodeError, or a NaN/Infinity constant
+            if not isinstance(exc, json.JSONDecodeError):
+                raise SuiteError(f"{where}: {exc}") from None
             raise SuiteError(f"{where}: malformed JSON: {exc.msg}") from None
         if not isinstance(raw, dict):
             raise SuiteError(f"{where}: expected an object with input_tokens and output_tokens")
@@ -174,8 +189,8 @@ def read_trace(spec: str, path_text: str) -> list[dict[str, Any]]:
         row: dict[str, Any] = {}
         for key in ("input_tokens", "output_tokens"):
             value = raw.get(key)
-            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-                raise SuiteError(f"{where}: key '{key}': must be an integer >= 1")
+            if not isinstance(value, int) or isinstance(value, bool) or not 1 <= value <= MAX_TOKENS:
+                raise SuiteError(f"{where}: key '{key}': must be an integer from 1 to {MAX_TOKENS:,}")
             row[key] = value
         if raw.get("prefix_id") is not None:
             row["prefix_id"] = str(raw["prefix_id"])
@@ -186,8 +201,9 @@ def read_trace(spec: str, path_text: str) -> list[dict[str, Any]]:
             row["prefix_tokens"] = prefix_tokens
         if raw.get("at_s") is not None:
             at_s = raw["at_s"]
-            if not isinstance(at_s, (int, float)) or isinstance(at_s, bool) or at_s < 0:
-                raise SuiteError(f"{where}: key 'at_s': must be a number of seconds >= 0")
+            if not isinstance(at_s, (int, float)) or isinstance(at_s, bool) or not 0 <= at_s <= MAX_TRACE_AT_S:
+                raise SuiteError(f"{where}: key 'at_s': must be a finite number of seconds from 0 to "
+                                 f"{MAX_TRACE_AT_S:g}")
             if rows and rows[-1].get("at_s") is not None and at_s < rows[-1]["at_s"]:
                 raise SuiteError(f"{where}: key 'at_s': arrival times must not decrease")
             row["at_s"] = float(at_s)
@@ -197,6 +213,10 @@ def read_trace(spec: str, path_text: str) -> list[dict[str, Any]]:
     if 0 < sum("at_s" in r for r in rows) < len(rows):
         raise _fail(spec, "trace", f"{path}: give at_s on every row or on none")
     return rows
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a number a trace may hold (JSON has no NaN or Infinity)")
 
 
 def parse_workload(text: str) -> WorkloadSpec:
@@ -210,7 +230,7 @@ def parse_workload(text: str) -> WorkloadSpec:
     reuse = parts.get("reuse", "off")
     if reuse not in ("on", "off"):
         raise _fail(text, "reuse", "on or off")
-    seed = int(_number(text, "seed", parts.get("seed", "0")))
+    seed = int(_number(text, "seed", parts.get("seed", "0"), MAX_SEED))
     if "trace" in parts:
         extra = sorted(set(parts) - {"trace", "reuse", "seed"})
         if extra:
@@ -221,7 +241,7 @@ def parse_workload(text: str) -> WorkloadSpec:
     for key in ("in", "out"):
         if key not in parts:
             raise _fail(text, key, "required (e.g. in=2000,out=300)")
-    n = _number(text, "n", parts.get("n", str(DEFAULT_REQUESTS)))
+    n = _number(text, "n", parts.get("n", str(DEFAULT_REQUESTS)), MAX_REQUESTS)
     if n < 1 or n != int(n):
         raise _fail(text, "n", "must be a whole number of requests >= 1")
     share, prefix_tokens = 0.0, 0
