@@ -59,31 +59,40 @@ def makefile_cmake_args() -> str:
     return match.group(1).strip() if match else ""
 
 
-def build_llama_bench(cmake_args: str) -> Path:
-    """The llama-bench executable built from llama-cpp-python's vendored llama.cpp, built if not cached."""
+def build_llama_tool(cmake_args: str, target: str = "llama-bench") -> Path:
+    """A llama.cpp tool (`llama-bench`, `llama-batched-bench`) built from llama-cpp-python's vendored
+    llama.cpp with `cmake_args`, built (that target only) if not cached; the build folder is shared by the
+    tools, keyed by the llama-cpp-python version and the flags."""
     version = llama_cpp.__version__
     root = cache_dir() / "llama-bench"
     build = root / f"build-{hashlib.sha256(f'{version}|{cmake_args}'.encode()).hexdigest()[:12]}"
-    exe = build / "bin" / "llama-bench"
+    exe = build / "bin" / target
     if exe.exists():
         return exe
     source = root / "src" / version
     if not source.exists():
         sdist = root / f"llama_cpp_python-{version}.tar.gz"
         if not sdist.exists():
-            subprocess.run([sys.executable, "-m", "pip", "download", "--no-deps", "--no-binary", ":all:",
+            subprocess.run([sys.executable, "-m", "pip", "download", "--no-deps", "--no-binary", "llama-cpp-python",
                             f"llama-cpp-python=={version}", "-d", str(root)], check=True)
         with tarfile.open(sdist) as archive:
             archive.extractall(root / "src", filter="data")
         (root / "src" / f"llama_cpp_python-{version}").rename(source)
-    print(f"building llama-bench from {source}/vendor/llama.cpp (once; a few CPU minutes)", file=sys.stderr)
+    print(f"building {target} from {source}/vendor/llama.cpp (once; a few CPU minutes)", file=sys.stderr)
     # the options llama-cpp-python's own CMakeLists sets for its build, plus the Makefile's flags
-    subprocess.run(["cmake", "-S", str(source / "vendor" / "llama.cpp"), "-B", str(build), "-DCMAKE_BUILD_TYPE=Release",
-                    "-DBUILD_SHARED_LIBS=ON", "-DLLAMA_CURL=OFF", "-DLLAMA_BUILD_TESTS=OFF",
-                    "-DLLAMA_BUILD_SERVER=OFF", *cmake_args.split()], check=True, stdout=subprocess.DEVNULL)
-    subprocess.run(["cmake", "--build", str(build), "--target", "llama-bench", "-j", str(os.cpu_count() or 1)],
+    if not (build / "CMakeCache.txt").exists():
+        subprocess.run(["cmake", "-S", str(source / "vendor" / "llama.cpp"), "-B", str(build),
+                        "-DCMAKE_BUILD_TYPE=Release", "-DBUILD_SHARED_LIBS=ON", "-DLLAMA_CURL=OFF",
+                        "-DLLAMA_BUILD_TESTS=OFF", "-DLLAMA_BUILD_SERVER=OFF", *cmake_args.split()],
+                       check=True, stdout=subprocess.DEVNULL)
+    subprocess.run(["cmake", "--build", str(build), "--target", target, "-j", str(os.cpu_count() or 1)],
                    check=True, stdout=subprocess.DEVNULL)
     return exe
+
+
+def build_llama_bench(cmake_args: str) -> Path:
+    """The llama-bench executable (see `build_llama_tool`)."""
+    return build_llama_tool(cmake_args, "llama-bench")
 
 
 def llama_bench(exe: Path, cfg: LlamaCppModel, threads: int, kind: str, reps: int, depth: int) -> float:

@@ -1,8 +1,9 @@
-"""Per-load-level figures for profiled server endpoints, derived from records and the manifest.
+"""Per-load-level figures for profiled server endpoints and in-process models, derived from records and the manifest.
 
 For each model and level (`concurrent:4`, `poisson:2`, ...), with W the level's wall time:
 
-- request throughput = finished requests / W; system output tok/s = their output tokens / W
+- request throughput = finished requests / W; system output tok/s = their output tokens / W; capacity per
+  day = request throughput x 86,400 (what one machine serves at this level, for this request mix)
 - TTFT, ITL (per request) and E2E percentiles (p50, p90, p99)
 - goodput = requests that met every SLO given (`--slo ttft_ms=..,itl_ms=..,e2e_ms=..`) / W
 - energy per task = the level's energy window / finished requests, with its source label
@@ -68,10 +69,11 @@ def level_summary(frame: pd.DataFrame, manifest: dict[str, Any], slos: dict[str,
                 "model": model, "level": level, "concurrency": stats.get("concurrency"),
                 "rate_per_s": stats.get("rate_per_s"), "n_requests": len(group), "n_ok": len(ok), "wall_s": wall_s,
                 "request_throughput_per_s": len(ok) / wall_s if wall_s else None,
+                "capacity_tasks_per_day": len(ok) / wall_s * 86400 if wall_s else None,
                 "output_tok_per_s_system": float(ok["output_tokens"].sum()) / wall_s if wall_s else None,
                 "ttft_p50_s": _q(ok["ttft_s"], 0.5), "ttft_p90_s": _q(ok["ttft_s"], 0.9), "ttft_p99_s": _q(ok["ttft_s"], 0.99),
-                "itl_p50_s": _q(ok["itl_s"], 0.5), "itl_p99_s": _q(ok["itl_s"], 0.99),
-                "e2e_p50_s": _q(ok["e2e_s"], 0.5), "e2e_p99_s": _q(ok["e2e_s"], 0.99),
+                "itl_p50_s": _q(ok["itl_s"], 0.5), "itl_p90_s": _q(ok["itl_s"], 0.9), "itl_p99_s": _q(ok["itl_s"], 0.99),
+                "e2e_p50_s": _q(ok["e2e_s"], 0.5), "e2e_p90_s": _q(ok["e2e_s"], 0.9), "e2e_p99_s": _q(ok["e2e_s"], 0.99),
                 "goodput_per_s": len(met) / wall_s if wall_s and slos else None,
                 "energy_j_per_task": energy_j / len(ok) if energy_j is not None and len(ok) else None,
                 "energy_source": source, "cost_usd_per_task": cost, "self_hosted": bool(local),

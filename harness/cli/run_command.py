@@ -29,6 +29,7 @@ from harness.cost.pricing import API_KINDS
 from harness.energy.select import EnergySettings
 from harness.errors import EXIT_FAILURES_RECORDED, EXIT_INTERRUPTED, EXIT_OK, InputError, ModelSourceError, SuiteError
 from harness.report import build_report
+from harness.run.capacity_search import CapacitySearch, parse_capacity_profile
 from harness.run.loadgen import Level, parse_profile
 from harness.run.resume import ResumeState, check_unchanged, prepare_resume
 from harness.run.runner import Runner
@@ -55,6 +56,7 @@ class Plan:
     levels: list[Level] = field(default_factory=list)
     slos: dict[str, float] = field(default_factory=dict)
     report_dir: Path | None = None  # a resumed run's own; else --report-dir
+    search: CapacitySearch | None = None  # --profile capacity
 
 
 def plan_new(args: argparse.Namespace, energy: EnergySettings, overrides: CostOverrides) -> Plan:
@@ -65,11 +67,14 @@ def plan_new(args: argparse.Namespace, energy: EnergySettings, overrides: CostOv
                           subjects=tuple(args.subject) if args.subject else None)
     suite_names = args.suite or ([] if getattr(args, "workload", None) else ["smoke"])
     suites = load_suites(suite_names, selection)
-    levels = parse_profile(args.profile) if args.profile else []
+    slos = parse_slos(args.slo)
+    capacity = parse_capacity_profile(args.profile) if args.profile else None
+    search = CapacitySearch(slos, *capacity) if capacity else None
+    levels = parse_profile(args.profile) if args.profile and not search else []
     if getattr(args, "workload", None):
         workload = load_suite(f"workload:{args.workload}")
         suites.append(workload)
-        if not levels and all(t.workload.at_s is not None for t in workload.tasks):
+        if not levels and not search and all(t.workload.at_s is not None for t in workload.tasks):
             levels = [Level("trace")]  # server endpoints replay the trace's arrival times
     names = [suite.name for suite in suites]
     if len(set(names)) != len(names):
@@ -77,7 +82,7 @@ def plan_new(args: argparse.Namespace, energy: EnergySettings, overrides: CostOv
     if args.repeat < 1:
         raise InputError(f"--repeat: must be at least 1, got {args.repeat}")
     return Plan(models_file, config, config.select(args.only), suites, args.repeat, energy, overrides, args.judge,
-                levels=levels, slos=parse_slos(args.slo))
+                levels=levels, slos=slos, search=search)
 
 
 def load_suites(names: list[str], selection: Selection) -> list[Any]:
@@ -118,6 +123,9 @@ def plan_resume(args: argparse.Namespace) -> Plan:
     if ignored:
         print(f"warning: --resume keeps the run's own settings; ignored: {', '.join(ignored)}", file=sys.stderr)
     settings = state.manifest.get("settings", {})
+    if settings.get("capacity_search"):
+        raise InputError(f"--resume {args.resume}: a capacity search chooses each level from the ones before it "
+                         "and cannot be resumed; start a new run")
     models_file = Path(args.models or state.manifest["models_file"])
     config = load_models_config(models_file)
     models = config.select(settings["models"] + list(state.manifest.get("skipped_models", {})))
@@ -201,7 +209,7 @@ def execute_run(args: argparse.Namespace, energy: EnergySettings, overrides: Cos
     runner = Runner(plan.suites, runnable, plan.models_file, Path(args.out), repeat=plan.repeat, argv=sys.argv,
                     weights=weights, skipped=plan.skipped, energy=plan.energy, cost_overrides=plan.cost_overrides,
                     judge=judge, resume=plan.resume, levels=plan.levels, client_processes=client_processes,
-                    ray=cluster)
+                    ray=cluster, search=plan.search)
     report_dir = plan.report_dir or Path(args.report_dir).resolve()
     runner.manifest["settings"].update(slos=plan.slos, report_dir=str(report_dir))
     runner.manifest.setdefault("placement", []).append(

@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 import secrets
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -20,10 +20,11 @@ from harness.config.sources import Weights
 from harness.cost.local import CostOverrides
 from harness.cost.pricing import API_KINDS
 from harness.energy.select import EnergySettings
+from harness.run.capacity_search import CapacitySearch
 from harness.run.clients import NodeLost
 from harness.run.loadgen import Level
 from harness.run.resume import ResumeState
-from harness.run.session import Job, ModelSession, describe_failure, failure_record
+from harness.run.session import IN_PROCESS_KINDS, Job, ModelSession, describe_failure, failure_record
 from harness.store.fsutil import child_path
 from harness.store.manifest import new_manifest, write_manifest
 from harness.store.records import RECORD_SCHEMA, RECORDS_FILE, RecordWriter
@@ -94,7 +95,7 @@ class Runner:
                  weights: dict[str, Weights] | None = None, skipped: dict[str, dict] | None = None,
                  energy: EnergySettings | None = None, cost_overrides: CostOverrides | None = None,
                  judge: Any = None, resume: ResumeState | None = None, levels: list[Level] | None = None,
-                 client_processes: int | None = None, ray: Any = None) -> None:
+                 client_processes: int | None = None, ray: Any = None, search: CapacitySearch | None = None) -> None:
         self.suites = suites
         self.models = models
         self.weights = dict(weights or {})
@@ -105,6 +106,7 @@ class Runner:
         self.progress = progress or SilentProgress()
         self.stop_requested = False
         self.levels = list(levels or [])  # load levels for server endpoints (`--profile`)
+        self.search = search  # `--profile capacity`: levels chosen one at a time (run/capacity_search.py)
         self.client_processes = client_processes  # None: chosen per level (run/clients.py)
         self.ray = ray  # a RayCluster (run/ray_cluster.py): sessions and client actors on its nodes, or None
         self.done = set(resume.done) if resume else set()
@@ -121,7 +123,9 @@ class Runner:
             settings={"repeat": repeat, "models": [m.name for m in models], "out_dir": str(Path(out_dir).resolve()),
                       "energy": vars(self.energy), "cost_overrides": vars(self.cost_overrides),
                       "judge": judge.cfg.name if judge else None,
-                      "profile": [vars(level) for level in self.levels] or None},
+                      "profile": [vars(level) for level in self.levels] or None,
+                      "capacity_search": {"percentile": search.percentile, "max_concurrency": search.max_concurrency}
+                      if search else None},
         )
         self.manifest["skipped_models"] = dict(skipped or {})  # name -> {"reason": ..., "config": ...}
         self._prepared = False
@@ -143,9 +147,15 @@ class Runner:
                 for task in suite.tasks if (model_name, suite.name, task.id, repetition, level) not in self.done]
 
     def _profiled(self, cfg: Any) -> bool:
-        return bool(self.levels) and cfg.kind == "openai"
+        """A profile applies to server endpoints and to in-process models (not to paid APIs other than through
+        an OpenAI-compatible endpoint, nor to a model run on a Ray node)."""
+        if not self.levels and self.search is None:
+            return False
+        return cfg.kind == "openai" or (cfg.kind in IN_PROCESS_KINDS and self.ray is None)
 
     def _pending(self, cfg: Any) -> int:
+        if self._profiled(cfg) and self.search is not None:  # the number of levels is known at the end only
+            return len(self._jobs(cfg.name, "concurrent:1")) * (self.search.max_concurrency.bit_length() + 1)
         if self._profiled(cfg):
             return sum(len(self._jobs(cfg.name, level.name)) for level in self.levels)
         return len(self._jobs(cfg.name))
@@ -226,7 +236,8 @@ class Runner:
         write_manifest(self.run_dir, self.manifest)
         stop = lambda: self.stop_requested  # noqa: E731
         if self._profiled(cfg):
-            records = session.level_records(self.levels, lambda level: self._jobs(cfg.name, level), stop)
+            search = replace(self.search, measured={}) if self.search is not None else None  # one per model
+            records = session.level_records(self.levels, lambda level: self._jobs(cfg.name, level), stop, search)
         else:
             records = session.records(self._jobs(cfg.name), stop)
         try:
