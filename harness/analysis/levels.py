@@ -11,6 +11,10 @@ For each model and level (`concurrent:4`, `poisson:2`, ...), with W the level's 
   / finished requests — the machine's time is shared by the requests in flight, which is how batching
   lowers the cost of a task; for a priced API, the mean of the requests' own costs
 - client CPU per request = the harness process's CPU time during the level / requests sent
+- the client watching itself: its event loop's p99 lag (a 10 ms probe), its CPU share (CPU s per wall s per
+  client process) and the share of chunks that arrived coalesced; a level where the lag p99 exceeds 10 ms,
+  the CPU share 80 % or the coalesced share 20 % is flagged (`client_flag`): the client may have made its
+  latencies
 """
 
 from __future__ import annotations
@@ -78,9 +82,36 @@ def level_summary(frame: pd.DataFrame, manifest: dict[str, Any], slos: dict[str,
                 "energy_j_per_task": energy_j / len(ok) if energy_j is not None and len(ok) else None,
                 "energy_source": source, "cost_usd_per_task": cost, "self_hosted": bool(local),
                 "client_cpu_ms_per_request": (stats.get("client_cpu_s") or 0.0) * 1000 / max(len(group), 1),
+                **client_watch(ok, stats, wall_s),
                 "metrics_delta": stats.get("metrics_delta"),
             })
     return pd.DataFrame(rows)
+
+
+# Above these, the load generator may have made the level's latencies itself (see client_watch).
+LAG_P99_LIMIT_MS = 10.0
+CPU_SHARE_LIMIT = 0.8
+COALESCED_LIMIT = 0.2
+
+
+def client_watch(ok: pd.DataFrame, stats: dict[str, Any], wall_s: float) -> dict[str, Any]:
+    """How the load generator fared during a level: its event loop's p99 lag, its CPU share (CPU seconds per
+    wall second, per client process), the share of chunks that arrived coalesced, and a flag with its
+    reasons when any of them says the client, not the model, may have made the latencies."""
+    lag = stats.get("loop_lag_ms") or {}
+    processes = max(int(stats.get("client_processes") or 1), 1)
+    cpu_share = (stats.get("client_cpu_s") or 0.0) / wall_s / processes if wall_s else None
+    gaps = float(ok["chunk_gaps"].sum()) if "chunk_gaps" in ok else 0.0
+    coalesced = float(ok["chunks_coalesced"].sum()) / gaps if gaps else None
+    reasons = []
+    if lag.get("p99") is not None and lag["p99"] > LAG_P99_LIMIT_MS:
+        reasons.append(f"event loop p99 lag {lag['p99']:.1f} ms")
+    if cpu_share is not None and cpu_share > CPU_SHARE_LIMIT:
+        reasons.append(f"client CPU {cpu_share:.0%} of a core")
+    if coalesced is not None and coalesced > COALESCED_LIMIT:
+        reasons.append(f"{coalesced:.0%} of chunks coalesced")
+    return {"loop_lag_p99_ms": lag.get("p99"), "client_cpu_share": cpu_share, "coalesced_share": coalesced,
+            "client_flag": "client may have distorted this level: " + ", ".join(reasons) if reasons else None}
 
 
 def share_by_tokens(frame: pd.DataFrame, rows: pd.Series, total_j: float, source: str) -> None:

@@ -316,7 +316,12 @@ def levels_table(rows: list[dict[str, Any]], with_goodput: bool) -> Table:
                  _usd(row["cost_usd_per_task"]), _fmt(row["client_cpu_ms_per_request"], ".2f", unit=" ms")]
         if with_goodput:
             cells.insert(5, _fmt(row["goodput_per_s"], ".2f"))
+        if row.get("client_flag"):  # the load generator's self-watch: the client may have made these figures
+            cells[1] = f"[yellow]{row['level']} ⚠[/]"
         table.add_row(*cells)
+    flags = [f"⚠ {row['model']} {row['level']}: {row['client_flag']}" for row in rows if row.get("client_flag")]
+    if flags:
+        table.caption, table.caption_justify = "\n".join(flags), "left"
     return table
 
 

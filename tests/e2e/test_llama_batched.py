@@ -94,5 +94,6 @@ def test_profile_sweep_runs_an_in_process_model_level_by_level(tmp_path, smollm2
     entry = json.loads((run_dir / "run.json").read_text())["models"]["par"]
     assert entry["load"]["parallel"] == 2
     assert set(entry["levels"]) == {"concurrent:1", "concurrent:2"}
-    assert all(level["wall_s"] > 0 and level["energy_window"] for level in entry["levels"].values())
+    assert all(level["wall_s"] > 0 and level["energy_window"] and level["loop_lag_ms"]["n"] > 0
+               for level in entry["levels"].values())
     assert "concurrent:2" in proc.stdout
