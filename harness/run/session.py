@@ -240,23 +240,16 @@ class ModelSession:
                   stop: Callable[[], bool]) -> Iterator[dict[str, Any]]:
         """The levels of a capacity search, each observed by the search once its records are in."""
         seen: list[dict[str, Any]] = []
-        current: list[Level] = []
 
         def levels() -> Iterator[Level]:
             for level in search.levels(len(jobs_for("concurrent:1"))):
-                if current:
-                    observe(current.pop())
                 if stop():
                     return
-                current.append(level)
                 yield level
-            if current:
-                observe(current.pop())
-
-        def observe(level: Level) -> None:
-            stats = self.entry.get("levels", {}).get(level.name)
-            if stats is not None:
-                search.observe(level, stats, [r for r in seen if r.get("level") == level.name])
+                # resumed when the level is over: its records have all been yielded, its stats written
+                stats = self.entry.get("levels", {}).get(level.name)
+                if stats is not None:
+                    search.observe(level, stats, [r for r in seen if r.get("level") == level.name])
 
         try:
             for record in self.level_records(levels(), jobs_for, stop):

@@ -97,3 +97,24 @@ def test_profile_sweep_runs_an_in_process_model_level_by_level(tmp_path, smollm2
     assert all(level["wall_s"] > 0 and level["energy_window"] and level["loop_lag_ms"]["n"] > 0
                for level in entry["levels"].values())
     assert "concurrent:2" in proc.stdout
+
+
+def test_capacity_profile_searches_levels_and_the_break_even_says_which(tmp_path, smollm2_gguf, monkeypatch):
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)  # the API is skipped: its cost is projected
+    models = write(tmp_path / "models.yaml", f"""
+        models:
+          - {{name: par, kind: llama_cpp, path: '{smollm2_gguf}', n_ctx: 1024, parallel: 2, n_threads: 1}}
+          - {{name: api, kind: openai, provider: openai, model: gpt-5.4-nano}}
+        """)
+    proc = run_cli("run", "--models", str(models), "--workload", "in=40,out=6,n=4", "--profile", "capacity:4",
+                   "--slo", "e2e_ms=600000", "--out", str(tmp_path / "out"), "--no-report", env_columns=250)
+    assert proc.returncode == 0, proc.stderr
+    (run_dir,) = (tmp_path / "out").iterdir()
+    entry = json.loads((run_dir / "run.json").read_text())["models"]["par"]
+    search = entry["capacity_search"]
+    # every level meets so loose an SLO: the search doubles up to its bound unless throughput saturates
+    assert [row["level"] for row in search["levels"]][:2] == ["concurrent:1", "concurrent:2"]
+    assert set(entry["levels"]) == {row["level"] for row in search["levels"]}
+    assert search["capacity_level"] in entry["levels"] and search["slos_ms"] == {"e2e_s": 600000.0}
+    basis = f"searched: {search['capacity_level']}"
+    assert basis in " ".join(proc.stdout.split())  # the break-even matrix and the answer say where it comes from
