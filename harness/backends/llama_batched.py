@@ -27,6 +27,7 @@ import llama_cpp
 import numpy as np
 
 Sink = Callable[[int | None | BaseException], None]
+BACKEND_SAMPLING = True  # greedy samplers inside llama.cpp's graph; False: the argmax of each output's logits
 
 
 @dataclass(eq=False)
@@ -58,7 +59,8 @@ class BatchedEngine:
             llama_cpp.llama_sampler_chain_add(sampler, llama_cpp.llama_sampler_init_greedy())
             self._sampler_config[seq_id].seq_id = seq_id
             self._sampler_config[seq_id].sampler = ctypes.cast(sampler, ctypes.c_void_p)
-        params.samplers, params.n_samplers = self._sampler_config, n_seq
+        if BACKEND_SAMPLING:
+            params.samplers, params.n_samplers = self._sampler_config, n_seq
         self.ctx = llama_cpp.llama_init_from_model(model, params)
         if not self.ctx:
             self._free_samplers()
