@@ -75,7 +75,7 @@ def plan_new(args: argparse.Namespace, energy: EnergySettings, overrides: CostOv
         workload = load_suite(f"workload:{args.workload}")
         suites.append(workload)
         if not levels and not search and all(t.workload.at_s is not None for t in workload.tasks):
-            levels = [Level("trace")]  # server endpoints replay the trace's arrival times
+            levels = [Level("trace")]  # server endpoints and in-process models replay the trace's arrival times
     names = [suite.name for suite in suites]
     if len(set(names)) != len(names):
         raise InputError(f"--suite: a suite is given twice ({', '.join(names)})")
