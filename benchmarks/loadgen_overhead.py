@@ -17,6 +17,11 @@ client sees and the median of per-pair differences harness - raw: the TTFT the h
 With `--sdk` a third side runs in the same rounds: the same load path over the OpenAI SDK's async client
 (`AsyncOpenAI.post` with plain-dict chunks), the client the load generator used before its own.
 
+With `--paced` it runs the paced check instead: a server that writes 64 content events 20 ms apart (each its
+own write, like an engine's ticks), 256 and 512 streams at once from one client core; per stream count the
+harness's load path and the raw client in ABBA rounds, printing ITL p50/p99 (per request), TTFT p50, and
+whether the harness's self-watch (event-loop lag, client CPU share, coalesced chunks) flagged the level.
+
 With `--scaling 1,2,4` it then runs the level through `--client-processes`' own path (run/clients.py:
 the level split between N client processes, records merged back here) for each N, unpinned, and prints
 requests/s and the summed client CPU per request.
@@ -30,6 +35,7 @@ import os
 import statistics
 import sys
 import time
+from itertools import pairwise
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -55,6 +61,7 @@ class RawClient:
         parts = urlsplit(base_url)
         self.host, self.port, self.path = parts.hostname, parts.port, parts.path + "/chat/completions"
         self.reader = self.writer = None
+        self.stamps: list[int] | None = None  # receipt stamps of content events, when a caller wants them
 
     async def request(self) -> tuple[int, int]:
         if self.writer is None:
@@ -80,6 +87,8 @@ class RawClient:
                 if event["choices"] and event["choices"][0]["delta"].get("content"):
                     events += 1
                     ttft_ns = ttft_ns or t - t0
+                    if self.stamps is not None:
+                        self.stamps.append(t - t0)
             framed = framed[-5:]
         return ttft_ns, events
 
@@ -147,6 +156,87 @@ class SDKBackend(OpenAIBackend):
         await self._sdk.close()
 
 
+def _latencies_ms(offsets: list[list[int]]) -> tuple[list[float], list[float]]:
+    """TTFT and per-request ITL ((t_last - t_first) / (n - 1)) in ms from each request's chunk offsets."""
+    ttft = [o[0] / 1e6 for o in offsets if o]
+    itl = [(o[-1] - o[0]) / 1e6 / (len(o) - 1) for o in offsets if len(o) > 1]
+    return ttft, itl
+
+
+def paced(args: argparse.Namespace) -> None:
+    """The paced check: a server writing 64 content events 20 ms apart (each its own write), S streams at once
+    from one client core; harness and the raw client in ABBA order; ITL p50/p99, TTFT p50, and whether the
+    harness flagged its level (analysis.levels.client_watch)."""
+    import pandas as pd
+
+    from harness.analysis.load_levels import client_watch
+
+    cores = sorted(os.sched_getaffinity(0))
+    print(f"paced server: {args.chunks} content events {args.interval_ms:g} ms apart, core {cores[-1]}; client core "
+          f"{cores[0]}; {args.rounds} rounds per stream count, ABBA order; ITL per request")
+    for streams in [int(v) for v in args.streams.split(",")]:
+        with sse_server.running(args.chunks, delay_s=args.interval_ms / 1000, cpu=cores[-1]) as base_url:
+            os.sched_setaffinity(0, {cores[0]})
+            loop = asyncio.new_event_loop()
+            backend = OpenAIBackend(OpenAIModel(name="bench", kind="openai", base_url=base_url, model="bench"))
+            backend.load()
+            clients = [RawClient(base_url) for _ in range(streams)]
+            policy, prompt = RetryPolicy(max_attempts=1), Prompt(style="chat", max_tokens=16, messages=MESSAGES)
+
+            def raw() -> dict:
+                for client in clients:
+                    client.stamps = []
+
+                async def run() -> None:
+                    await asyncio.gather(*(client.request() for client in clients))
+                loop.run_until_complete(run())
+                return {"offsets": [client.stamps for client in clients], "flag": None}
+
+            def harness() -> dict:
+                stats: dict = {}
+
+                async def send(job: int) -> dict:
+                    return await execute_async(backend, prompt, policy)
+                records = list(run_level(Level(f"concurrent:{streams}", concurrency=streams), list(range(streams)),
+                                         send, loop, lambda: False, stats))
+                offsets = [r["chunk_offsets_ns"] for r in records if r["error"] is None]
+                frame = pd.DataFrame({"chunk_gaps": [max(len(o) - 1, 0) for o in offsets],
+                                      "chunks_coalesced": [sum(a == b for a, b in pairwise(o)) for o in offsets]})
+                return {"offsets": offsets, "flag": client_watch(frame, {**stats, "client_processes": 1},
+                                                                 stats["wall_s"]),
+                        "failed": len(records) - len(offsets)}
+
+            sides = {"raw": raw, "harness": harness}
+            for side in sides.values():  # warm-up: every connection opened once
+                side()
+            seen: dict[str, list[dict]] = {"raw": [], "harness": []}
+            for round_index in range(args.rounds):
+                order = ("harness", "raw", "raw", "harness") if round_index % 2 == 0 else ("raw", "harness", "harness", "raw")
+                for name in order:
+                    seen[name].append(sides[name]())
+            print(f"{streams} streams:")
+            for name, results in seen.items():
+                ttft, itl = _latencies_ms([o for r in results for o in r["offsets"]])
+                line = (f"  {name:8s} ITL p50 {statistics.median(itl):6.2f} ms, p99 {statistics.quantiles(itl, n=100)[-1]:6.2f}"
+                        f" ms; TTFT p50 {statistics.median(ttft):6.2f} ms")
+                if name == "harness":
+                    flags = [r["flag"] for r in results]
+                    flagged = sum(f["client_flag"] is not None for f in flags)
+                    line += (f"; flagged in {flagged}/{len(flags)} runs; loop lag p99 "
+                             f"{statistics.median(f['loop_lag_p99_ms'] or 0 for f in flags):.1f} ms, client CPU "
+                             f"{statistics.median(f['client_cpu_share'] or 0 for f in flags):.0%}, coalesced "
+                             f"{statistics.median(f['coalesced_share'] or 0 for f in flags):.0%} (medians)")
+                    reasons = {f["client_flag"] for f in flags if f["client_flag"]}
+                    line += "".join(f"\n    {reason}" for reason in sorted(reasons)[:2])
+                print(line, flush=True)
+            for client in clients:
+                if client.writer is not None:
+                    client.writer.close()
+            loop.run_until_complete(backend.aclose())
+            loop.close()
+            os.sched_setaffinity(0, set(cores))
+
+
 def cpu_s() -> float:
     times = os.times()
     return times.user + times.system
@@ -161,7 +251,14 @@ def main() -> None:
     parser.add_argument("--ttft-pairs", type=int, default=500)
     parser.add_argument("--scaling", default="", help="client process counts to measure, e.g. 1,2")
     parser.add_argument("--sdk", action="store_true", help="also run the load path over the OpenAI SDK's client")
+    parser.add_argument("--paced", action="store_true", help="the paced check instead: --streams at once, "
+                        "--chunks events --interval-ms apart (default 64 at 20 ms)")
+    parser.add_argument("--streams", default="256,512", help="with --paced: concurrent streams, comma-separated")
+    parser.add_argument("--interval-ms", type=float, default=20.0, help="with --paced: ms between a stream's events")
     args = parser.parse_args()
+    if args.paced:
+        paced(args)
+        return
     cores = sorted(os.sched_getaffinity(0))
     with sse_server.running(args.chunks, cpu=cores[-1]) as base_url:
         os.sched_setaffinity(0, {cores[0]})  # the client: one core, the server another

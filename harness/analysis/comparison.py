@@ -18,6 +18,7 @@ from typing import Any
 import pandas as pd
 
 from harness.analysis.model_summary import records_frame
+from harness.analysis.served_capacity import served_capacity
 from harness.cost.local import LocalCostParams, break_even_tasks_per_day, idle_capacity_cost_per_day_usd
 from harness.cost.pricing import RequestPricer, TokenUsage, cost_usd
 
@@ -89,8 +90,12 @@ def projected_costs(records: list[dict[str, Any]] | pd.DataFrame, models: list[A
     return pd.DataFrame(rows, columns=PROJECTED_COLUMNS + (TIER_COLUMNS if extra else []))
 
 
-def break_even(summary: pd.DataFrame, manifest: dict[str, Any], projected: pd.DataFrame | None = None) -> pd.DataFrame:
-    """Every local model against every API model with a cost per task (measured, else projected)."""
+def break_even(summary: pd.DataFrame, manifest: dict[str, Any], projected: pd.DataFrame | None = None,
+               levels: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Every local model against every API model with a cost per task (measured, else projected). A local
+    model's capacity, machine time and energy per task come from its measured load levels where it has them
+    (`levels`: analysis.levels.level_summary; which level, and why, in `capacity_basis`), else from its
+    one-at-a-time requests (batch 1, labelled so)."""
     apis = [(r["model"], r["cost_usd_per_task"], "measured") for r in summary.to_dict("records")
             if r["cost_basis"] == "list price" and r["cost_usd_per_task"] is not None]
     if projected is not None:
@@ -106,9 +111,12 @@ def break_even(summary: pd.DataFrame, manifest: dict[str, Any], projected: pd.Da
             continue
         params = LocalCostParams(**entry["local_cost"])
         idle_w = local["idle_w"] or 0.0
-        task_s = local["e2e_mean_s"]
+        slos_s = (manifest.get("settings") or {}).get("slos") or {}
+        served = served_capacity(local["model"], entry, levels, slos_s, local["e2e_mean_s"], local["energy_j_per_task"])
+        task_s = served.task_s
+        energy_j = served.energy_j_per_task if served.energy_j_per_task is not None else local["energy_j_per_task"]
         for api, api_cost, basis in apis:
-            result = break_even_tasks_per_day(params, local["energy_j_per_task"], task_s, idle_w, api_cost)
+            result = break_even_tasks_per_day(params, energy_j, task_s, idle_w, api_cost)
             rows.append({
                 "local_model": local["model"], "api_model": api, "api_cost_basis": basis,
                 "api_cost_usd_per_task": api_cost, "local_cost_usd_per_task": local["cost_usd_per_task"],
@@ -116,6 +124,7 @@ def break_even(summary: pd.DataFrame, manifest: dict[str, Any], projected: pd.Da
                 "capacity_tasks_per_day": result["capacity_tasks_per_day"], "verdict": result["verdict"],
                 "idle_capacity_usd_per_day": idle_capacity_cost_per_day_usd(params, idle_w),
                 "utilisation": params.utilisation, "energy_source": local["energy_source"],
+                "capacity_level": served.level, "capacity_basis": served.basis,
             })
     return pd.DataFrame(rows)
 

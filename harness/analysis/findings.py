@@ -19,6 +19,7 @@ from typing import Any
 import pandas as pd
 
 from harness.analysis.comparison import break_even, projected_costs
+from harness.analysis.load_levels import level_summary
 from harness.analysis.model_summary import accuracy_separation, summarize_frame
 
 LOCAL_CHEAPER = "local cheaper above this volume"
@@ -140,6 +141,12 @@ def _cheapest_equivalent(summary: pd.DataFrame, separation: pd.DataFrame, best: 
                    "tasks).", [cheapest["model"], best["model"]])
 
 
+def _basis(row: Any) -> str:
+    """Where a break-even row's capacity comes from (a measured level and SLO, or batch 1)."""
+    basis = row.get("capacity_basis") if hasattr(row, "get") else None
+    return basis if isinstance(basis, str) and basis else "batch 1: one request at a time"
+
+
 def _local_against_apis(local: str, rows: pd.DataFrame) -> Finding:
     beaten = rows[rows["verdict"] == LOCAL_CHEAPER].sort_values("api_cost_usd_per_task")
     if len(beaten):
@@ -150,12 +157,14 @@ def _local_against_apis(local: str, rows: pd.DataFrame) -> Finding:
         return Finding("local_vs_api", f"{local} (local) is cheaper than {row['api_model']}{mark} "
                        f"({usd_text(row['api_cost_usd_per_task'])} per task{note}), the cheapest API it beats, from "
                        f"{tasks_per_day_text(row['break_even_tasks_per_day'])} tasks/day (one machine's capacity: "
-                       f"{tasks_per_day_text(row['capacity_tasks_per_day'])}/day).", [local, row["api_model"]], projected)
+                       f"{tasks_per_day_text(row['capacity_tasks_per_day'])}/day, {_basis(row)}).",
+                       [local, row["api_model"]], projected)
     cheapest = rows.sort_values("api_cost_usd_per_task").iloc[0]
     projected = cheapest["api_cost_basis"] == "projected"
     mark = "*" if projected else ""
     why = ("its marginal cost per task is above that API's price" if cheapest["verdict"] == API_CHEAPER else
-           "the break-even lies beyond one machine's capacity")
+           f"the break-even lies beyond one machine's capacity ({tasks_per_day_text(cheapest['capacity_tasks_per_day'])}"
+           f"/day, {_basis(cheapest)})")
     return Finding("local_vs_api", f"{local} (local) beats no API on cost at a volume one machine can serve: even "
                    f"against the cheapest, {cheapest['api_model']}{mark} ({usd_text(cheapest['api_cost_usd_per_task'])}"
                    f" per task{', projected' if projected else ''}), {why}.", [local, cheapest["api_model"]], projected)
@@ -178,7 +187,8 @@ def suite_answers(frame: pd.DataFrame, manifest: dict[str, Any], skipped_models:
         summary = summarize_frame(part, manifest)
         projected = projected_costs(part, skipped_models, [by_name[name]]) \
             if skipped_models and name in by_name else None
-        comparison = break_even(summary, manifest, projected)
+        slos_s = (manifest.get("settings") or {}).get("slos") or {}
+        comparison = break_even(summary, manifest, projected, level_summary(part, manifest, slos_s))
         answers.append(SuiteAnswer(str(name), findings(summary, accuracy_separation(part), comparison), summary,
                                    comparison))
     return answers

@@ -1,8 +1,9 @@
-"""Per-load-level figures for profiled server endpoints, derived from records and the manifest.
+"""Per-load-level figures for profiled server endpoints and in-process models, derived from records and the manifest.
 
 For each model and level (`concurrent:4`, `poisson:2`, ...), with W the level's wall time:
 
-- request throughput = finished requests / W; system output tok/s = their output tokens / W
+- request throughput = finished requests / W; system output tok/s = their output tokens / W; capacity per
+  day = request throughput x 86,400 (what one machine serves at this level, for this request mix)
 - TTFT, ITL (per request) and E2E percentiles (p50, p90, p99)
 - goodput = requests that met every SLO given (`--slo ttft_ms=..,itl_ms=..,e2e_ms=..`) / W
 - energy per task = the level's energy window / finished requests, with its source label
@@ -10,6 +11,10 @@ For each model and level (`concurrent:4`, `poisson:2`, ...), with W the level's 
   / finished requests — the machine's time is shared by the requests in flight, which is how batching
   lowers the cost of a task; for a priced API, the mean of the requests' own costs
 - client CPU per request = the harness process's CPU time during the level / requests sent
+- the client watching itself: its event loop's p99 lag (a 10 ms probe), its CPU share (CPU s per wall s per
+  client process) and the share of chunks that arrived coalesced; a level where the lag p99 exceeds 10 ms,
+  the CPU share 80 % or the coalesced share 20 % is flagged (`client_flag`): the client may have made its
+  latencies
 """
 
 from __future__ import annotations
@@ -68,17 +73,45 @@ def level_summary(frame: pd.DataFrame, manifest: dict[str, Any], slos: dict[str,
                 "model": model, "level": level, "concurrency": stats.get("concurrency"),
                 "rate_per_s": stats.get("rate_per_s"), "n_requests": len(group), "n_ok": len(ok), "wall_s": wall_s,
                 "request_throughput_per_s": len(ok) / wall_s if wall_s else None,
+                "capacity_tasks_per_day": len(ok) / wall_s * 86400 if wall_s else None,
                 "output_tok_per_s_system": float(ok["output_tokens"].sum()) / wall_s if wall_s else None,
                 "ttft_p50_s": _q(ok["ttft_s"], 0.5), "ttft_p90_s": _q(ok["ttft_s"], 0.9), "ttft_p99_s": _q(ok["ttft_s"], 0.99),
-                "itl_p50_s": _q(ok["itl_s"], 0.5), "itl_p99_s": _q(ok["itl_s"], 0.99),
-                "e2e_p50_s": _q(ok["e2e_s"], 0.5), "e2e_p99_s": _q(ok["e2e_s"], 0.99),
+                "itl_p50_s": _q(ok["itl_s"], 0.5), "itl_p90_s": _q(ok["itl_s"], 0.9), "itl_p99_s": _q(ok["itl_s"], 0.99),
+                "e2e_p50_s": _q(ok["e2e_s"], 0.5), "e2e_p90_s": _q(ok["e2e_s"], 0.9), "e2e_p99_s": _q(ok["e2e_s"], 0.99),
                 "goodput_per_s": len(met) / wall_s if wall_s and slos else None,
                 "energy_j_per_task": energy_j / len(ok) if energy_j is not None and len(ok) else None,
                 "energy_source": source, "cost_usd_per_task": cost, "self_hosted": bool(local),
                 "client_cpu_ms_per_request": (stats.get("client_cpu_s") or 0.0) * 1000 / max(len(group), 1),
+                **client_watch(ok, stats, wall_s),
                 "metrics_delta": stats.get("metrics_delta"),
             })
     return pd.DataFrame(rows)
+
+
+# Above these, the load generator may have made the level's latencies itself (see client_watch).
+LAG_P99_LIMIT_MS = 10.0
+CPU_SHARE_LIMIT = 0.8
+COALESCED_LIMIT = 0.2
+
+
+def client_watch(ok: pd.DataFrame, stats: dict[str, Any], wall_s: float) -> dict[str, Any]:
+    """How the load generator fared during a level: its event loop's p99 lag, its CPU share (CPU seconds per
+    wall second, per client process), the share of chunks that arrived coalesced, and a flag with its
+    reasons when any of them says the client, not the model, may have made the latencies."""
+    lag = stats.get("loop_lag_ms") or {}
+    processes = max(int(stats.get("client_processes") or 1), 1)
+    cpu_share = (stats.get("client_cpu_s") or 0.0) / wall_s / processes if wall_s else None
+    gaps = float(ok["chunk_gaps"].sum()) if "chunk_gaps" in ok else 0.0
+    coalesced = float(ok["chunks_coalesced"].sum()) / gaps if gaps else None
+    reasons = []
+    if lag.get("p99") is not None and lag["p99"] > LAG_P99_LIMIT_MS:
+        reasons.append(f"event loop p99 lag {lag['p99']:.1f} ms")
+    if cpu_share is not None and cpu_share > CPU_SHARE_LIMIT:
+        reasons.append(f"client CPU {cpu_share:.0%} of a core")
+    if coalesced is not None and coalesced > COALESCED_LIMIT:
+        reasons.append(f"{coalesced:.0%} of chunks coalesced")
+    return {"loop_lag_p99_ms": lag.get("p99"), "client_cpu_share": cpu_share, "coalesced_share": coalesced,
+            "client_flag": "client may have distorted this level: " + ", ".join(reasons) if reasons else None}
 
 
 def share_by_tokens(frame: pd.DataFrame, rows: pd.Series, total_j: float, source: str) -> None:

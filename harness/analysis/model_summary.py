@@ -19,6 +19,7 @@
 
 from __future__ import annotations
 
+from itertools import pairwise
 from typing import Any
 
 import pandas as pd
@@ -37,7 +38,8 @@ from harness.energy import window_total
 from harness.energy.roofline import roofline_share
 
 METRIC_COLUMNS = METRIC_NAMES
-NUMERIC_COLUMNS = ("input_tokens", "output_tokens", "cost_usd", "energy_j", "energy_net_j", *METRIC_COLUMNS)
+NUMERIC_COLUMNS = ("input_tokens", "output_tokens", "cost_usd", "energy_j", "energy_net_j", *METRIC_COLUMNS,
+                   "chunk_gaps", "chunks_coalesced")
 
 
 def _idle_w(entry: dict[str, Any]) -> float | None:
@@ -67,6 +69,10 @@ def records_frame(records: list[dict[str, Any]], manifest: dict[str, Any] | None
         if row["carbon_source"] != "unavailable" and energy_j is None:
             row["energy_source"] = row["carbon_source"]  # the API's estimate labels its energy range too
         row.update(request_metrics(record))
+        stamps = record.get("chunk_offsets_ns") or []
+        # chunks stamped with the one before them arrived in the same read (the load generator's self-watch)
+        row["chunk_gaps"] = max(len(stamps) - 1, 0)
+        row["chunks_coalesced"] = sum(1 for a, b in pairwise(stamps) if a == b)
         rows.append(row)
     frame = pd.DataFrame(rows, columns=["model", "suite", "task_id", "repetition", "level", "verdict", "failed",
                                         "energy_source", *NUMERIC_COLUMNS, "carbon_source", *RANGE_COLUMNS])

@@ -4,8 +4,10 @@
 
 from __future__ import annotations
 
+import asyncio
+import threading
 from abc import ABC, abstractmethod
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -75,6 +77,41 @@ class Backend(ABC):
     def close(self) -> None:  # noqa: B027 - optional hook: most backends hold nothing to release
         """Release the model's memory."""
 
+    async def astream_blocks(self, prompt: Prompt) -> AsyncIterator[list[str | Reasoning | Usage]]:
+        """`stream` for the load generator's event loop: each item as a one-item block. An in-process backend
+        runs `stream` on a worker thread, one request at a time (its one context is not shared), so the
+        requests of a load level queue as they would at a server with one slot; a backend that decodes
+        several sequences together overrides this."""
+        loop, inbox = asyncio.get_running_loop(), asyncio.Queue()
+        abandoned = threading.Event()
+        lock = self.__dict__.setdefault("_serial", threading.Lock())
+        end = object()
+
+        put = to_loop(loop, inbox)
+
+        def work() -> None:
+            with lock:
+                try:
+                    for item in self.stream(prompt):
+                        if abandoned.is_set() or not put([item]):
+                            break
+                except BaseException as exc:  # noqa: BLE001 - handed to the reader, which raises it
+                    put(exc)
+                finally:
+                    put(end)
+
+        threading.Thread(target=work, name=f"stream-{self.kind}", daemon=True).start()
+        try:
+            while (block := await inbox.get()) is not end:
+                if isinstance(block, BaseException):
+                    raise block
+                yield block
+        finally:
+            abandoned.set()
+
+    async def aclose(self) -> None:  # noqa: B027 - optional hook
+        """Release what the asyncio stream holds (connections); the model itself is freed by `close`."""
+
     # What a synthetic workload needs (harness.execution.sizing). A backend that cannot do one says so, and the
     # record says what was done instead.
     supports_ignore_eos = False
@@ -87,3 +124,16 @@ class Backend(ABC):
     def count_text_tokens(self, text: str) -> int | None:
         """Tokens of a plain text with this model's tokenizer (no special tokens); None if unknown."""
         return None
+
+
+def to_loop(loop: asyncio.AbstractEventLoop, inbox: asyncio.Queue) -> Callable[[Any], bool]:
+    """A thread-safe `put` onto an event loop's queue; False once the loop is closed (nobody reads any more)."""
+
+    def put(item: Any) -> bool:
+        try:
+            loop.call_soon_threadsafe(inbox.put_nowait, item)
+        except RuntimeError:
+            return False
+        return True
+
+    return put

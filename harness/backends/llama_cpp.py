@@ -13,15 +13,18 @@ and skips stop strings, so the output runs to max_tokens.
 
 from __future__ import annotations
 
+import asyncio
 import ctypes
 import os
-from collections.abc import Iterator
+import queue
+from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 import llama_cpp
 from llama_cpp import Llama, llama_chat_format
 
-from harness.backends.base import Backend, Prompt, Usage
+from harness.backends.base import Backend, Prompt, Usage, to_loop
+from harness.backends.llama_batched import BatchedEngine
 from harness.backends.llama_context import SPLIT_MODE, GreedyContext, PieceDecoder, context_params, resolved_flash_attn
 from harness.backends.stop_strings import StopScanner
 from harness.errors import ModelLoadError
@@ -132,8 +135,11 @@ class LlamaCppBackend(Backend):
             )
             self._llm._ctx.close()
             _recent_log.clear()
-            self._context = GreedyContext(self._llm._model.model, self._llm._model.vocab,
-                                          context_params(cfg, n_threads, n_threads_batch))
+            params = context_params(cfg, n_threads, n_threads_batch)
+            if cfg.parallel > 1:  # N sequences decoded together in one context (llama_batched)
+                self._context = BatchedEngine(self._llm._model.model, self._llm._model.vocab, params, cfg.parallel)
+            else:
+                self._context = GreedyContext(self._llm._model.model, self._llm._model.vocab, params)
         except (ValueError, RuntimeError, OSError) as exc:
             reason = _recent_errors()
             self.close()
@@ -155,6 +161,7 @@ class LlamaCppBackend(Backend):
             "device": "gpu" if gpu else "cpu",
             "n_threads": n_threads,
             "n_ctx": self._context.n_ctx,
+            "parallel": cfg.parallel,
             "chat_format": (cfg.chat_format or "gguf") if cfg.prompt_style == "chat" else None,
             "settings": {
                 "n_threads_batch": n_threads_batch, "n_batch": cfg.n_batch,
@@ -163,6 +170,7 @@ class LlamaCppBackend(Backend):
                 "offload_kqv": cfg.offload_kqv, "use_mmap": cfg.use_mmap, "use_mlock": cfg.use_mlock,
                 "n_gpu_layers": cfg.n_gpu_layers, "main_gpu": cfg.main_gpu, "split_mode": cfg.split_mode,
                 "tensor_split": cfg.tensor_split, "sampling": "greedy (in llama.cpp's graph)",
+                "parallel": cfg.parallel, "n_ctx_per_sequence": getattr(self._context, "n_ctx_seq", self._context.n_ctx),
             },
             "model_metadata": {
                 k: v for k, v in self._llm.metadata.items()
@@ -178,14 +186,20 @@ class LlamaCppBackend(Backend):
     def _render(self, prompt: Prompt) -> tuple[list[int], list[str]]:
         tokens, stops = render_prompt(self._llm, self._formatter, prompt)
         stops = [s for s in [*stops, *self.config.stop, *prompt.stop] if s]
-        if len(tokens) + prompt.max_tokens > self._context.n_ctx:
+        n_ctx = getattr(self._context, "n_ctx_seq", self._context.n_ctx)
+        if len(tokens) + prompt.max_tokens > n_ctx:
+            per = f" (n_ctx {self._context.n_ctx} over parallel {self.config.parallel})" if n_ctx != self._context.n_ctx else ""
             raise PromptTooLong(
-                f"prompt of {len(tokens)} tokens + max_tokens {prompt.max_tokens} exceeds n_ctx {self._context.n_ctx}"
+                f"prompt of {len(tokens)} tokens + max_tokens {prompt.max_tokens} exceeds n_ctx {n_ctx}{per}"
             )
         return tokens, stops
 
     supports_ignore_eos = True
-    supports_prefix_reuse = True
+
+    @property
+    def supports_prefix_reuse(self) -> bool:
+        """Prefix reuse keeps one sequence's KV between requests: not with `parallel` sequences."""
+        return self.config.parallel == 1
 
     def count_prompt_tokens(self, prompt: Prompt) -> int | None:
         return len(render_prompt(self._llm, self._formatter, prompt)[0])
@@ -197,26 +211,49 @@ class LlamaCppBackend(Backend):
         tokens, stops = self._render(prompt)
         if prompt.ignore_eos:  # held to max_tokens: no stop string ends it either
             stops = []
-        decode, scanner = PieceDecoder(self._vocab), StopScanner(stops)
-        text, n_out, stopped = "", 0, False
-        for token in self._context.tokens(tokens, prompt.max_tokens, reuse_prefix=prompt.reuse_prefix,
-                                          ignore_eos=prompt.ignore_eos):
-            n_out += 1
-            text += decode(token)
-            fresh, stopped = scanner.feed(text)
-            yield fresh  # one event per token, empty while text is held back
-            if stopped:
-                break
-        if not stopped:  # text held back for a stop string that never came is part of the answer
-            rest = scanner.rest(text + decode.flush())
-            if rest:
-                yield rest
-        # fewer tokens than allowed: the runtime generated an end-of-generation token
-        finish = "stop" if stopped or n_out < prompt.max_tokens else "length"
-        yield Usage(
-            input_tokens=len(tokens), output_tokens=n_out,
-            input_tokens_source="runtime", output_tokens_source="runtime", finish_reason=finish,
-        )
+        text = TokenText(self._vocab, stops)
+        if isinstance(self._context, BatchedEngine):
+            inbox: queue.SimpleQueue = queue.SimpleQueue()
+            sequence = self._context.submit(tokens, prompt.max_tokens, prompt.ignore_eos, inbox.put)
+            try:
+                while (item := inbox.get()) is not None:
+                    if isinstance(item, BaseException):
+                        raise item
+                    yield text.feed(item)
+                    if text.stopped:
+                        self._context.cancel(sequence)
+                        break
+            finally:
+                self._context.cancel(sequence)  # a caller that stops reading frees its slot
+        else:
+            for token in self._context.tokens(tokens, prompt.max_tokens, reuse_prefix=prompt.reuse_prefix,
+                                              ignore_eos=prompt.ignore_eos):
+                yield text.feed(token)  # one event per token, empty while text is held back
+                if text.stopped:
+                    break
+        yield from text.end(len(tokens), prompt.max_tokens)
+
+    async def astream_blocks(self, prompt: Prompt) -> AsyncIterator[list[str | Usage]]:
+        """With `parallel` > 1: the request joins the batched engine, and each step's token arrives on the
+        running event loop as its own block (a load level's concurrent requests decode together)."""
+        if not isinstance(self._context, BatchedEngine):
+            async for block in super().astream_blocks(prompt):
+                yield block
+            return
+        tokens, stops = self._render(prompt)
+        text = TokenText(self._vocab, [] if prompt.ignore_eos else stops)
+        loop, inbox = asyncio.get_running_loop(), asyncio.Queue()
+        sequence = self._context.submit(tokens, prompt.max_tokens, prompt.ignore_eos, to_loop(loop, inbox))
+        try:
+            while (item := await inbox.get()) is not None:
+                if isinstance(item, BaseException):
+                    raise item
+                yield [text.feed(item)]
+                if text.stopped:
+                    break
+        finally:
+            self._context.cancel(sequence)
+        yield list(text.end(len(tokens), prompt.max_tokens))
 
     def close(self) -> None:
         context = getattr(self, "_context", None)
@@ -227,3 +264,30 @@ class LlamaCppBackend(Backend):
         if llm is not None:
             llm.close()
             self._llm = None
+
+
+class TokenText:
+    """Generated token ids -> the text events of one request: one per token (empty while text is held back:
+    an incomplete UTF-8 sequence or a possible start of a stop string), then the rest and the usage."""
+
+    def __init__(self, vocab: Any, stops: list[str]) -> None:
+        self._decode, self._scanner = PieceDecoder(vocab), StopScanner(stops)
+        self._text, self.n_out, self.stopped = "", 0, False
+
+    def feed(self, token: int) -> str:
+        """The answer text this token releases."""
+        self.n_out += 1
+        self._text += self._decode(token)
+        fresh, self.stopped = self._scanner.feed(self._text)
+        return fresh
+
+    def end(self, n_prompt: int, max_tokens: int) -> Iterator[str | Usage]:
+        """Text held back for a stop string that never came (part of the answer), then the usage."""
+        if not self.stopped:
+            rest = self._scanner.rest(self._text + self._decode.flush())
+            if rest:
+                yield rest
+        # fewer tokens than allowed: the runtime generated an end-of-generation token
+        finish = "stop" if self.stopped or self.n_out < max_tokens else "length"
+        yield Usage(input_tokens=n_prompt, output_tokens=self.n_out, input_tokens_source="runtime",
+                    output_tokens_source="runtime", finish_reason=finish)

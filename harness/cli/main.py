@@ -58,8 +58,9 @@ def _add_run_arguments(parser: argparse.ArgumentParser, default_repeat: int) -> 
                         "(docs/code-sandbox.md)")
     parser.add_argument("--out", default="results", help="folder for run outputs (default: results)")
     parser.add_argument("--report-dir", default="reports", help="where the HTML report goes (default: reports)")
-    parser.add_argument("--profile", metavar="PROFILE", help="load profile for server endpoints (kind openai): "
-                        "synchronous | concurrent:N | sweep:1,2,4,8 | poisson:RATE[:BURSTINESS]")
+    parser.add_argument("--profile", metavar="PROFILE", help="load profile for server endpoints (kind openai) and in-process models: "
+                        "synchronous | concurrent:N | sweep:1,2,4,8 | poisson:RATE[:BURSTINESS] | capacity[:p90|p99][:MAX] "
+                        "(the highest concurrency meeting --slo, found by search; docs/capacity.md)")
     parser.add_argument("--slo", metavar="SPEC", help="service-level objectives for goodput: ttft_ms=..,itl_ms=..,e2e_ms=..")
     energy = parser.add_argument_group("energy (see README: Energy)")
     energy.add_argument("--energy", choices=ENERGY_CHOICES, default="auto",

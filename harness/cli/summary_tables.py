@@ -313,22 +313,28 @@ def comparison_table(rows: list[dict[str, Any]], title: str) -> Table:
 
 def levels_table(rows: list[dict[str, Any]], with_goodput: bool) -> Table:
     """Per model and load level: throughput, latency percentiles, goodput, energy and cost per task."""
-    table = Table(title="Load levels (server endpoints)", title_justify="left")
-    headers = ["model", "level", "req/s", "out tok/s", "TTFT p50", "TTFT p99", "ITL p50", "E2E p50", "J/task", "$/task",
+    table = Table(title="Load levels", title_justify="left")
+    headers = ["model", "level", "req/s", "tasks/day", "out tok/s", "TTFT p50", "TTFT p99", "ITL p50", "E2E p50", "J/task", "$/task",
                "client CPU/req"]
     if with_goodput:
-        headers.insert(4, "goodput/s")
+        headers.insert(5, "goodput/s")
     for header in headers:
         table.add_column(header, justify="left" if header in ("model", "level") else "right")
     for row in rows:
         cells = [row["model"], row["level"], _fmt(row["request_throughput_per_s"], ".2f"),
+                 _fmt(row["capacity_tasks_per_day"], ",.0f"),
                  _fmt(row["output_tok_per_s_system"], ".1f"), _fmt(row["ttft_p50_s"], ".0f", 1000, " ms"),
                  _fmt(row["ttft_p99_s"], ".0f", 1000, " ms"), _fmt(row["itl_p50_s"], ".1f", 1000, " ms"),
                  _fmt(row["e2e_p50_s"], ".2f", unit=" s"), _fmt(row["energy_j_per_task"], ".2f"),
                  _usd(row["cost_usd_per_task"]), _fmt(row["client_cpu_ms_per_request"], ".2f", unit=" ms")]
         if with_goodput:
-            cells.insert(4, _fmt(row["goodput_per_s"], ".2f"))
+            cells.insert(5, _fmt(row["goodput_per_s"], ".2f"))
+        if row.get("client_flag"):  # the load generator's self-watch: the client may have made these figures
+            cells[1] = f"[yellow]{row['level']} ⚠[/]"
         table.add_row(*cells)
+    flags = [f"⚠ {row['model']} {row['level']}: {row['client_flag']}" for row in rows if row.get("client_flag")]
+    if flags:
+        table.caption, table.caption_justify = "\n".join(flags), "left"
     return table
 
 

@@ -41,6 +41,12 @@ def compact_count(value: float) -> str:
     return f"{value:.3g}"
 
 
+def capacity_basis(row: dict[str, Any]) -> str:
+    """Where a break-even row's capacity comes from: a measured level and its SLO, or batch 1."""
+    basis = row.get("capacity_basis")
+    return basis if isinstance(basis, str) and basis else "batch 1: one request at a time"
+
+
 def break_even_cell(row: dict[str, Any]) -> tuple[str, str]:
     """The matrix cell for one local x API pair, and its style by verdict."""
     if row["verdict"] == LOCAL_CHEAPER:
@@ -71,9 +77,10 @@ def break_even_matrix_table(comparison: Any, locals_only: list[str] | None = Non
             text, style = break_even_cell(cells[(local, api["model"])])
             row.append(f"[{style}]{text}[/]")
         table.add_row(api["model"] + mark, unit.fmt(api["cost_usd_per_task"]) + mark, *row)
+    bases = [f"cap. of {local}: {capacity_basis(cells[(local, apis[0]['model'])])}" for local in locals_]
     table.caption = (f"≥ N/day: local cheaper from N tasks/day · never: the API is cheaper at any volume · beyond cap.: "
                      f"break-even above one machine's capacity · * projected API cost (did not run) · utilisation "
-                     f"{comparison['utilisation'].iloc[0]:g}")
+                     f"{comparison['utilisation'].iloc[0]:g}" + "".join(f"\n{basis}" for basis in bases))
     table.caption_justify = "left"
     return table
 

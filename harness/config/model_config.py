@@ -172,6 +172,8 @@ class LlamaCppModel(StrictModel):
     split_mode: Literal["none", "layer", "row"] = "layer"
     tensor_split: list[Annotated[float, Field(ge=0)]] | None = None
     seed: int = Field(default=0, ge=0)
+    parallel: int = Field(default=1, ge=1, le=256, description="sequences decoded together in one context "
+                          "(continuous batching; n_ctx is shared between them)")
     cost: LocalCost | None = None
     resources: RayResources | None = None
 

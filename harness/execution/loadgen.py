@@ -10,7 +10,8 @@ Profiles (`--profile`):
 
 Every request of a level is prepared (prompt built, job list fixed) before the level starts, and arrival
 times are computed ahead, so the generator does not throttle itself; its own CPU time per level is
-recorded. The generator runs on its own event loop thread and hands finished records over as they
+recorded, and so is its event loop's lag (a probe that wakes every 10 ms notes how late). The generator runs
+on its own event loop thread and hands finished records over as they
 complete, so they are written as they finish.
 """
 
@@ -136,6 +137,36 @@ def batched(loop: asyncio.AbstractEventLoop, deliver: Callable[[list[Any]], None
     return collect, flush
 
 
+LAG_PROBE_S = 0.01  # how often the generator checks that its own event loop is on time
+
+
+async def watched(work: Awaitable[None], lags_s: list[float]) -> None:
+    """Run `work` while a probe on the same loop asks to wake every LAG_PROBE_S and notes how late it woke:
+    the event loop's lag, the delay every chunk and every scheduled arrival of the level also saw."""
+    loop = asyncio.get_running_loop()
+
+    async def probe() -> None:
+        while True:
+            t = loop.time()
+            await asyncio.sleep(LAG_PROBE_S)
+            lags_s.append(max(0.0, loop.time() - t - LAG_PROBE_S))
+
+    task = asyncio.ensure_future(probe())
+    try:
+        await work
+    finally:
+        task.cancel()
+
+
+def lag_stats(lags_s: list[float]) -> dict[str, Any]:
+    """The event-loop lag of a level in ms: p50, p99, max and the number of probes."""
+    if not lags_s:
+        return {"loop_lag_ms": None}
+    values = np.array(lags_s) * 1000.0
+    return {"loop_lag_ms": {"p50": float(np.percentile(values, 50)), "p99": float(np.percentile(values, 99)),
+                            "max": float(values.max()), "n": len(values)}}
+
+
 def run_level(level: Level, jobs: list[Any], send: Callable[[Any], Awaitable[dict]], loop: asyncio.AbstractEventLoop,
               stop: Callable[[], bool], stats: dict[str, Any],
               offsets_s: list[float] | None = None) -> Iterator[dict[str, Any]]:
@@ -146,17 +177,20 @@ def run_level(level: Level, jobs: list[Any], send: Callable[[Any], Awaitable[dic
     done = object()
     deliver, flush = batched(loop, handoff.put)
 
+    lags_s: list[float] = []
+
     def body() -> None:
         cpu0_s, t0 = time.thread_time(), time.perf_counter()
         try:
-            loop.run_until_complete(drive(level, jobs, send, deliver, stop, offsets_s))
+            loop.run_until_complete(watched(drive(level, jobs, send, deliver, stop, offsets_s), lags_s))
             flush()
         except BaseException as exc:  # noqa: BLE001 - re-raised in the reading thread
             flush()
             handoff.put(exc)
         finally:
             # the event loop thread's own CPU time (ns resolution; os.times() counts in 10 ms ticks)
-            stats.update(wall_s=time.perf_counter() - t0, client_cpu_s=time.thread_time() - cpu0_s)
+            stats.update(wall_s=time.perf_counter() - t0, client_cpu_s=time.thread_time() - cpu0_s,
+                         **lag_stats(lags_s))
             handoff.put(done)
 
     thread = threading.Thread(target=body, name=f"loadgen-{level.name}", daemon=True)

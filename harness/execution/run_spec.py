@@ -17,6 +17,7 @@ from harness.analysis.load_levels import parse_slos
 from harness.cost.local import CostOverrides
 from harness.energy.meter_setup import ENERGY_CHOICES, EnergySettings
 from harness.errors import InputError
+from harness.execution.capacity_search import CapacitySearch, parse_capacity_profile
 from harness.execution.loadgen import Level, parse_profile
 
 EnergyChoice = Literal[ENERGY_CHOICES]  # type: ignore[valid-type]
@@ -88,7 +89,7 @@ class RunSpec(_Spec):
     @field_validator("profile")
     @classmethod
     def _profile_parses(cls, value: str | None) -> str | None:
-        if value is not None:
+        if value is not None and parse_capacity_profile(value) is None:
             parse_profile(value)  # InputError naming the form
         return value
 
@@ -103,8 +104,13 @@ class RunSpec(_Spec):
         return list(self.suites) or ([] if self.workload else ["smoke"])
 
     def levels(self) -> list[Level]:
-        """The load levels of `profile` (none: one request at a time)."""
-        return parse_profile(self.profile) if self.profile else []
+        """The fixed load levels of `profile` (none: one request at a time, or a capacity search)."""
+        return parse_profile(self.profile) if self.profile and self.capacity_search() is None else []
+
+    def capacity_search(self) -> CapacitySearch | None:
+        """The search of a `capacity[:pNN][:MAX]` profile, which picks its levels as it measures them."""
+        found = parse_capacity_profile(self.profile) if self.profile else None
+        return CapacitySearch(self.slos(), *found) if found else None
 
     def slos(self) -> dict[str, float]:
         """The SLO limits, in seconds, by metric column."""

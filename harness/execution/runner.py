@@ -12,7 +12,7 @@ import datetime as dt
 import errno
 import os
 import secrets
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -23,10 +23,11 @@ from harness.config.sources import Weights
 from harness.cost.local import CostOverrides
 from harness.energy.meter_setup import EnergySettings
 from harness.errors import HarnessError, OutputUnwritable
+from harness.execution.capacity_search import CapacitySearch
 from harness.execution.client_processes import NodeLost
 from harness.execution.loadgen import Level
 from harness.execution.resume import ResumeState
-from harness.execution.session import Job, ModelSession, describe_failure, failure_record
+from harness.execution.session import IN_PROCESS_KINDS, Job, ModelSession, describe_failure, failure_record
 from harness.execution.session_context import Progress, SessionContext, SilentProgress, base_record
 from harness.store.atomic_files import child_path
 from harness.store.manifest import new_manifest, write_manifest
@@ -85,7 +86,8 @@ class Runner:
                  weights: dict[str, Weights] | None = None, skipped: dict[str, dict] | None = None,
                  energy: EnergySettings | None = None, cost_overrides: CostOverrides | None = None,
                  judge: Any = None, resume: ResumeState | None = None, levels: list[Level] | None = None,
-                 client_processes: int | None = None, ray: Any = None, code_isolation: str = "best-effort") -> None:
+                 client_processes: int | None = None, ray: Any = None, search: CapacitySearch | None = None,
+                 code_isolation: str = "best-effort") -> None:
         self.suites = suites
         self.code_isolation = code_isolation  # "required": refuse to run model-written code without namespaces
         self.models = models
@@ -99,6 +101,7 @@ class Runner:
         self.stop_reason: dict[str, Any] | None = None  # why it stops, for the manifest: {"signal": "SIGTERM"}
         self.lock: RunLock | None = resume.lock if resume else None
         self.levels = list(levels or [])  # load levels for server endpoints (`--profile`)
+        self.search = search  # `--profile capacity`: levels chosen one at a time (run/capacity_search.py)
         self.client_processes = client_processes  # None: chosen per level (run/clients.py)
         self.ray = ray  # a RayCluster (run/ray_cluster.py): sessions and client actors on its nodes, or None
         self.done = set(resume.done) if resume else set()
@@ -119,7 +122,9 @@ class Runner:
             settings={"repeat": repeat, "models": [m.name for m in models], "out_dir": str(Path(out_dir).resolve()),
                       "energy": vars(self.energy), "cost_overrides": vars(self.cost_overrides),
                       "judge": judge.cfg.name if judge else None,
-                      "profile": [vars(level) for level in self.levels] or None},
+                      "profile": [vars(level) for level in self.levels] or None,
+                      "capacity_search": {"percentile": search.percentile, "max_concurrency": search.max_concurrency}
+                      if search else None},
         )
         self.manifest["skipped_models"] = dict(skipped or {})  # name -> {"reason": ..., "config": ...}
         self._prepared = False
@@ -151,9 +156,15 @@ class Runner:
                 for task in suite.tasks if (model_name, suite.name, task.id, repetition, level) not in self.done]
 
     def _profiled(self, cfg: Any) -> bool:
-        return bool(self.levels) and cfg.kind == "openai"
+        """A profile applies to server endpoints and to in-process models (not to paid APIs other than through
+        an OpenAI-compatible endpoint, nor to a model run on a Ray node)."""
+        if not self.levels and self.search is None:
+            return False
+        return cfg.kind == "openai" or (cfg.kind in IN_PROCESS_KINDS and self.ray is None)
 
     def _pending(self, cfg: Any) -> int:
+        if self._profiled(cfg) and self.search is not None:  # the number of levels is known at the end only
+            return len(self._jobs(cfg.name, "concurrent:1")) * (self.search.max_concurrency.bit_length() + 1)
         if self._profiled(cfg):
             return sum(len(self._jobs(cfg.name, level.name)) for level in self.levels)
         return len(self._jobs(cfg.name))
@@ -274,7 +285,8 @@ class Runner:
         entry["status"] = "running"
         stop = lambda: self.stop_requested  # noqa: E731
         if self._profiled(cfg):
-            records = session.level_records(self.levels, lambda level: self._jobs(cfg.name, level), stop)
+            search = replace(self.search, measured={}) if self.search is not None else None  # one per model
+            records = session.level_records(self.levels, lambda level: self._jobs(cfg.name, level), stop, search)
         else:
             records = session.records(self._jobs(cfg.name), stop)
         try:

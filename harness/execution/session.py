@@ -13,7 +13,7 @@ import asyncio
 import datetime as dt
 import time
 import traceback
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from typing import Any
 
@@ -31,6 +31,7 @@ from harness.cost.pricing import RequestPricer, provider_cost_check
 from harness.energy import EnergyMeter, MeterError, ecologits, window_total
 from harness.energy.meter_setup import build_meter, describe_meter
 from harness.errors import HarnessError, InputError
+from harness.execution.capacity_search import CapacitySearch
 from harness.execution.client_processes import START_LEAD_S, ProcessClients, default_client_processes, split_level
 from harness.execution.loadgen import Level, arrival_offsets_s, run_level
 from harness.execution.request import RequestStopped, execute, execute_async, unsent_raw
@@ -43,6 +44,7 @@ from harness.store.atomic_files import child_path
 from harness.suites import Suite, Task
 
 Job = tuple[Suite, int, Task]
+IN_PROCESS_KINDS = ("llama_cpp", "transformers")  # a load level drives the model inside this process
 
 
 def build_prompt(task: Task, model_cfg: Any) -> Prompt:
@@ -178,14 +180,18 @@ class ModelSession:
         judge_record(task, record, self.cfg.prompt_style == "completion", self.context.judge)
         return record
 
-    def level_records(self, levels: list[Level], jobs_for: Callable[[str], list[Job]],
-                      stop: Callable[[], bool]) -> Iterator[dict[str, Any]]:
+    def level_records(self, levels: Iterable[Level], jobs_for: Callable[[str], list[Job]],
+                      stop: Callable[[], bool], search: CapacitySearch | None = None) -> Iterator[dict[str, Any]]:
         """Run the load levels one after another, yielding records as they finish: on this process's asyncio
         client, or split between client processes (run/clients.py) or Ray client actors. Each level has its
-        own energy window and, where the server exposes them, Prometheus counters."""
+        own energy window and, where the server exposes them, Prometheus counters. With a capacity `search`,
+        the levels are the search's, each chosen after the one before it was measured."""
+        if search is not None:
+            yield from self._searched(search, jobs_for, stop)
+            return
         loop = asyncio.new_event_loop()
         levels_entry = self.entry.setdefault("levels", {})
-        key = api_key(self.cfg)
+        key = api_key(self.cfg) if self.cfg.kind not in IN_PROCESS_KINDS else None
         clients = None  # the client processes (or actors), started by the first level that splits
 
         async def send(job: tuple[Job, str]) -> dict[str, Any] | None:
@@ -212,10 +218,10 @@ class ModelSession:
                                          "n_requests": len(jobs), "concurrency": level.concurrency,
                                          "rate_per_s": level.rate_per_s, "burstiness": level.burstiness,
                                          "client_processes": n_clients}
-                stats["metrics_before"] = scrape_metrics(self.cfg.base_url, key) if self.cfg.base_url else None
+                stats["metrics_before"] = scrape_metrics(self.cfg.base_url, key) if getattr(self.cfg, "base_url", None) else None
                 self.meter.begin(level.name)
                 try:
-                    if n_clients == 1 and self.context.ray is None:
+                    if n_clients == 1 and (self.context.ray is None or self.cfg.kind in IN_PROCESS_KINDS):
                         for record in run_level(level, jobs, send, loop, stop, stats, offsets_s):
                             yield self._finish(record.pop("_task"), record)
                         continue
@@ -226,7 +232,7 @@ class ModelSession:
                     yield from self._split_level(level, jobs, offsets_s, n_clients, clients, stop, stats)
                 finally:
                     stats["energy_window"] = self.meter.end(level.name)
-                    after = scrape_metrics(self.cfg.base_url, key) if self.cfg.base_url else None
+                    after = scrape_metrics(self.cfg.base_url, key) if getattr(self.cfg, "base_url", None) else None
                     before = stats.pop("metrics_before")
                     stats["metrics_delta"] = ({k: v - before.get(k, 0.0) for k, v in after.items()
                                                if v != before.get(k, 0.0)} if before is not None and after else None)
@@ -237,7 +243,31 @@ class ModelSession:
             loop.run_until_complete(self.backend.aclose())
             loop.close()
 
+    def _searched(self, search: CapacitySearch, jobs_for: Callable[[str], list[Job]],
+                  stop: Callable[[], bool]) -> Iterator[dict[str, Any]]:
+        """The levels of a capacity search, each observed by the search once its records are in."""
+        seen: list[dict[str, Any]] = []
+
+        def levels() -> Iterator[Level]:
+            for level in search.levels(len(jobs_for("concurrent:1"))):
+                if stop():
+                    return
+                yield level
+                # resumed when the level is over: its records have all been yielded, its stats written
+                stats = self.entry.get("levels", {}).get(level.name)
+                if stats is not None:
+                    search.observe(level, stats, [r for r in seen if r.get("level") == level.name])
+
+        try:
+            for record in self.level_records(levels(), jobs_for, stop):
+                seen.append(record)
+                yield record
+        finally:
+            self.entry["capacity_search"] = search.result()
+
     def _n_clients(self, level: Level, n_requests: int) -> int:
+        if self.cfg.kind in IN_PROCESS_KINDS:  # the model lives in this process: its one client is here too
+            return 1
         if self.context.client_processes:
             return self.context.client_processes
         if self.context.ray is not None:

@@ -40,6 +40,11 @@ def _cell(row: dict[str, Any]) -> str:
     return f"<td class='{VERDICT_CLASS.get(verdict, 'be-capacity')}' title='{_e(detail)}'>{text}</td>"
 
 
+def _capacity_basis(row: dict[str, Any]) -> str:
+    basis = row.get("capacity_basis")
+    return basis if isinstance(basis, str) and basis else "batch 1: one request at a time"
+
+
 def break_even_matrix_html(comparison: Any) -> str:
     """Local models (rows) x API models (columns, cheapest first): the daily volume from which the local model
     is cheaper, `never`, or `beyond capacity`; coloured by verdict, details in each cell's title."""
@@ -53,7 +58,8 @@ def break_even_matrix_html(comparison: Any) -> str:
     for local in locals_:
         first = cells[(local, apis[0]["model"])]
         rows.append(f"<tr><th class='l'>{_e(local)}<br><span class='unit'>{_e(usd_text(first['local_cost_usd_per_task']))}"
-                    f"/task · capacity {_e(tasks_per_day_text(first['capacity_tasks_per_day']))}/day</span></th>"
+                    f"/task · capacity {_e(tasks_per_day_text(first['capacity_tasks_per_day']))}/day"
+                    f"<br>{_e(_capacity_basis(first))}</span></th>"
                     + "".join(_cell(cells[(local, a['model'])]) for a in apis) + "</tr>")
     return ("<h3>Break-even: tasks per day from which each local model is cheaper</h3>"
             "<table class='matrix'><tr><th class='l'>local \\ API</th>" + head + "</tr>"

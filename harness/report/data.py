@@ -116,13 +116,14 @@ def load_report_data(run_dirs: list[Path], allow_different_suites: bool = False,
             skipped_cfgs.append(KINDS[config["kind"]].config.model_validate({**config, "name": name.split(" #")[0]}))
     projected = projected_costs(frame, skipped_cfgs, [s for s in suites if s is not None], tier=tier)
     projected_c = projected_carbon(frame, skipped_cfgs, [s for s in suites if s is not None])
-    comparison, separation = break_even(summary, merged, projected), accuracy_separation(frame)
+    levels = level_summary(frame, merged, loaded[0][0].get("settings", {}).get("slos") or {})
+    comparison, separation = break_even(summary, merged, projected, levels), accuracy_separation(frame)
     return ReportData(
         run_dirs=[Path(d) for d in run_dirs], manifests=[m for m, _ in loaded], records=records, manifest=merged,
         suites=suites, suite_info=suite_info, summary=summary, frame=frame,
         projected=projected, break_even=comparison,
         separation=separation, same_weights=same_weights(summary, merged, records),
-        levels=level_summary(frame, merged, loaded[0][0].get("settings", {}).get("slos") or {}), notes=notes,
+        levels=levels, notes=notes,
         carbon_break_even=carbon_break_even(summary, merged, projected_c), projected_carbon=projected_c,
         answers=suite_answers(frame, merged, skipped_cfgs, suites, (summary, separation, comparison)),
         price_notes=price_data_notes(records, projected),

@@ -145,17 +145,28 @@ def comparison_table(comparison: Any, baseline: str) -> str:
 _VERDICT_CLASS = {"improved": "correct", "regressed": "incorrect", "unchanged": "error"}
 
 
+def _client_watch(row: dict) -> str:
+    """The load generator's own figures for a level, and its flag when it may have distorted the level."""
+    lag, cpu, coalesced = row.get("loop_lag_p99_ms"), row.get("client_cpu_share"), row.get("coalesced_share")
+    text = (f"loop lag p99 {_num(lag, '.1f', ' ms')} · CPU {_num(cpu, '.0f', '%', 100)}"
+            f" · coalesced {_num(coalesced, '.0f', '%', 100)}")
+    flag = row.get("client_flag")
+    return f"<span class='incorrect'>⚠ {_e(flag)}</span><br>{text}" if isinstance(flag, str) else text
+
+
 def levels_table(data: ReportData) -> str:
     """Per model and load level: throughput, latency percentiles, goodput, energy, cost, client CPU."""
     rows = "".join(
         f"<tr><td class='l'>{_e(r['model'])}</td><td class='l'>{_e(r['level'])}</td>"
-        f"<td>{_num(r['request_throughput_per_s'], '.2f')}</td><td>{_num(r['output_tok_per_s_system'], '.1f')}</td>"
-        f"<td>{_num(r['goodput_per_s'], '.2f')}</td><td>{_num(r['ttft_p50_s'], '.0f', ' ms', 1000)} / "
+        f"<td>{_num(r['request_throughput_per_s'], '.2f')}</td><td>{_num(r['capacity_tasks_per_day'], ',.0f')}</td>"
+        f"<td>{_num(r['output_tok_per_s_system'], '.1f')}</td><td>{_num(r['goodput_per_s'], '.2f')}</td><td>{_num(r['ttft_p50_s'], '.0f', ' ms', 1000)} / "
         f"{_num(r['ttft_p99_s'], '.0f', ' ms', 1000)}</td><td>{_num(r['itl_p50_s'], '.1f', ' ms', 1000)}</td>"
         f"<td>{_num(r['e2e_p50_s'], '.2f', ' s')}</td><td>{_num(r['energy_j_per_task'], '.2f')}</td>"
         f"<td class='l label'>{_e(r['energy_source'])}</td><td>{_usd(r['cost_usd_per_task'])}</td>"
-        f"<td>{_num(r['client_cpu_ms_per_request'], '.2f', ' ms')}</td></tr>"
+        f"<td>{_num(r['client_cpu_ms_per_request'], '.2f', ' ms')}</td>"
+        f"<td class='l'>{_client_watch(r)}</td></tr>"
         for r in data.levels.to_dict("records"))
-    return ("<table><tr><th class='l'>model</th><th class='l'>level</th><th>requests/s</th><th>output tok/s</th>"
+    return ("<table><tr><th class='l'>model</th><th class='l'>level</th><th>requests/s</th><th>tasks/day</th><th>output tok/s</th>"
             "<th>goodput/s</th><th>TTFT p50 / p99</th><th>ITL p50</th><th>E2E p50</th><th>J/task</th>"
-            "<th class='l'>energy source</th><th>$/task</th><th>client CPU/request</th></tr>" + rows + "</table>")
+            "<th class='l'>energy source</th><th>$/task</th><th>client CPU/request</th>"
+            "<th class='l'>client self-watch</th></tr>" + rows + "</table>")
