@@ -4,7 +4,8 @@ A suite file is YAML (a mapping with `name`, `version`, `description`, optional 
 JSONL (one task per line; the suite is named after the file), or a `kind: dataset` file whose tasks are made
 from a dataset's rows (`harness.suites.dataset_suite`; the recognised benchmarks are such files, in
 `benchmarks/`). The suite's content hash — sha256 of the canonical JSON of its validated tasks, and for a
-dataset suite of the dataset's id, revision and split — is recorded with every run, so two runs are
+dataset suite of the dataset's id, revision and split, and of how the replies are scored (every checker's kind,
+options with their defaults, code digest and scoring packages: `harness.checkers.scoring_identity`) — is recorded with every run, so two runs are
 comparable only when their hashes match. A `Selection` (`--limit`, `--sample`, `--subject`, `--shots`)
 takes part of a suite; the hash then covers exactly the items, exemplars and prompts taken.
 
@@ -22,6 +23,7 @@ from typing import Any, Literal
 from pydantic import Field, ValidationError, model_validator
 
 from harness.checkers import CHECKERS, CheckerSpec, needs_expected
+from harness.checkers.scoring_identity import scoring_identity, scoring_label
 from harness.config.models import NAME_PATTERN, StrictModel, format_validation_error, load_yaml_file
 from harness.errors import ConfigError, SuiteError
 from harness.suites.selection import Selection, select_positions
@@ -60,6 +62,8 @@ class Task(StrictModel):
     completion: str | None = Field(default=None, description="prompt for base (completion-style) models")
     stop: list[str] | None = Field(default=None, description="stop strings of the completion form (default: a "
                                   "newline; [] for none)")
+    chat_stop: list[str] | None = Field(default=None, description="stop strings sent with the chat form "
+                                       "(default: none; lm-eval sends a task's stop strings in every mode)")
     max_tokens: int = Field(ge=1, le=32768)
     expected: str | int | float | list[Any] | dict[str, Any] | None = None
     reference: str | None = Field(default=None, description="a known-correct answer, for the suite self-test")
@@ -99,6 +103,8 @@ class Suite(StrictModel):
                                            "n_rows (of the split), n_items (of the chosen subjects), shots")
     selection: dict[str, Any] | None = Field(default=None, description="the Selection that took part of the suite")
     n_total: int | None = Field(default=None, description="items in the whole suite (tasks: those selected)")
+    scoring: list[str] | None = Field(default=None, description="how the replies are scored: each checker's rule, "
+                                      "as `scoring_label` writes it (e.g. 'mmlu: lm-eval mmlu_generative')")
 
 
 def _normalise_task(raw: dict, defaults: dict) -> dict:
@@ -171,12 +177,15 @@ def _build_suite(path: Path, name: str, version: Any, description: str, defaults
     content: dict[str, Any] = {"name": name, "version": version,
                                # Defaults left out: a field added later does not change existing suites' hashes.
                                "tasks": [t.model_dump(mode="json", exclude_defaults=True) for t in tasks]}
+    # How the replies are scored, defaults included: a changed default or checker gives another hash.
+    content["scoring"] = sorted({json.dumps(scoring_identity(t.checker), sort_keys=True) for t in tasks})
     if dataset is not None:
         content["dataset"] = {k: dataset.get(k) for k in ("dataset", "config", "revision", "split")}
     canonical = json.dumps(content, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     return Suite(name=name, version=version, description=description, source=str(path),
                  sha256=hashlib.sha256(canonical.encode()).hexdigest(), tasks=tasks, dataset=dataset,
-                 selection=None if selection.is_default else selection.to_record(), n_total=n_total)
+                 selection=None if selection.is_default else selection.to_record(), n_total=n_total,
+                 scoring=sorted({scoring_label(t.checker) for t in tasks}))
 
 
 def load_suite_file(path: Path, selection: Selection | None = None) -> Suite:
