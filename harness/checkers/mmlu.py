@@ -24,8 +24,8 @@ The checker option `rule` names whose reading of the reply decides; it is record
 from __future__ import annotations
 
 import re
-import unicodedata
 import string
+import unicodedata
 from typing import Any, ClassVar, Literal
 
 from harness.checkers.common import CORRECT, ERROR, INCORRECT, Verdict
