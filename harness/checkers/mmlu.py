@@ -6,14 +6,19 @@ The checker option `rule` names whose reading of the reply decides; it is record
     `get_response` keeps the reply's first line (regex `^(.*?)(?=\\n|$)`, first match), strips white space,
     drops trailing white space (regex `^(.*?)\\s*$`), and its metric `exact_match` (ignore_case,
     ignore_punctuation: `string.punctuation` removed) compares that with the letter. So "B", "b.", "(B)",
-    " B\\nbecause" are B; "B) Paris", "ANSWER: C", "**B**" stripped of its stars is B, "Ａ" is not A.
-`inspect`: Inspect's `multiple_choice` scorer (single answer): the first line `ANSWER: X` (regex
-    `(?i)^ANSWER\\s*:\\s*([A-Za-z\\d ,]+)\\s*(?:$|\\n|\\.)`, multi-line), else anywhere
-    `(?i)ANSWER\\s*:\\s*([A-Za-z\\d ,]+)(?:[^\\w]|\\n|$|\\.)`; the match stripped, a trailing "." dropped, and
-    it must be exactly one of the letters (capital).
+    "**B**" and " B\\nbecause" are B; "B) Paris", "ANSWER: B" and "Ｂ" are not. Tested against lm-eval's own
+    filter pipeline and metric (tests/unit/checkers/test_lm_eval_rules.py).
+`inspect`: Inspect's `multiple_choice` solver and `choice` scorer (inspect_ai, commit fb426be): the first line
+    `ANSWER: ...` (regex `(?i)^ANSWER\\s*:\\s*([A-Za-z ,]+)\\s*(?:$|\\n)`, multi-line), else anywhere
+    `(?i)ANSWER\\s*:\\s*([A-Za-z ,]+)(?:[^\\w]|\\n|$)`; every letter of the match marks its option (case
+    ignored; letters past D mark nothing), and the reply is correct when the marked options are exactly the
+    expected one ("ANSWER: c" is C; "ANSWER: B, C" and "ANSWER: C because" mark several and are wrong).
+    A reply with no match is incorrect here (Inspect's scorer raises for it).
 `simple_evals`: OpenAI simple-evals' `mmlu_eval`: markdown and LaTeX wrappers removed from the reply, then
     the first `Answer:` marker (in any of its languages; English here) followed by a letter A-D (or its
     full-width, Arabic or Bengali form, mapped back to A-D), case-insensitive.
+The `inspect` and `simple_evals` rules are re-implemented from those projects' published source; their
+packages are not installed here, so they are not run against them.
 `harness`: this project's earlier, more lenient rule (labelled as the harness's own wherever it is used):
     1. every `ANSWER: X` marker, case-insensitive, a letter optionally wrapped in `**`, `$`, `(`, `[` or
        quotes; when the markers name one letter, that is the answer. 2. Otherwise the reply (NFKC; leading
@@ -69,8 +74,8 @@ def extract_choice(reply: str) -> tuple[list[str], str]:
 _FIRST_LINE = re.compile(r"^(.*?)(?=\n|$)")
 _NO_TRAILING_SPACE = re.compile(r"^(.*?)\s*$")
 _PUNCTUATION = str.maketrans("", "", string.punctuation)
-_INSPECT_STRICT = re.compile(r"(?i)^ANSWER\s*:\s*([A-Za-z\d ,]+)\s*(?:$|\n|\.)", flags=re.MULTILINE)
-_INSPECT_LOOSE = re.compile(r"(?i)ANSWER\s*:\s*([A-Za-z\d ,]+)(?:[^\w]|\n|$|\.)")
+_INSPECT_STRICT = re.compile(r"(?i)^ANSWER\s*:\s*([A-Za-z ,]+)\s*(?:$|\n)", flags=re.MULTILINE)
+_INSPECT_LOOSE = re.compile(r"(?i)ANSWER\s*:\s*([A-Za-z ,]+)(?:[^\w]|\n|$)")
 _SIMPLE_EVALS = re.compile(r"(?i)Answer\s*:[ \t]*([A-D]|[أ-د]|[অ]|[ব]|[ড]|[ঢ]|[Ａ]|[Ｂ]|[Ｃ]|[Ｄ])")
 _SIMPLE_EVALS_WRAPPERS = ("**", "$\\boxed{", "}$", "\\$", "$\\text{", "$", "\\mathrm{", "\\{", "\\text", "\\(",
                           "\\mathbf{", "{", "\\boxed")
@@ -95,12 +100,12 @@ def lm_eval_match(response: str, letter: str) -> bool:
 
 
 def inspect_answer(reply: str) -> str | None:
-    """The answer Inspect's single-answer multiple_choice scorer reads, or None."""
+    """The options Inspect's multiple_choice marks from the reply (letters joined by "/"), or None."""
     match = _INSPECT_STRICT.search(reply) or _INSPECT_LOOSE.search(reply)
-    if match is None:
+    if match is None or not match.group(1):
         return None
-    answer = match.group(1).strip().rstrip(".")
-    return answer if answer in LETTERS else None
+    marked = sorted({letter.upper() for letter in match.group(1) if letter.upper() in LETTERS})
+    return "/".join(marked)
 
 
 def simple_evals_answer(reply: str) -> str | None:
@@ -140,7 +145,7 @@ class MmluChecker(StrictModel):
             answer = inspect_answer(output) if self.rule == "inspect" else simple_evals_answer(output)
             if answer is None:
                 return Verdict(INCORRECT, detail=f"{label}; no answer")
-            return Verdict(CORRECT if answer.upper() == target else INCORRECT, extracted=answer, detail=label)
+            return Verdict(CORRECT if answer == target else INCORRECT, extracted=answer, detail=label)
         letters, how = extract_choice(output)
         if not letters:
             return Verdict(INCORRECT, detail=f"{label}; no answer letter in reply")
