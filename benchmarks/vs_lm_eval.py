@@ -84,10 +84,31 @@ class Context:
                                        fewshot_as_multiturn=True, log_samples=True, bootstrap_iters=0,
                                        gen_kwargs=f"max_gen_toks={self.args.max_new_tokens}", limit=self.args.limit)
 
+    def all_contexts(self, name: str, chat: bool, shots: int | None = None) -> list[tuple[int, dict, str, list]]:
+        """Every document's rendered context and stop strings as lm-eval's evaluate builds them (its task's
+        `build_all_requests` with the seed it sets), without generating: (doc_id, doc, context, until)."""
+        from lm_eval.tasks import TaskManager
+
+        self._task_manager = getattr(self, "_task_manager", None) or TaskManager()
+        task = self._task_manager.load([name])["tasks"][name]
+        if shots is not None:
+            task.set_config(key="num_fewshot", value=shots)
+        task.set_fewshot_seed(seed=1234)
+        task.build_all_requests(apply_chat_template=chat, fewshot_as_multiturn=True,
+                                chat_template=self.lm.apply_chat_template if chat else None)
+        return [(i.doc_id, i.doc, i.arguments[0], list(i.arguments[1].get("until") or [])) for i in task.instances]
+
+    def prompt_agreement(self, name: str, chat: bool, find: Callable[[int, dict], Any],
+                         shots: int | None = None) -> list[bool]:
+        """Per document of an lm-eval task: the harness's prompt and stop strings equal lm-eval's."""
+        return [self.render(find(doc_id, doc), chat) == (context, until)
+                for doc_id, doc, context, until in self.all_contexts(name, chat, shots)]
+
     def render(self, task: Any, chat: bool) -> tuple[str, list[str]]:
         """The harness's prompt text for a task in one form, and the stop strings it sends with it."""
         if not chat:
-            return task.completion_prompt()
+            text, stop = task.completion_prompt()
+            return text, stop
         text = self.tokenizer.apply_chat_template([m.model_dump() for m in task.messages], tokenize=False,
                                                   add_generation_prompt=True)
         return text, list(task.chat_stop or [])
@@ -162,8 +183,9 @@ def _ifeval_score(task: Any, entry: dict[str, Any], reply: str) -> tuple[bool, b
     return (entry["filtered_resps"][0] == reply, theirs == mine, {"lm_eval": theirs, "harness": mine})
 
 
-def _lines(title: str, compared: list[dict[str, Any]], aggregates: list[tuple[str, float, float]]) -> list[str]:
-    lines = [title]
+def _lines(title: str, compared: list[dict[str, Any]], aggregates: list[tuple[str, float, float]],
+           prompts_all: list[bool]) -> list[str]:
+    lines = [title, f"  {'prompt (every item, no generation):':<11} {_pct(prompts_all)}"]
     for key in ("prompt", "extracted", "verdict", "response"):
         if compared and key in compared[0]:
             lines.append(f"  {key + ':':<11}{_pct([c[key] for c in compared])}")
@@ -189,9 +211,10 @@ def _gsm8k(ctx: Context, chat: bool) -> tuple[list[str], list[dict[str, Any]]]:
         aggregates.append((f"exact_match ({lm_filter})", float(result["results"]["gsm8k"][f"exact_match,{lm_filter}"]),
                            ours))
     form = "chat (apply_chat_template, fewshot_as_multiturn)" if chat else "completion"
-    title = (f"gsm8k, {form}: lm-eval `gsm8k` 5-shot vs suite gsm8k, {len(compared)} items, "
+    title = (f"gsm8k, {form}: lm-eval `gsm8k` 5-shot vs suite gsm8k, {len(compared)} items generated, "
              f"{ctx.args.max_new_tokens} new tokens")
-    return _lines(title, compared, aggregates), compared
+    prompts_all = ctx.prompt_agreement("gsm8k", chat, lambda doc_id, doc: tasks[doc_id])
+    return _lines(title, compared, aggregates, prompts_all), compared
 
 
 def gsm8k_completion(ctx: Context) -> tuple[list[str], list[dict[str, Any]]]:
@@ -218,8 +241,11 @@ def _mmlu(ctx: Context, chat: bool) -> tuple[list[str], list[dict[str, Any]]]:
     ours = sum(c["detail"]["correct"][1] for c in compared) / len(compared)
     form = "chat (description as system turn)" if chat else "completion"
     title = (f"mmlu_generative, {form}: lm-eval `mmlu_<subject>_generative` 5-shot vs suite mmlu, "
-             f"{len(compared)} items of {len(names)} subjects")
-    return _lines(title, compared, [("exact_match (get_response), weighted by size", theirs, ours)]), compared
+             f"{len(compared)} items of {len(names)} subjects generated, {ctx.args.max_new_tokens} new tokens")
+    prompts_all = [hit for name, subject in zip(names, items.MMLU_SUBJECTS) for hit in ctx.prompt_agreement(
+        name, chat, lambda doc_id, doc, subject=subject: ours_by_key[(subject, doc["question"].strip())], shots=5)]
+    aggregate = [("exact_match (get_response), weighted by size", theirs, ours)]
+    return _lines(title, compared, aggregate, prompts_all), compared
 
 
 def mmlu_generative(ctx: Context) -> tuple[list[str], list[dict[str, Any]]]:
@@ -244,9 +270,10 @@ def ifeval(ctx: Context) -> tuple[list[str], list[dict[str, Any]]]:
         ours = (sum(sum(v) for v in values) / sum(len(v) for v in values) if isinstance(values[0], list)
                 else sum(values) / len(values))
         aggregates.append((metric, float(result["results"]["ifeval"][f"{metric},none"]), ours))
-    title = (f"ifeval, chat: lm-eval `ifeval` vs suite ifeval, {len(compared)} items, "
+    title = (f"ifeval, chat: lm-eval `ifeval` vs suite ifeval, {len(compared)} items generated, "
              f"{ctx.args.max_new_tokens} new tokens")
-    return _lines(title, compared, aggregates), compared
+    prompts_all = ctx.prompt_agreement("ifeval", True, lambda doc_id, doc: by_key[str(doc["key"])])
+    return _lines(title, compared, aggregates, prompts_all), compared
 
 
 SECTIONS: list[Callable[[Context], tuple[list[str], list[dict[str, Any]]]]] = [
