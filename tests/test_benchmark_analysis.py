@@ -96,12 +96,13 @@ def test_report_has_a_benchmark_section_with_sample_size_and_separation(tmp_path
     records = _ifeval_records() + [
         _record("b", t, "correct", {"prompt_strict": True, "inst_strict": [True]}) for t in ("t1", "t2", "t3", "t4")]
     (run / "records.jsonl").write_text("".join(json.dumps(r) + "\n" for r in records))
-    manifest = {"run_id": "r", "suites": [SUITE], "models": {"a": {"kind": "llama_cpp"}, "b": {"kind": "llama_cpp"}},
+    manifest = {"run_id": "r", "suites": [{**SUITE, "scoring": ["ifeval_official: prompt_strict"]}], "models": {"a": {"kind": "llama_cpp"}, "b": {"kind": "llama_cpp"}},
                 "skipped_models": {}, "host": {}, "settings": {}}
     (run / "run.json").write_text(json.dumps(manifest))
     html = build_report([run], tmp_path / "report.html")[0].read_text()
     assert "ifeval (aaaaaaaaaaaa, sample of 4 of 541)" in html.split("</p>", 1)[0]
     section = html.split("<section id='benchmarks'>", 1)[1].split("</section>", 1)[0]
     assert "google/IFEval · train · 966cd89545d6" in section and "sample of 4 of 541 (--sample 4 --seed 3)" in section
+    assert "scored by ifeval_official: prompt_strict" in section
     assert "inst_strict" in section and "66.7%" in section and "prompt_strict" in section
     assert "a − b" in section and "$0.004" in section  # a: 4 tasks × $0.001 over 1 correct

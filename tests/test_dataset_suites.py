@@ -77,9 +77,14 @@ def test_mmlu_same_subject_exemplars_letters_and_categories(hf_home):
     text, stop = task.completion_prompt()
     assert text.startswith("The following are multiple choice questions (with answers) about philosophy.\n\n")
     assert text.count("dev question") == 5 and "abstract algebra" not in text.split("\n\n", 1)[1]
-    assert "dev question 0 about philosophy?\nA. philosophy option w" in text and stop == ["\n"]
+    assert "dev question 0 about philosophy?\nA. philosophy option w" in text and stop == ["</s>", "\n"]
     assert text.endswith("D. philosophy option z\nAnswer:")
     assert [m.content for m in task.messages if m.role == "assistant"] == ["A", "B", "C", "D", "A"]
+    # The chat form as lm-eval's --apply_chat_template builds it: the description as a system turn, the same
+    # stop strings sent.
+    assert task.messages[0].role == "system" and task.messages[1].content.startswith("dev question 0")
+    assert task.messages[0].content == "The following are multiple choice questions (with answers) about philosophy.\n\n"
+    assert task.chat_stop == ["</s>", "\n"] and task.messages[-1].content == text.rsplit("\n\n", 1)[1]
 
 
 def test_mmlu_subject_filter_and_stratified_sample(hf_home):
@@ -111,8 +116,8 @@ def test_sampling_is_deterministic_and_changes_the_hash(hf_home):
 def test_hash_covers_revision_and_template(hf_home, tmp_path):
     original = (BENCHMARKS / "gsm8k.yaml").read_text()
     other_revision = write(tmp_path / "gsm8k.yaml", original.replace(GSM8K_REVISION, "ab" * 20))
-    other_template = write(tmp_path / "gsm8k-t.yaml", original.replace("Solve the problem step by step.",
-                                                                         "Think step by step."))
+    other_template = write(tmp_path / "gsm8k-t.yaml", original.replace('chat: "Question: {{ question }}',
+                                                                         'chat: "Q: {{ question }}'))
     base = load_suite("gsm8k")
     moved = load_suite(str(other_revision))
     assert moved.dataset["revision"] == "ab" * 20 and moved.tasks == base.tasks and moved.sha256 != base.sha256
@@ -253,4 +258,5 @@ def test_a_dataset_suite_sample_runs_end_to_end(tmp_path):
     assert len(records) == 3 and all(r["verdict"] in ("correct", "incorrect") for r in records)
     assert {r["subject"] for r in records} <= {"europe", "americas", "asia"} and all("scores" in r for r in records)
     assert "Summary · capitals · sample of 3 of 4" in proc.stdout
-    assert "Benchmark · capitals · sample of 3 of 4" in proc.stdout
+    assert "Benchmark · capitals · sample of 3 of 4 · scored by exact" in proc.stdout
+    assert entry["scoring"] == ["exact"] and all(r["scoring"] == "exact" for r in records)

@@ -125,7 +125,7 @@ MMLU_CASES = [
 
 @pytest.mark.parametrize(("reply", "expected", "verdict", "extracted"), MMLU_CASES)
 def test_mmlu_letter(reply, expected, verdict, extracted):
-    result = MmluChecker().check(reply, expected)
+    result = MmluChecker(rule="harness").check(reply, expected)
     assert (result.verdict, result.extracted) == (verdict, extracted)
 
 

@@ -19,6 +19,7 @@ from harness.backends.api_common import api_key, check_streamed, sdk_http_client
 from harness.backends.base import Backend, Prompt, Reasoning, Usage
 from harness.backends.failures import RequestFailed
 from harness.backends.sse_client import SSEClient
+from harness.backends.stop_strings import StopScanner
 from harness.backends.usage_dialects import UsageUnreadable, chunk_usage, read_chat_usage
 from harness.config.providers import resolve_endpoint
 from harness.config.redact import MIN_SCRUBBED_CHARS, redact_url, secret_values
@@ -67,6 +68,36 @@ class _Chunks:
         return texts
 
 
+class _ClientStops:
+    """Stop strings applied to the streamed answer on this side (those beyond an API's maximum): text that could
+    begin one is held back until settled; the answer ends where the first one begins."""
+
+    def __init__(self, stops: list[str]) -> None:
+        self.scanner = StopScanner(stops) if stops else None
+        self.text = ""
+        self.stopped = False
+
+    def feed(self, texts: list[str]) -> list[str]:
+        if self.scanner is None:
+            return texts
+        shown: list[str] = []
+        for text in texts:
+            if isinstance(text, Reasoning) or self.stopped:
+                shown += [text] if isinstance(text, Reasoning) else []
+                continue
+            self.text += text
+            fresh, self.stopped = self.scanner.feed(self.text)
+            shown += [fresh] if fresh else []
+        return shown
+
+    def flush(self) -> list[str]:
+        """The held-back end of an answer that no stop string ended."""
+        if self.scanner is None or self.stopped:
+            return []
+        rest = self.scanner.rest(self.text)
+        return [rest] if rest else []
+
+
 class OpenAIBackend(Backend):
     """Streams one Chat Completions (or Completions) request per task."""
 
@@ -102,9 +133,11 @@ class OpenAIBackend(Backend):
         params: dict[str, Any] = {"model": cfg.model, "stream": True, "stream_options": {"include_usage": True}}
         if cfg.temperature is not None:
             params["temperature"] = cfg.temperature
-        stops = [*cfg.stop, *prompt.stop]
+        stops = [s for s in [*cfg.stop, *prompt.stop] if s]
         if stops:
-            params["stop"] = stops
+            # An API that takes at most N stop strings gets the first N (as lm-eval sends them); the rest are
+            # cut from the streamed answer here (`_ClientStops`).
+            params["stop"] = stops[:self._endpoint.max_stop_strings] if self._endpoint.max_stop_strings else stops
         if getattr(cfg, "tier", "standard") in SERVICE_TIER_PARAM.get(cfg.provider, ()):
             params["service_tier"] = cfg.tier  # flex or priority processing, asked for per request
         if cfg.extra_body:
@@ -122,14 +155,22 @@ class OpenAIBackend(Backend):
     # cost ~1.2 ms of TTFT per request (benchmarks/client_overhead.py). The load path (`astream`) uses the
     # lean SSEClient, which classifies failures the same way.
 
+    def _client_stops(self, prompt: Prompt) -> _ClientStops:
+        limit = self._endpoint.max_stop_strings
+        return _ClientStops([s for s in [*self.config.stop, *prompt.stop] if s][limit:] if limit else [])
+
     def stream(self, prompt: Prompt) -> Iterator[str | Usage]:
-        state, stream = _Chunks(prompt.style == "chat"), None
+        state, stream, cut = _Chunks(prompt.style == "chat"), None, self._client_stops(prompt)
         path, params = self._params(prompt)
         try:
             stream = self._client.post(path, body=params, cast_to=object, stream=True, stream_cls=openai.Stream[object])
             check_streamed(stream)
             for chunk in stream:
-                yield from state.feed([chunk])
+                yield from cut.feed(state.feed([chunk]))
+                if cut.stopped:
+                    state.finish = state.finish or "stop"
+                    break
+            yield from cut.flush()
         except Exception as exc:  # noqa: BLE001 - every failure becomes a classified RequestFailed
             raise to_request_failed(exc, openai, self._secrets, mid_stream=stream is not None) from None
         finally:
@@ -140,13 +181,18 @@ class OpenAIBackend(Backend):
     async def astream_blocks(self, prompt: Prompt) -> AsyncIterator[list[str | Usage]]:
         """`stream` on the lean asyncio client, for load generation (many requests in flight): yields, per
         block of bytes received, the chunks it completed, so that they are stamped with its receipt time."""
-        state = _Chunks(prompt.style == "chat")
+        state, cut = _Chunks(prompt.style == "chat"), self._client_stops(prompt)
         path, params = self._params(prompt)
         try:
             async for events in self._sse.events(path, params):
-                texts = state.feed(events)
+                texts = cut.feed(state.feed(events))
                 if texts:
                     yield texts
+                if cut.stopped:
+                    state.finish = state.finish or "stop"
+                    break
+            if rest := cut.flush():
+                yield rest
         except RequestFailed:
             raise
         except Exception as exc:  # noqa: BLE001 - e.g. an event of an unexpected shape: classified as on `stream`

@@ -126,7 +126,9 @@ def print_scores(out: Console, suite: Any, records: list[dict], manifest: dict, 
             for row in score_metrics(records, manifest).to_dict("records")]
     size = sample_label(len(suite.tasks), suite.n_total)
     shots = suite.dataset.get("shots")
-    out.print(scores_table(rows, f"Benchmark · {suite.name} · {size}" + (f" · {shots}-shot" if shots else "")))
+    scoring = f" · scored by {', '.join(suite.scoring)}" if getattr(suite, "scoring", None) else ""
+    out.print(scores_table(rows, f"Benchmark · {suite.name} · {size}" + (f" · {shots}-shot" if shots else "")
+                           + scoring))
     breakdown = subject_breakdown(records)
     if len(breakdown):
         out.print(breakdown_table(breakdown[breakdown["by"] == "group"].to_dict("records"),

@@ -322,6 +322,8 @@ class OpenAIModel(ApiModel):
     provider: Literal[tuple(OPENAI_COMPATIBLE)] | None = None  # type: ignore[valid-type]
     prompt_style: Literal["chat", "completion"] = "chat"
     max_tokens_param: Literal["max_tokens", "max_completion_tokens"] | None = None
+    max_stop_strings: int | None = Field(default=None, ge=1, description="stop strings the API takes at most "
+                                         "(OpenAI: 4, the preset's default); the rest are cut client-side")
     extra_body: dict[str, Any] | None = None
     tokenizer: GGUFSource | None = Field(default=None, description="counts tokens when the stream has no usage")
 

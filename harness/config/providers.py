@@ -15,12 +15,13 @@ class ProviderPreset:
     key_env: str
     price_provider: str
     max_tokens_param: str = "max_tokens"
+    max_stop_strings: int | None = None  # the API rejects more; the rest are applied client-side
 
 
 OPENAI_COMPATIBLE: dict[str, ProviderPreset] = {
-    "openai": ProviderPreset("https://api.openai.com/v1", "OPENAI_API_KEY", "openai", "max_completion_tokens"),
+    "openai": ProviderPreset("https://api.openai.com/v1", "OPENAI_API_KEY", "openai", "max_completion_tokens", 4),
     # Azure: the resource's own URL, e.g. https://NAME.openai.azure.com/openai/v1/, goes in base_url.
-    "azure_openai": ProviderPreset(None, "AZURE_OPENAI_API_KEY", "azure", "max_completion_tokens"),
+    "azure_openai": ProviderPreset(None, "AZURE_OPENAI_API_KEY", "azure", "max_completion_tokens", 4),
     "deepseek": ProviderPreset("https://api.deepseek.com", "DEEPSEEK_API_KEY", "deepseek"),
     "xai": ProviderPreset("https://api.x.ai/v1", "XAI_API_KEY", "x-ai"),
     "gemini": ProviderPreset("https://generativelanguage.googleapis.com/v1beta/openai/", "GEMINI_API_KEY", "google"),
@@ -42,6 +43,7 @@ class Endpoint:
     key_env: str | None
     price_provider: str | None
     max_tokens_param: str
+    max_stop_strings: int | None = None
 
 
 def resolve_endpoint(cfg) -> Endpoint:
@@ -56,6 +58,7 @@ def resolve_endpoint(cfg) -> Endpoint:
         key_env=cfg.api_key_env or (preset.key_env if preset else None),
         price_provider=cfg.price_provider or (preset.price_provider if preset else None),
         max_tokens_param=max_tokens_param,
+        max_stop_strings=getattr(cfg, "max_stop_strings", None) or (preset.max_stop_strings if preset else None),
     )
 
 

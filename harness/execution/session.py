@@ -21,6 +21,7 @@ from harness.backends import Backend, Prompt, backend_class
 from harness.backends.api_common import api_key
 from harness.checkers import run_checker
 from harness.checkers.sandbox_exec import register_secrets
+from harness.checkers.scoring_identity import scoring_label
 from harness.config.kinds import API_KINDS
 from harness.config.model_config import has_gguf_source
 from harness.config.redact import scrub, secret_values
@@ -52,7 +53,8 @@ def build_prompt(task: Task, model_cfg: Any) -> Prompt:
     if getattr(model_cfg, "prompt_style", "chat") == "completion":
         text, stop = task.completion_prompt()
         return Prompt(style="completion", max_tokens=task.max_tokens, text=text, stop=stop)
-    return Prompt(style="chat", max_tokens=task.max_tokens, messages=[m.model_dump() for m in task.messages])
+    return Prompt(style="chat", max_tokens=task.max_tokens, messages=[m.model_dump() for m in task.messages],
+                  stop=list(task.chat_stop or []))
 
 
 class ModelSession:
@@ -352,6 +354,7 @@ def judge_record(task: Task, record: dict[str, Any], completion_style: bool, jud
     """Check a finished request's answer and store the verdict (and a judge's reply) in its record."""
     record["expected"] = task.expected
     record["checker"] = task.checker.kind
+    record["scoring"] = scoring_label(task.checker)
     if record["error"] is not None:
         record.update(verdict=None, extracted=None, verdict_detail=None, judge=None, scores=None)
         return
@@ -368,7 +371,7 @@ def failure_record(base: dict[str, Any], task: Task, error: dict[str, Any]) -> d
     """The record of a request that could not be sent because its model failed to load."""
     return {**base, **unsent_raw(error), "prices": None, "cost_usd": None, "energy": None, "judge": None,
             "expected": task.expected,
-            "checker": task.checker.kind, "verdict": None, "extracted": None, "verdict_detail": None, "scores": None}
+            "checker": task.checker.kind, "scoring": scoring_label(task.checker), "verdict": None, "extracted": None, "verdict_detail": None, "scores": None}
 
 
 def describe_failure(exc: BaseException, entry: dict[str, Any]) -> dict[str, Any]:

@@ -69,8 +69,10 @@ def scores_section(data: ReportData) -> str:
         selection = info.get("selection") or {}
         how = (f" (--sample {selection['sample']} --seed {selection['seed']})" if selection.get("sample")
                else f" (--limit {selection['limit']})" if selection.get("limit") else "")
+        scoring = f" · scored by {', '.join(info['scoring'])}" if info.get("scoring") else ""
         html = (f"<h3>{escape(name)}</h3><p class='note'>{escape(source)}{escape(shots)} · {escape(size + how)} · "
-                f"licence {escape(str(dataset.get('licence') or '–'))}</p>" + _metrics_table(metrics, cost))
+                f"licence {escape(str(dataset.get('licence') or '–'))}{escape(scoring)}</p>"
+                + _metrics_table(metrics, cost))
         separation = accuracy_separation(data.frame[data.frame["suite"] == name])
         if len(separation):
             html += _separation(separation.to_dict("records"))

@@ -111,7 +111,8 @@ def new_manifest(run_id: str, argv: list[str], suites: list, models_file: Path, 
         "suites": [
             {"name": suite.name, "version": suite.version, "sha256": suite.sha256, "source": suite.source if str(suite.source).startswith("workload:") else str(Path(suite.source).resolve()),
              "n_tasks": len(suite.tasks), "n_total": getattr(suite, "n_total", None) or len(suite.tasks),
-             "selection": getattr(suite, "selection", None), "description": suite.description, "dataset": getattr(suite, "dataset", None)}
+             "selection": getattr(suite, "selection", None), "description": suite.description, "dataset": getattr(suite, "dataset", None),
+             "scoring": getattr(suite, "scoring", None)}
             for suite in suites
         ],
         "models_file": str(Path(models_file).resolve()),  # absolute: a resume may start from elsewhere

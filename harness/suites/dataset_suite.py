@@ -16,6 +16,7 @@ prompt:
   chat: "Question: {{ question }}"       # the user message for chat models
   completion: "Question: {{ question }}\nAnswer:"   # for base models (default: the chat template)
   stop: ["Question:"]                    # stop strings of the completion form (default: none)
+  chat_stop: ["Question:"]               # stop strings sent with the chat form too (default: none)
 expected: answer                         # a row field | {template: ...} | {fields: [a, b]}
 checker: {kind: gsm8k}
 max_tokens: 256
@@ -23,10 +24,22 @@ few_shot: {split: train, k: 5, select: random, seed: 1234, answer: " {{ answer }
 ```
 
 Templates are Jinja2 (as in lm-evaluation-harness), sandboxed, over the row's fields plus `index`; a field a
-template names that the row lacks is an error naming the suite file and the key. Few-shot exemplars are
-drawn per item with a seed made of the suite's seed and the item's position, so an item's exemplars do not
-depend on which other items a `--limit` or `--sample` kept. Chat models get the exemplars as earlier
-user/assistant turns; base models get them written out before the question.
+template names that the row lacks is an error naming the suite file and the key.
+
+Prompts are built as lm-evaluation-harness builds them (`fewshot_context`), so that a figure can stand beside
+its published ones:
+- Exemplars (`select: random`) come from one `random.Random(seed)` per exemplar pool (the whole split, or one
+  per subject with `same_subject`), advanced once per item in the dataset's document order — lm-eval's
+  `ContextSampler`. The draw always runs over every item up to the last one selected, so an item gets the
+  exemplars a full lm-eval run (or one with `--limit`) gives it, whichever items `--limit`, `--sample` or
+  `--subject` kept. When the exemplars come from the item's own split, `k + 1` are drawn and the item is
+  removed (lm-eval's `rm_eval_doc`). `select: first` takes the first `k` of the pool (`first_n`).
+- Completion form: preamble (lm-eval's `description`) + each exemplar's completion text and answer, joined by
+  `separator`, then the item's completion text.
+- Chat form (lm-eval's `--apply_chat_template` with `fewshot_as_multiturn`): the system prompt and the
+  preamble as one system turn, each exemplar as a user turn (its chat text) and an assistant turn (its answer,
+  stripped), then the item's chat text as the last user turn. `chat_stop` lists the stop strings sent with the
+  chat form (lm-eval sends a task's `until` in every mode).
 """
 
 from __future__ import annotations
@@ -77,6 +90,7 @@ class PromptSpec(StrictModel):
     chat: str
     completion: str | None = None
     stop: list[str] = Field(default_factory=list)
+    chat_stop: list[str] = Field(default_factory=list, description="stop strings sent with the chat form")
 
 
 class FewShotSpec(StrictModel):
@@ -242,16 +256,51 @@ def _expected(spec: DatasetSuiteSpec, templates: Templates, row: dict[str, Any],
     return {f: row[f] for f in spec.expected.fields}
 
 
-def _exemplars(spec: DatasetSuiteSpec, pool: list[dict[str, Any]], by_subject: dict[Any, list[dict[str, Any]]],
-               row: dict[str, Any], k: int) -> list[dict[str, Any]]:
-    candidates = pool
-    if spec.few_shot.same_subject and spec.subject:
-        candidates = by_subject.get(row.get(spec.subject), [])
-    if spec.few_shot.split == (spec.source.split if isinstance(spec.source, HubSource) else None):
-        candidates = [r for r in candidates if r["index"] != row["index"]]
-    if spec.few_shot.select == "first":
-        return candidates[:k]
-    return random.Random(f"{spec.few_shot.seed}/{row['index']}").sample(candidates, min(k, len(candidates)))
+def _data(row: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in row.items() if k != "index"}
+
+
+def draw_exemplars(spec: DatasetSuiteSpec, rows: list[dict[str, Any]], pool: list[dict[str, Any]], k: int,
+                   wanted: set[int]) -> dict[int, list[dict[str, Any]]]:
+    """The exemplars of each row whose `index` is in `wanted`, drawn as lm-eval's samplers draw them: one
+    `Random(seed)` per pool, advanced over `rows` (every row of the split, in document order) up to the last
+    wanted row, so an item's exemplars never depend on which other items were selected."""
+    by_subject: dict[Any, list[dict[str, Any]]] = {}
+    for exemplar in pool:
+        by_subject.setdefault(exemplar.get(spec.subject) if spec.subject else None, []).append(exemplar)
+    per_subject = spec.few_shot.same_subject and spec.subject is not None
+    same_split = spec.few_shot.split == (spec.source.split if isinstance(spec.source, HubSource) else None)
+    generators: dict[Any, random.Random] = {}
+    drawn: dict[int, list[dict[str, Any]]] = {}
+    last = max(wanted, default=-1)
+    for row in rows:
+        if row["index"] > last:
+            break
+        key = row.get(spec.subject) if per_subject else None
+        candidates = by_subject.get(key, []) if per_subject else pool
+        if spec.few_shot.select == "first":
+            if row["index"] in wanted:
+                kept = [c for c in candidates if _data(c) != _data(row)] if same_split else candidates
+                drawn[row["index"]] = kept[:k]
+            continue
+        rnd = generators.setdefault(key, random.Random(spec.few_shot.seed))
+        if not same_split:
+            shots = rnd.sample(candidates, min(k, len(candidates)))
+        else:
+            shots = [c for c in rnd.sample(candidates, min(k + 1, len(candidates))) if _data(c) != _data(row)][:k]
+            if len(shots) < min(k, len(candidates)):  # duplicates of the row were drawn: lm-eval draws again
+                others = [c for c in candidates if _data(c) != _data(row)]
+                shots = rnd.sample(others, min(k, len(others)))
+        if row["index"] in wanted:
+            drawn[row["index"]] = shots
+    return drawn
+
+
+def _delimit(prefix: str, suffix: str, delimiter: str) -> str:
+    """lm-eval's `maybe_delimit`: join with `delimiter` unless either side already has white space there."""
+    if not prefix or not suffix:
+        return prefix or suffix
+    return prefix + suffix if prefix[-1].isspace() or suffix[0].isspace() else prefix + delimiter + suffix
 
 
 def _task(spec: DatasetSuiteSpec, templates: Templates, row: dict[str, Any], shots: list[dict[str, Any]],
@@ -259,9 +308,10 @@ def _task(spec: DatasetSuiteSpec, templates: Templates, row: dict[str, Any], sho
     """One task's raw mapping (validated afterwards like a task written in a suite file). `rendered` keeps
     each exemplar's chat question, answer and completion text, rendered once for all the items using it."""
     preamble = templates.render("prompt.preamble", row) if templates.has("prompt.preamble") else ""
-    messages: list[dict[str, str]] = []
-    if templates.has("prompt.system"):
-        messages.append({"role": "system", "content": templates.render("prompt.system", row)})
+    separator = spec.few_shot.separator if spec.few_shot else "\n\n"
+    system = templates.render("prompt.system", row) if templates.has("prompt.system") else ""
+    system = _delimit(system, preamble, separator)
+    messages: list[dict[str, str]] = [{"role": "system", "content": system}] if system else []
     for ex in shots:
         if ex["index"] not in rendered:
             answer = templates.render("few_shot.answer", ex)
@@ -270,8 +320,6 @@ def _task(spec: DatasetSuiteSpec, templates: Templates, row: dict[str, Any], sho
     for question, answer, _ in (rendered[ex["index"]] for ex in shots):
         messages += [{"role": "user", "content": question}, {"role": "assistant", "content": answer.strip()}]
     messages.append({"role": "user", "content": templates.render("prompt.chat", row)})
-    first_user = 1 if templates.has("prompt.system") else 0
-    messages[first_user] = {**messages[first_user], "content": preamble + messages[first_user]["content"]}
     separator = spec.few_shot.separator if spec.few_shot else ""
     written = [rendered[ex["index"]][2] for ex in shots]
     completion = preamble + "".join(w + separator for w in written) + templates.render("prompt.completion", row)
@@ -282,13 +330,14 @@ def _task(spec: DatasetSuiteSpec, templates: Templates, row: dict[str, Any], sho
     return {"id": task_id, "category": str(subject) if subject is not None else None,
             "group": GROUP_MAPPINGS[spec.subject_groups].get(str(subject)) if spec.subject_groups else None,
             "messages": messages, "completion": completion, "stop": list(spec.prompt.stop),
+            "chat_stop": list(spec.prompt.chat_stop) or None,
             "max_tokens": spec.max_tokens, "expected": _expected(spec, templates, row, path), "checker": spec.checker}
 
 
 def build_dataset_tasks(spec: DatasetSuiteSpec, path: Path, selection: Selection) -> tuple[list[dict], dict[str, Any]]:
     """The raw task mappings of the selected items, and what describes the data (source, counts, exemplars)."""
     templates = Templates(spec, path)
-    rows = [{**row, "index": i} for i, row in enumerate(load_rows(spec, path))]
+    rows = all_rows = [{**row, "index": i} for i, row in enumerate(load_rows(spec, path))]
     n_rows = len(rows)
     if not rows:
         raise SuiteError(f"{path}: key 'source': the dataset split has no rows")
@@ -312,12 +361,9 @@ def build_dataset_tasks(spec: DatasetSuiteSpec, path: Path, selection: Selection
             raise InputError(f"--shots {selection.shots}: suite {spec.name} defines no few-shot exemplars")
         k = selection.shots
     pool = [{**r, "index": i} for i, r in enumerate(load_rows(spec, path, spec.few_shot.split))] if k else []
-    by_subject: dict[Any, list[dict[str, Any]]] = {}
-    for exemplar in pool:
-        by_subject.setdefault(exemplar.get(spec.subject) if spec.subject else None, []).append(exemplar)
+    shots = draw_exemplars(spec, all_rows, pool, k, {r["index"] for r in rows}) if k else {}
     rendered: dict[int, tuple[str, str, str]] = {}
-    tasks = [_task(spec, templates, row, _exemplars(spec, pool, by_subject, row, k) if k else [], path, rendered)
-             for row in rows]
+    tasks = [_task(spec, templates, row, shots.get(row["index"], []), path, rendered) for row in rows]
     info = {**_source_record(spec, path), "licence": spec.licence, "n_rows": n_rows, "n_items": n_available, "shots": k,
             "subject_field": spec.subject, "subject_groups": spec.subject_groups}
     return tasks, info

@@ -12,6 +12,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from harness.checkers import CHECKERS, needs_expected
+from harness.checkers.scoring_identity import scoring_identity, scoring_label
 from harness.config.model_config import NAME_PATTERN
 from harness.config.yaml_file import format_validation_error, load_yaml_file
 from harness.errors import ConfigError, SuiteError
@@ -94,12 +95,15 @@ def _build_suite(path: Path, name: str, version: Any, description: str, defaults
     content: dict[str, Any] = {"name": name, "version": version,
                                # Defaults left out: a field added later does not change existing suites' hashes.
                                "tasks": [t.model_dump(mode="json", exclude_defaults=True) for t in tasks]}
+    # How the replies are scored, defaults included: a changed default or checker gives another hash.
+    content["scoring"] = sorted({json.dumps(scoring_identity(t.checker), sort_keys=True) for t in tasks})
     if dataset is not None:
         content["dataset"] = {k: dataset.get(k) for k in ("dataset", "config", "revision", "split")}
     canonical = json.dumps(content, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     return Suite(name=name, version=version, description=description, source=str(path),
                  sha256=hashlib.sha256(canonical.encode()).hexdigest(), tasks=tasks, dataset=dataset,
-                 selection=None if selection.is_default else selection.to_record(), n_total=n_total)
+                 selection=None if selection.is_default else selection.to_record(), n_total=n_total,
+                 scoring=sorted({scoring_label(t.checker) for t in tasks}))
 
 
 def load_suite_file(path: Path, selection: Selection | None = None) -> Suite:

@@ -51,6 +51,8 @@ class Task(StrictModel):
     completion: str | None = Field(default=None, description="prompt for base (completion-style) models")
     stop: list[str] | None = Field(default=None, description="stop strings of the completion form (default: a "
                                   "newline; [] for none)")
+    chat_stop: list[str] | None = Field(default=None, description="stop strings sent with the chat form "
+                                       "(default: none; lm-eval sends a task's stop strings in every mode)")
     max_tokens: int = Field(ge=1, le=32768)
     expected: str | int | float | list[Any] | dict[str, Any] | None = None
     reference: str | None = Field(default=None, description="a known-correct answer, for the suite self-test")
@@ -90,3 +92,5 @@ class Suite(StrictModel):
                                            "n_rows (of the split), n_items (of the chosen subjects), shots")
     selection: dict[str, Any] | None = Field(default=None, description="the Selection that took part of the suite")
     n_total: int | None = Field(default=None, description="items in the whole suite (tasks: those selected)")
+    scoring: list[str] | None = Field(default=None, description="how the replies are scored: each checker's rule, "
+                                      "as `scoring_label` writes it (e.g. 'mmlu: lm-eval mmlu_generative')")
