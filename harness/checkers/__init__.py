@@ -21,6 +21,7 @@ from harness.checkers.basic import (
     UnscoredChecker,
     extract_numbers,
 )
+from harness.checkers.choice_loglik import LoglikelihoodChecker
 from harness.checkers.code import PythonTestsChecker, extract_code
 from harness.checkers.common import CORRECT, ERROR, INCORRECT, Verdict, normalise
 from harness.checkers.gsm8k import Gsm8kChecker
@@ -33,7 +34,7 @@ from harness.checkers.structured import JsonChecker, extract_json
 
 CheckerSpec = (ExactChecker | ContainsChecker | NumericChecker | RegexChecker | ChoiceChecker | JsonChecker
                | InstructionChecker | PythonTestsChecker | JudgeChecker | Gsm8kChecker | MmluChecker | HumanEvalChecker
-               | IfevalOfficialChecker | UnscoredChecker)
+               | IfevalOfficialChecker | LoglikelihoodChecker | UnscoredChecker)
 CHECKERS: dict[str, type] = {cls.model_fields["kind"].default: cls for cls in CheckerSpec.__args__}
 
 
@@ -55,5 +56,5 @@ def run_checker(checker: Any, output: str, expected: Any, judge: Callable[[str],
 
 __all__ = ["CHECKERS", "CORRECT", "ERROR", "HUMANEVAL_STOP", "INCORRECT", "CheckerSpec", "ChoiceChecker",
            "ContainsChecker", "ExactChecker", "Gsm8kChecker", "HumanEvalChecker", "IfevalOfficialChecker",
-           "InstructionChecker", "JsonChecker", "JudgeChecker", "MmluChecker", "NumericChecker", "PythonTestsChecker", "RegexChecker", "Verdict", "extract_code", "extract_json", "extract_numbers",
+           "InstructionChecker", "JsonChecker", "JudgeChecker", "LoglikelihoodChecker", "MmluChecker", "NumericChecker", "PythonTestsChecker", "RegexChecker", "Verdict", "extract_code", "extract_json", "extract_numbers",
            "needs_expected", "normalise", "run_checker"]

@@ -115,7 +115,7 @@ def print_benchmark(out: Console, suite: Any, records: list[dict], manifest: dic
                     with_separation: bool) -> None:
     """A benchmark's metrics with intervals and $ per correct task, MMLU-style breakdowns, and (when the run
     has several suites) the paired separation of its models on this benchmark alone."""
-    from harness.analysis.benchmarks import benchmark_metrics, sample_label, subject_breakdown
+    from harness.analysis.benchmarks import benchmark_metrics, form_label, sample_label, subject_breakdown
     from harness.analysis.frames import accuracy_separation
 
     cost = {row["model"]: row.get("cost_usd_per_correct") for row in per_suite.to_dict("records")}
@@ -123,7 +123,8 @@ def print_benchmark(out: Console, suite: Any, records: list[dict], manifest: dic
             for row in benchmark_metrics(records, manifest).to_dict("records")]
     size = sample_label(len(suite.tasks), suite.n_total)
     shots = suite.dataset.get("shots")
-    out.print(benchmark_table(rows, f"Benchmark · {suite.name} · {size}" + (f" · {shots}-shot" if shots else "")))
+    out.print(benchmark_table(rows, f"Benchmark · {suite.name} · {size}" + (f" · {shots}-shot" if shots else "")
+                              + f" · {form_label(records)}"))
     breakdown = subject_breakdown(records)
     if len(breakdown):
         out.print(breakdown_table(breakdown[breakdown["by"] == "group"].to_dict("records"),

@@ -6,7 +6,7 @@ from __future__ import annotations
 from html import escape
 from typing import Any
 
-from harness.analysis.benchmarks import benchmark_metrics, sample_label, subject_breakdown
+from harness.analysis.benchmarks import benchmark_metrics, form_label, sample_label, subject_breakdown
 from harness.analysis.frames import accuracy_separation, summarize_frame
 from harness.report.data import ReportData
 
@@ -69,6 +69,7 @@ def benchmark_section(data: ReportData) -> str:
         how = (f" (--sample {selection['sample']} --seed {selection['seed']})" if selection.get("sample")
                else f" (--limit {selection['limit']})" if selection.get("limit") else "")
         html = (f"<h3>{escape(name)}</h3><p class='note'>{escape(source)}{escape(shots)} · {escape(size + how)} · "
+                f"scored {escape(form_label(records))} · "
                 f"licence {escape(str(dataset.get('licence') or '–'))}</p>" + _metrics_table(metrics, cost))
         separation = accuracy_separation(data.frame[data.frame["suite"] == name])
         if len(separation):
