@@ -171,34 +171,30 @@ class ScoringContext:
         self._n_vocab = llama_cpp.llama_vocab_n_tokens(vocab)
         self._batch = llama_cpp.llama_batch_init(self.n_batch, 0, 1)
 
-    def continuation_logprobs(self, tokens: list[int], n_context: int) -> tuple[list[float], bool]:
-        """Log-probabilities of `tokens[n_context:]`, each given the tokens before it (float32 log-softmax of
-        the logits, computed as llama-cpp-python computes its `logprobs`), and whether each was the argmax."""
-        if not 0 < n_context < len(tokens):
-            raise ValueError(f"{n_context} context tokens of {len(tokens)}: the context and continuation must "
-                             "each have at least one token")
+    def logprob_rows(self, tokens: list[int], first: int) -> np.ndarray:
+        """Float32 log-softmax rows (as llama-cpp-python computes its `logprobs`) of positions `first` to the
+        last: row i is the distribution of the token after position `first + i`."""
+        if not 0 <= first < len(tokens):
+            raise ValueError(f"position {first} is not one of the {len(tokens)} tokens")
         if len(tokens) > self.n_ctx:
             raise ValueError(f"{len(tokens)} tokens exceed n_ctx {self.n_ctx}")
         llama_cpp.llama_memory_clear(self._memory, True)
-        batch, values, greedy = self._batch, [], True
+        batch, rows = self._batch, []
         for start in range(0, len(tokens), self.n_batch):
             part = tokens[start:start + self.n_batch]
             batch.n_tokens = len(part)
             for j, token in enumerate(part):
-                position = start + j
-                batch.token[j], batch.pos[j], batch.n_seq_id[j] = token, position, 1
+                batch.token[j], batch.pos[j], batch.n_seq_id[j] = token, start + j, 1
                 batch.seq_id[j][0] = 0
-                batch.logits[j] = n_context - 1 <= position < len(tokens) - 1
+                batch.logits[j] = start + j >= first
             status = llama_cpp.llama_decode(self.ctx, batch)
             if status != 0:
                 raise RuntimeError(f"llama_decode failed on the scored text (status {status})")
             for j in range(len(part)):
                 if batch.logits[j]:
                     row = np.ctypeslib.as_array(llama_cpp.llama_get_logits_ith(self.ctx, j), shape=(self._n_vocab,))
-                    target = tokens[start + j + 1]
-                    values.append(float(llama_cpp.Llama.logits_to_logprobs(row)[target]))
-                    greedy = greedy and int(row.argmax()) == target
-        return values, greedy
+                    rows.append(llama_cpp.Llama.logits_to_logprobs(row))
+        return np.stack(rows)
 
     def close(self) -> None:
         """Free the batch and the context (before the model they belong to is freed)."""

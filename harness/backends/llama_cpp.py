@@ -215,13 +215,18 @@ class LlamaCppBackend(Backend):
         def encode(text: str) -> list[int]:
             return self._llm.tokenize(text.encode("utf-8"), add_bos=True, special=True)
 
-        scores = []
+        scores, evaluated = [], {}
         for continuation in continuations:
             context_ids, continuation_ids = encode_pair(encode, context, continuation)
-            values, greedy = self._scoring.continuation_logprobs(context_ids + continuation_ids, len(context_ids))
-            total = 0.0
-            for value in values:
-                total += value
+            # lm-eval's input: context + continuation without its last token; one-token options share it
+            ids = tuple(context_ids + continuation_ids[:-1])
+            if ids not in evaluated:
+                evaluated[ids] = self._scoring.logprob_rows(list(ids), len(context_ids) - 1)
+            rows = evaluated[ids][-len(continuation_ids):]
+            total, greedy = 0.0, True
+            for row, token in zip(rows, continuation_ids, strict=True):
+                total += float(row[token])
+                greedy = greedy and int(row.argmax()) == token
             scores.append(ContinuationScore(total, greedy, len(context_ids), len(continuation_ids)))
         return scores
 

@@ -2,8 +2,9 @@
 
 A multiple-choice item is one context (the prompt, ending in "Answer:") and one continuation per option
 (" A", " B", ...). Each continuation's log-probability given the context is the sum of its tokens'
-log-probabilities; the chosen option is the first one with the highest sum (`numpy.argmax`), and `acc` is
-whether it is the gold one. `acc_norm` divides each sum by the option text's length in characters first.
+log-probabilities; the chosen option is the first one with the highest sum (the checker
+`harness.checkers.choice_loglik`). The model's input is the context and the continuation without its last
+token, so options of one token share it, and are computed once.
 
 The context/continuation split is lm-eval's `TemplateLM._encode_pair`: white space at the end of the context
 is moved onto the continuation, the whole text is tokenized once, and the continuation's tokens are those
@@ -13,9 +14,8 @@ in-process llama.cpp and transformers backends) return one `ContinuationScore` p
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
-import numpy as np
 
 
 @dataclass(frozen=True)
@@ -45,12 +45,3 @@ def encode_pair(encode: Callable[[str], list[int]], context: str, continuation: 
     whole = encode(context + continuation)
     context_ids = encode(context)
     return context_ids, whole[len(context_ids):]
-
-
-def chosen(logprobs: Sequence[float], choices: Sequence[str] | None = None, norm: bool = False) -> int:
-    """Index of the option lm-eval picks: argmax of the sums (`acc`), or of the sums divided by each option
-    text's length in characters (`acc_norm`, which needs `choices`); ties go to the first."""
-    values = np.asarray(logprobs, dtype=float)
-    if norm:
-        values = values / np.array([float(len(c)) for c in choices])
-    return int(np.argmax(values))

@@ -160,17 +160,20 @@ class TransformersBackend(Backend):
     supports_loglikelihood = True
 
     def loglikelihood(self, context: str, continuations: list[str]) -> list[ContinuationScore]:
-        """lm-eval's `hf` computation, one sequence per forward pass: the tokenizer's defaults (special tokens
-        as it adds them), the input left-cut to the model's maximum length, a float log-softmax in the model's
-        dtype, the continuation tokens' values gathered and summed there."""
+        """lm-eval's `hf` computation, one sequence per forward pass (options with the same input share one):
+        the tokenizer's defaults (special tokens as it adds them), the input (context + continuation without
+        its last token) left-cut to the model's maximum length, a log-softmax in the model's dtype, the
+        continuation tokens' values gathered and summed there."""
         limit = getattr(self._model.config, "max_position_embeddings", None) or 2048
-        scores = []
+        scores, evaluated = [], {}
         for continuation in continuations:
             context_ids, continuation_ids = encode_pair(self._tokenizer.encode, context, continuation)
-            ids = (context_ids + continuation_ids)[-(limit + 1):][:-1]
+            ids = tuple((context_ids + continuation_ids)[-(limit + 1):][:-1])
             with torch.inference_mode():
-                logits = self._model(torch.tensor([ids], device=self._device)).logits
-                logprobs = torch.nn.functional.log_softmax(logits, dim=-1)[0, -len(continuation_ids):]
+                if ids not in evaluated:  # one-token options share their input (lm-eval reuses it the same way)
+                    logits = self._model(torch.tensor([ids], device=self._device)).logits
+                    evaluated[ids] = torch.nn.functional.log_softmax(logits, dim=-1)[0]
+                logprobs = evaluated[ids][-len(continuation_ids):]
                 targets = torch.tensor(continuation_ids, device=self._device)
                 greedy = bool((logprobs.argmax(dim=-1) == targets).all())
                 total = float(torch.gather(logprobs, 1, targets.unsqueeze(-1)).squeeze(-1).sum())

@@ -112,7 +112,7 @@ def timed_stream(backend: Backend, prompt: Prompt) -> dict[str, Any]:
 def timed_loglikelihood(backend: Backend, context: str, choices: list[str]) -> dict[str, Any]:
     """Score each choice after `context` (the log-likelihood form); the raw observations of one request whose
     answer is the chosen continuation, stamped as one chunk when scoring ended (there is no token stream:
-    TTFT equals E2E). Input tokens count every evaluated sequence (context + continuation per choice)."""
+    TTFT equals E2E). Input tokens: context + continuation tokens summed over the choices (what was scored)."""
     seen = _Observation()
     scores: list[Any] = []
     try:

@@ -94,7 +94,7 @@ def test_llama_cpp_scores_equal_llama_cpp_pythons_own_evaluation(mmlu_home, smol
                 context, continuation = encode_pair(
                     lambda text: llm.tokenize(text.encode(), add_bos=True, special=True), task.completion, choice)
                 llm.reset()
-                llm.eval(context + continuation)
+                llm.eval(context + continuation[:-1])  # lm-eval's input: the last token is only scored
                 rows = Llama.logits_to_logprobs(llm.scores[:llm.n_tokens])
                 expected = sum(float(rows[len(context) - 1 + i][t]) for i, t in enumerate(continuation))
                 assert score.logprob == expected, (task.id, choice)

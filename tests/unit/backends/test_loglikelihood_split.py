@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from harness.backends.loglikelihood import chosen, encode_pair, split_pair
+from harness.backends.loglikelihood import encode_pair, split_pair
 
 
 def _words(text: str) -> list[int]:
@@ -31,10 +31,3 @@ def test_continuation_tokens_are_the_whole_texts_tail():
     assert encode_pair(_words, "Question: x?\nAnswer: ", "B") == (context, continuation)
     with pytest.raises(ValueError, match="non-empty context"):
         encode_pair(_words, "", " A")
-
-
-def test_argmax_takes_the_first_highest_and_acc_norm_divides_by_length():
-    assert chosen([-2.0, -1.0, -1.0, -3.0]) == 1
-    # per character: -4/4 = -1 beats -1.5/1
-    assert chosen([-1.5, -4.0], ["A", "long"], norm=True) == 1
-    assert chosen([-1.5, -4.0]) == 0
