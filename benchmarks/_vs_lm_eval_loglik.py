@@ -207,7 +207,7 @@ def _free_port() -> int:
         return probe.getsockname()[1]
 
 
-GGUF_LIMIT = 2  # items per subject: llama-cpp-python's echo sorts the whole vocabulary in Python for every token
+GGUF_LIMIT = 1  # items per subject: llama-cpp-python's echo sorts the whole vocabulary in Python for every token
 
 
 def lm_eval_gguf(gguf: Path, shots: int) -> tuple[dict, float]:
