@@ -258,5 +258,5 @@ def test_a_dataset_suite_sample_runs_end_to_end(tmp_path):
     assert len(records) == 3 and all(r["verdict"] in ("correct", "incorrect") for r in records)
     assert {r["subject"] for r in records} <= {"europe", "americas", "asia"} and all("scores" in r for r in records)
     assert "Summary · capitals · sample of 3 of 4" in proc.stdout
-    assert "Benchmark · capitals · sample of 3 of 4 · scored by exact" in proc.stdout
+    assert "Benchmark · capitals · sample of 3 of 4 · generative · scored by exact" in proc.stdout
     assert entry["scoring"] == ["exact"] and all(r["scoring"] == "exact" for r in records)

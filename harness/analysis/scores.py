@@ -20,11 +20,12 @@ from harness.analysis.passk import pass_at_k
 from harness.analysis.stats import bootstrap_mean_ci, bootstrap_ratio_ci
 
 SCORED = ("correct", "incorrect")
-HEADLINE = {"humaneval": "pass@1"}  # the verdict's name where the field has its own; else "accuracy"
+HEADLINE = {"humaneval": "pass@1", "loglikelihood": "acc"}  # the verdict's name where the field has one
 # HumanEval asked through chat messages is scored with the harness's own chat protocol (a code block in the
 # reply), not lm-eval's `humaneval_instruct` (assistant prefill): its figure carries that label everywhere.
 HARNESS_CHAT_LABEL = "pass@1 (harness chat protocol)"
-METRIC_COLUMNS = ["suite", "model", "metric", "value", "ci_low", "ci_high", "n_tasks", "n_selected", "n_total"]
+METRIC_COLUMNS = ["suite", "model", "score_form", "metric", "value", "ci_low", "ci_high", "n_tasks", "n_selected",
+                  "n_total"]
 BREAKDOWN_COLUMNS = ["suite", "model", "by", "name", "accuracy", "ci_low", "ci_high", "n_tasks"]
 
 
@@ -74,7 +75,9 @@ def score_metrics(records: list[dict[str, Any]], manifest: dict[str, Any]) -> pd
                     scores.setdefault(name, {}).setdefault(record["task_id"], []).append(parts)
                     pooled[name] = pooled.get(name, False) or isinstance(value, list)
         n_selected, n_total = sizes.get(suite, (None, None))
-        base = {"suite": suite, "model": model, "n_selected": n_selected, "n_total": n_total}
+        # generative (a reply checked) or loglikelihood (options scored by the model's log-probabilities)
+        base = {"suite": suite, "model": model, "score_form": group[0].get("score_form") or "generative",
+                "n_selected": n_selected, "n_total": n_total}
         rows.append({**base, **_metric(_headline(group[0].get("checker"), model, manifest), accuracy, pooled=False)})
         for name in sorted(scores):
             if name == "pass" and group[0].get("checker") == "humaneval":
@@ -128,6 +131,18 @@ def subject_breakdown(records: list[dict[str, Any]]) -> pd.DataFrame:
                          "accuracy": float(part["correct"].mean()), "ci_low": low, "ci_high": high,
                          "n_tasks": len(part)})
     return pd.DataFrame(rows, columns=BREAKDOWN_COLUMNS)
+
+
+def form_label(records: list[dict[str, Any]]) -> str:
+    """How a benchmark's figures were scored: 'log-likelihood' (options ranked by the model's log-probabilities,
+    lm-eval's multiple_choice), 'generative' (a generated reply checked), or both, with their models."""
+    forms: dict[str, set[str]] = {}
+    for record in records:
+        forms.setdefault(record.get("score_form") or "generative", set()).add(record["model"])
+    if len(forms) <= 1:
+        return next(iter(forms), "generative").replace("loglikelihood", "log-likelihood")
+    return "; ".join(f"{form.replace('loglikelihood', 'log-likelihood')}: {', '.join(sorted(models))}"
+                     for form, models in sorted(forms.items()))
 
 
 def sample_label(n_selected: int | None, n_total: int | None) -> str:

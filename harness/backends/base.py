@@ -125,6 +125,14 @@ class Backend(ABC):
         """Tokens of a plain text with this model's tokenizer (no special tokens); None if unknown."""
         return None
 
+    # Log-likelihood scoring (harness.backends.loglikelihood): runtimes that expose the logits of the prompt.
+    supports_loglikelihood = False
+
+    def loglikelihood(self, context: str, continuations: list[str]) -> list[Any]:
+        """One `ContinuationScore` per continuation: its log-probability after `context` (completion text,
+        no chat template), split and summed as lm-eval does."""
+        raise NotImplementedError(f"backend {self.kind} cannot score log-likelihoods: it returns no logits")
+
 
 def to_loop(loop: asyncio.AbstractEventLoop, inbox: asyncio.Queue) -> Callable[[Any], bool]:
     """A thread-safe `put` onto an event loop's queue; False once the loop is closed (nobody reads any more)."""

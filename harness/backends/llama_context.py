@@ -157,6 +157,55 @@ class GreedyContext:
             self._sampler = None
 
 
+class ScoringContext:
+    """A context over a loaded model that returns the logits of prompt positions (no sampler in its graph),
+    for log-likelihood scoring. The memory is cleared before each text: every text pays its own prefill."""
+
+    def __init__(self, model: Any, vocab: Any, params: llama_cpp.llama_context_params) -> None:
+        self.ctx = llama_cpp.llama_init_from_model(model, params)
+        if not self.ctx:
+            raise ValueError("llama.cpp could not create the scoring context")
+        self.n_ctx = llama_cpp.llama_n_ctx(self.ctx)
+        self.n_batch = params.n_batch
+        self._memory = llama_cpp.llama_get_memory(self.ctx)
+        self._n_vocab = llama_cpp.llama_vocab_n_tokens(vocab)
+        self._batch = llama_cpp.llama_batch_init(self.n_batch, 0, 1)
+
+    def logprob_rows(self, tokens: list[int], first: int) -> np.ndarray:
+        """Float32 log-softmax rows (as llama-cpp-python computes its `logprobs`) of positions `first` to the
+        last: row i is the distribution of the token after position `first + i`."""
+        if not 0 <= first < len(tokens):
+            raise ValueError(f"position {first} is not one of the {len(tokens)} tokens")
+        if len(tokens) > self.n_ctx:
+            raise ValueError(f"{len(tokens)} tokens exceed n_ctx {self.n_ctx}")
+        llama_cpp.llama_memory_clear(self._memory, True)
+        batch, rows = self._batch, []
+        for start in range(0, len(tokens), self.n_batch):
+            part = tokens[start:start + self.n_batch]
+            batch.n_tokens = len(part)
+            for j, token in enumerate(part):
+                batch.token[j], batch.pos[j], batch.n_seq_id[j] = token, start + j, 1
+                batch.seq_id[j][0] = 0
+                batch.logits[j] = start + j >= first
+            status = llama_cpp.llama_decode(self.ctx, batch)
+            if status != 0:
+                raise RuntimeError(f"llama_decode failed on the scored text (status {status})")
+            for j in range(len(part)):
+                if batch.logits[j]:
+                    row = np.ctypeslib.as_array(llama_cpp.llama_get_logits_ith(self.ctx, j), shape=(self._n_vocab,))
+                    rows.append(llama_cpp.Llama.logits_to_logprobs(row))
+        return np.stack(rows)
+
+    def close(self) -> None:
+        """Free the batch and the context (before the model they belong to is freed)."""
+        if getattr(self, "_batch", None) is not None:
+            llama_cpp.llama_batch_free(self._batch)
+            self._batch = None
+        if getattr(self, "ctx", None) is not None:
+            llama_cpp.llama_free(self.ctx)
+            self.ctx = None
+
+
 class PieceDecoder:
     """Token id -> UTF-8 text, incrementally (a character may span tokens), through one reused buffer."""
 

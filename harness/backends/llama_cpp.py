@@ -25,7 +25,15 @@ from llama_cpp import Llama, llama_chat_format
 
 from harness.backends.base import Backend, Prompt, Usage, to_loop
 from harness.backends.llama_batched import BatchedEngine
-from harness.backends.llama_context import SPLIT_MODE, GreedyContext, PieceDecoder, context_params, resolved_flash_attn
+from harness.backends.llama_context import (
+    SPLIT_MODE,
+    GreedyContext,
+    PieceDecoder,
+    ScoringContext,
+    context_params,
+    resolved_flash_attn,
+)
+from harness.backends.loglikelihood import ContinuationScore, encode_pair
 from harness.backends.stop_strings import StopScanner
 from harness.errors import ModelLoadError
 
@@ -207,6 +215,35 @@ class LlamaCppBackend(Backend):
     def count_text_tokens(self, text: str) -> int | None:
         return len(self._llm.tokenize(text.encode("utf-8"), add_bos=False, special=False)) if text else 0
 
+    supports_loglikelihood = True
+
+    def loglikelihood(self, context: str, continuations: list[str]) -> list[ContinuationScore]:
+        """Scores in a second context made on first use (the generating one samples in its graph and keeps no
+        logits); texts are tokenized as a completion prompt is (BOS where the model asks for one)."""
+        if getattr(self, "_scoring", None) is None:
+            cfg = self.config
+            n_threads = cfg.n_threads or default_threads()
+            self._scoring = ScoringContext(self._llm._model.model, self._vocab,
+                                           context_params(cfg, n_threads, cfg.n_threads_batch or n_threads))
+
+        def encode(text: str) -> list[int]:
+            return self._llm.tokenize(text.encode("utf-8"), add_bos=True, special=True)
+
+        scores, evaluated = [], {}
+        for continuation in continuations:
+            context_ids, continuation_ids = encode_pair(encode, context, continuation)
+            # lm-eval's input: context + continuation without its last token; one-token options share it
+            ids = tuple(context_ids + continuation_ids[:-1])
+            if ids not in evaluated:
+                evaluated[ids] = self._scoring.logprob_rows(list(ids), len(context_ids) - 1)
+            rows = evaluated[ids][-len(continuation_ids):]
+            total, greedy = 0.0, True
+            for row, token in zip(rows, continuation_ids, strict=True):
+                total += float(row[token])
+                greedy = greedy and int(row.argmax()) == token
+            scores.append(ContinuationScore(total, greedy, len(context_ids), len(continuation_ids)))
+        return scores
+
     def stream(self, prompt: Prompt) -> Iterator[str | Usage]:
         tokens, stops = self._render(prompt)
         if prompt.ignore_eos:  # held to max_tokens: no stop string ends it either
@@ -256,6 +293,10 @@ class LlamaCppBackend(Backend):
         yield list(text.end(len(tokens), prompt.max_tokens))
 
     def close(self) -> None:
+        scoring = getattr(self, "_scoring", None)
+        if scoring is not None:
+            scoring.close()
+            self._scoring = None
         context = getattr(self, "_context", None)
         if context is not None:  # the context goes before the model it belongs to
             context.close()

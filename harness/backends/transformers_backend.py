@@ -29,6 +29,7 @@ from transformers import AutoModelForCausalLM, AutoTokenizer, StoppingCriteria, 
 from transformers.generation.streamers import BaseStreamer
 
 from harness.backends.base import Backend, Prompt, Usage
+from harness.backends.loglikelihood import ContinuationScore, encode_pair
 from harness.backends.stop_strings import StopScanner
 from harness.config.sources import cache_dir, file_sha256
 from harness.errors import ModelLoadError
@@ -155,6 +156,29 @@ class TransformersBackend(Backend):
 
     def count_text_tokens(self, text: str) -> int | None:
         return len(self._tokenizer(text, add_special_tokens=False)["input_ids"]) if text else 0
+
+    supports_loglikelihood = True
+
+    def loglikelihood(self, context: str, continuations: list[str]) -> list[ContinuationScore]:
+        """lm-eval's `hf` computation, one sequence per forward pass (options with the same input share one):
+        the tokenizer's defaults (special tokens as it adds them), the input (context + continuation without
+        its last token) left-cut to the model's maximum length, a log-softmax in the model's dtype, the
+        continuation tokens' values gathered and summed there."""
+        limit = getattr(self._model.config, "max_position_embeddings", None) or 2048
+        scores, evaluated = [], {}
+        for continuation in continuations:
+            context_ids, continuation_ids = encode_pair(self._tokenizer.encode, context, continuation)
+            ids = tuple((context_ids + continuation_ids)[-(limit + 1):][:-1])
+            with torch.inference_mode():
+                if ids not in evaluated:  # one-token options share their input (lm-eval reuses it the same way)
+                    logits = self._model(torch.tensor([ids], device=self._device)).logits
+                    evaluated[ids] = torch.nn.functional.log_softmax(logits, dim=-1)[0]
+                logprobs = evaluated[ids][-len(continuation_ids):]
+                targets = torch.tensor(continuation_ids, device=self._device)
+                greedy = bool((logprobs.argmax(dim=-1) == targets).all())
+                total = float(torch.gather(logprobs, 1, targets.unsqueeze(-1)).squeeze(-1).sum())
+            scores.append(ContinuationScore(total, greedy, len(context_ids), len(continuation_ids)))
+        return scores
 
     def stream(self, prompt: Prompt) -> Iterator[str | Usage]:
         input_ids = self._prompt_ids(prompt).to(self._device)

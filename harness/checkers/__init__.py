@@ -13,6 +13,7 @@ from harness.checkers.checker_kinds import (
     needs_expected,
     run_checker,
 )
+from harness.checkers.choice_loglik import LoglikelihoodChecker
 from harness.checkers.gsm8k import Gsm8kChecker
 from harness.checkers.humaneval import HUMANEVAL_STOP, HumanEvalChecker
 from harness.checkers.ifeval_official import IfevalOfficialChecker
@@ -32,4 +33,4 @@ from harness.checkers.text_match import (
 )
 from harness.checkers.verdict import CORRECT, ERROR, INCORRECT, Verdict, normalise
 
-__all__ = ["CHECKERS", "CORRECT", "CheckerSpec", "ChoiceChecker", "ContainsChecker", "ERROR", "ExactChecker", "Gsm8kChecker", "HUMANEVAL_STOP", "HumanEvalChecker", "INCORRECT", "IfevalOfficialChecker", "InstructionChecker", "JsonChecker", "JudgeChecker", "MmluChecker", "NumericChecker", "PythonTestsChecker", "RegexChecker", "UnscoredChecker", "Verdict", "extract_code", "extract_json", "extract_numbers", "needs_expected", "normalise", "run_checker"]
+__all__ = ["CHECKERS", "CORRECT", "CheckerSpec", "ChoiceChecker", "ContainsChecker", "ERROR", "ExactChecker", "Gsm8kChecker", "HUMANEVAL_STOP", "HumanEvalChecker", "INCORRECT", "IfevalOfficialChecker", "InstructionChecker", "JsonChecker", "JudgeChecker", "LoglikelihoodChecker", "MmluChecker", "NumericChecker", "PythonTestsChecker", "RegexChecker", "UnscoredChecker", "Verdict", "extract_code", "extract_json", "extract_numbers", "needs_expected", "normalise", "run_checker"]

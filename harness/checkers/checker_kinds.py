@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from harness.checkers.choice_loglik import LoglikelihoodChecker
 from harness.checkers.gsm8k import Gsm8kChecker
 from harness.checkers.humaneval import HumanEvalChecker
 from harness.checkers.ifeval_official import IfevalOfficialChecker
@@ -27,7 +28,7 @@ from harness.checkers.verdict import ERROR, Verdict
 
 CheckerSpec = (ExactChecker | ContainsChecker | NumericChecker | RegexChecker | ChoiceChecker | JsonChecker
                | InstructionChecker | PythonTestsChecker | JudgeChecker | Gsm8kChecker | MmluChecker | HumanEvalChecker
-               | IfevalOfficialChecker | UnscoredChecker)
+               | IfevalOfficialChecker | LoglikelihoodChecker | UnscoredChecker)
 
 
 CHECKERS: dict[str, type] = {cls.model_fields["kind"].default: cls for cls in CheckerSpec.__args__}

@@ -33,7 +33,7 @@ REFERENCE_RULES: dict[str, str] = {
 def _code_digest(module_file: str) -> str:
     """sha256 of the checker's module and of the shared checker code it relies on."""
     digest = hashlib.sha256()
-    for path in (Path(module_file), Path(__file__).with_name("common.py")):
+    for path in (Path(module_file), Path(__file__).with_name("verdict.py")):
         digest.update(path.read_bytes())
     return digest.hexdigest()[:16]
 

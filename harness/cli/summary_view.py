@@ -119,7 +119,7 @@ def print_scores(out: Console, suite: Any, records: list[dict], manifest: dict, 
     """A benchmark's metrics with intervals and $ per correct task, MMLU-style breakdowns, and (when the run
     has several suites) the paired separation of its models on this benchmark alone."""
     from harness.analysis.model_summary import accuracy_separation
-    from harness.analysis.scores import sample_label, score_metrics, subject_breakdown
+    from harness.analysis.scores import form_label, sample_label, score_metrics, subject_breakdown
 
     cost = {row["model"]: row.get("cost_usd_per_correct") for row in per_suite.to_dict("records")}
     rows = [{**row, "cost_usd_per_correct": cost.get(row["model"])}
@@ -128,7 +128,7 @@ def print_scores(out: Console, suite: Any, records: list[dict], manifest: dict, 
     shots = suite.dataset.get("shots")
     scoring = f" · scored by {', '.join(suite.scoring)}" if getattr(suite, "scoring", None) else ""
     out.print(scores_table(rows, f"Benchmark · {suite.name} · {size}" + (f" · {shots}-shot" if shots else "")
-                           + scoring))
+                           + f" · {form_label(records)}" + scoring))
     breakdown = subject_breakdown(records)
     if len(breakdown):
         out.print(breakdown_table(breakdown[breakdown["by"] == "group"].to_dict("records"),

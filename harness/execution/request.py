@@ -112,6 +112,29 @@ def timed_stream(backend: Backend, prompt: Prompt) -> dict[str, Any]:
     return seen.raw()
 
 
+def timed_loglikelihood(backend: Backend, context: str, choices: list[str]) -> dict[str, Any]:
+    """Score each choice after `context` (the log-likelihood form); the raw observations of one request whose
+    answer is the chosen continuation, stamped as one chunk when scoring ended (there is no token stream:
+    TTFT equals E2E). Input tokens: context + continuation tokens summed over the choices (what was scored)."""
+    seen = _Observation()
+    scores: list[Any] = []
+    try:
+        scores = backend.loglikelihood(context, choices)
+    except Exception as exc:  # noqa: BLE001 - a failed request is recorded, the run goes on
+        seen.failed(exc)
+    seen.end_offset_ns = time.perf_counter_ns() - seen.t0
+    raw = seen.raw()
+    if seen.error is None:
+        best = max(range(len(scores)), key=lambda i: (scores[i].logprob, -i))  # the first highest, as argmax
+        raw.update(chunk_offsets_ns=[seen.end_offset_ns], chunk_chars=[len(choices[best])], output_text=choices[best],
+                   input_tokens=sum(s.context_tokens + s.continuation_tokens for s in scores),
+                   input_tokens_source="runtime", output_tokens=0, output_tokens_source="runtime")
+    raw["loglikelihoods"] = [{"continuation": c, "logprob": s.logprob, "is_greedy": s.is_greedy,
+                              "context_tokens": s.context_tokens, "continuation_tokens": s.continuation_tokens}
+                             for c, s in zip(choices, scores)] or None
+    return _finished(raw, [])
+
+
 async def timed_stream_async(backend: Any, prompt: Prompt) -> dict[str, Any]:
     """`timed_stream` over a backend's asyncio stream (`astream_blocks`): the chunks of one received block
     share its receipt stamp."""

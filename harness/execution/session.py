@@ -35,7 +35,7 @@ from harness.errors import HarnessError, InputError
 from harness.execution.capacity_search import CapacitySearch
 from harness.execution.client_processes import START_LEAD_S, ProcessClients, default_client_processes, split_level
 from harness.execution.loadgen import Level, arrival_offsets_s, run_level
-from harness.execution.request import RequestStopped, execute, execute_async, unsent_raw
+from harness.execution.request import RequestStopped, execute, execute_async, timed_loglikelihood, unsent_raw
 from harness.execution.retry import RetryPolicy
 from harness.execution.serve import Server, scrape_metrics
 from harness.execution.session_context import SessionContext
@@ -151,6 +151,13 @@ class ModelSession:
         key = f"{suite.name}/{task.id}/{repetition}"
         if self.concurrency == 1:  # overlapping requests share the model-level window instead
             meter.begin(key)
+        if task.choices is not None:
+            try:
+                record.update(self._scored(task))
+            finally:
+                energy = meter.end(key) if self.concurrency == 1 else None
+            record["energy"] = energy
+            return self._finish(task, record)
         prompt = self.prompt_for(task, record)
         try:
             record.update(execute(self.backend, prompt, self.policy, self._stop))
@@ -160,6 +167,16 @@ class ModelSession:
             energy = meter.end(key) if self.concurrency == 1 else None
         record["energy"] = energy
         return self._finish(task, record)
+
+    def _scored(self, task: Task) -> dict[str, Any]:
+        """A log-likelihood task's observations: its choices scored after its completion prompt, where the
+        backend can score (in-process llama.cpp and transformers); otherwise a failed request saying so."""
+        if not self.backend.supports_loglikelihood:
+            return {**unsent_raw({"type": "LoglikelihoodUnsupported", "retryable": False, "message":
+                                  f"model '{self.cfg.name}' ({self.cfg.kind}) returns no log-probabilities: the "
+                                  "log-likelihood form needs an in-process llama_cpp or transformers model; "
+                                  "score this model with the generative suite instead"}), "loglikelihoods": None}
+        return timed_loglikelihood(self.backend, task.completion, list(task.choices))
 
     def _finish(self, task: Task, record: dict[str, Any]) -> dict[str, Any]:
         """Price and check a finished request."""
@@ -355,8 +372,15 @@ def judge_record(task: Task, record: dict[str, Any], completion_style: bool, jud
     record["expected"] = task.expected
     record["checker"] = task.checker.kind
     record["scoring"] = scoring_label(task.checker)
+    record["score_form"] = task.score_form
     if record["error"] is not None:
         record.update(verdict=None, extracted=None, verdict_detail=None, judge=None, scores=None)
+        return
+    if task.choices is not None:
+        verdict = task.checker.check_scores([s["logprob"] for s in record["loglikelihoods"]], task.choices,
+                                            task.expected)
+        record.update(verdict=verdict.verdict, extracted=verdict.extracted, verdict_detail=verdict.detail,
+                      judge=None, scores=verdict.scores)
         return
     answer = record["output_text"]
     if completion_style and task.answer_prefix:
@@ -370,8 +394,8 @@ def judge_record(task: Task, record: dict[str, Any], completion_style: bool, jud
 def failure_record(base: dict[str, Any], task: Task, error: dict[str, Any]) -> dict[str, Any]:
     """The record of a request that could not be sent because its model failed to load."""
     return {**base, **unsent_raw(error), "prices": None, "cost_usd": None, "energy": None, "judge": None,
-            "expected": task.expected,
-            "checker": task.checker.kind, "scoring": scoring_label(task.checker), "verdict": None, "extracted": None, "verdict_detail": None, "scores": None}
+            "expected": task.expected, "checker": task.checker.kind, "scoring": scoring_label(task.checker),
+            "score_form": task.score_form, "verdict": None, "extracted": None, "verdict_detail": None, "scores": None}
 
 
 def describe_failure(exc: BaseException, entry: dict[str, Any]) -> dict[str, Any]:

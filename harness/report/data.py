@@ -142,6 +142,7 @@ def export_frames(data: ReportData, html_path: Path) -> list[Path]:
         "run_id": r.get("run_id"), "started_at": r.get("started_at"), "expected": json.dumps(r.get("expected")),
         "output_text": r.get("output_text"), "error_type": (r.get("error") or {}).get("type"),
         "error_class": (r.get("error") or {}).get("error_class"), "finish_reason": r.get("finish_reason"),
+        "score_form": r.get("score_form") or ("generative" if r.get("checker") else None),
     } for r in data.records])
     table = pd.concat([data.frame.reset_index(drop=True), texts], axis=1)
     csv_path = stem.parent / f"{stem.name}.records.csv"

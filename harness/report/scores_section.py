@@ -7,7 +7,7 @@ from html import escape
 from typing import Any
 
 from harness.analysis.model_summary import accuracy_separation, summarize_frame
-from harness.analysis.scores import is_headline, sample_label, score_metrics, subject_breakdown
+from harness.analysis.scores import form_label, is_headline, sample_label, score_metrics, subject_breakdown
 from harness.report.data import ReportData
 
 
@@ -71,7 +71,7 @@ def scores_section(data: ReportData) -> str:
                else f" (--limit {selection['limit']})" if selection.get("limit") else "")
         scoring = f" · scored by {', '.join(info['scoring'])}" if info.get("scoring") else ""
         html = (f"<h3>{escape(name)}</h3><p class='note'>{escape(source)}{escape(shots)} · {escape(size + how)} · "
-                f"licence {escape(str(dataset.get('licence') or '–'))}{escape(scoring)}</p>"
+                f"scored {escape(form_label(records))} · licence {escape(str(dataset.get('licence') or '–'))}{escape(scoring)}</p>"
                 + _metrics_table(metrics, cost))
         separation = accuracy_separation(data.frame[data.frame["suite"] == name])
         if len(separation):

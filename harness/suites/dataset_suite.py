@@ -21,6 +21,8 @@ expected: answer                         # a row field | {template: ...} | {fiel
 checker: {kind: gsm8k}
 max_tokens: 256
 few_shot: {split: train, k: 5, select: random, seed: 1234, answer: " {{ answer }}"}
+choices: [" A", " B", " C", " D"]        # optional: the log-likelihood form (checker: loglikelihood), each
+                                         # continuation scored after the completion prompt
 ```
 
 Templates are Jinja2 (as in lm-evaluation-harness), sandboxed, over the row's fields plus `index`; a field a
@@ -144,6 +146,8 @@ class DatasetSuiteSpec(StrictModel):
     checker: str | dict[str, Any]
     max_tokens: int = Field(ge=1, le=32768)
     few_shot: FewShotSpec | None = None
+    choices: list[str] | None = Field(default=None, min_length=2, description="the log-likelihood form: "
+                                      "continuations scored after the completion prompt (checker loglikelihood)")
 
 
 def _environment() -> Any:
@@ -331,7 +335,8 @@ def _task(spec: DatasetSuiteSpec, templates: Templates, row: dict[str, Any], sho
             "group": GROUP_MAPPINGS[spec.subject_groups].get(str(subject)) if spec.subject_groups else None,
             "messages": messages, "completion": completion, "stop": list(spec.prompt.stop),
             "chat_stop": list(spec.prompt.chat_stop) or None,
-            "max_tokens": spec.max_tokens, "expected": _expected(spec, templates, row, path), "checker": spec.checker}
+            "max_tokens": spec.max_tokens, "expected": _expected(spec, templates, row, path), "checker": spec.checker,
+            **({"choices": list(spec.choices)} if spec.choices else {})}
 
 
 def build_dataset_tasks(spec: DatasetSuiteSpec, path: Path, selection: Selection) -> tuple[list[dict], dict[str, Any]]:

@@ -60,12 +60,28 @@ class Task(StrictModel):
                                       "checking: the part of the answer the completion prompt already wrote")
     checker: CheckerSpec = Field(discriminator="kind")
     workload: WorkloadShape | None = Field(default=None, description="a synthetic request: token counts, no text")
+    choices: list[str] | None = Field(default=None, min_length=2, description="continuations scored by "
+                                      "log-likelihood after the completion prompt (the log-likelihood form); "
+                                      "`expected` is the index of the gold one")
 
     @model_validator(mode="after")
     def _last_message_is_user(self) -> Task:
         if self.messages[-1].role != "user":
             raise ValueError("the last message must have role 'user'")
         return self
+
+    @model_validator(mode="after")
+    def _choices_scored_by_loglikelihood(self) -> Task:
+        if (self.choices is not None) != (self.checker.kind == "loglikelihood"):
+            raise ValueError("'choices' and checker 'loglikelihood' go together (the log-likelihood form)")
+        if self.choices is not None and self.completion is None:
+            raise ValueError("'choices' need a 'completion' prompt: the context they are scored after")
+        return self
+
+    @property
+    def score_form(self) -> str:
+        """`loglikelihood` (options scored by the model's log-probabilities) or `generative` (a reply checked)."""
+        return "loglikelihood" if self.choices is not None else "generative"
 
     @property
     def question(self) -> str:

@@ -37,8 +37,9 @@ from harness.store.records import RECORDS_FILE
 SPEC_FLAGS = {"suites": "--suite", "only": "--only", "limit": "--limit", "sample": "--sample", "seed": "--seed",
               "subjects": "--subject", "shots": "--shots", "repeat": "--repeat", "profile": "--profile",
               "slo": "--slo", "judge": "--judge", "client_processes": "--client-processes", "ray": "--ray",
-              "out_dir": "--out", "report_dir": "--report-dir", "code_isolation": "--code-isolation", "tier": "--tier", "models_file": "--models", "workload": "--workload",
-              "energy.meter": "--energy", "energy.idle_s": "--idle-seconds", "energy.cpu_w_per_core": "--cpu-w-per-core",
+              "out_dir": "--out", "report_dir": "--report-dir", "code_isolation": "--code-isolation", "tier": "--tier",
+              "models_file": "--models", "workload": "--workload", "energy.meter": "--energy",
+              "energy.idle_s": "--idle-seconds", "energy.cpu_w_per_core": "--cpu-w-per-core",
               "cost.electricity_usd_per_kwh": "--electricity-usd-per-kwh", "cost.pue": "--pue",
               "cost.hardware_usd_per_hour": "--hardware-usd-per-hour", "cost.utilisation": "--utilisation"}
 
@@ -52,7 +53,8 @@ def spec_from_args(args: argparse.Namespace) -> RunSpec:
               "cost": {"electricity_usd_per_kwh": args.electricity_usd_per_kwh, "pue": args.pue,
                        "hardware_usd_per_hour": args.hardware_usd_per_hour, "utilisation": args.utilisation},
               "judge": getattr(args, "judge", None), "client_processes": getattr(args, "client_processes", None),
-              "ray": getattr(args, "ray", None), "code_isolation": args.code_isolation, "tier": args.tier, "out_dir": args.out, "report_dir": args.report_dir,
+              "ray": getattr(args, "ray", None), "code_isolation": args.code_isolation,
+              "tier": getattr(args, "tier", None), "out_dir": args.out, "report_dir": args.report_dir,
               "write_report": not getattr(args, "no_report", False)}
     return build_spec(values, SPEC_FLAGS)
 
@@ -197,7 +199,7 @@ def execute_run(args: argparse.Namespace) -> tuple[int, Path | None]:
         prepared.close()
     from harness.report.data import load_report_data  # pandas loads only here
 
-    data = load_report_data([result.run_dir], tier=args.tier)
+    data = load_report_data([result.run_dir], tier=getattr(args, "tier", None))
     print_summary(out, data)
     print(f"records:  {result.run_dir / RECORDS_FILE}\nmanifest: {result.run_dir / 'run.json'}", flush=True)
     try:
