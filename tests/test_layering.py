@@ -18,7 +18,7 @@ PACKAGE_DIR = Path(__file__).resolve().parent.parent / "harness"
 # same rank that is not its own (peers stay independent) and never a higher one.
 STAGE_RANK = {
     "__init__": 0,  # harness/__init__.py holds only the version
-    "errors": 0, "host": 0,
+    "errors": 0, "host": 0, "formatting": 0,
     "store": 1,
     "config": 2,
     "energy": 3, "cost": 3,

@@ -230,11 +230,12 @@ def execute_run(args: argparse.Namespace, energy: EnergySettings, overrides: Cos
     from harness.report.data import load_report_data  # pandas loads only here
 
     data = load_report_data([result.run_dir])
-    print_summary(out, data)
-    print(f"records:  {result.run_dir / RECORDS_FILE}\nmanifest: {result.run_dir / 'run.json'}", flush=True)
-    if not args.no_report:
-        report_path = child_path(report_dir, runner.run_id, ".html")
+    report_path = None if args.no_report else child_path(report_dir, runner.run_id, ".html")
+    if report_path is not None:
         build_report([result.run_dir], report_path, data=data)
+    print_summary(out, data, full=getattr(args, "full", False), run_dir=result.run_dir, report_path=report_path)
+    print(f"records:  {result.run_dir / RECORDS_FILE}\nmanifest: {result.run_dir / 'run.json'}", flush=True)
+    if report_path is not None:
         print(f"report:   {report_path}", flush=True)
     for name in result.failed_models:
         print(f"model '{name}' failed: {runner.manifest['models'][name]['error']['message']}", file=sys.stderr)
