@@ -46,7 +46,7 @@ def fixed(value: Any, spec: str, unit: str = "", scale: float = 1.0) -> str:
     if is_missing(value):
         return MISSING
     if spec == "d":
-        return format(int(round(value)), spec) + unit
+        return format(round(value), spec) + unit
     return format(value * scale, spec) + unit
 
 

@@ -4,7 +4,6 @@ load levels, comparisons, failures). They go to stdout; the progress bars (cli/p
 
 from __future__ import annotations
 
-import math
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -28,7 +27,6 @@ from harness.formatting import (
     per_day,
     usd,
 )
-
 
 _missing = is_missing
 _fmt = fixed

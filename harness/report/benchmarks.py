@@ -8,15 +8,15 @@ from typing import Any
 
 from harness.analysis.benchmarks import benchmark_metrics, sample_label, subject_breakdown
 from harness.analysis.frames import accuracy_separation, summarize_frame
+from harness.formatting import pct, usd
 from harness.report.data import ReportData
 
 
 def _pct(value: Any) -> str:
-    return "–" if value is None or value != value else f"{value:.1%}"
+    return pct(value, 1)
 
 
-def _usd(value: Any) -> str:
-    return "–" if value is None or value != value else f"${value:.3g}"
+_usd = usd
 
 
 def _metrics_table(rows: list[dict[str, Any]], cost: dict[str, Any]) -> str:
