@@ -20,7 +20,7 @@ import pandas as pd
 
 from harness.analysis.comparison import break_even, projected_costs
 from harness.analysis.frames import accuracy_separation, summarize_frame
-from harness.formatting import accuracy_text, of_answered_text, pct, per_day, points, usd
+from harness.formatting import failed_text, of_answered_text, pct, per_day, points, usd
 
 LOCAL_CHEAPER = "local cheaper above this volume"
 BEYOND_CAPACITY = "beyond one machine's capacity"
@@ -91,8 +91,10 @@ def findings(summary: pd.DataFrame, separation: pd.DataFrame, comparison: pd.Dat
         names = " and ".join(r["model"] for r in top)
         tie = " (tied)" if len(top) > 1 else ""
         answered = of_answered_text(best)
-        out.append(Finding("most_accurate", f"Most accurate: {names}{tie}, {accuracy_text(best)} correct "
-                           f"(95% CI {_pct(best['accuracy_ci_low'])}–{_pct(best['accuracy_ci_high'])}"
+        denominator = best.get("n_attempted", best["n_scored"])
+        out.append(Finding("most_accurate", f"Most accurate: {names}{tie}, {_pct(best['accuracy'])} correct "
+                           f"({best['n_correct']}/{denominator}{failed_text(best, ', ')}; 95% CI "
+                           f"{_pct(best['accuracy_ci_low'])}–{_pct(best['accuracy_ci_high'])}"
                            f"{'; ' + answered if answered else ''}).", [r["model"] for r in top]))
         out.append(_cheapest_equivalent(summary, separation, best))
     for local in (comparison["local_model"].drop_duplicates() if len(comparison) else []):

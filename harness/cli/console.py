@@ -29,7 +29,10 @@ from harness.formatting import (
 )
 
 _missing = is_missing
-_fmt = fixed
+
+
+def _fmt(value: Any, spec: str, scale: float = 1.0, unit: str = "") -> str:
+    return fixed(value, spec, unit, scale)
 
 
 @dataclass(frozen=True)

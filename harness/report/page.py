@@ -69,7 +69,8 @@ table.matrix td,table.matrix th{padding:4px 6px}.unit{white-space:nowrap}table.m
 .be-capacity{background:#fff0c8;color:#6b4e16}.key{padding:0 5px;border-radius:3px}
 @media (max-width:600px){main{padding:12px}h1{font-size:21px}}
 @media print{body{background:#fff;font-size:11px}main{max-width:none;padding:0}th{position:static}
-.tw{overflow:visible}table{font-size:9.5px;width:100%}td,th{padding:2px 4px;overflow-wrap:anywhere}
+.tw{overflow:visible}table{font-size:9.5px;width:100%}td,th{padding:2px 4px;overflow-wrap:anywhere;
+white-space:normal}
 table.matrix td{white-space:normal}.charts{display:block}figure,tr,li{break-inside:avoid}
 figure{margin:0 0 8px}svg.chart{width:100%;height:auto}h2{break-after:avoid}}
 """
