@@ -123,7 +123,8 @@ def accuracy_text(row: dict[str, Any]) -> str:
     Failed requests and checker errors are in the denominator as not correct (`harness.analysis.frames`)."""
     if is_missing(row.get("accuracy")):
         return MISSING
-    return f"{pct(row['accuracy'])} ({row['n_correct']}/{row.get('n_attempted', row.get('n_scored'))}{failed_text(row, ', ')})"
+    denominator = row.get("n_attempted", row.get("n_scored"))
+    return f"{pct(row['accuracy'])} ({row['n_correct']}/{denominator}{failed_text(row, ', ')})"
 
 
 def failed_text(row: dict[str, Any], lead: str = "") -> str:

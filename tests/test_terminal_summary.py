@@ -1,5 +1,5 @@
-"""The full terminal summary (`--full`) as a user sees it: `harness run` and `harness summary` inside a real pseudo-terminal
-(stdlib pty, window size set with TIOCSWINSZ) at 80, 100 and 120 columns. At each width no line is wider
+"""The full terminal summary (`--full`) as a user sees it: `harness run` and `harness summary` inside a real
+pseudo-terminal (stdlib pty, window size set with TIOCSWINSZ) at 80, 100 and 120 columns. At each width no line is wider
 than the terminal, nothing is cut with an ellipsis, every model's full name can be read from its table
 rows, and every figure of the summary CSV's headline columns appears whole in its model's row."""
 

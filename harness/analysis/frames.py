@@ -78,7 +78,8 @@ def records_frame(records: list[dict[str, Any]], manifest: dict[str, Any] | None
             row["energy_source"] = row["carbon_source"]  # the API's estimate labels its energy range too
         row.update(request_metrics(record))
         rows.append(row)
-    frame = pd.DataFrame(rows, columns=["model", "suite", "task_id", "repetition", "level", "verdict", "failed", "checker",
+    frame = pd.DataFrame(rows, columns=["model", "suite", "task_id", "repetition", "level", "verdict", "failed",
+                                        "checker",
                                         "energy_source", *NUMERIC_COLUMNS, "carbon_source", *RANGE_COLUMNS])
     frame["failed"] = frame["failed"].astype(bool)  # an empty object column would select columns, not rows
     frame["task_key"] = frame["suite"].fillna("").astype(str) + "/" + frame["task_id"].astype(str)

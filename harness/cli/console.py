@@ -174,7 +174,8 @@ def carbon_break_even_table(rows: list[dict[str, Any]], volumes: tuple[int, ...]
         for volume in volumes:
             local = row[f"local_gco2e_per_day_{volume}"]
             cells.append(f"{'beyond capacity' if _missing(local) else number(local)} | "
-                         f"{number(row[f'api_gco2e_per_day_min_{volume}'])}–{number(row[f'api_gco2e_per_day_max_{volume}'])}{mark}")
+                         + number_range(row[f"api_gco2e_per_day_min_{volume}"], row[f"api_gco2e_per_day_max_{volume}"])
+                         + mark)
         low, high = row["break_even_tasks_per_day_min"], row["break_even_tasks_per_day_max"]
         cells.append(break_even_range(low, high))
         table.add_row(*cells)

@@ -64,7 +64,8 @@ def break_even_matrix_table(comparison: Any, locals_only: list[str] | None = Non
     unit = money_unit([api["cost_usd_per_task"] for api in shown])
     title = "Break-even: tasks/day from which each local model (hardware held all day) is cheaper"
     if len(shown) < len(apis):
-        title = f"Break-even against the {len(shown)} cheapest of {len(apis)} APIs: tasks/day from which local is cheaper"
+        title = (f"Break-even against the {len(shown)} cheapest of {len(apis)} APIs: tasks/day from which local is "
+                 "cheaper")
     table = Table(title=title, title_justify="left", box=box.SIMPLE_HEAD if n_apis is not None else box.HEAVY_HEAD,
                   show_edge=n_apis is None)
     table.add_column("API", justify="left", no_wrap=True)
@@ -153,13 +154,20 @@ def print_summary(out: Console, data: Any, full: bool = False, run_dir: Path | N
 
 def print_compact(out: Console, data: Any, run_dir: Path | None, report_path: Path | None) -> None:
     """One screen: the answer in sentences, one compact table (measured models, then projected APIs), the
-    break-even rows of the cheapest APIs, and one line naming where the rest is."""
+    break-even rows of the cheapest APIs, failed requests and load levels when the run has them, and one line
+    naming where the rest is."""
     out.print(answer_block(data.answers, projected_note=False))   # the table below says what * means
     for table in compact_tables(data, out):
         out.print(table)
     if len(data.break_even):
         for table in break_even_matrix_tables(data.break_even, out, CHEAPEST_APIS):
             out.print(table)
+    failures = failures_table(data.records)   # what failed, and why, is never left to --full
+    if failures is not None:
+        out.print(failures)
+    if len(data.levels):                      # a load run's own figures
+        slos = (data.manifests[0].get("settings") or {}).get("slos")
+        out.print(levels_table(data.levels.to_dict("records"), bool(slos)))
     out.print(more_line(run_dir, report_path), highlight=False, overflow="fold")
 
 

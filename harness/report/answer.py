@@ -57,8 +57,8 @@ def break_even_matrix_html(comparison: Any) -> str:
     for local in locals_:
         first = cells[(local, apis[0]["model"])]
         rows.append(f"<tr><th class='l'>{_e(local)}<br><span class='unit'>{_e(usd(first['local_cost_usd_per_task']))}"
-                    f"/task</span><br><span class='unit'>capacity {_e(tasks_per_day_text(first['capacity_tasks_per_day']))}/day"
-                    "</span></th>"
+                    f"/task</span><br><span class='unit'>capacity "
+                    f"{_e(tasks_per_day_text(first['capacity_tasks_per_day']))}/day</span></th>"
                     + "".join(_cell(cells[(local, a['model'])]) for a in apis) + "</tr>")
     return ("<h3>Break-even: tasks per day from which each local model is cheaper</h3>"
             "<table class='matrix'><tr><th class='l'>local \\ API</th>" + head + "</tr>"

@@ -10,7 +10,6 @@ from harness.analysis.carbon import VOLUMES_PER_DAY
 from harness.formatting import is_missing, number, number_range, per_day
 from harness.report import svg
 
-
 _missing = is_missing
 
 
@@ -87,6 +86,10 @@ def carbon_chart(data: Any, colors: dict[str, str]) -> str:
             "</figcaption></figure>")
 
 
+def _local_per_day(grams: Any) -> str:
+    return "beyond capacity" if _missing(grams) else _g(grams)
+
+
 def carbon_break_even_table(data: Any) -> str:
     """The carbon view, compact: the basis of each local figure stated once; gCO2e per day at each volume, one row
     per model (local: held all day; API: EcoLogits' range); and the volume above which each local model emits
@@ -106,8 +109,7 @@ def carbon_break_even_table(data: Any) -> str:
     head = "".join(f"<th>{v:,}/day</th>" for v in VOLUMES_PER_DAY)
     per_day_rows = []
     for row in frame.drop_duplicates("local_model").to_dict("records"):
-        cells = "".join(f"<td>{'beyond capacity' if _missing(row[f'local_gco2e_per_day_{v}']) else _g(row[f'local_gco2e_per_day_{v}'])}"
-                        "</td>" for v in VOLUMES_PER_DAY)
+        cells = "".join(f"<td>{_local_per_day(row[f'local_gco2e_per_day_{v}'])}</td>" for v in VOLUMES_PER_DAY)
         per_day_rows.append(f"<tr><td class='l'>{_e(row['local_model'])}</td><td class='l'>local</td>{cells}</tr>")
     for row in frame.drop_duplicates("api_model").to_dict("records"):
         mark = "*" if row["api_model"] in projected else ""
@@ -125,8 +127,9 @@ def carbon_break_even_table(data: Any) -> str:
         + "</tr>" for local in locals_)
     return ("<h3>Carbon view: gCO2e per day</h3><p class='note'>Basis of the local figures (the machine held all day, "
             "idle power when not busy, embodied emissions where stated, × PUE × grid intensity):</p>"
-            f"<ul class='basis note'>{basis}</ul><p class='note'>API: EcoLogits' estimate per task × volume, a min–max "
-            "range (* projected: the API did not run; EcoLogits' modelled latency and this run's token counts). "
+            f"<ul class='basis note'>{basis}</ul><p class='note'>API: EcoLogits' estimate per task × volume, a "
+            "min–max range (* projected: the API did not run; EcoLogits' modelled latency and this run's token "
+            "counts). "
             "Estimated and measured figures stand side by side, never summed.</p>"
             f"<table class='carbon'><tr><th class='l'>model</th><th class='l'>basis</th>{head}</tr>"
             + "".join(per_day_rows) + "</table><p class='note'>Local emits less than the API above (tasks/day; "

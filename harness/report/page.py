@@ -60,11 +60,13 @@ h1,h2,h3,p,li,dd,summary,dt,figcaption,pre{overflow-wrap:anywhere}.tw{overflow-x
 th,td{white-space:nowrap;word-break:keep-all;overflow-wrap:normal;hyphens:none}th:not(.l),td.wrap{white-space:normal}
 .nw{white-space:nowrap}details.section>summary h2{display:inline-block;margin:14px 0 6px;border:0}
 .first{display:grid;grid-template-columns:repeat(auto-fit,minmax(min(520px,100%),1fr));gap:16px;align-items:start}
-svg .swatch{stroke:none}dl.glossary{grid-template-columns:minmax(0,200px) minmax(0,1fr)}dl.glossary dd{font-family:inherit;word-break:normal}
+svg .swatch{stroke:none}dl.glossary{grid-template-columns:minmax(0,200px) minmax(0,1fr)}
+dl.glossary dd{font-family:inherit;word-break:normal}
 .answer ul{margin:4px 0 12px;padding-left:20px}.answer li{margin:3px 0}.answer li.projected{color:#6b4e16}
 .answer h3{margin:12px 0 0;font-size:16px}.unit{font-size:11.5px;color:#5b6675;font-weight:normal}
 table.matrix td{white-space:normal;font-weight:600}table.matrix{font-size:12.5px}
-table.matrix td,table.matrix th{padding:4px 6px}.unit{white-space:nowrap}table.matrix th.projected{font-style:italic;color:#6b4e16}
+table.matrix td,table.matrix th{padding:4px 6px}.unit{white-space:nowrap}
+table.matrix th.projected{font-style:italic;color:#6b4e16}
 .be-local{background:#d7f2dd;color:#135a22}.be-never{background:#fbdcdc;color:#7c1414}
 .be-capacity{background:#fff0c8;color:#6b4e16}.key{padding:0 5px;border-radius:3px}
 @media (max-width:600px){main{padding:12px}h1{font-size:21px}}

@@ -6,8 +6,8 @@ from html import escape
 from typing import Any
 
 from harness.analysis.regress import describe_change
+from harness.formatting import failed_text, fixed, is_missing, of_answered_text, pct, per_day, usd
 from harness.report.carbon import carbon_cells, energy_cell, projected_cells
-from harness.formatting import failed_text, fixed, is_missing, number, of_answered_text, pct, per_day, usd
 from harness.report.data import ReportData
 
 
@@ -23,8 +23,9 @@ _usd = usd
 def _pct_ci(row: dict) -> str:
     if _missing(row["accuracy"]):
         return "–"
-    return (f"{pct(row['accuracy'])} <span class='note'>[{pct(row['accuracy_ci_low'])}–{pct(row['accuracy_ci_high'])}]"
-            f" {row['n_correct']}/{row.get('n_attempted', row['n_scored'])}</span>")
+    interval = f"[{pct(row['accuracy_ci_low'])}–{pct(row['accuracy_ci_high'])}]"
+    return (f"{pct(row['accuracy'])} <span class='note'>{interval} {row['n_correct']}/"
+            f"{row.get('n_attempted', row['n_scored'])}</span>")
 
 
 def _usd_ci(row: dict) -> str:
@@ -40,8 +41,9 @@ def _runtime(data: ReportData, row: dict) -> str:
     return " · ".join(_e(v) for v in (row["kind"], load.get("runtime"), row["device"]) if v)
 
 
-PROJECTED_NOTE = ("<p class='note'>* projected: the model did not run (no key); its cost is the list price of the token "
-                  "counts this run measured for each task, its energy and carbon EcoLogits' estimate; never measured."
+PROJECTED_NOTE = ("<p class='note'>* projected: the model did not run (no key); its cost is the list price of the "
+                  "token counts this run measured for each task, its energy and carbon EcoLogits' estimate; never "
+                  "measured."
                   "</p>")
 
 
@@ -57,11 +59,13 @@ def headline_tables(data: ReportData) -> str:
         name = f"<td class='l'>{_e(row['model'])}</td>"
         quality_rows.append(
             f"<tr>{name}<td class='l'>{_runtime(data, row)}</td><td>{_pct_ci(row)}</td>"
-            f"<td>{_e(failed_text(row) or '0')}</td><td>{_e(of_answered_text(row).removesuffix(' of answered') or '–')}"
-            f"</td><td>{_usd(row['cost_usd_per_task'])}</td><td>{_usd_ci(row)}</td></tr>")
+            f"<td>{_e(failed_text(row) or '0')}</td>"
+            f"<td>{_e(of_answered_text(row).removesuffix(' of answered') or '–')}</td>"
+            f"<td>{_usd(row['cost_usd_per_task'])}</td><td>{_usd_ci(row)}</td></tr>")
         speed_rows.append(
             f"<tr>{name}<td>{_num(row['output_tok_per_s_p50'], '.1f')}</td><td>{_num(row.get('roofline_share'), '.0%')}"
-            f"</td><td>{_num(row['ttft_p50_s'], '.0f', ' ms', 1000)} / {_num(row['ttft_p90_s'], '.0f', ' ms', 1000)}</td>"
+            f"</td><td>{_num(row['ttft_p50_s'], '.0f', ' ms', 1000)} / "
+            f"{_num(row['ttft_p90_s'], '.0f', ' ms', 1000)}</td>"
             f"<td>{_num(row['e2e_p50_s'], '.2f', ' s')}</td><td>{energy_cell(row)}</td>"
             f"<td class='l label'>{_e(row['energy_source'])}</td>{carbon_cells(row)}</tr>")
     for row in data.projected.to_dict("records"):

@@ -39,13 +39,14 @@ def check_compact(lines: list[str], summary: pd.DataFrame, names: list[str], col
     unit = money_unit([*summary["cost_usd_per_task"]])
     for record in summary.to_dict("records"):
         row = rows[record["model"]]
-        assert f"{pct(record['accuracy'])} [{pct(record['accuracy_ci_low'])}–{pct(record['accuracy_ci_high'])}]" in row
+        interval = f"[{pct(record['accuracy_ci_low'])}–{pct(record['accuracy_ci_high'])}]"
+        assert f"{pct(record['accuracy'])} {interval}" in row
         for figure in (unit.fmt(record["cost_usd_per_task"]), unit.fmt(record["cost_usd_per_correct"]),
                        f"{record['output_tok_per_s_p50']:.1f}"):
             assert f" {figure} " in f"{row} ", (figure, row)
 
 
-def test_default_bench_summary_fits_one_screen(bench_run):
+def test_default_bench_summary_fits_one_screen(bench_run):  # noqa: F811
     run_dir, screen, summary, _ = bench_run
     lines = after_progress(screen)
     assert len(lines) <= MAX_LINES, "\n".join(lines)
@@ -58,7 +59,7 @@ def test_default_bench_summary_fits_one_screen(bench_run):
     assert "More: harness summary" in more and "--full" in more and "report:" in more
 
 
-def test_summary_again_at_120_columns_and_full(bench_run):
+def test_summary_again_at_120_columns_and_full(bench_run):  # noqa: F811
     run_dir, _, summary, _ = bench_run
     code, screen, stderr = in_pty(["summary", str(run_dir)], 120)
     assert code == 0, stderr
