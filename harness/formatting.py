@@ -1,7 +1,8 @@
 """How every figure is written, wherever it is shown: money, counts, percentages, grams and missing values.
 
-The terminal summary, the report and the column headers of the CSV summaries all format through this module, so
-one figure reads the same in each (never `$3.21e-05` in one place and `$0.0000321` in another):
+The terminal summary (its cells and its unit-bearing headers) and the report format through this module, so one
+figure reads the same in each (never `$3.21e-05` in one place and `$0.0000321` in another); the CSV exports keep
+raw numbers, in columns named with their units:
 
 - money: three significant digits in plain decimals with thousands separators ($0.0000321, $1.23, $12.3,
   $1,234); a column of small figures may be scaled to dollars per 1k or 1M tasks (`money_unit`) so that it
