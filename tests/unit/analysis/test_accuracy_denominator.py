@@ -57,3 +57,14 @@ def test_benchmark_headline_uses_the_same_denominator():
     table = benchmark_metrics(_ten_with_two_failed(), {"suites": [{"name": "s", "n_tasks": 10}]})
     (headline,) = table[table["metric"] == "accuracy"].to_dict("records")
     assert headline["value"] == pytest.approx(0.4) and headline["n_tasks"] == 10
+
+
+def test_a_model_that_starts_failing_has_regressed_in_accuracy():
+    from harness.analysis.frames import records_frame
+    from harness.analysis.regress import compare_runs
+
+    base = [_record(i, "correct") for i in range(40)]
+    current = [_record(i, "correct") for i in range(20)] + [_record(i, None, error=FAILED) for i in range(20, 40)]
+    table = compare_runs(records_frame(base), records_frame(current))
+    (row,) = table[table["metric"] == "accuracy"].to_dict("records")
+    assert row["current"] == pytest.approx(0.5) and row["verdict"] == "regressed"
