@@ -110,8 +110,8 @@ def compact_tables(data: Any, console: Console) -> list[Table]:
     if not len(data.summary) and not len(data.projected):
         return []
     columns, dropped = list(COLUMNS), []
-    longest = max(len(name) + 1 for name in [*data.summary["model"], *data.projected["model"]]) if len(
-        data.projected) else max(len(name) for name in data.summary["model"])
+    names = [*data.summary["model"], *(f"{name}*" for name in data.projected["model"])]
+    longest = max(len(name) for name in names)
     while True:
         for name_width in (None, *range(longest - 1, NAME_MIN_WIDTH - 1, -1)):
             table = _table(data, columns, name_width, dropped)
