@@ -5,6 +5,7 @@ request, and 5 projected). The local models are the SmolLM2 GGUF through llama.c
 
 from __future__ import annotations
 
+import datetime
 from pathlib import Path
 
 import pandas as pd
@@ -17,7 +18,7 @@ from tests.conftest import REPO, write
 NO_KEY = "HARNESS_NO_SUCH_KEY"   # never set: the API models are skipped and projected, whatever the environment
 # Names as long as the default bench's (25 characters at most there); the third stands for the transformers entry.
 BENCH_LOCALS = ["smollm2-135m-q4_1", "smollm2-135m-q4_1-seed-7", "smollm2-135m-q4_1-ctx2048-b"]
-COST = {"input_usd_per_mtok": 0.4, "output_usd_per_mtok": 1.6, "source": "test", "as_of": "2026-12-01"}
+COST = {"input_usd_per_mtok": 0.4, "output_usd_per_mtok": 1.6, "source": "test", "as_of": datetime.date(2026, 12, 1)}
 
 
 def default_api_entries() -> list[dict]:
