@@ -95,7 +95,8 @@ def _legend(parts: list[str], entries: list[tuple[str, str]], top: float, width:
     for index, (label, colour) in enumerate(entries):
         row, column = divmod(index, columns)
         left, base = 20 + column * column_px, top + 12 + row * LEGEND_ROW_PX
-        parts.append(f'<rect class="swatch" x="{left:.1f}" y="{base - 9}" width="9" height="9" fill="{colour}"/>'
+        parts.append(f'<rect class="swatch" x="{left:.1f}" y="{base - 9}" width="9" height="9" fill="{colour}">'
+                     f'<title>{escape(label)}</title></rect>'
                      f'<text class="legend" x="{left + 13:.1f}" y="{base}">{escape(label)}</text>')
 
 
