@@ -19,6 +19,7 @@ import pandas as pd
 import pytest
 from rich.cells import cell_len
 
+from harness.formatting import number
 from tests.conftest import MINI_SUITE, REPO, write
 from tests.fake_api import FakeAPI
 
@@ -128,7 +129,7 @@ def check_screen(screen: str, columns: int, summary: pd.DataFrame) -> None:
         assert cells["out tok/s p50"] == f"{row['output_tok_per_s_p50']:.1f}"
         assert cells["E2E p50"] == f"{row['e2e_p50_s']:.2f} s"
         assert cells["tokens in / out"].split("\n") == [f"{row['input_tokens']:.0f}", f"{row['output_tokens']:.0f}"]
-        energy = "–" if pd.isna(row["energy_j_per_task"]) else f"{row['energy_j_per_task']:.2f}"
+        energy = number(row["energy_j_per_task"])         # three significant digits, as everywhere
         assert cells["J/task (source)"].split("\n") == [energy, row["energy_source"]]
 
 
