@@ -1,6 +1,6 @@
 """Runs the summary and report layout tests read: one shaped like the default bench (`make bench`: 3 local
 models and the 7 API models of the checkout's models.yaml, projected because their keys are absent) over the
-real smoke suite, and one with 12 models (2 local, 5 answered by a local fake API, one of them with a failed
+first tasks of the smoke suite, and one with 12 models (2 local, 5 answered by a local fake API, one of them with a failed
 request, and 5 projected). The local models are the SmolLM2 GGUF through llama.cpp, so a run takes seconds."""
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ import yaml
 from harness.errors import EXIT_FAILURES_RECORDED
 from tests.conftest import REPO, write
 
+SMOKE_TASKS = 4   # the smoke suite's first tasks: the screen's shape depends on the models, not on the task count
 NO_KEY = "HARNESS_NO_SUCH_KEY"   # never set: the API models are skipped and projected, whatever the environment
 # Names as long as the default bench's (25 characters at most there); the third stands for the transformers entry.
 BENCH_LOCALS = ["smollm2-135m-q4_1", "smollm2-135m-q4_1-seed-7", "smollm2-135m-q4_1-ctx2048-b"]
@@ -62,14 +63,15 @@ def models_in(run_dir: Path) -> list[str]:
 
 @pytest.fixture(scope="session")
 def bench_run(tmp_path_factory, smollm2_gguf):
-    """`harness run --suite smoke` over the bench-shaped models in a 120-column pseudo-terminal: the run folder,
-    what the terminal showed, the summary CSV and the report."""
+    """`harness run --suite smoke --limit 4` over the bench-shaped models in a 120-column pseudo-terminal: the run
+    folder, what the terminal showed, the summary CSV and the report."""
     from tests.test_terminal_summary import in_pty
 
     tmp = tmp_path_factory.mktemp("bench")
     models = bench_models(tmp, smollm2_gguf)
-    code, screen, stderr = in_pty(["run", "--models", str(models), "--suite", "smoke", "--out", str(tmp / "out"),
-                                   "--report-dir", str(tmp / "reports"), "--idle-seconds", "0.2"], 120)
+    code, screen, stderr = in_pty(["run", "--models", str(models), "--suite", "smoke", "--limit", str(SMOKE_TASKS),
+                                   "--out", str(tmp / "out"), "--report-dir", str(tmp / "reports"),
+                                   "--idle-seconds", "0.2"], 120)
     assert code == 0, stderr
     (run_dir,) = (tmp / "out").iterdir()
     summary = pd.read_csv(tmp / "reports" / f"{run_dir.name}.summary.csv")

@@ -1,7 +1,7 @@
 """The default terminal summary in a real pseudo-terminal of 120 columns, on a run shaped like `make bench`
-(3 local models, the 7 default API models projected, the smoke suite): at most 40 lines after the progress bars,
-no line wider than the terminal, nothing cut with an ellipsis, every model's name whole on one line, and every
-headline figure of the summary CSV whole in its model's row. `--full` prints every table."""
+(3 local models, the 7 default API models projected, the smoke suite's first tasks): at most 40 lines after the
+progress bars, no line wider than the terminal, nothing cut with an ellipsis, every model's name whole on one line,
+and every headline figure of the summary CSV whole in its model's row. `--full` prints every table."""
 
 from __future__ import annotations
 
