@@ -34,8 +34,8 @@ def check_compact(lines: list[str], summary: pd.DataFrame, names: list[str], col
     rows = {}
     for name in names:   # every model, measured or projected, in its own row with its whole name
         shown = name if name in set(summary["model"]) else name + "*"
-        (row,) = [line for line in table if line.split() and line.split()[0] == shown]
-        rows[name] = row
+        # its row in the compact table (the break-even table below names the cheapest APIs again)
+        rows[name] = next(line for line in table if line.split() and line.split()[0] == shown)
     unit = money_unit([*summary["cost_usd_per_task"]])
     for record in summary.to_dict("records"):
         row = rows[record["model"]]
