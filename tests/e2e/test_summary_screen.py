@@ -12,6 +12,7 @@ import pytest
 from rich.cells import cell_len
 
 from harness.formatting import money_unit, pct
+from harness.report.data import load_report_data
 from tests.e2e.bench_runs import bench_run, models_in  # noqa: F401 - bench_run is a fixture
 from tests.test_terminal_summary import in_pty
 
@@ -26,7 +27,7 @@ def after_progress(screen: str) -> list[str]:
     return lines[start + 1:]
 
 
-def check_compact(lines: list[str], summary: pd.DataFrame, names: list[str], columns: int = 120) -> None:
+def check_compact(lines: list[str], run_dir, summary: pd.DataFrame, names: list[str], columns: int = 120) -> None:
     for line in lines:
         assert "…" not in line, f"something was cut: {line!r}"
         assert cell_len(line) <= columns, f"wider than {columns} columns: {line!r}"
@@ -36,7 +37,8 @@ def check_compact(lines: list[str], summary: pd.DataFrame, names: list[str], col
         shown = name if name in set(summary["model"]) else name + "*"
         # its row in the compact table (the break-even table below names the cheapest APIs again)
         rows[name] = next(line for line in table if line.split() and line.split()[0] == shown)
-    unit = money_unit([*summary["cost_usd_per_task"]])
+    projected = load_report_data([run_dir]).projected            # the table's unit spans projected APIs too
+    unit = money_unit([*summary["cost_usd_per_task"], *projected["cost_usd_per_task"]])
     for record in summary.to_dict("records"):
         row = rows[record["model"]]
         interval = f"[{pct(record['accuracy_ci_low'])}–{pct(record['accuracy_ci_high'])}]"
@@ -52,7 +54,7 @@ def test_default_bench_summary_fits_one_screen(bench_run):  # noqa: F811
     assert len(lines) <= MAX_LINES, "\n".join(lines)
     names = models_in(run_dir)
     assert len(names) == 10
-    check_compact(lines, summary, names)
+    check_compact(lines, run_dir, summary, names)
     assert any(line.startswith("The answer · smoke") for line in lines)
     assert any("cheapest of 7 APIs" in line for line in lines)
     more = " ".join(line for line in lines if line.startswith("More:") or not line.startswith((" ", "─")))
@@ -65,7 +67,7 @@ def test_summary_again_at_120_columns_and_full(bench_run):  # noqa: F811
     assert code == 0, stderr
     lines = screen.rstrip("\n").splitlines()
     assert len(lines) <= MAX_LINES, "\n".join(lines)
-    check_compact(lines, summary, models_in(run_dir))
+    check_compact(lines, run_dir, summary, models_in(run_dir))
     code, full, stderr = in_pty(["summary", str(run_dir), "--full"], 120)
     assert code == 0, stderr
     for title in ("Summary · smoke", "Accuracy differences", "Projected cost at list price", "Break-even: tasks/day",
