@@ -1,7 +1,8 @@
 """Runs the summary and report layout tests read: one shaped like the default bench (`make bench`: 3 local
 models and the 7 API models of the checkout's models.yaml, projected because their keys are absent) over the
-first tasks of the smoke suite, and one with 12 models (2 local, 5 answered by a local fake API, one of them with a failed
-request, and 5 projected). The local models are the SmolLM2 GGUF through llama.cpp, so a run takes seconds."""
+first tasks of the smoke suite, and one with 12 models (2 local, 5 answered by a local fake API, one of them with
+a failed request, and 5 projected). The local models are the SmolLM2 GGUF through llama.cpp, so a run takes
+seconds on an idle machine."""
 
 from __future__ import annotations
 
