@@ -136,4 +136,4 @@ def more_line(run_dir: Path | None, report_path: Path | None) -> str:
     """Where the rest is: every table in the terminal (`--full`), and the report (charts and details)."""
     target = shown_path(run_dir) if run_dir is not None else "RUN_DIR"
     report = shown_path(report_path) if report_path is not None else f"harness report {target}"
-    return f"More: harness summary {target} --full (every table) · report: {report}"
+    return f"More: harness summary {target} --full · report: {report}"
