@@ -127,7 +127,7 @@ def test_missing_key_skips_the_model_and_shows_its_projected_cost(tmp_path, smol
           - {{name: gpt-5-mini, kind: openai, provider: openai, model: gpt-5-mini, api_key_env: HARNESS_TEST_ABSENT_KEY}}
         """)
     suite_path = _suite(tmp_path)
-    proc = run_cli("run", "--models", str(models), "--suite", str(suite_path), "--out", str(tmp_path / "out"),
+    proc = run_cli("run", "--full", "--models", str(models), "--suite", str(suite_path), "--out", str(tmp_path / "out"),
                    env_columns=200)
     assert proc.returncode == 0, proc.stderr
     assert "skipping model 'gpt-5-mini': set HARNESS_TEST_ABSENT_KEY to run it" in proc.stderr

@@ -101,7 +101,7 @@ def test_report_has_a_benchmark_section_with_sample_size_and_separation(tmp_path
     (run / "run.json").write_text(json.dumps(manifest))
     html = build_report([run], tmp_path / "report.html")[0].read_text()
     assert "ifeval (aaaaaaaaaaaa, sample of 4 of 541)" in html.split("</p>", 1)[0]
-    section = html.split("<section id='benchmarks'>", 1)[1].split("</section>", 1)[0]
+    section = html.split("<details class='section' id='benchmarks'>", 1)[1].split("</details>", 1)[0]
     assert "google/IFEval · train · 966cd89545d6" in section and "sample of 4 of 541 (--sample 4 --seed 3)" in section
     assert "scored by ifeval_official: prompt_strict" in section
     assert "inst_strict" in section and "66.7%" in section and "prompt_strict" in section

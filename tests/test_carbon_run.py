@@ -57,7 +57,7 @@ def carbon_run(server, smollm2_gguf, tmp_path_factory):  # noqa: F811
         """)
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("HARNESS_TEST_SERVER_KEY", SERVER_KEY)
-        proc = run_cli("run", "--models", str(models), "--suite", str(suite), "--out", str(tmp / "out"),
+        proc = run_cli("run", "--full", "--models", str(models), "--suite", str(suite), "--out", str(tmp / "out"),
                        "--report-dir", str(tmp / "reports"), env_columns=260)
     assert proc.returncode == 0, proc.stderr
     (run_dir,) = (tmp / "out").iterdir()

@@ -246,8 +246,8 @@ def test_a_dataset_suite_sample_runs_end_to_end(tmp_path):
     suite = write(tmp_path / "capitals.yaml", LOCAL_SUITE.replace("DATA", "capitals.parquet")
                   .replace("max_tokens: 8", "max_tokens: 8\nsubject: region"))
     out = tmp_path / "results"
-    proc = run_cli("run", "--suite", str(suite), "--only", "smollm2-135m-q4_1", "--sample", "3", "--seed", "2",
-                   "--out", str(out), "--no-report")
+    proc = run_cli("run", "--full", "--suite", str(suite), "--only", "smollm2-135m-q4_1", "--sample", "3", "--seed",
+                   "2", "--out", str(out), "--no-report")
     assert proc.returncode == 0, proc.stderr
     (run_dir,) = out.iterdir()
     manifest = json.loads((run_dir / "run.json").read_text())

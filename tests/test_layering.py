@@ -19,7 +19,7 @@ PACKAGE_DIR = Path(__file__).resolve().parent.parent / "harness"
 STAGE_RANK = {
     "__init__": 10,  # harness/__init__.py: the public facade (lazy imports), above every stage
     "version": 0,
-    "errors": 0, "host": 0,
+    "errors": 0, "host": 0, "formatting": 0,
     "store": 1,
     "config": 2,
     "energy": 3, "cost": 3,

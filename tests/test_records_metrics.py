@@ -48,12 +48,13 @@ def test_undefined_metrics_are_none_not_zero():
     assert empty["ttft_s"] is None and empty["e2e_s"] == pytest.approx(0.15)
 
 
-def test_summary_accuracy_counts_only_scored_requests():
+def test_summary_accuracy_counts_failures_and_checker_errors_as_not_correct():
     records = [_record(), _record(verdict="incorrect"), _record(verdict="error"),
                _record(verdict=None, error={"type": "X", "message": "x"})]
     (row,) = summarize(records).to_dict("records")
-    assert (row["n_requests"], row["n_scored"], row["n_correct"]) == (4, 2, 1)
-    assert row["accuracy"] == 0.5
+    assert (row["n_requests"], row["n_scored"], row["n_attempted"], row["n_correct"]) == (4, 2, 4, 1)
+    assert row["accuracy"] == 0.25                                     # 1 correct of 4 attempted
+    assert row["accuracy_of_answered"] == 0.5                          # 1 of the 2 that got a verdict
     assert (row["n_errors"], row["n_checker_errors"]) == (1, 1)
     assert row["ttft_p50_s"] == pytest.approx(0.1)
     assert row["output_tokens"] == 20                                  # the failed request reported 5 too

@@ -27,7 +27,7 @@ SMOKE = load_suite("smoke")
 def default_run(tmp_path_factory):
     out = tmp_path_factory.mktemp("results")
     proc = run_cli("run", "--models", str(REPO / "models.yaml"), "--suite", "smoke", "--out", str(out),
-                   "--only", "smollm2-135m-q4_1", "gemma3-270m-q4_k_m", "--idle-seconds", "0.5", timeout=1800)
+                   "--only", "smollm2-135m-q4_1", "gemma3-270m-q4_k_m", "--idle-seconds", "0.5", "--full", timeout=1800)
     assert proc.returncode == 0, proc.stderr
     (run_dir,) = out.iterdir()
     return proc, run_dir, read_records(run_dir / "records.jsonl"), read_manifest(run_dir)
@@ -204,7 +204,8 @@ def test_several_suites_in_one_run(tmp_path, smollm2_gguf):
             tasks:
               - {{id: t1, prompt: "{prompt}", max_tokens: 8, expected: {expected}, checker: numeric}}
             """)
-    proc = run_cli("run", "--models", str(models), "--suite", str(tmp_path / "alpha.yaml"), str(tmp_path / "beta.yaml"),
+    proc = run_cli("run", "--full", "--models", str(models), "--suite", str(tmp_path / "alpha.yaml"),
+                   str(tmp_path / "beta.yaml"),
                    "--repeat", "2", "--out", str(tmp_path / "out"), env_columns=200)
     assert proc.returncode == 0, proc.stderr
     (run_dir,) = (tmp_path / "out").iterdir()

@@ -1,5 +1,5 @@
-"""The terminal summary as a user sees it: `harness run` and `harness summary` inside a real pseudo-terminal
-(stdlib pty, window size set with TIOCSWINSZ) at 80, 100 and 120 columns. At each width no line is wider
+"""The full terminal summary (`--full`) as a user sees it: `harness run` and `harness summary` inside a real
+pseudo-terminal (stdlib pty, window size set with TIOCSWINSZ) at 80, 100 and 120 columns. At each width no line is wider
 than the terminal, nothing is cut with an ellipsis, every model's full name can be read from its table
 rows, and every figure of the summary CSV's headline columns appears whole in its model's row."""
 
@@ -19,6 +19,7 @@ import pandas as pd
 import pytest
 from rich.cells import cell_len
 
+from harness.formatting import number
 from tests.conftest import MINI_SUITE, REPO, write
 from tests.fake_api import FakeAPI
 
@@ -111,7 +112,7 @@ def check_screen(screen: str, columns: int, summary: pd.DataFrame) -> None:
     for row in summary.to_dict("records"):
         cells = by_model[row["model"]]
         acc = cells["accuracy [95% CI]"]
-        assert f"{row['accuracy']:.0%} ({row['n_correct']}/{row['n_scored']})" in acc
+        assert f"{row['accuracy']:.0%} ({row['n_correct']}/{row['n_attempted']}" in acc   # failures count
         assert f"[{row['accuracy_ci_low']:.0%}–{row['accuracy_ci_high']:.0%}]" in acc
         (task_header,) = [h for h in cells if h.startswith("$ per") and "CI" not in h]
         (correct_header,) = [h for h in cells if h.startswith("$ per") and "CI" in h]
@@ -128,7 +129,7 @@ def check_screen(screen: str, columns: int, summary: pd.DataFrame) -> None:
         assert cells["out tok/s p50"] == f"{row['output_tok_per_s_p50']:.1f}"
         assert cells["E2E p50"] == f"{row['e2e_p50_s']:.2f} s"
         assert cells["tokens in / out"].split("\n") == [f"{row['input_tokens']:.0f}", f"{row['output_tokens']:.0f}"]
-        energy = "–" if pd.isna(row["energy_j_per_task"]) else f"{row['energy_j_per_task']:.2f}"
+        energy = number(row["energy_j_per_task"])         # three significant digits, as everywhere
         assert cells["J/task (source)"].split("\n") == [energy, row["energy_source"]]
 
 
@@ -145,8 +146,8 @@ def run_in_pty(tmp_path_factory, smollm2_gguf):
               - {{name: {MISSING}, kind: openai, provider: openai, model: gpt-5-mini, api_key_env: HARNESS_NO_SUCH_KEY}}
             """)
         code, screen, stderr = in_pty(["run", "--models", str(models), "--suite", str(suite), "--out",
-                                       str(tmp / "out"), "--report-dir", str(tmp / "reports"), "--idle-seconds", "0.2"],
-                                      100)
+                                       str(tmp / "out"), "--report-dir", str(tmp / "reports"), "--idle-seconds", "0.2",
+                                       "--full"], 100)
     assert code == 0, stderr
     (run_dir,) = (tmp / "out").iterdir()
     summary = pd.read_csv(tmp / "reports" / f"{run_dir.name}.summary.csv")
@@ -162,7 +163,7 @@ def test_run_at_100_columns_shows_every_name_and_figure_whole(run_in_pty):
 @pytest.mark.parametrize("columns", [80, 120])
 def test_summary_at_80_and_120_columns_shows_every_name_and_figure_whole(run_in_pty, columns):
     run_dir, _, summary = run_in_pty
-    code, screen, stderr = in_pty(["summary", str(run_dir)], columns)
+    code, screen, stderr = in_pty(["summary", str(run_dir), "--full"], columns)
     assert code == 0, stderr
     check_screen(screen, columns, summary)
     if columns == 80:  # too narrow for one table: quality and cost apart from speed and energy

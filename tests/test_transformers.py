@@ -37,7 +37,7 @@ def two_runs(tmp_path_factory, smollm2_gguf):
     # The first run converts the GGUF (two short tasks); the second finds it in the cache and runs the smoke suite.
     for attempt, suite in (("first", str(two)), ("second", "smoke")):
         out = folder / attempt
-        proc = run_cli("run", "--models", str(models), "--suite", suite, "--out", str(out), "--no-report",
+        proc = run_cli("run", "--full", "--models", str(models), "--suite", suite, "--out", str(out), "--no-report",
                        env_columns=200, timeout=1800)
         assert proc.returncode == 0, proc.stderr
         (run_dir,) = out.iterdir()

@@ -21,6 +21,7 @@ import pandas as pd
 from harness.analysis.comparison import break_even, projected_costs
 from harness.analysis.load_levels import level_summary
 from harness.analysis.model_summary import accuracy_separation, summarize_frame
+from harness.formatting import failed_text, of_answered_text, pct, per_day, points, usd
 
 LOCAL_CHEAPER = "local cheaper above this volume"
 BEYOND_CAPACITY = "beyond one machine's capacity"
@@ -53,29 +54,13 @@ def _missing(value: Any) -> bool:
 
 
 def usd_text(value: float | None) -> str:
-    """Dollars with three significant digits in plain decimals ($0.0000160, $1.23, $1,234)."""
-    if _missing(value):
-        return "unknown"
-    if value == 0 or abs(value) >= 1:
-        return f"${value:,.2f}"
-    decimals = max(2, -math.floor(math.log10(abs(value))) + 2)
-    return f"${value:.{decimals}f}"
+    """Dollars as `harness.formatting.usd` writes them ($0.0000160, $1.23, $1,234); 'unknown' when missing."""
+    return usd(value, missing="unknown")
 
 
-def tasks_per_day_text(value: float) -> str:
-    """A daily volume to three significant digits with separators: 7,700 or 1,560,000."""
-    if value >= 999.5:  # what would round to 1,000 or more: never as 1e+03
-        digits = math.floor(math.log10(value)) + 1
-        return f"{round(value, 3 - digits):,.0f}"
-    return f"{value:.3g}"
-
-
-def _points(share: float) -> str:
-    return f"{share * 100:+.0f}".replace("-", "−")
-
-
-def _pct(value: float) -> str:
-    return f"{value:.0%}"
+tasks_per_day_text = per_day
+_points = points
+_pct = pct
 
 
 def most_accurate(summary: pd.DataFrame) -> list[dict[str, Any]]:
@@ -106,9 +91,12 @@ def findings(summary: pd.DataFrame, separation: pd.DataFrame, comparison: pd.Dat
         best = top[0]
         names = " and ".join(r["model"] for r in top)
         tie = " (tied)" if len(top) > 1 else ""
+        answered = of_answered_text(best)
+        denominator = best.get("n_attempted", best["n_scored"])
         out.append(Finding("most_accurate", f"Most accurate: {names}{tie}, {_pct(best['accuracy'])} correct "
-                           f"({best['n_correct']}/{best['n_scored']}; 95% CI {_pct(best['accuracy_ci_low'])}–"
-                           f"{_pct(best['accuracy_ci_high'])}).", [r["model"] for r in top]))
+                           f"({best['n_correct']}/{denominator}{failed_text(best, ', ')}; 95% CI "
+                           f"{_pct(best['accuracy_ci_low'])}–{_pct(best['accuracy_ci_high'])}"
+                           f"{'; ' + answered if answered else ''}).", [r["model"] for r in top]))
         out.append(_cheapest_equivalent(summary, separation, best))
     for local in (comparison["local_model"].drop_duplicates() if len(comparison) else []):
         out.append(_local_against_apis(local, comparison[comparison["local_model"] == local]))

@@ -16,7 +16,9 @@ GLOSSARY = [
     ("end-to-end output rate", "N_out / E2E: the provider's whole output count (hidden reasoning included) over "
                                "the whole request; never reported as output tok/s."),
     ("N_in, N_out", "from the runtime or the provider's usage; else a tokenizer; else content chunks — each record says which."),
-    ("accuracy", "correct / scored requests (finished, verdict correct or incorrect); 95% bootstrap interval over tasks."),
+    ("accuracy", "correct / attempted requests: failed requests and checker errors count as not correct (\"failed\" "
+                 "beside the figure); 95% bootstrap interval over tasks. Accuracy of answered: correct / requests "
+                 "that got a verdict."),
     ("$ / task", "API: list price of the tokens used (genai-prices or a dated override). Local: energy kWh × "
                  "electricity price × PUE + hardware $/h ÷ utilisation × task hours."),
     ("$ / correct task", "total cost / correct tasks, with a 95% bootstrap interval."),

@@ -1,7 +1,9 @@
 """Summaries derived from raw records and the run manifest (pandas). Nothing here is stored back.
 
-- accuracy = correct / scored, where scored = requests that finished with a `correct` or `incorrect`
-  verdict; failed requests and checker errors are counted apart (`n_errors`, `n_checker_errors`).
+- accuracy = correct / attempted, where attempted = scored requests (verdict `correct` or `incorrect`) plus
+  failed requests of scored tasks plus checker errors: a failure is a task not got right (`n_errors`,
+  `n_checker_errors` count them, shown as "N failed" beside the figure). `accuracy_of_answered` = correct /
+  scored is the same figure over the requests that got a verdict, always shown labelled as such.
 - percentiles: linear interpolation over the requests that have the metric.
 - energy per request: the sum of its window's readings, labelled with their sources joined by '+'. Where
   requests overlapped (concurrency > 1) they have no window of their own: the model-level window is split
@@ -33,7 +35,14 @@ from harness.analysis.emissions import (
 )
 from harness.analysis.load_levels import attribute_levels, share_by_tokens
 from harness.analysis.request_metrics import METRIC_NAMES, request_metrics
-from harness.analysis.stats import accuracy_interval, agreement, cost_per_correct_interval, separation
+from harness.analysis.stats import (
+    accuracy_interval,
+    agreement,
+    answered_mask,
+    attempted_mask,
+    cost_per_correct_interval,
+    separation,
+)
 from harness.energy import window_total
 from harness.energy.roofline import roofline_share
 
@@ -62,6 +71,7 @@ def records_frame(records: list[dict[str, Any]], manifest: dict[str, Any] | None
             "repetition": record["repetition"], "level": record.get("level"),
             "input_tokens": record.get("input_tokens"), "output_tokens": record.get("output_tokens"),
             "verdict": record.get("verdict"), "failed": record.get("error") is not None,
+            "checker": record.get("checker"),
             "cost_usd": record.get("cost_usd"), "energy_j": energy_j, "energy_net_j": net,
             "energy_source": source,
         }
@@ -75,6 +85,7 @@ def records_frame(records: list[dict[str, Any]], manifest: dict[str, Any] | None
         row["chunks_coalesced"] = sum(1 for a, b in pairwise(stamps) if a == b)
         rows.append(row)
     frame = pd.DataFrame(rows, columns=["model", "suite", "task_id", "repetition", "level", "verdict", "failed",
+                                        "checker",
                                         "energy_source", *NUMERIC_COLUMNS, "carbon_source", *RANGE_COLUMNS])
     frame["failed"] = frame["failed"].astype(bool)  # an empty object column would select columns, not rows
     frame["task_key"] = frame["suite"].fillna("").astype(str) + "/" + frame["task_id"].astype(str)
@@ -131,7 +142,8 @@ def summarize_frame(frame: pd.DataFrame, manifest: dict[str, Any] | None = None)
     for model, group in frame.groupby("model", sort=False):
         entry = models.get(model, {})
         n_correct = int((group["verdict"] == "correct").sum())
-        n_scored = int(group["verdict"].isin(["correct", "incorrect"]).sum())
+        n_scored = int(answered_mask(group).sum())
+        n_attempted = int(attempted_mask(group).sum())
         with_energy = group[group["energy_j"].notna()]
         with_cost = group[group["cost_usd"].notna()]
         energy_total = _sum(with_energy["energy_j"])
@@ -148,8 +160,10 @@ def summarize_frame(frame: pd.DataFrame, manifest: dict[str, Any] | None = None)
             "n_errors": int(group["failed"].sum()),
             "n_checker_errors": int((group["verdict"] == "error").sum()),
             "n_scored": n_scored,
+            "n_attempted": n_attempted,
             "n_correct": n_correct,
-            "accuracy": n_correct / n_scored if n_scored else None,
+            "accuracy": n_correct / n_attempted if n_attempted else None,
+            "accuracy_of_answered": n_correct / n_scored if n_scored else None,
             "accuracy_ci_low": accuracy_ci[0],
             "accuracy_ci_high": accuracy_ci[1],
             "agreement": agreement(group),

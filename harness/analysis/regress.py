@@ -18,7 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from harness.analysis.stats import N_RESAMPLES, SEED
+from harness.analysis.stats import N_RESAMPLES, SEED, attempted_mask
 
 
 @dataclass(frozen=True)
@@ -112,16 +112,19 @@ def compare_model(base: pd.DataFrame, current: pd.DataFrame, metric: Metric, min
 
 
 def compare_runs(base: pd.DataFrame, current: pd.DataFrame, min_effects: dict[str, float] | None = None) -> pd.DataFrame:
-    """Every model in both runs x every metric (frames from `records_frame`, failed requests excluded)."""
+    """Every model in both runs x every metric (frames from `records_frame`). Failed requests are left out of
+    speed, latency, cost and energy; accuracy counts them, and checker errors, as not correct, as the summary does
+    (`harness.analysis.stats.attempted_mask`)."""
     min_effects = min_effects or {}
     rows = []
     for frame in (base, current):
-        frame["correct"] = (frame["verdict"] == "correct").where(frame["verdict"].isin(["correct", "incorrect"]))
+        frame["correct"] = (frame["verdict"] == "correct").where(attempted_mask(frame))
     for model in [m for m in dict.fromkeys(current["model"]) if m in set(base["model"])]:
-        b = base[(base["model"] == model) & ~base["failed"]]
-        c = current[(current["model"] == model) & ~current["failed"]]
+        b_all, c_all = base[base["model"] == model], current[current["model"] == model]
+        b, c = b_all[~b_all["failed"]], c_all[~c_all["failed"]]
         for metric in METRICS:
-            result = compare_model(b, c, metric, min_effects.get(metric.name, metric.min_effect))
+            pair = (b_all, c_all) if metric.column == "correct" else (b, c)
+            result = compare_model(*pair, metric, min_effects.get(metric.name, metric.min_effect))
             rows.append({"model": model, **result})
     return pd.DataFrame(rows, columns=COMPARISON_COLUMNS)
 

@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from harness.analysis.passk import pass_at_k
-from harness.analysis.stats import bootstrap_mean_ci, bootstrap_ratio_ci
+from harness.analysis.stats import UNSCORED_CHECKER, bootstrap_mean_ci, bootstrap_ratio_ci
 
 SCORED = ("correct", "incorrect")
 HEADLINE = {"humaneval": "pass@1", "loglikelihood": "acc"}  # the verdict's name where the field has one
@@ -31,6 +31,14 @@ BREAKDOWN_COLUMNS = ["suite", "model", "by", "name", "accuracy", "ci_low", "ci_h
 
 def _scored(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return [r for r in records if r.get("error") is None and r.get("verdict") in SCORED]
+
+
+def _attempted(record: dict[str, Any]) -> bool:
+    """Counted by the headline metric: scored, a checker error, or a failed request of a scored task (the last
+    two as not correct, as `harness.analysis.stats.attempted_mask` counts them)."""
+    if record.get("error") is not None:
+        return record.get("checker") != UNSCORED_CHECKER
+    return record.get("verdict") in (*SCORED, "error")
 
 
 def _score_parts(value: Any) -> tuple[float, float] | None:
@@ -56,11 +64,12 @@ def _metric(name: str, by_task: dict[str, list[tuple[float, float]]], pooled: bo
 
 
 def score_metrics(records: list[dict[str, Any]], manifest: dict[str, Any]) -> pd.DataFrame:
-    """Per suite and model: accuracy (the checker's verdict) and every named score, with 95% intervals and
-    the sample size (`n_selected` of `n_total` items)."""
+    """Per suite and model: accuracy (the checker's verdict; failed requests and checker errors count as not
+    correct) and every named score (over the requests that got a verdict), with 95% intervals and the sample
+    size (`n_selected` of `n_total` items)."""
     sizes = {s["name"]: (s.get("n_tasks"), s.get("n_total") or s.get("n_tasks")) for s in manifest.get("suites", [])}
     groups: dict[tuple[str, str], list[dict[str, Any]]] = {}
-    for record in _scored(records):
+    for record in (r for r in records if _attempted(r)):
         groups.setdefault((record.get("suite"), record["model"]), []).append(record)
     rows = []
     for (suite, model), group in sorted(groups.items()):
@@ -68,7 +77,12 @@ def score_metrics(records: list[dict[str, Any]], manifest: dict[str, Any]) -> pd
         scores: dict[str, dict[str, list[tuple[float, float]]]] = {}
         pooled: dict[str, bool] = {}
         for record in group:
-            accuracy.setdefault(record["task_id"], []).append((float(record["verdict"] == "correct"), 1.0))
+            accuracy.setdefault(record["task_id"], []).append((float(record.get("verdict") == "correct"), 1.0))
+            if record.get("error") is not None or record.get("verdict") not in SCORED:
+                if record.get("checker") == "humaneval":  # a failed sample did not pass: pass@k counts it
+                    scores.setdefault("pass", {}).setdefault(record["task_id"], []).append((0.0, 1.0))
+                    pooled.setdefault("pass", False)
+                continue  # no other score from a request that failed or whose checker broke
             for name, value in (record.get("scores") or {}).items():
                 parts = _score_parts(value)
                 if parts is not None:

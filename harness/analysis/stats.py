@@ -67,10 +67,35 @@ def bootstrap_ratio_ci(numerator: np.ndarray, denominator: np.ndarray, n_resampl
     return float(f"{low:.7g}"), float(f"{high:.7g}")
 
 
+SCORED_VERDICTS = ("correct", "incorrect")
+UNSCORED_CHECKER = "none"  # a workload task: no answer to check, so a failure there is no accuracy's business
+
+
+def attempted_mask(frame: pd.DataFrame) -> pd.Series:
+    """The requests an accuracy counts: scored ones, checker errors, and failed requests of scored tasks. A
+    failure or a checker error is a task the model did not get right, so it stays in the denominator as not
+    correct (4 correct of 10 with 2 failed is 40%, not 50%)."""
+    checker = frame["checker"] if "checker" in frame else pd.Series(None, index=frame.index, dtype=object)
+    failed_scored = _failed(frame) & (checker.fillna("") != UNSCORED_CHECKER)
+    return frame["verdict"].isin([*SCORED_VERDICTS, "error"]) | failed_scored
+
+
+def answered_mask(frame: pd.DataFrame) -> pd.Series:
+    """The requests that finished with a verdict of correct or incorrect (the "of answered" denominator)."""
+    return frame["verdict"].isin(SCORED_VERDICTS) & ~_failed(frame)
+
+
+def _failed(frame: pd.DataFrame) -> pd.Series:
+    if "failed" not in frame:
+        return pd.Series(False, index=frame.index)
+    return frame["failed"].fillna(False).astype(bool)
+
+
 def per_task_correct(frame: pd.DataFrame) -> pd.Series:
-    """Share of scored repetitions that were correct, per task (tasks with no scored request left out)."""
-    scored = frame[frame["verdict"].isin(["correct", "incorrect"])]
-    return (scored["verdict"] == "correct").groupby(scored["task_key"]).mean()
+    """Share of attempted repetitions that were correct, per task (failed requests and checker errors count as
+    not correct; tasks with no attempted request, such as unscored workload tasks, are left out)."""
+    attempted = frame[attempted_mask(frame)]
+    return (attempted["verdict"] == "correct").groupby(attempted["task_key"]).mean()
 
 
 def accuracy_interval(frame: pd.DataFrame) -> tuple[float | None, float | None]:

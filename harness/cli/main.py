@@ -89,6 +89,7 @@ def build_parser() -> argparse.ArgumentParser:
                      help="continue an interrupted run with its own models, suites and settings")
     run.add_argument("--retry-failed", action="store_true", help="with --resume: run the failed requests again")
     run.add_argument("--no-report", action="store_true", help="write no HTML report")
+    run.add_argument("--full", action="store_true", help="print every summary table, not the one-screen summary")
     run.add_argument("--tier", choices=TIERS[1:], help=TIER_HELP)
     spread = run.add_argument_group("spreading a run (README: Several machines)")
     spread.add_argument("--client-processes", type=int, metavar="N", help="split each load level between N client "
@@ -133,6 +134,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     summary = sub.add_parser("summary", help="print a run's terminal summary again: tables, break-even, the answer")
     summary.add_argument("run_dir", type=Path, metavar="RUN_DIR")
+    summary.add_argument("--full", action="store_true", help="every table (the default is one screen: the answer, "
+                         "one compact table, the break-even rows of the cheapest APIs)")
     summary.add_argument("--tier", choices=TIERS[1:], help=TIER_HELP)
 
     sub.add_parser("suites", help="list built-in suites and benchmarks")

@@ -4,7 +4,6 @@ load levels, comparisons, failures). They go to stdout; the progress bars (cli/p
 
 from __future__ import annotations
 
-import math
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -17,18 +16,24 @@ from rich.text import Text
 
 from harness.analysis.regress import describe_change
 from harness.analysis.scores import is_headline
+from harness.formatting import (
+    MoneyUnit,
+    accuracy_text,
+    fixed,
+    is_missing,
+    money_unit,
+    number,
+    number_range,
+    pct,
+    per_day,
+    usd,
+)
 
-
-def _missing(value: Any) -> bool:
-    return value is None or value != value  # None or NaN
+_missing = is_missing
 
 
 def _fmt(value: Any, spec: str, scale: float = 1.0, unit: str = "") -> str:
-    if _missing(value):
-        return "–"
-    if spec == "d":  # counts come back from pandas as floats when a column also holds gaps
-        return format(int(round(value)), spec)
-    return format(value * scale, spec) + unit
+    return fixed(value, spec, unit, scale)
 
 
 @dataclass(frozen=True)
@@ -42,40 +47,10 @@ class SummaryColumn:
     justify: str = "right"
 
 
-@dataclass(frozen=True)
-class MoneyUnit:
-    """Dollars per `per` tasks (1, 1k or 1M), chosen so the smallest figure shows three significant digits in few
-    characters."""
-
-    scale: float
-    per: str
-
-    def fmt(self, value: Any) -> str:
-        return "–" if _missing(value) else "$" + _sig3(value * self.scale)
-
-
-def _sig3(value: float) -> str:
-    """Three significant digits in plain decimals (12.3, 0.0123, 4,560)."""
-    if value == 0 or abs(value) >= 100:
-        return f"{value:,.0f}"
-    return f"{value:.{max(0, 2 - math.floor(math.log10(abs(value))))}f}"
-
-
-def money_unit(values: list[Any]) -> MoneyUnit:
-    """The first of $ per task, per 1k tasks, per 1M tasks at which the smallest known figure is >= 0.1 (so three
-    significant digits take at most four decimals)."""
-    known = [v for v in values if not _missing(v) and v > 0]
-    for scale, per in ((1.0, "task"), (1e3, "1k tasks"), (1e6, "1M tasks")):
-        if known and min(known) * scale >= 0.1:
-            return MoneyUnit(scale, per)
-    return MoneyUnit(1e6, "1M tasks") if known else MoneyUnit(1.0, "task")
-
-
 def _accuracy_cell(row: dict[str, Any], _: MoneyUnit) -> str:
     if _missing(row["accuracy"]):
         return "–"
-    return f"{row['accuracy']:.0%} ({row['n_correct']}/{row['n_scored']})\n" \
-           f"[{row['accuracy_ci_low']:.0%}–{row['accuracy_ci_high']:.0%}]"
+    return f"{accuracy_text(row)}\n[{pct(row['accuracy_ci_low'])}–{pct(row['accuracy_ci_high'])}]"
 
 
 def _per_correct_cell(row: dict[str, Any], unit: MoneyUnit) -> str:
@@ -129,8 +104,7 @@ def _summary_part(rows: list[dict[str, Any]], columns: list[SummaryColumn], titl
     table = Table(title=title, title_justify="left", show_lines=True)
     table.add_column("model", justify="left", no_wrap=True)
     for column in columns:
-        per_correct = unit.per.replace("tasks", "correct").replace("task", "correct task")
-        table.add_column(column.header.format(per=unit.per, per_correct=per_correct), justify=column.justify,
+        table.add_column(column.header.format(per=unit.per, per_correct=unit.per_correct), justify=column.justify,
                          no_wrap=True)
     for row in rows:
         name = row["model"] if name_width is None else wrap_name(row["model"], name_width)
@@ -177,20 +151,13 @@ def _part_title(title: str, part: list[SummaryColumn], layout: list[list[Summary
 def energy_cell(row: dict[str, Any]) -> str:
     """J per task: the measured (or estimated) figure, or an estimate's min–max range."""
     if _missing(row["energy_j_per_task"]) and not _missing(row.get("energy_j_per_task_min")):
-        return f"{row['energy_j_per_task_min']:.3g}–{row['energy_j_per_task_max']:.3g}"
-    return _fmt(row["energy_j_per_task"], ".2f")
-
-
-def _grams(value: float) -> str:
-    return f"{value:.3g}"
+        return number_range(row["energy_j_per_task_min"], row["energy_j_per_task_max"])
+    return number(row["energy_j_per_task"])
 
 
 def carbon_cell(row: dict[str, Any]) -> str:
     """gCO2e per task: a figure, or a min–max range (an estimate); – when unavailable."""
-    low, high = row.get("gco2e_per_task_min"), row.get("gco2e_per_task_max")
-    if _missing(low):
-        return "–"
-    return _grams(low) if low == high else f"{_grams(low)}–{_grams(high)}"
+    return number_range(row.get("gco2e_per_task_min"), row.get("gco2e_per_task_max"))
 
 
 def carbon_break_even_table(rows: list[dict[str, Any]], volumes: tuple[int, ...]) -> Table:
@@ -207,8 +174,9 @@ def carbon_break_even_table(rows: list[dict[str, Any]], volumes: tuple[int, ...]
         cells = [row["local_model"], row["api_model"] + mark]
         for volume in volumes:
             local = row[f"local_gco2e_per_day_{volume}"]
-            cells.append(f"{'beyond capacity' if _missing(local) else _grams(local)} | "
-                         f"{_grams(row[f'api_gco2e_per_day_min_{volume}'])}–{_grams(row[f'api_gco2e_per_day_max_{volume}'])}{mark}")
+            cells.append(f"{'beyond capacity' if _missing(local) else number(local)} | "
+                         + number_range(row[f"api_gco2e_per_day_min_{volume}"], row[f"api_gco2e_per_day_max_{volume}"])
+                         + mark)
         low, high = row["break_even_tasks_per_day_min"], row["break_even_tasks_per_day_max"]
         cells.append(break_even_range(low, high))
         table.add_row(*cells)
@@ -221,14 +189,10 @@ def break_even_range(low: Any, high: Any) -> str:
     """Volumes above which local emits less: against the API's max estimate, then its min."""
     if _missing(low):
         return "never (within capacity)"
-    text = "any volume" if low < 1 else f"{low:,.0f}"
+    text = "any volume" if low < 1 else per_day(low)
     if _missing(high):
         return f"{text} (API max); never (API min)"
-    return text if high < 1 else f"{text}–{high:,.0f}"
-
-
-def _usd(value: Any) -> str:
-    return "–" if _missing(value) else f"${value:.6f}" if value < 0.01 else f"${value:.4f}"
+    return text if high < 1 else f"{text}–{per_day(high)}"
 
 
 def projected_table(rows: list[dict[str, Any]], carbon: list[dict[str, Any]] | None = None) -> Table:
@@ -249,11 +213,11 @@ def projected_table(rows: list[dict[str, Any]], carbon: list[dict[str, Any]] | N
     by_model = {c["model"]: c for c in carbon or []}
     for row in rows:
         name = row["model"] if row["api_model"] == row["model"] else f"{row['model']} ({row['api_model']})"
-        cells = [name, _usd(row["cost_usd_per_task"]) + "*", _usd(row["cost_usd_suite"]) + "*"]
+        cells = [name, usd(row["cost_usd_per_task"]) + "*", usd(row["cost_usd_suite"]) + "*"]
         if tier:
             has_tier = not _missing(row.get("tier_cost_usd_per_task"))
-            cells += [_usd(row["tier_cost_usd_per_task"]) + "*" if has_tier else f"no {tier} price",
-                      _usd(row["tier_cost_usd_suite"]) + "*" if has_tier else "–"]
+            cells += [usd(row["tier_cost_usd_per_task"]) + "*" if has_tier else f"no {tier} price",
+                      usd(row["tier_cost_usd_suite"]) + "*" if has_tier else "–"]
         prices = row["price_source"] or "no price found"
         tier_source = row.get("tier_price_source")
         if tier and isinstance(tier_source, str) and "× standard (" in tier_source:  # not from genai-prices: say so
@@ -326,7 +290,7 @@ def levels_table(rows: list[dict[str, Any]], with_goodput: bool) -> Table:
                  _fmt(row["output_tok_per_s_system"], ".1f"), _fmt(row["ttft_p50_s"], ".0f", 1000, " ms"),
                  _fmt(row["ttft_p99_s"], ".0f", 1000, " ms"), _fmt(row["itl_p50_s"], ".1f", 1000, " ms"),
                  _fmt(row["e2e_p50_s"], ".2f", unit=" s"), _fmt(row["energy_j_per_task"], ".2f"),
-                 _usd(row["cost_usd_per_task"]), _fmt(row["client_cpu_ms_per_request"], ".2f", unit=" ms")]
+                 usd(row["cost_usd_per_task"]), _fmt(row["client_cpu_ms_per_request"], ".2f", unit=" ms")]
         if with_goodput:
             cells.insert(5, _fmt(row["goodput_per_s"], ".2f"))
         if row.get("client_flag"):  # the load generator's self-watch: the client may have made these figures
@@ -346,7 +310,7 @@ def scores_table(rows: list[dict[str, Any]], title: str) -> Table:
     for row in rows:
         table.add_row(row["model"], row["metric"], _fmt(row["value"], ".1%"),
                       f"[{_fmt(row['ci_low'], '.1%')}, {_fmt(row['ci_high'], '.1%')}]", _fmt(row["n_tasks"], "d"),
-                      _fmt(row.get("cost_usd_per_correct"), ".2e") if is_headline(row["metric"]) else "")
+                      usd(row.get("cost_usd_per_correct")) if is_headline(row["metric"]) else "")
     return table
 
 
@@ -358,6 +322,7 @@ def breakdown_table(rows: list[dict[str, Any]], title: str) -> Table:
     for row in rows:
         table.add_row(row["model"], str(row["name"]), _fmt(row["accuracy"], ".1%"),
                       f"[{_fmt(row['ci_low'], '.1%')}, {_fmt(row['ci_high'], '.1%')}]", _fmt(row["n_tasks"], "d"))
+    return table
 
 
 def failures_table(records: list[dict[str, Any]]) -> Table | None:

@@ -1,26 +1,32 @@
-"""The terminal summary of a run: the tables, the break-even matrix, and the answer in sentences.
+"""The terminal summary of a run: the answer in sentences, one compact table, the break-even row of the cheapest
+APIs, and where the rest is; with `--full`, every table (summaries, benchmarks, paired differences, projected
+costs, the whole break-even matrix and its carbon view, same weights, load levels).
 
-`harness run` prints it when a run ends; `harness summary RUN_DIR` prints it again for any run folder.
+`harness run` prints it when a run ends; `harness summary RUN_DIR [--full]` prints it again for any run folder.
 Both read the run folder through `harness.report.data`, so the terminal and the report show the same figures.
+Every table fits the terminal's width without cutting a name or a figure: names wrap, then columns are dropped
+(and the table says which).
 """
 
 from __future__ import annotations
 
 import os
 import sys
+from pathlib import Path
 from typing import Any
 
+from rich import box
 from rich.console import Console, Group
 from rich.table import Table
 from rich.text import Text
 
 from harness.analysis.findings import API_CHEAPER, LOCAL_CHEAPER, SuiteAnswer, break_even_matrix
+from harness.cli.compact import compact_tables, more_line
 from harness.cli.summary_tables import (
     breakdown_table,
     carbon_break_even_table,
     failures_table,
     levels_table,
-    money_unit,
     projected_table,
     same_weights_table,
     scores_table,
@@ -29,16 +35,10 @@ from harness.cli.summary_tables import (
     table_width,
     wrap_name,
 )
+from harness.formatting import compact_count, money_unit
 
 VERDICT_STYLE = {LOCAL_CHEAPER: "green", API_CHEAPER: "red"}   # anything else: beyond capacity (yellow)
-
-
-def compact_count(value: float) -> str:
-    """A count to three significant digits with a suffix: 950, 7.7k, 156k, 1.2M."""
-    for scale, suffix in ((1e9, "G"), (1e6, "M"), (1e3, "k")):
-        if round(value, -int(f"{value:e}".split("e")[1]) + 2) >= scale:
-            return f"{value / scale:.3g}{suffix}"
-    return f"{value:.3g}"
+CHEAPEST_APIS = 2   # break-even rows in the default summary (the whole matrix with --full)
 
 
 def capacity_basis(row: dict[str, Any]) -> str:
@@ -56,21 +56,27 @@ def break_even_cell(row: dict[str, Any]) -> tuple[str, str]:
     return f"beyond cap. ({compact_count(row['break_even_tasks_per_day'])})", "yellow"
 
 
-def break_even_matrix_table(comparison: Any, locals_only: list[str] | None = None) -> Table:
-    """Compact break-even: one row per API (cheapest first), one column per local model (or those in
-    `locals_only`); a cell is the daily volume from which the local model is cheaper, `never`, or beyond one
-    machine's capacity."""
+def break_even_matrix_table(comparison: Any, locals_only: list[str] | None = None,
+                            n_apis: int | None = None) -> Table:
+    """Compact break-even: one row per API (cheapest first; the `n_apis` cheapest when given), one column per
+    local model (or those in `locals_only`); a cell is the daily volume from which the local model is cheaper,
+    `never`, or beyond one machine's capacity."""
     locals_, apis, cells = break_even_matrix(comparison)
     locals_ = [name for name in locals_ if locals_only is None or name in locals_only]
-    unit = money_unit([api["cost_usd_per_task"] for api in apis])
-    table = Table(title="Break-even: tasks/day from which each local model (hardware held all day) is cheaper",
-                  title_justify="left")
+    shown = apis if n_apis is None else apis[:n_apis]
+    unit = money_unit([api["cost_usd_per_task"] for api in shown])
+    title = "Break-even: tasks/day from which each local model (hardware held all day) is cheaper"
+    if len(shown) < len(apis):
+        title = (f"Break-even against the {len(shown)} cheapest of {len(apis)} APIs: tasks/day from which local is "
+                 "cheaper")
+    table = Table(title=title, title_justify="left", box=box.SIMPLE_HEAD if n_apis is not None else box.HEAVY_HEAD,
+                  show_edge=n_apis is None)
     table.add_column("API", justify="left", no_wrap=True)
     table.add_column(f"$ per\n{unit.per}", justify="right", no_wrap=True)
     for local in locals_:
         capacity = cells[(local, apis[0]["model"])]["capacity_tasks_per_day"]
         table.add_column(f"{wrap_name(local, 18)}\ncap. {compact_count(capacity)}/day", justify="right", no_wrap=True)
-    for api in apis:
+    for api in shown:
         mark = "*" if api["projected"] else ""
         row = []
         for local in locals_:
@@ -78,27 +84,32 @@ def break_even_matrix_table(comparison: Any, locals_only: list[str] | None = Non
             row.append(f"[{style}]{text}[/]")
         table.add_row(api["model"] + mark, unit.fmt(api["cost_usd_per_task"]) + mark, *row)
     bases = [f"cap. of {local}: {capacity_basis(cells[(local, apis[0]['model'])])}" for local in locals_]
-    table.caption = (f"≥ N/day: local cheaper from N tasks/day · never: the API is cheaper at any volume · beyond cap.: "
-                     f"break-even above one machine's capacity · * projected API cost (did not run) · utilisation "
-                     f"{comparison['utilisation'].iloc[0]:g}" + "".join(f"\n{basis}" for basis in bases))
+    utilisation = f"{comparison['utilisation'].iloc[0]:g}"
+    table.caption = ((f"≥ N/day: local cheaper from N tasks/day · never: the API is cheaper at any volume · beyond "
+                      f"cap.: break-even above one machine's capacity · * projected API cost (did not run) · "
+                      f"utilisation {utilisation}") if n_apis is None else
+                     (f"≥ N/day: local cheaper from N tasks/day · never: API always cheaper · beyond cap.: above one "
+                      f"machine's capacity · * projected · utilisation {utilisation}")) \
+        + "".join(f"\n{basis}" for basis in bases)
     table.caption_justify = "left"
     return table
 
 
-def break_even_matrix_tables(comparison: Any, console: Console) -> list[Table]:
+def break_even_matrix_tables(comparison: Any, console: Console, n_apis: int | None = None) -> list[Table]:
     """The compact matrix in as few tables as fit `console.width`: local models are split across tables
     when their columns do not all fit, so that no cell is cut."""
     locals_ = list(dict.fromkeys(comparison["local_model"]))
     tables, chunk = [], []
     for local in locals_:
-        if chunk and table_width(console, break_even_matrix_table(comparison, [*chunk, local])) > console.width:
-            tables.append(break_even_matrix_table(comparison, chunk))
+        trial = break_even_matrix_table(comparison, [*chunk, local], n_apis)
+        if chunk and table_width(console, trial) > console.width:
+            tables.append(break_even_matrix_table(comparison, chunk, n_apis))
             chunk = []
         chunk.append(local)
-    return [*tables, break_even_matrix_table(comparison, chunk)]
+    return [*tables, break_even_matrix_table(comparison, chunk, n_apis)]
 
 
-def answer_block(answers: list[SuiteAnswer]) -> Group:
+def answer_block(answers: list[SuiteAnswer], projected_note: bool = True) -> Group:
     """The answer first, per suite: one sentence per finding (hanging bullets), projected ones in italics."""
     parts: list[Any] = []
     for answer in answers:
@@ -108,7 +119,7 @@ def answer_block(answers: list[SuiteAnswer]) -> Group:
         for finding in answer.findings:
             table.add_row("•", Text(finding.text, style="italic" if finding.projected else ""))
         parts += [Text(f"The answer · {answer.suite}", style="bold"), table]
-    if any(f.projected for a in answers for f in a.findings):
+    if projected_note and any(f.projected for a in answers for f in a.findings):
         parts.append(Text("* projected: the API did not run (no key); priced at list price with this run's token "
                           "counts", style="dim"))
     return Group(*parts)
@@ -140,7 +151,35 @@ def print_scores(out: Console, suite: Any, records: list[dict], manifest: dict, 
         out.print(separation_table(differences.to_dict("records")))
 
 
-def print_summary(out: Console, data: Any) -> None:
+def print_summary(out: Console, data: Any, full: bool = False, run_dir: Path | None = None,
+                  report_path: Path | None = None) -> None:
+    """The default summary (`print_compact`), or with `full` every table (`print_full`)."""
+    if full:
+        print_full(out, data)
+    else:
+        print_compact(out, data, run_dir, report_path)
+
+
+def print_compact(out: Console, data: Any, run_dir: Path | None, report_path: Path | None) -> None:
+    """One screen: the answer in sentences, one compact table (measured models, then projected APIs), the
+    break-even rows of the cheapest APIs, failed requests and load levels when the run has them, and one line
+    naming where the rest is."""
+    out.print(answer_block(data.answers, projected_note=False))   # the table below says what * means
+    for table in compact_tables(data, out):
+        out.print(table)
+    if len(data.break_even):
+        for table in break_even_matrix_tables(data.break_even, out, CHEAPEST_APIS):
+            out.print(table)
+    failures = failures_table(data.records)   # what failed, and why, is never left to --full
+    if failures is not None:
+        out.print(failures)
+    if len(data.levels):                      # a load run's own figures
+        slos = (data.manifests[0].get("settings") or {}).get("slos")
+        out.print(levels_table(data.levels.to_dict("records"), bool(slos)))
+    out.print(more_line(run_dir, report_path), highlight=False, overflow="fold")
+
+
+def print_full(out: Console, data: Any) -> None:
     """Per-suite and overall summaries (with each benchmark's figures and each workload's shape), failed
     requests, model separation, projected API costs and carbon, the break-even matrix and its carbon view,
     other comparisons, and last (so that it is on screen when the run ends) the answer in sentences."""

@@ -4,15 +4,18 @@ from __future__ import annotations
 
 from typing import Any
 
-from harness.analysis.findings import API_CHEAPER, LOCAL_CHEAPER, break_even_matrix, tasks_per_day_text, usd_text
+from harness.analysis.findings import API_CHEAPER, LOCAL_CHEAPER, break_even_matrix
+from harness.formatting import per_day as tasks_per_day_text
+from harness.formatting import usd
 from harness.report.data import ReportData
 from harness.report.tables import _e, _missing
 
 VERDICT_CLASS = {LOCAL_CHEAPER: "be-local", API_CHEAPER: "be-never"}   # otherwise be-capacity
 
 
-def answer_section(data: ReportData) -> str:
-    """Per suite, one sentence per finding (projected ones marked), then the break-even matrix."""
+def answer_section(data: ReportData, frontier: str = "") -> str:
+    """Per suite, one sentence per finding (projected ones marked), the accuracy-versus-cost frontier chart
+    (`frontier`, already drawn), then the break-even matrix."""
     parts = []
     for answer in data.answers:
         items = "".join(f"<li class='finding {_e(f.kind)}{' projected' if f.projected else ''}'>{_e(f.text)}</li>"
@@ -22,14 +25,14 @@ def answer_section(data: ReportData) -> str:
     if any(f.projected for a in data.answers for f in a.findings):
         parts.append("<p class='note'>* projected: that API did not run (no key); its cost is the list price of the "
                      "token counts this run measured for each task.</p>")
-    return "".join(parts) + break_even_matrix_html(data.break_even)
+    return f"<div class='first'><div>{''.join(parts)}</div>{frontier}</div>{break_even_matrix_html(data.break_even)}"
 
 
 def _cell(row: dict[str, Any]) -> str:
     verdict = row["verdict"]
     n, capacity = row["break_even_tasks_per_day"], row["capacity_tasks_per_day"]
-    detail = (f"{row['local_model']} against {row['api_model']}: local {usd_text(row['local_cost_usd_per_task'])} per "
-              f"task at {row['utilisation']:.0%} utilisation, API {usd_text(row['api_cost_usd_per_task'])} per task; "
+    detail = (f"{row['local_model']} against {row['api_model']}: local {usd(row['local_cost_usd_per_task'])} per "
+              f"task at {row['utilisation']:.0%} utilisation, API {usd(row['api_cost_usd_per_task'])} per task; "
               f"{verdict}; capacity {tasks_per_day_text(capacity)} tasks/day")
     if verdict == LOCAL_CHEAPER:
         text = f"{tasks_per_day_text(n)}<span class='unit'> /day</span>"
@@ -52,13 +55,15 @@ def break_even_matrix_html(comparison: Any) -> str:
     if not locals_:
         return ("<p class='note'>No break-even matrix: it needs a local model with a measured energy and an API "
                 "with a cost.</p>")
-    head = "".join(f"<th{' class=projected' if a['projected'] else ''}>{_e(a['model'])}{'*' if a['projected'] else ''}"
-                   f"<br><span class='unit'>{_e(usd_text(a['cost_usd_per_task']))}/task</span></th>" for a in apis)
+    head = "".join(f"<th{' class=projected' if a['projected'] else ''}><span class='nw'>{_e(a['model'])}"
+                   f"{'*' if a['projected'] else ''}</span>"
+                   f"<br><span class='unit'>{_e(usd(a['cost_usd_per_task']))}/task</span></th>" for a in apis)
     rows = []
     for local in locals_:
         first = cells[(local, apis[0]["model"])]
-        rows.append(f"<tr><th class='l'>{_e(local)}<br><span class='unit'>{_e(usd_text(first['local_cost_usd_per_task']))}"
-                    f"/task · capacity {_e(tasks_per_day_text(first['capacity_tasks_per_day']))}/day"
+        rows.append(f"<tr><th class='l'>{_e(local)}<br><span class='unit'>{_e(usd(first['local_cost_usd_per_task']))}"
+                    f"/task</span><br><span class='unit'>capacity "
+                    f"{_e(tasks_per_day_text(first['capacity_tasks_per_day']))}/day"
                     f"<br>{_e(_capacity_basis(first))}</span></th>"
                     + "".join(_cell(cells[(local, a['model'])]) for a in apis) + "</tr>")
     return ("<h3>Break-even: tasks per day from which each local model is cheaper</h3>"

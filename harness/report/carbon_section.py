@@ -3,57 +3,51 @@ view of break-even (gCO2e per day at each volume). Estimates are drawn as ranges
 
 from __future__ import annotations
 
-import math
 from html import escape
 from typing import Any
 
 from harness.analysis.emissions import VOLUMES_PER_DAY
+from harness.formatting import is_missing, number, number_range, per_day
 from harness.report import svg
 
-
-def _missing(value: Any) -> bool:
-    return value is None or (isinstance(value, float) and math.isnan(value))
+_missing = is_missing
 
 
 def _e(value: Any) -> str:
     return escape("" if value is None else str(value))
 
 
-def _g(value: Any) -> str:
-    """Grams with three significant digits, in plain decimals where short."""
-    if _missing(value):
-        return "–"
-    return f"{value:.3g}"
+_g = number
 
 
 def energy_cell(row: dict[str, Any]) -> str:
     """J per task: the figure, or an estimate's min–max range."""
     if _missing(row["energy_j_per_task"]) and not _missing(row.get("energy_j_per_task_min")):
-        return f"{row['energy_j_per_task_min']:.3g}–{row['energy_j_per_task_max']:.3g}"
-    return "–" if _missing(row["energy_j_per_task"]) else f"{row['energy_j_per_task']:.2f}"
+        return number_range(row["energy_j_per_task_min"], row["energy_j_per_task_max"])
+    return number(row["energy_j_per_task"])
 
 
 def carbon_cells(row: dict[str, Any]) -> str:
-    """gCO2e per task (a figure or a min–max range) and its basis, as two table cells."""
+    """gCO2e per task (a figure or a min–max range) as a table cell (the basis is stated once, in the carbon
+    section)."""
     low, high = row.get("gco2e_per_task_min"), row.get("gco2e_per_task_max")
     if _missing(low):
         value = "–"
     else:
-        value = _g(low) if low == high else f"{_g(low)}–{_g(high)}"
-    return f"<td>{value}</td><td class='l label'>{_e(row.get('carbon_source', 'unavailable'))}</td>"
+        value = number_range(low, high)
+    return f"<td>{value}</td>"
 
 
 def projected_cells(data: Any, model: str) -> str:
-    """A projected (not run) API row's J / task, energy source, gCO2e / task and basis cells."""
+    """A projected (not run) API row's J / task, energy source and gCO2e / task cells."""
     frame = getattr(data, "projected_carbon", None)
     rows = [] if frame is None else [r for r in frame.to_dict("records") if r["model"] == model]
     if not rows or _missing(rows[0]["gco2e_per_task_min"]):
-        return ("<td>–</td><td class='l label'>unavailable</td><td>–</td><td class='l label'>unavailable</td>")
+        return "<td>–</td><td class='l label'>unavailable</td><td>–</td>"
     row = rows[0]
-    return (f"<td>{row['energy_j_per_task_min']:.3g}–{row['energy_j_per_task_max']:.3g}*</td>"
+    return (f"<td>{number_range(row['energy_j_per_task_min'], row['energy_j_per_task_max'])}*</td>"
             f"<td class='l label'>{_e(row['carbon_source'])}</td>"
-            f"<td>{_g(row['gco2e_per_task_min'])}–{_g(row['gco2e_per_task_max'])}*</td>"
-            f"<td class='l label'>{_e(row['carbon_source'])}</td>")
+            f"<td>{number_range(row['gco2e_per_task_min'], row['gco2e_per_task_max'])}*</td>")
 
 
 def energy_items(row: dict[str, Any], color: str) -> dict[str, Any]:
@@ -92,33 +86,56 @@ def carbon_chart(data: Any, colors: dict[str, str]) -> str:
             "</figcaption></figure>")
 
 
+def _local_per_day(grams: Any) -> str:
+    return "beyond capacity" if _missing(grams) else _g(grams)
+
+
 def carbon_break_even_table(data: Any) -> str:
-    """gCO2e per day at each volume, each local model against each API's estimated range."""
+    """The carbon view, compact: the basis of each local figure stated once; gCO2e per day at each volume, one row
+    per model (local: held all day; API: EcoLogits' range); and the volume above which each local model emits
+    less than each API, as a local x API matrix."""
     frame = getattr(data, "carbon_break_even", None)
     if frame is None or not len(frame):
         return ("<p class='note'>No carbon view: it needs a local model with energy and an API model with an "
                 "EcoLogits estimate.</p>")
-    head = "".join(f"<th>{v:,}/day: local</th><th>{v:,}/day: API (est.)</th>" for v in VOLUMES_PER_DAY)
-    rows = []
-    for row in frame.to_dict("records"):
-        cells = []
-        for volume in VOLUMES_PER_DAY:
-            local = row[f"local_gco2e_per_day_{volume}"]
-            cells.append(f"<td>{'beyond capacity' if _missing(local) else _g(local)}</td>"
-                         f"<td>{_g(row[f'api_gco2e_per_day_min_{volume}'])}–{_g(row[f'api_gco2e_per_day_max_{volume}'])}</td>")
-        projected = row.get("api_basis") == "projected"
-        mark = "*" if projected else ""
-        cls = " class='projected'" if projected else ""
-        rows.append(f"<tr{cls}><td class='l'>{_e(row['local_model'])}</td><td class='l'>{_e(row['api_model'])}{mark}</td>"
-                    f"{''.join(cells)}<td>{break_even_text(row)}</td>"
-                    f"<td class='l label'>{_e(row['local_carbon_source'])}</td></tr>")
-    return ("<h3>Carbon view: gCO2e per day</h3><p class='note'>Local: the machine held all day (idle power when "
-            "not busy, embodied emissions where stated) × PUE × grid intensity. API: EcoLogits' estimate per task "
-            "× volume, a min–max range (* projected: the API did not run; EcoLogits' modelled latency and this run's "
-            "token counts). Estimated and measured figures are shown side by side, never summed.</p>"
-            f"<table class='carbon'><tr><th class='l'>local model</th><th class='l'>API</th>{head}"
-            "<th>local emits less above (tasks/day)</th><th class='l'>local carbon basis</th></tr>"
-            + "".join(rows) + "</table>")
+    rows = frame.to_dict("records")
+    locals_ = list(dict.fromkeys(r["local_model"] for r in rows))
+    apis = list(dict.fromkeys(r["api_model"] for r in rows))
+    projected = {r["api_model"] for r in rows if r.get("api_basis") == "projected"}
+    bases: dict[str, list[str]] = {}
+    for row in frame.drop_duplicates("local_model").to_dict("records"):
+        bases.setdefault(str(row["local_carbon_source"]), []).append(row["local_model"])
+    basis = "".join(f"<li><b>{_e(', '.join(models))}</b>: {_e(text)}</li>" for text, models in bases.items())
+    head = "".join(f"<th>{v:,}/day</th>" for v in VOLUMES_PER_DAY)
+    per_day_rows = []
+    for row in frame.drop_duplicates("local_model").to_dict("records"):
+        cells = "".join(f"<td>{_local_per_day(row[f'local_gco2e_per_day_{v}'])}</td>" for v in VOLUMES_PER_DAY)
+        per_day_rows.append(f"<tr><td class='l'>{_e(row['local_model'])}</td><td class='l'>local</td>{cells}</tr>")
+    for row in frame.drop_duplicates("api_model").to_dict("records"):
+        mark = "*" if row["api_model"] in projected else ""
+        cells = "".join(f"<td>{number_range(row[f'api_gco2e_per_day_min_{v}'], row[f'api_gco2e_per_day_max_{v}'])}"
+                        f"{mark}</td>" for v in VOLUMES_PER_DAY)
+        cls = " class='projected'" if mark else ""
+        per_day_rows.append(f"<tr{cls}><td class='l'>{_e(row['api_model'])}{mark}</td><td class='l'>API (est.)</td>"
+                            f"{cells}</tr>")
+    by_pair = {(r["local_model"], r["api_model"]): r for r in rows}
+    matrix_head = "".join(f"<th{' class=projected' if a in projected else ''}><span class='nw'>{_e(a)}"
+                          f"{'*' if a in projected else ''}</span></th>" for a in apis)
+    matrix_rows = "".join(
+        f"<tr><th class='l'>{_e(local)}</th>"
+        + "".join(f"<td>{break_even_text(by_pair[(local, a)]) if (local, a) in by_pair else '–'}</td>" for a in apis)
+        + "</tr>" for local in locals_)
+    return ("<h3>Carbon view: gCO2e per day</h3><p class='note'>Basis of the local figures (the machine held all day, "
+            "idle power when not busy, embodied emissions where stated, × PUE × grid intensity):</p>"
+            f"<ul class='basis note'>{basis}</ul><p class='note'>API: EcoLogits' estimate per task × volume, a "
+            "min–max range (* projected: the API did not run; EcoLogits' modelled latency and this run's token "
+            "counts). "
+            "Estimated and measured figures stand side by side, never summed.</p>"
+            f"<table class='carbon'><tr><th class='l'>model</th><th class='l'>basis</th>{head}</tr>"
+            + "".join(per_day_rows) + "</table><p class='note'>Local emits less than the API above (tasks/day; "
+            "against the API's max estimate, then its min):</p>"
+            f"<table class='matrix carbon-matrix'><tr><th class='l'>local \\ API</th>{matrix_head}</tr>{matrix_rows}"
+            "</table>")
 
 
 def break_even_text(row: dict[str, Any]) -> str:
@@ -126,10 +143,7 @@ def break_even_text(row: dict[str, Any]) -> str:
     low, high = row["break_even_tasks_per_day_min"], row["break_even_tasks_per_day_max"]
     if _missing(low):
         return "never within capacity"
-    if low < 1:
-        low_text = "any volume"
-    else:
-        low_text = f"{low:,.0f}"
+    low_text = "any volume" if low < 1 else per_day(low)
     if _missing(high):
         return f"{low_text} (against the API's max; never against its min)"
-    return low_text if high < 1 else f"{low_text}–{high:,.0f}"
+    return low_text if high < 1 else f"{low_text}–{per_day(high)}"

@@ -24,7 +24,7 @@ from harness.report.tables import (
     _usd,
     break_even_table,
     comparison_table,
-    headline_table,
+    headline_tables,
     levels_table,
     same_weights_table,
     separation_table,
@@ -57,15 +57,23 @@ svg .bar-note{fill:#8a5a00;font-style:italic}svg .frontier{fill:none;stroke:#999
 svg .mark{fill:#000}details{background:#fff;border:1px solid #dde2e8;margin:6px 0;padding:4px 10px}
 summary{cursor:pointer;font-weight:600}dl{display:grid;grid-template-columns:minmax(0,220px) minmax(0,1fr);gap:2px 12px;font-size:13px}
 dt{color:#5b6675}dd{margin:0;font-family:ui-monospace,monospace;word-break:break-all}
-h1,h2,h3,p,li,dd,summary,dt,figcaption,pre,td.l,th.l{overflow-wrap:anywhere}.tw{overflow-x:auto;max-width:100%}
+h1,h2,h3,p,li,dd,summary,dt,figcaption,pre{overflow-wrap:anywhere}.tw{overflow-x:auto;max-width:100%}
+th,td{white-space:nowrap;word-break:keep-all;overflow-wrap:normal;hyphens:none}th:not(.l),td.wrap{white-space:normal}
+.nw{white-space:nowrap}details.section>summary h2{display:inline-block;margin:14px 0 6px;border:0}
+.first{display:grid;grid-template-columns:repeat(auto-fit,minmax(min(520px,100%),1fr));gap:16px;align-items:start}
+svg .swatch{stroke:none}dl.glossary{grid-template-columns:minmax(0,200px) minmax(0,1fr)}
+dl.glossary dd{font-family:inherit;word-break:normal}
 .answer ul{margin:4px 0 12px;padding-left:20px}.answer li{margin:3px 0}.answer li.projected{color:#6b4e16}
 .answer h3{margin:12px 0 0;font-size:16px}.unit{font-size:11.5px;color:#5b6675;font-weight:normal}
-table.matrix td{white-space:nowrap;font-weight:600}table.matrix th.projected{font-style:italic;color:#6b4e16}
+table.matrix td{white-space:normal;font-weight:600}table.matrix{font-size:12.5px}
+table.matrix td,table.matrix th{padding:4px 6px}.unit{white-space:nowrap}
+table.matrix th.projected{font-style:italic;color:#6b4e16}
 .be-local{background:#d7f2dd;color:#135a22}.be-never{background:#fbdcdc;color:#7c1414}
 .be-capacity{background:#fff0c8;color:#6b4e16}.key{padding:0 5px;border-radius:3px}
 @media (max-width:600px){main{padding:12px}h1{font-size:21px}}
 @media print{body{background:#fff;font-size:11px}main{max-width:none;padding:0}th{position:static}
-.tw{overflow:visible}table{font-size:9.5px;width:100%}td,th{padding:2px 4px;overflow-wrap:anywhere}
+.tw{overflow:visible}table{font-size:9.5px;width:100%}td,th{padding:2px 4px;overflow-wrap:anywhere;
+white-space:normal}
 table.matrix td{white-space:normal}.charts{display:block}figure,tr,li{break-inside:avoid}
 figure{margin:0 0 8px}svg.chart{width:100%;height:auto}h2{break-after:avoid}}
 """
@@ -80,20 +88,30 @@ def _pareto(points: list[tuple[float, float]]) -> list[tuple[float, float]]:
     return front
 
 
-def charts(data: ReportData) -> str:
-    """Pareto, speed, energy, TTFT and ITL distributions, and break-even, as inline SVG figures."""
-    rows = data.summary.to_dict("records")
-    colors = {row["model"]: svg.color(i) for i, row in enumerate(rows)}
-    figures = []
+def model_colors(data: ReportData) -> dict[str, str]:
+    """One colour per measured model, the same in every chart."""
+    return {row["model"]: svg.color(i) for i, row in enumerate(data.summary.to_dict("records"))}
+
+
+def frontier_chart(data: ReportData) -> str:
+    """Accuracy against $ per correct task, with each interval, and the frontier of models no other beats on both."""
+    rows, colors = data.summary.to_dict("records"), model_colors(data)
     points = [{"x": r["cost_usd_per_correct"], "y": r["accuracy"], "label": r["model"], "color": colors[r["model"]],
                "title": _point_title(r), "y_ci": _interval(r, "accuracy_ci"),
                "x_ci": _interval(r, "cost_usd_per_correct_ci")}
               for r in rows if not _missing(r["cost_usd_per_correct"]) and not _missing(r["accuracy"])
               and r["cost_usd_per_correct"] > 0]
-    figures.append(_figure(svg.scatter(points, "$ per correct task (log scale)", "accuracy", "Accuracy against cost",
-                                       log_x=True, front=_pareto([(p["x"], p["y"]) for p in points]), x_fmt=_usd),
-                           "Accuracy against $ per correct task; the dashed line joins models no other model beats on "
-                           "both. Models without a cost or without a correct answer are left out."))
+    return _figure(svg.scatter(points, "$ per correct task (log scale)", "accuracy", "Accuracy against cost",
+                               log_x=True, front=_pareto([(p["x"], p["y"]) for p in points]), x_fmt=_usd),
+                   "Accuracy against $ per correct task; the dashed line joins models no other model beats on "
+                   "both. Models without a cost or without a correct answer are left out.", "frontier")
+
+
+def charts(data: ReportData) -> str:
+    """Speed, energy, carbon, TTFT and ITL distributions, and break-even, as inline SVG figures."""
+    rows = data.summary.to_dict("records")
+    colors = model_colors(data)
+    figures = []
     figures.append(_figure(svg.bars([{"label": r["model"], "value": None if _missing(r["output_tok_per_s_p50"]) else
                                       r["output_tok_per_s_p50"], "color": colors[r["model"]],
                                       "title": f"{r['model']}: {_num(r['output_tok_per_s_p50'], '.1f')} output tok/s "
@@ -203,8 +221,8 @@ def levels_section(data: ReportData) -> str:
     return f"<div class='charts'>{charts}</div>{levels_table(data)}"
 
 
-def _figure(content: str, caption: str) -> str:
-    return f"<figure>{content}<figcaption>{_e(caption)}</figcaption></figure>"
+def _figure(content: str, caption: str, cls: str = "") -> str:
+    return f"<figure{f' class={cls}' if cls else ''}>{content}<figcaption>{_e(caption)}</figcaption></figure>"
 
 
 def drill_down(data: ReportData) -> str:
@@ -303,6 +321,11 @@ def _tier_table_section() -> str:
             f"<th>source</th><th>as of</th><th>note</th></tr>{rows}</table></section>")
 
 
+def _details(anchor: str, title: str, content: str) -> str:
+    """A section the reader opens when needed (no script: the browser's own <details>)."""
+    return f"<details class='section' id='{anchor}'><summary><h2>{_e(title)}</h2></summary>{content}</details>"
+
+
 def render(data: ReportData, title: str, comparison: Any = None, baseline: str = "") -> str:
     """The whole page; with `comparison` (from `harness.analysis.regress`), a section against a baseline run first."""
     suites = ", ".join(f"{s['name']} ({s['sha256'][:12]}"
@@ -312,7 +335,7 @@ def render(data: ReportData, title: str, comparison: Any = None, baseline: str =
     runs = ", ".join(_e(m.get("run_id")) for m in data.manifests)
     notes = "".join(f"<p class='note'>{_e(n)}</p>" for n in data.notes)
     notes += "".join(f"<p class='note'>price data: {_e(n)}</p>" for n in getattr(data, "price_notes", []))
-    glossary = "".join(f"<tr><td class='l'><b>{_e(k)}</b></td><td class='l'>{_e(v)}</td></tr>" for k, v in GLOSSARY)
+    glossary = "".join(f"<dt><b>{_e(k)}</b></dt><dd>{_e(v)}</dd>" for k, v in GLOSSARY)
     generated = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
     benchmarks = scores_section(data)
     body = (
@@ -320,18 +343,18 @@ def render(data: ReportData, title: str, comparison: Any = None, baseline: str =
         f"generated {generated}</p>{notes}"
         + (f"<section id='comparison'><h2>Compared with the baseline</h2>{comparison_table(comparison, baseline)}"
            "</section>" if comparison is not None else "") +
-        f"<section id='answer'><h2>The answer</h2>{answer_section(data)}</section>"
-        f"<section id='headline'><h2>Models side by side</h2>{headline_table(data)}</section>"
-        + (f"<section id='benchmarks'><h2>Benchmarks</h2>{benchmarks}</section>" if benchmarks else "") +
-        f"<section id='charts'><h2>Charts</h2>{charts(data)}</section>"
-        f"<section id='break-even'><h2>Break-even against each API: details</h2>{break_even_table(data)}"
-        f"{carbon_break_even_table(data)}</section>"
-        f"<section id='differences'><h2>Which differences are real</h2>{separation_table(data)}</section>"
-        f"<section id='runtimes'><h2>Same weights, different runtimes</h2>{same_weights_table(data)}</section>"
-        f"<section id='levels'><h2>Load levels</h2>{levels_section(data)}</section>"
-        f"<section id='tasks'><h2>Per task</h2>{drill_down(data)}</section>"
-        f"<section id='manifest'><h2>Run manifest</h2>{manifest_section(data)}</section>"
-        f"<section id='glossary'><h2>Glossary</h2><table>{glossary}</table></section>"
+        f"<section id='answer'><h2>The answer</h2>{answer_section(data, frontier_chart(data))}</section>"
+        + _details("headline", "Models side by side: quality and cost, speed and energy", headline_tables(data))
+        + (_details("benchmarks", "Benchmarks", benchmarks) if benchmarks else "")
+        + _details("charts", "Charts: speed, energy, carbon, latency, cost per day", charts(data))
+        + _details("carbon", "Carbon: gCO2e per day against each API", carbon_break_even_table(data))
+        + _details("break-even", "Break-even against each API: details", break_even_table(data))
+        + _details("differences", "Which differences are real", separation_table(data))
+        + _details("runtimes", "Same weights, different runtimes", same_weights_table(data))
+        + _details("levels", "Load levels", levels_section(data))
+        + _details("tasks", "Per task", drill_down(data))
+        + _details("manifest", "Run manifest", manifest_section(data))
+        + _details("glossary", "Glossary", f"<dl class='glossary'>{glossary}</dl>")
         + _tier_table_section()
     )
     body = body.replace("<table", "<div class='tw'><table").replace("</table>", "</table></div>")  # scroll, not the page

@@ -8,15 +8,15 @@ from typing import Any
 
 from harness.analysis.model_summary import accuracy_separation, summarize_frame
 from harness.analysis.scores import form_label, is_headline, sample_label, score_metrics, subject_breakdown
+from harness.formatting import pct, usd
 from harness.report.data import ReportData
 
 
 def _pct(value: Any) -> str:
-    return "–" if value is None or value != value else f"{value:.1%}"
+    return pct(value, 1)
 
 
-def _usd(value: Any) -> str:
-    return "–" if value is None or value != value else f"${value:.3g}"
+_usd = usd
 
 
 def _metrics_table(rows: list[dict[str, Any]], cost: dict[str, Any]) -> str:

@@ -69,6 +69,37 @@ def fmt_number(value: float) -> str:
     return f"{value:.3g}"
 
 
+LEGEND_ROW_PX = 16
+LEGEND_CHAR_PX = 7.2   # a generous width of one 12px character, so that a label never runs past its column
+
+
+def _legend_layout(labels: list[str], width: int) -> tuple[int, float]:
+    """Columns and column width for a legend under the plot that keeps every label inside the chart's box."""
+    room = width - 40
+    longest = max((len(label) for label in labels), default=0) * LEGEND_CHAR_PX + 22   # swatch, gap, label
+    columns = max(1, min(len(labels), int(room // max(longest, 1))))
+    return columns, room / columns
+
+
+def legend_height(labels: list[str], width: int) -> int:
+    """Pixels the legend of `labels` takes under the plot (0 without labels)."""
+    if not labels:
+        return 0
+    columns, _ = _legend_layout(labels, width)
+    return math.ceil(len(labels) / columns) * LEGEND_ROW_PX + 12
+
+
+def _legend(parts: list[str], entries: list[tuple[str, str]], top: float, width: int) -> None:
+    """Legend entries (label, colour) in rows under the plot, inside the chart's box, in as many columns as fit."""
+    columns, column_px = _legend_layout([label for label, _ in entries], width)
+    for index, (label, colour) in enumerate(entries):
+        row, column = divmod(index, columns)
+        left, base = 20 + column * column_px, top + 12 + row * LEGEND_ROW_PX
+        parts.append(f'<rect class="swatch" x="{left:.1f}" y="{base - 9}" width="9" height="9" fill="{colour}">'
+                     f'<title>{escape(label)}</title></rect>'
+                     f'<text class="legend" x="{left + 13:.1f}" y="{base}">{escape(label)}</text>')
+
+
 def _frame(width: int, height: int, title: str) -> list[str]:
     return [f'<svg class="chart" role="img" aria-label="{escape(title)}" viewBox="0 0 {width} {height}" '
             f'width="{width}" height="{height}" xmlns="http://www.w3.org/2000/svg">',
@@ -214,12 +245,13 @@ def lines(series: list[dict], x_label: str, y_label: str, title: str, x_range: t
           marks: list[dict] | None = None, width: int = 720, height: int = 420) -> str:
     """Log-log lines {label, color, points: [(x, y)], projected, title}; optional marks {x, y, label}."""
     ys = [y for s in series for _, y in s["points"] if y and y > 0] or [1.0]
-    x = Scale(x_range[0], x_range[1], 70, width - MARGIN["right"] - 150, log=True)
+    x = Scale(x_range[0], x_range[1], 70, width - MARGIN["right"], log=True)
     y = Scale(min(ys) / 1.5, max(ys) * 1.5, height - MARGIN["bottom"], MARGIN["top"], log=True)
-    parts = _frame(width, height, title)
+    drawn = [s for s in series if any(b and b > 0 for _, b in s["points"])]
+    parts = _frame(width, height + legend_height([s["label"] for s in drawn], width), title)
     _axis(parts, x, True, height - MARGIN["bottom"], x_label, MARGIN["top"], height - MARGIN["bottom"])
-    _axis(parts, y, False, 70, y_label, 70, width - MARGIN["right"] - 150)
-    for index, s in enumerate(series):
+    _axis(parts, y, False, 70, y_label, 70, width - MARGIN["right"])
+    for s in series:
         points = [(a, b) for a, b in s["points"] if b and b > 0]
         if not points:
             continue
@@ -227,8 +259,7 @@ def lines(series: list[dict], x_label: str, y_label: str, title: str, x_range: t
         path = " ".join(f"{x(a):.1f},{y(b):.1f}" for a, b in points)
         parts.append(f'<polyline class="series" points="{path}" stroke="{s["color"]}" fill="none" stroke-width="2"{dash}>'
                      f'<title>{escape(s.get("title") or s["label"])}</title></polyline>')
-        parts.append(f'<text class="legend" x="{width - MARGIN["right"] - 140}" y="{MARGIN["top"] + 14 + 16 * index}" '
-                     f'fill="{s["color"]}">{escape(s["label"])}</text>')
+    _legend(parts, [(s["label"], s["color"]) for s in drawn], height, width)
     for mark in marks or []:
         if mark["x"] and x_range[0] <= mark["x"] <= x_range[1] and mark["y"] > 0:
             parts.append(f'<circle class="mark" cx="{x(mark["x"]):.1f}" cy="{y(mark["y"]):.1f}" r="4"><title>'
@@ -244,14 +275,15 @@ def timeline(series: list[dict], x_labels: list[str], y_label: str, title: str, 
     low, high = min(values), max(values)
     pad = (high - low) * 0.1 or abs(high) * 0.1 or 1.0
     left = 100  # room for dollar tick labels
-    x = Scale(0, max(len(x_labels) - 1, 1), left + 20, width - MARGIN["right"] - 150)
+    x = Scale(0, max(len(x_labels) - 1, 1), left + 20, width - MARGIN["right"])
     y = Scale(low - pad, high + pad, height - MARGIN["bottom"], MARGIN["top"])
-    parts = _frame(width, height, title)
-    _axis(parts, y, False, left, y_label, left, width - MARGIN["right"] - 150, fmt=y_fmt)
+    drawn = [s for s in series if any(v is not None for v in s["values"])]
+    parts = _frame(width, height + legend_height([s["label"] for s in drawn], width), title)
+    _axis(parts, y, False, left, y_label, left, width - MARGIN["right"], fmt=y_fmt)
     for index, label in enumerate(x_labels):
         parts.append(f'<text class="tick" x="{x(index):.1f}" y="{height - MARGIN["bottom"] + 16}" '
                      f'text-anchor="middle">{escape(label)}</text>')
-    for index, s in enumerate(series):
+    for s in series:
         points = [(i, v) for i, v in enumerate(s["values"]) if v is not None]
         if not points:
             continue
@@ -260,13 +292,10 @@ def timeline(series: list[dict], x_labels: list[str], y_label: str, title: str, 
         parts.append(f'<polyline class="series" points="{path}" stroke="{s["color"]}" fill="none" stroke-width="2"{dash}>'
                      f'<title>{escape(s["label"])}</title></polyline>')
         if s.get("dashed"):  # a reference line: no points
-            parts.append(f'<text class="legend" x="{width - MARGIN["right"] - 140}" y="{MARGIN["top"] + 14 + 16 * index}" '
-                         f'fill="{s["color"]}">{escape(s["label"])}</text>')
             continue
         for i, v in points:
             parts.append(f'<circle cx="{x(i):.1f}" cy="{y(v):.1f}" r="3.5" fill="{s["color"]}"><title>'
                          f'{escape(s["label"])} · {escape(x_labels[i])}: {escape(y_fmt(v))}</title></circle>')
-        parts.append(f'<text class="legend" x="{width - MARGIN["right"] - 140}" y="{MARGIN["top"] + 14 + 16 * index}" '
-                     f'fill="{s["color"]}">{escape(s["label"])}</text>')
+    _legend(parts, [(s["label"], s["color"]) for s in drawn], height, width)
     parts.append("</svg>")
     return "".join(parts)

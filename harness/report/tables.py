@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import math
 from html import escape
 from typing import Any
 
 from harness.analysis.regress import describe_change
+from harness.formatting import failed_text, fixed, is_missing, of_answered_text, pct, per_day, usd
 from harness.report.carbon_section import carbon_cells, energy_cell, projected_cells
 from harness.report.data import ReportData
 
@@ -15,83 +15,97 @@ def _e(value: Any) -> str:
     return escape("" if value is None else str(value))
 
 
-def _missing(value: Any) -> bool:
-    return value is None or (isinstance(value, float) and math.isnan(value))
-
-
-def _num(value: Any, spec: str, unit: str = "", scale: float = 1.0) -> str:
-    return "–" if _missing(value) else f"{format(value * scale, spec)}{unit}"
-
-
-def _usd(value: Any) -> str:
-    """Dollars with three significant digits, in plain decimals ($0.0000321, not 3.21e-05)."""
-    if _missing(value):
-        return "–"
-    if value == 0 or value >= 1:
-        return f"${value:,.2f}"
-    decimals = max(2, -math.floor(math.log10(abs(value))) + 2)
-    return f"${value:.{decimals}f}"
+_missing = is_missing
+_num = fixed
+_usd = usd
 
 
 def _pct_ci(row: dict) -> str:
     if _missing(row["accuracy"]):
         return "–"
-    return (f"{row['accuracy']:.0%} <span class='note'>[{row['accuracy_ci_low']:.0%}–{row['accuracy_ci_high']:.0%}]"
-            f" {row['n_correct']}/{row['n_scored']}</span>")
+    interval = f"[{pct(row['accuracy_ci_low'])}–{pct(row['accuracy_ci_high'])}]"
+    return (f"{pct(row['accuracy'])} <span class='note'>{interval} {row['n_correct']}/"
+            f"{row.get('n_attempted', row['n_scored'])}</span>")
 
 
 def _usd_ci(row: dict) -> str:
     if _missing(row["cost_usd_per_correct"]):
         return "–"
     low, high = row.get("cost_usd_per_correct_ci_low"), row.get("cost_usd_per_correct_ci_high")
-    interval = "" if _missing(low) else f" <span class='note'>[{_usd(low)}–{_usd(high)}]</span>"
+    interval = "" if _missing(low) else f"<br><span class='note'>[{_usd(low)}–{_usd(high)}]</span>"
     return _usd(row["cost_usd_per_correct"]) + interval
 
 
-def headline_table(data: ReportData) -> str:
-    """One row per model: measured rows, then projected API rows in their own style."""
-    head = ("<tr><th class='l'>model</th><th class='l'>kind · runtime · device</th><th>accuracy [95% CI]</th>"
-            "<th>$ / task</th><th>$ / correct task [95% CI]</th><th>J / task</th><th class='l'>energy source</th>"
-            "<th>gCO2e / task</th><th class='l'>carbon basis</th>"
-            "<th>output tok/s p50</th><th>roofline share</th><th>TTFT p50 / p90</th><th>E2E p50</th></tr>")
-    rows = []
-    for row in data.summary.to_dict("records"):
-        load = data.manifest["models"].get(row["model"], {}).get("load") or {}
-        runtime = " · ".join(_e(v) for v in (row["kind"], load.get("runtime"), row["device"]) if v)
-        rows.append(
-            f"<tr><td class='l'>{_e(row['model'])}</td><td class='l'>{runtime}</td><td>{_pct_ci(row)}</td>"
-            f"<td>{_usd(row['cost_usd_per_task'])}</td><td>{_usd_ci(row)}</td>"
-            f"<td>{energy_cell(row)}</td><td class='l label'>{_e(row['energy_source'])}</td>{carbon_cells(row)}"
-            f"<td>{_num(row['output_tok_per_s_p50'], '.1f')}</td><td>{_num(row.get('roofline_share'), '.0%')}</td>"
-            f"<td>{_num(row['ttft_p50_s'], '.0f', ' ms', 1000)} / {_num(row['ttft_p90_s'], '.0f', ' ms', 1000)}</td>"
-            f"<td>{_num(row['e2e_p50_s'], '.2f', ' s')}</td></tr>")
-    for row in data.projected.to_dict("records"):
-        rows.append(
-            f"<tr class='projected'><td class='l'>{_e(row['model'])}*</td><td class='l'>api · not run (no key)</td>"
-            f"<td>not run</td><td>{_usd(row['cost_usd_per_task'])}* projected</td><td>–</td>"
-            f"{projected_cells(data, row['model'])}<td>–</td><td>–</td><td>–</td><td>–</td></tr>")
-    note = ("<p class='note'>* projected: priced at list price with the token counts this run measured for each task; "
-            "never measured.</p>" if len(data.projected) else "")
-    return f"<table>{head}{''.join(rows)}</table>{note}"
+def _runtime(data: ReportData, row: dict) -> str:
+    load = data.manifest["models"].get(row["model"], {}).get("load") or {}
+    return " · ".join(_e(v) for v in (row["kind"], load.get("runtime"), row["device"]) if v)
 
+
+PROJECTED_NOTE = ("<p class='note'>* projected: the model did not run (no key); its cost is the list price of the "
+                  "token counts this run measured for each task, its energy and carbon EcoLogits' estimate; never "
+                  "measured."
+                  "</p>")
+
+
+def headline_tables(data: ReportData) -> str:
+    """Models side by side in two tables of at most eight columns: quality and cost, then speed and energy;
+    measured rows first, then projected API rows in their own style."""
+    quality = ("<tr><th class='l'>model</th><th class='l'>kind · runtime · device</th><th>accuracy [95% CI]</th>"
+               "<th>failed</th><th>accuracy of answered</th><th>$ / task</th><th>$ / correct task [95% CI]</th></tr>")
+    speed = ("<tr><th class='l'>model</th><th>output tok/s p50</th><th>roofline share</th><th>TTFT p50 / p90</th>"
+             "<th>E2E p50</th><th>J / task</th><th class='l'>energy source</th><th>gCO2e / task</th></tr>")
+    quality_rows, speed_rows = [], []
+    for row in data.summary.to_dict("records"):
+        name = f"<td class='l'>{_e(row['model'])}</td>"
+        quality_rows.append(
+            f"<tr>{name}<td class='l'>{_runtime(data, row)}</td><td>{_pct_ci(row)}</td>"
+            f"<td>{_e(failed_text(row) or '0')}</td>"
+            f"<td>{_e(of_answered_text(row).removesuffix(' of answered') or '–')}</td>"
+            f"<td>{_usd(row['cost_usd_per_task'])}</td><td>{_usd_ci(row)}</td></tr>")
+        speed_rows.append(
+            f"<tr>{name}<td>{_num(row['output_tok_per_s_p50'], '.1f')}</td><td>{_num(row.get('roofline_share'), '.0%')}"
+            f"</td><td>{_num(row['ttft_p50_s'], '.0f', ' ms', 1000)} / "
+            f"{_num(row['ttft_p90_s'], '.0f', ' ms', 1000)}</td>"
+            f"<td>{_num(row['e2e_p50_s'], '.2f', ' s')}</td><td>{energy_cell(row)}</td>"
+            f"<td class='l label'>{_e(row['energy_source'])}</td>{carbon_cells(row)}</tr>")
+    for row in data.projected.to_dict("records"):
+        name = f"<td class='l'>{_e(row['model'])}*</td>"
+        quality_rows.append(
+            f"<tr class='projected'>{name}<td class='l'>api · not run (no key)</td><td>not run</td><td>–</td>"
+            f"<td>–</td><td>{_usd(row['cost_usd_per_task'])}* projected</td><td>–</td></tr>")
+        speed_rows.append(f"<tr class='projected'>{name}<td>–</td><td>–</td><td>–</td><td>–</td>"
+                          f"{projected_cells(data, row['model'])}</tr>")
+    note = PROJECTED_NOTE if len(data.projected) else ""
+    failures = ("<p class='note'>Accuracy counts failed requests and checker errors as not correct (their number is in "
+                "<i>failed</i>); <i>accuracy of answered</i> leaves them out.</p>")
+    return (f"<h3>Quality and cost</h3><table class='models'>{quality}{''.join(quality_rows)}</table>{failures}"
+            f"<h3>Speed and energy</h3><table class='models'>{speed}{''.join(speed_rows)}</table>{note}")
 
 
 def break_even_table(data: ReportData) -> str:
+    """Break-even details: what each local model brings (its $ per task, capacity and idle cost, the same against
+    every API) once, then one row per local x API pair with only what differs; utilisation stated once."""
     if not len(data.break_even):
         return "<p class='note'>No break-even to show: it needs a local model with measured energy and an API cost.</p>"
-    rows = []
-    for row in data.break_even.to_dict("records"):
+    frame = data.break_even
+    utilisation = sorted({pct(u) for u in frame["utilisation"]})
+    local_rows = "".join(
+        f"<tr><td class='l'>{_e(r['local_model'])}</td><td>{_usd(r['local_cost_usd_per_task'])}</td>"
+        f"<td>{_num(r['capacity_tasks_per_day'], ',.0f')}</td><td>{_usd(r['idle_capacity_usd_per_day'])}</td></tr>"
+        for r in frame.drop_duplicates("local_model").to_dict("records"))
+    pairs = []
+    for row in frame.to_dict("records"):
         cls = " class='projected'" if row["api_cost_basis"] == "projected" else ""
         mark = "*" if cls else ""
-        rows.append(f"<tr{cls}><td class='l'>{_e(row['local_model'])}</td><td class='l'>{_e(row['api_model'])}{mark}</td>"
-                    f"<td>{_usd(row['api_cost_usd_per_task'])}{mark}</td><td>{_usd(row['local_cost_usd_per_task'])}</td>"
-                    f"<td>{_num(row['break_even_tasks_per_day'], ',.0f')}</td><td>{_num(row['capacity_tasks_per_day'], ',.0f')}</td>"
-                    f"<td class='l'>{_e(row['verdict'])}</td><td>{_usd(row['idle_capacity_usd_per_day'])}</td>"
-                    f"<td>{_num(row['utilisation'], '.0%')}</td></tr>")
-    return ("<table><tr><th class='l'>local model</th><th class='l'>API</th><th>API $/task</th><th>local $/task</th>"
-            "<th>break-even tasks/day</th><th>capacity tasks/day</th><th class='l'>verdict</th>"
-            "<th>idle capacity $/day</th><th>utilisation</th></tr>" + "".join(rows) + "</table>")
-
+        even = "–" if _missing(row["break_even_tasks_per_day"]) else per_day(row["break_even_tasks_per_day"])
+        pairs.append(f"<tr{cls}><td class='l'>{_e(row['local_model'])}</td><td class='l'>{_e(row['api_model'])}{mark}"
+                     f"</td><td>{_usd(row['api_cost_usd_per_task'])}{mark}</td><td>{even}</td>"
+                     f"<td class='l wrap'>{_e(row['verdict'])}</td></tr>")
+    return (f"<p class='note'>Every local machine is held all day at {' / '.join(utilisation)} utilisation (idle power "
+            "when not busy); these figures are the same against every API:</p><table><tr><th class='l'>local model</th>"
+            "<th>local $/task</th><th>capacity tasks/day</th><th>idle capacity $/day</th></tr>" + local_rows +
+            "</table><table><tr><th class='l'>local model</th><th class='l'>API</th><th>API $/task</th>"
+            "<th>break-even tasks/day</th><th class='l'>verdict</th></tr>" + "".join(pairs) + "</table>")
 
 
 def separation_table(data: ReportData) -> str:

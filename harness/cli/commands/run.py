@@ -200,14 +200,16 @@ def execute_run(args: argparse.Namespace) -> tuple[int, Path | None]:
     from harness.report.data import load_report_data  # pandas loads only here
 
     data = load_report_data([result.run_dir], tier=getattr(args, "tier", None))
-    print_summary(out, data)
-    print(f"records:  {result.run_dir / RECORDS_FILE}\nmanifest: {result.run_dir / 'run.json'}", flush=True)
-    try:
-        report_path = api.finish(prepared, result, write_report, data)
+    full = getattr(args, "full", False)
+    try:  # written first, so that the summary can say where it is
+        report_path = api.finish(prepared, result, write_report, data, tier=getattr(args, "tier", None))
     except OSError as exc:  # the run itself is complete: `harness report` writes the page later
+        print_summary(out, data, full=full, run_dir=result.run_dir, report_path=None)
         print(f"error: {prepared.report_dir}: cannot write the report: [Errno {exc.errno}] {exc.strerror}; the run "
               f"is complete, write it later with: harness report {result.run_dir}", file=sys.stderr, flush=True)
         return EXIT_OUTPUT_UNWRITABLE, result.run_dir
+    print_summary(out, data, full=full, run_dir=result.run_dir, report_path=report_path)
+    print(f"records:  {result.run_dir / RECORDS_FILE}\nmanifest: {result.run_dir / 'run.json'}", flush=True)
     if report_path is not None:
         print(f"report:   {report_path}", flush=True)
     for name in result.failed_models:

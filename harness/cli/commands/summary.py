@@ -17,5 +17,7 @@ def execute(args: argparse.Namespace) -> int:
     records = Path(args.run_dir) / RECORDS_FILE
     if records.is_file() and not records.read_bytes().strip():
         raise InputError(f"{records}: no request has finished in this run yet: nothing to summarise")
-    print_summary(terminal_console(), load_report_data([Path(args.run_dir)], tier=getattr(args, "tier", None)))
+    run_dir = Path(args.run_dir)
+    print_summary(terminal_console(), load_report_data([run_dir], tier=getattr(args, "tier", None)),
+                  full=getattr(args, "full", False), run_dir=run_dir, report_path=None)
     return EXIT_OK

@@ -13,6 +13,7 @@ from harness.analysis.reprice import fit_local, whatif_table
 from harness.config.kinds import API_KINDS
 from harness.config.models_file import load_models_config
 from harness.errors import EXIT_OK, InputError, SuiteError
+from harness.formatting import usd
 from harness.store.manifest import MANIFEST_FILE, read_manifest
 from harness.store.records import RECORDS_FILE, read_records
 from harness.suites.workload import parse_workload, workload_rows
@@ -22,10 +23,7 @@ def _missing(value: float | None) -> bool:
     return value is None or (isinstance(value, float) and math.isnan(value))
 
 
-def _usd(value: float | None) -> str:
-    if _missing(value):
-        return "–"
-    return f"${value:,.2f}" if value >= 1 else f"${value:.6f}"
+_usd = usd
 
 
 def _break_even(row: dict) -> str:
