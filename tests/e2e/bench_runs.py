@@ -14,7 +14,7 @@ import pytest
 import yaml
 
 from harness.errors import EXIT_FAILURES_RECORDED
-from tests.conftest import REPO, write
+from tests.support.runs import REPO, write
 
 SMOKE_TASKS = 4   # the smoke suite's first tasks: the screen's shape depends on the models, not on the task count
 NO_KEY = "HARNESS_NO_SUCH_KEY"   # never set: the API models are skipped and projected, whatever the environment
@@ -66,7 +66,7 @@ def models_in(run_dir: Path) -> list[str]:
 def bench_run(tmp_path_factory, smollm2_gguf):
     """`harness run --suite smoke --limit 4` over the bench-shaped models in a 120-column pseudo-terminal: the run
     folder, what the terminal showed, the summary CSV and the report."""
-    from tests.test_terminal_summary import in_pty
+    from tests.e2e.test_terminal_summary import in_pty
 
     tmp = tmp_path_factory.mktemp("bench")
     models = bench_models(tmp, smollm2_gguf)
@@ -83,8 +83,8 @@ def bench_run(tmp_path_factory, smollm2_gguf):
 def twelve_run(tmp_path_factory, smollm2_gguf):
     """A run of 12 models over the mini suite (one fake API model's first request fails): the run folder and its
     report."""
-    from tests.conftest import MINI_SUITE, run_cli
-    from tests.fake_api import FakeAPI
+    from tests.support.fake_api import FakeAPI
+    from tests.support.runs import MINI_SUITE, run_cli
 
     tmp = tmp_path_factory.mktemp("twelve")
     suite = write(tmp / "mini.yaml", MINI_SUITE)

@@ -11,7 +11,7 @@ import pytest
 from harness.backends import Prompt, Usage
 from harness.backends.llama_cpp import LlamaCppBackend, PromptTooLong
 from harness.config.model_config import LlamaCppModel
-from tests.conftest import run_cli, write
+from tests.support.runs import run_cli, write
 
 QUESTIONS = ["What is 6 times 7?", "Name a colour.", "Say hello.", "What is the capital of France?"]
 

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import REPO
+from tests.support.runs import REPO
 
 _spec = importlib.util.spec_from_file_location("_vs_lm_eval_loglik", REPO / "benchmarks" / "_vs_lm_eval_loglik.py")
 reference = importlib.util.module_from_spec(_spec)

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from tests.e2e.bench_runs import bench_run, models_in, twelve_run  # noqa: F401 - fixtures
-from tests.test_report import browser  # noqa: F401 - the Chromium fixture
+from tests.e2e.test_report import browser  # noqa: F401 - the Chromium fixture
 
 pytestmark = pytest.mark.model
 MEASURE = (Path(__file__).parent / "report_layout.js").read_text()

@@ -14,7 +14,7 @@ from rich.cells import cell_len
 from harness.formatting import money_unit, pct
 from harness.report.data import load_report_data
 from tests.e2e.bench_runs import bench_run, models_in  # noqa: F401 - bench_run is a fixture
-from tests.test_terminal_summary import in_pty
+from tests.e2e.test_terminal_summary import in_pty
 
 pytestmark = pytest.mark.model
 MAX_LINES = 40

@@ -13,7 +13,7 @@ from harness.config.model_config import OpenAIModel
 from harness.config.providers import resolve_endpoint
 from harness.execution.session import build_prompt
 from harness.suites import Task
-from tests.fake_api import FakeAPI
+from tests.support.fake_api import FakeAPI
 
 ANSWER = ["Natalia sold", " 72 clips.", "\n\nQues", "tion: Tom", " has 3 apples", "</s", "> and"]
 STOPS = ["Question:", "</s>", "<|im_end|>", "\n\n\n", "apples"]

@@ -9,8 +9,8 @@ import os
 
 import pytest
 
-from tests.conftest import run_cli, write
-from tests.hub_cache import build_hub_cache, offline_env
+from tests.support.hub_cache import build_hub_cache, offline_env
+from tests.support.runs import run_cli, write
 
 
 @pytest.mark.model

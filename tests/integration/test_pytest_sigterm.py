@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import REPO
+from tests.support.runs import REPO
 
 SESSION = '''
 import sys, time
@@ -51,7 +51,7 @@ def _session(tmp_path: Path, guard: bool) -> tuple[subprocess.CompletedProcess, 
     started = tmp_path / "started"
     test_file = tmp_path / "test_session.py"
     test_file.write_text(textwrap.dedent(SESSION).replace("{started}", str(started)))
-    plugin = ["-p", "tests.signal_guard"] if guard else []
+    plugin = ["-p", "tests.support.signal_guard"] if guard else []
     proc = subprocess.Popen([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *plugin, str(test_file)],
                             cwd=tmp_path, env={**os.environ, "PYTHONPATH": str(REPO)}, stdout=subprocess.PIPE,
                             stderr=subprocess.STDOUT, text=True)

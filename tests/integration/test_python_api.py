@@ -10,8 +10,8 @@ import pytest
 import harness
 from harness.errors import InputError
 from harness.store.records import read_records
-from tests.conftest import fake_openai_models, load_suite
-from tests.fake_api import FakeAPI
+from tests.support.fake_api import FakeAPI
+from tests.support.runs import fake_openai_models, load_suite
 
 
 def test_run_spec_runs_a_suite_and_records_the_spec(tmp_path, capsys):

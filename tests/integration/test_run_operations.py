@@ -16,8 +16,8 @@ from pathlib import Path
 import pytest
 
 from harness.store.records import read_records, record_key
-from tests.conftest import REPO, fake_openai_models, load_suite, run_cli
-from tests.fake_api import FakeAPI
+from tests.support.fake_api import FakeAPI
+from tests.support.runs import REPO, fake_openai_models, load_suite, run_cli
 
 USAGE = {"prompt_tokens": 20, "completion_tokens": 5, "total_tokens": 25}
 
