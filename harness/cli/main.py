@@ -40,7 +40,7 @@ def _add_run_arguments(parser: argparse.ArgumentParser, default_repeat: int) -> 
                         help="built-in suite names or suite files (default: smoke, unless --workload is given)")
     parser.add_argument("--workload", metavar="SPEC", help="a synthetic workload (unscored; cost and speed at a token "
                         "mix): in=2000,out=300[,prefix=0.7:4096][,n=20][,seed=0][,reuse=on] or trace=FILE.jsonl "
-                        "(README: Workloads)")
+                        "(docs/guides/workloads.md)")
     parser.add_argument("--only", nargs="+", metavar="NAME", help="run only these models")
     pick = parser.add_argument_group("part of a suite (recorded in the manifest; changes the suite's hash)")
     pick.add_argument("--limit", type=int, metavar="N", help="the first N items of each suite")
@@ -60,9 +60,9 @@ def _add_run_arguments(parser: argparse.ArgumentParser, default_repeat: int) -> 
     parser.add_argument("--report-dir", default="reports", help="where the HTML report goes (default: reports)")
     parser.add_argument("--profile", metavar="PROFILE", help="load profile for server endpoints (kind openai) and in-process models: "
                         "synchronous | concurrent:N | sweep:1,2,4,8 | poisson:RATE[:BURSTINESS] | capacity[:p90|p99][:MAX] "
-                        "(the highest concurrency meeting --slo, found by search; docs/capacity.md)")
+                        "(the highest concurrency meeting --slo, found by search; docs/guides/capacity.md)")
     parser.add_argument("--slo", metavar="SPEC", help="service-level objectives for goodput: ttft_ms=..,itl_ms=..,e2e_ms=..")
-    energy = parser.add_argument_group("energy (see README: Energy)")
+    energy = parser.add_argument_group("energy (docs/guides/energy-cost-carbon.md)")
     energy.add_argument("--energy", choices=ENERGY_CHOICES, default="auto",
                         help="energy readers: auto (NVML for GPUs, RAPL or an estimate for CPUs), or insist on one")
     energy.add_argument("--idle-seconds", type=float, default=3.0, help="idle baseline per model (default: 3; 0: none)")
@@ -91,7 +91,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--no-report", action="store_true", help="write no HTML report")
     run.add_argument("--full", action="store_true", help="print every summary table, not the one-screen summary")
     run.add_argument("--tier", choices=TIERS[1:], help=TIER_HELP)
-    spread = run.add_argument_group("spreading a run (README: Several machines)")
+    spread = run.add_argument_group("spreading a run (docs/guides/ray.md)")
     spread.add_argument("--client-processes", type=int, metavar="N", help="split each load level between N client "
                         "processes (default: chosen per level from its size and the cores); with --ray, N client actors")
     spread.add_argument("--ray", metavar="ADDRESS", help="run local models' sessions, and load levels' clients, on "

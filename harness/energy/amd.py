@@ -6,7 +6,7 @@ releases name the counter `power`). energy_uJ = accumulator x resolution; the co
 there. Where the call is not supported (virtual machine guests, some boards), the reader samples
 `amdsmi_get_power_info(handle)` instead — `current_socket_power` in W (MI300 and newer), else
 `average_socket_power` — and integrates it (`amdsmi_sampled`). Library errors (`AmdSmiException`) become
-`MeterError`. Not run on AMD hardware here: tested at the library seam (see README, Energy).
+`MeterError`. Not run on AMD hardware here: tested at the library seam (docs/guides/energy-cost-carbon.md).
 """
 
 from __future__ import annotations

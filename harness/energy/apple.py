@@ -10,7 +10,7 @@ extends the last sample's power to now, so a window is exact to one interval (10
 powermetrics must run as root: without it the reader says so and the CPU falls back to the estimate
 (`sudo harness run ...`). Apple documents its power figures as estimates of the SoC's own model; they are
 the best a Mac offers and are labelled `powermetrics`. Not run on a Mac here: tested with plist samples
-in the tool's format (see README, Energy).
+in the tool's format (docs/guides/energy-cost-carbon.md).
 """
 
 from __future__ import annotations

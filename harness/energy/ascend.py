@@ -6,7 +6,7 @@ Dissipation(W)` on others. (`Rated Power Dissipation(W)`, the Ascend 310's rated
 and is not taken.) The reader runs it every 1 / `sample_hz` seconds on a thread (each call takes
 tens of milliseconds, so reads extend the last sample to now instead of calling again) and integrates
 the watts. Devices come from `npu-smi info -l` (`NPU ID : N`, `Chip Count : M`). Not run on Ascend
-hardware here: tested with npu-smi output in its documented format (see README, Energy).
+hardware here: tested with npu-smi output in its documented format (docs/guides/energy-cost-carbon.md).
 """
 
 from __future__ import annotations

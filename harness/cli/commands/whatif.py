@@ -71,6 +71,6 @@ def execute(args: argparse.Namespace) -> int:
     for row in table.to_dict("records"):
         even = f"; break-even {_break_even(row)}" if row["kind"] == "local" else ""
         out.print(f"  {row['model']}: {row['basis']}{even}", highlight=False)
-    print("Local figures are projected from the run's measured per-token time and power (README: Workloads); "
+    print("Local figures are projected from the run's measured per-token time and power (docs/guides/workloads.md); "
           "API figures are list prices at the shape's token counts, shared prefixes billed as cache reads.")
     return EXIT_OK
