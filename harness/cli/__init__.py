@@ -1,5 +1,7 @@
-"""Stage: the command line. Parses flags, validates every input before anything runs, builds a RunSpec and starts the run (harness.api),
-prints the terminal summary and writes reports (`harness run | report | compare | trend | nightly | ...`).
+"""Stage: the command line. Turns flags into a RunSpec, validates every input before anything runs, starts the
+run (harness.api), prints the terminal summary and writes reports (`harness run | report | compare | trend |
+nightly | ...`; one module per command in cli/commands/).
 
-May import every stage below it: api, execution, report, analysis, suites, checkers, backends, cost, energy, config, store.
+May import every stage below it: api, execution, report, analysis, suites, checkers, backends, cost, energy,
+config, store.
 """
