@@ -83,7 +83,12 @@ def break_even_matrix_table(comparison: Any, locals_only: list[str] | None = Non
             text, style = break_even_cell(cells[(local, api["model"])])
             row.append(f"[{style}]{text}[/]")
         table.add_row(api["model"] + mark, unit.fmt(api["cost_usd_per_task"]) + mark, *row)
-    bases = [f"cap. of {local}: {capacity_basis(cells[(local, apis[0]['model'])])}" for local in locals_]
+    by_basis: dict[str, list[str]] = {}
+    for local in locals_:
+        by_basis.setdefault(capacity_basis(cells[(local, apis[0]["model"])]), []).append(local)
+    # one line per basis: "cap. of every local model: batch 1 ..." when they were all measured alike
+    bases = [f"cap. of {'every local model' if len(by_basis) == 1 and len(locals_) > 1 else ', '.join(names)}: "
+             f"{basis}" for basis, names in by_basis.items()]
     utilisation = f"{comparison['utilisation'].iloc[0]:g}"
     table.caption = ((f"≥ N/day: local cheaper from N tasks/day · never: the API is cheaper at any volume · beyond "
                       f"cap.: break-even above one machine's capacity · * projected API cost (did not run) · "
