@@ -11,8 +11,8 @@ The load generator's path (`astream_blocks`) reads the same events through the l
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
-from typing import Any
+from collections.abc import AsyncIterator, Iterator, Sequence
+from typing import Any, cast
 
 import anthropic
 
@@ -93,10 +93,12 @@ class AnthropicBackend(Backend):
         if prompt.style != "chat":
             raise ValueError("the Messages API takes chat prompts only")
         cfg = self.config
-        system = "\n\n".join(m["content"] for m in prompt.messages if m["role"] == "system")
+        messages = prompt.messages
+        assert messages is not None, "a chat prompt carries its messages"
+        system = "\n\n".join(m["content"] for m in messages if m["role"] == "system")
         params: dict[str, Any] = {
             "model": cfg.model, "max_tokens": max(prompt.max_tokens, cfg.max_tokens_floor or 0), "stream": True,
-            "messages": [m for m in prompt.messages if m["role"] != "system"],
+            "messages": [m for m in messages if m["role"] != "system"],
         }
         if system:
             params["system"] = system
@@ -115,7 +117,7 @@ class AnthropicBackend(Backend):
                                        stream_cls=anthropic.Stream[object])
             check_streamed(stream)
             for event in stream:
-                text = state.feed(event)
+                text = state.feed(cast(dict[str, Any], event))  # cast_to=object: each event's JSON, a dict
                 if text:
                     yield text
         except Exception as exc:  # noqa: BLE001 - every failure becomes a classified RequestFailed
@@ -125,7 +127,7 @@ class AnthropicBackend(Backend):
                 stream.close()
         yield state.result()
 
-    async def astream_blocks(self, prompt: Prompt) -> AsyncIterator[list[str | Usage]]:
+    async def astream_blocks(self, prompt: Prompt) -> AsyncIterator[Sequence[str | Usage]]:
         """`stream` on the lean asyncio client (the load generator's path): per block of bytes received, the
         chunks it completed."""
         params = self._params(prompt)

@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncio
 import threading
 from abc import ABC, abstractmethod
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -77,12 +77,12 @@ class Backend(ABC):
     def close(self) -> None:  # noqa: B027 - optional hook: most backends hold nothing to release
         """Release the model's memory."""
 
-    async def astream_blocks(self, prompt: Prompt) -> AsyncIterator[list[str | Reasoning | Usage]]:
+    async def astream_blocks(self, prompt: Prompt) -> AsyncIterator[Sequence[str | Reasoning | Usage]]:
         """`stream` for the load generator's event loop: each item as a one-item block. An in-process backend
         runs `stream` on a worker thread, one request at a time (its one context is not shared), so the
         requests of a load level queue as they would at a server with one slot; a backend that decodes
         several sequences together overrides this."""
-        loop, inbox = asyncio.get_running_loop(), asyncio.Queue()
+        loop, inbox = asyncio.get_running_loop(), asyncio.Queue[Any]()  # blocks, an exception, then `end`
         abandoned = threading.Event()
         lock = self.__dict__.setdefault("_serial", threading.Lock())
         end = object()
@@ -115,7 +115,11 @@ class Backend(ABC):
     # What a synthetic workload needs (harness.execution.sizing). A backend that cannot do one says so, and the
     # record says what was done instead.
     supports_ignore_eos = False
-    supports_prefix_reuse = False
+
+    @property
+    def supports_prefix_reuse(self) -> bool:
+        """Whether a shared prompt prefix is kept between requests (a property: a backend may decide per config)."""
+        return False
 
     def count_prompt_tokens(self, prompt: Prompt) -> int | None:
         """Input tokens of `prompt` as this runtime will evaluate them (template included); None if unknown."""

@@ -25,8 +25,9 @@ import asyncio
 import os
 import re
 import ssl
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator
 from dataclasses import dataclass
+from types import TracebackType
 from typing import Self
 from urllib.parse import urlsplit
 
@@ -129,6 +130,7 @@ class HTTPClient:
                     if head.split(b" ", 2)[1:2] != [b"200"]:
                         status_line = head.split(b"\r\n", 1)[0].decode("latin-1")
                         raise HTTPStreamError("connect", f"the proxy {host}:{port} refused the tunnel: {status_line}")
+                    assert self._ssl is not None, "__init__ makes the TLS context of an https URL"
                     await writer.start_tls(self._ssl, server_hostname=self.host)
                 return _Connection(reader, writer)
         except BaseException as exc:
@@ -153,7 +155,7 @@ class HTTPClient:
             connection.close()
         return None
 
-    async def post(self, path: str, body: bytes) -> AsyncIterator[Response | bytes]:
+    async def post(self, path: str, body: bytes) -> AsyncGenerator[Response | bytes, None]:
         """POST `body` (JSON) to the base URL's path + `path`; yields the `Response` head, then the body's
         bytes block by block as they arrive (chunked framing removed), and ends at the body's end.
 
@@ -348,8 +350,9 @@ class _Deadline:
         await self._timeout.__aenter__()
         return self
 
-    async def __aexit__(self, *exc: object) -> bool | None:
-        return await self._timeout.__aexit__(*exc)
+    async def __aexit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                        traceback: TracebackType | None) -> None:
+        await self._timeout.__aexit__(exc_type, exc, traceback)
 
     def pause(self) -> None:
         self._timeout.reschedule(None)

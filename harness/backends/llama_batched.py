@@ -26,7 +26,7 @@ from typing import Any
 import llama_cpp
 import numpy as np
 
-Sink = Callable[[int | None | BaseException], None]
+Sink = Callable[[int | None | BaseException], object]  # what it returns is ignored
 BACKEND_SAMPLING = True  # greedy samplers inside llama.cpp's graph; False: the argmax of each output's logits
 
 
@@ -146,9 +146,9 @@ class BatchedEngine:
             if sequence.n_fed == len(sequence.prompt) or n >= budget:
                 continue
             part = sequence.prompt[sequence.n_fed:sequence.n_fed + budget - n]
-            for offset, value in enumerate(part):
+            for offset, prompt_token in enumerate(part):
                 token[n], pos[n], n_seq_id[n], seq_ids[n][0], logits[n] = \
-                    value, sequence.n_fed + offset, 1, sequence.seq_id, 0
+                    prompt_token, sequence.n_fed + offset, 1, sequence.seq_id, 0
                 n += 1
             sequence.n_fed += len(part)
             if sequence.n_fed == len(sequence.prompt):

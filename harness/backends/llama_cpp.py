@@ -17,7 +17,7 @@ import asyncio
 import ctypes
 import os
 import queue
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Iterator, Sequence
 from typing import Any
 
 import llama_cpp
@@ -103,6 +103,7 @@ def render_prompt(llm: Llama, formatter, prompt: Prompt) -> tuple[list[int], lis
         result = formatter(messages=prompt.messages)
         stops = [result.stop] if isinstance(result.stop, str) else list(result.stop or [])
         return llm.tokenize(result.prompt.encode("utf-8"), add_bos=not result.added_special, special=True), stops
+    assert prompt.text is not None, "a completion-style prompt carries its text"
     return llm.tokenize(prompt.text.encode("utf-8"), add_bos=True, special=True), []
 
 
@@ -126,6 +127,10 @@ class LlamaCppBackend(Backend):
     """A GGUF model loaded by llama-cpp-python on CPU (or GPU layers where the build supports them)."""
 
     kind = "llama_cpp"
+    # made by load() and released by close(); the scoring context is made by the first loglikelihood()
+    _llm: Llama
+    _context: BatchedEngine | GreedyContext
+    _scoring: ScoringContext | None
 
     def load(self) -> dict[str, Any]:
         cfg = self.config
@@ -220,11 +225,12 @@ class LlamaCppBackend(Backend):
     def loglikelihood(self, context: str, continuations: list[str]) -> list[ContinuationScore]:
         """Scores in a second context made on first use (the generating one samples in its graph and keeps no
         logits); texts are tokenized as a completion prompt is (BOS where the model asks for one)."""
-        if getattr(self, "_scoring", None) is None:
+        scoring = getattr(self, "_scoring", None)
+        if scoring is None:
             cfg = self.config
             n_threads = cfg.n_threads or default_threads()
-            self._scoring = ScoringContext(self._llm._model.model, self._vocab,
-                                           context_params(cfg, n_threads, cfg.n_threads_batch or n_threads))
+            scoring = self._scoring = ScoringContext(self._llm._model.model, self._vocab,
+                                                     context_params(cfg, n_threads, cfg.n_threads_batch or n_threads))
 
         def encode(text: str) -> list[int]:
             return self._llm.tokenize(text.encode("utf-8"), add_bos=True, special=True)
@@ -235,7 +241,7 @@ class LlamaCppBackend(Backend):
             # lm-eval's input: context + continuation without its last token; one-token options share it
             ids = tuple(context_ids + continuation_ids[:-1])
             if ids not in evaluated:
-                evaluated[ids] = self._scoring.logprob_rows(list(ids), len(context_ids) - 1)
+                evaluated[ids] = scoring.logprob_rows(list(ids), len(context_ids) - 1)
             rows = evaluated[ids][-len(continuation_ids):]
             total, greedy = 0.0, True
             for row, token in zip(rows, continuation_ids, strict=True):
@@ -270,7 +276,7 @@ class LlamaCppBackend(Backend):
                     break
         yield from text.end(len(tokens), prompt.max_tokens)
 
-    async def astream_blocks(self, prompt: Prompt) -> AsyncIterator[list[str | Usage]]:
+    async def astream_blocks(self, prompt: Prompt) -> AsyncIterator[Sequence[str | Usage]]:
         """With `parallel` > 1: the request joins the batched engine, and each step's token arrives on the
         running event loop as its own block (a load level's concurrent requests decode together)."""
         if not isinstance(self._context, BatchedEngine):
@@ -279,7 +285,7 @@ class LlamaCppBackend(Backend):
             return
         tokens, stops = self._render(prompt)
         text = TokenText(self._vocab, [] if prompt.ignore_eos else stops)
-        loop, inbox = asyncio.get_running_loop(), asyncio.Queue()
+        loop, inbox = asyncio.get_running_loop(), asyncio.Queue[int | BaseException | None]()
         sequence = self._context.submit(tokens, prompt.max_tokens, prompt.ignore_eos, to_loop(loop, inbox))
         try:
             while (item := await inbox.get()) is not None:
@@ -300,11 +306,11 @@ class LlamaCppBackend(Backend):
         context = getattr(self, "_context", None)
         if context is not None:  # the context goes before the model it belongs to
             context.close()
-            self._context = None
+            del self._context  # a closed backend holds no context (getattr above finds none)
         llm = getattr(self, "_llm", None)
         if llm is not None:
             llm.close()
-            self._llm = None
+            del self._llm
 
 
 class TokenText:

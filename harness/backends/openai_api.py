@@ -10,8 +10,8 @@ chunks and input tokens stay unknown — each record says which. Reasoning delta
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
-from typing import Any
+from collections.abc import AsyncIterator, Iterator, Sequence
+from typing import Any, cast
 
 import openai
 
@@ -166,7 +166,7 @@ class OpenAIBackend(Backend):
             stream = self._client.post(path, body=params, cast_to=object, stream=True, stream_cls=openai.Stream[object])
             check_streamed(stream)
             for chunk in stream:
-                yield from cut.feed(state.feed([chunk]))
+                yield from cut.feed(state.feed([cast(dict[str, Any], chunk)]))  # cast_to=object: the chunk's JSON dict
                 if cut.stopped:
                     state.finish = state.finish or "stop"
                     break
@@ -178,7 +178,7 @@ class OpenAIBackend(Backend):
                 stream.close()
         yield self._finish(state, prompt)
 
-    async def astream_blocks(self, prompt: Prompt) -> AsyncIterator[list[str | Usage]]:
+    async def astream_blocks(self, prompt: Prompt) -> AsyncIterator[Sequence[str | Usage]]:
         """`stream` on the lean asyncio client, for load generation (many requests in flight): yields, per
         block of bytes received, the chunks it completed, so that they are stamped with its receipt time."""
         state, cut = _Chunks(prompt.style == "chat"), self._client_stops(prompt)

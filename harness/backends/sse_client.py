@@ -26,7 +26,7 @@ from __future__ import annotations
 import contextlib
 import os
 from collections.abc import AsyncIterator
-from typing import Any
+from typing import Any, cast
 
 import orjson
 
@@ -57,8 +57,10 @@ class SSEClient:
         `RequestFailed` for every failure."""
         streaming = False
         try:
-            async with contextlib.aclosing(self._http.post(path, orjson.dumps(body))) as blocks:
-                response: Response = await anext(blocks)
+            async with contextlib.aclosing(self._http.post(path, orjson.dumps(body))) as stream:
+                # HTTPClient.post yields the Response head first, then only the body's bytes
+                response = cast(Response, await anext(stream))
+                blocks = cast(AsyncIterator[bytes], stream)
                 if response.status >= 400:
                     raise RequestFailed(classify_status(response.status),
                                         # scrubbed before it is cut: a key across the cut would leave its start
@@ -162,7 +164,7 @@ class SSEClient:
         await self._http.close()
 
 
-async def _head_of(blocks: AsyncIterator[Response | bytes]) -> str:
+async def _head_of(blocks: AsyncIterator[bytes]) -> str:
     """The first `ERROR_BODY_LIMIT` bytes of a body, as text; the rest is left unread (the connection is then
     closed, not pooled)."""
     kept, size = [], 0

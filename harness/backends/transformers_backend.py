@@ -19,9 +19,9 @@ import queue
 import shutil
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import torch
 import transformers
@@ -80,6 +80,7 @@ class TransformersBackend(Backend):
 
     def _converted_folder(self) -> tuple[Path, str, float]:
         """A transformers folder for the GGUF: from the cache, or converted now and cached."""
+        assert self.weights_path is not None, "only a model with a GGUF source is converted"
         gguf = Path(self.weights_path)
         folder = cache_dir() / "transformers" / file_sha256(gguf)[:24]
         if (folder / "config.json").exists():
@@ -124,7 +125,9 @@ class TransformersBackend(Backend):
             options["attn_implementation"] = cfg.attn_implementation
         try:
             self._tokenizer = AutoTokenizer.from_pretrained(str(folder), local_files_only=True)
-            self._model = AutoModelForCausalLM.from_pretrained(str(folder), **options).to(device).eval()
+            model = AutoModelForCausalLM.from_pretrained(str(folder), **options)
+            # PreTrainedModel.to is `@wraps(torch.nn.Module.to)`: its stub keeps `self` as the first parameter
+            self._model = model.to(device).eval()  # type: ignore[arg-type]
         except (OSError, ValueError, RuntimeError) as exc:
             raise ModelLoadError(f"transformers could not load {folder}: {exc}") from None
         if cfg.prompt_style == "chat" and not self._tokenizer.chat_template:
@@ -144,8 +147,10 @@ class TransformersBackend(Backend):
 
     def _prompt_ids(self, prompt: Prompt) -> torch.Tensor:
         if prompt.style == "chat":
-            encoded = self._tokenizer.apply_chat_template(prompt.messages, add_generation_prompt=True,
-                                                          return_dict=True, return_tensors="pt")
+            assert prompt.messages is not None, "a chat prompt carries its messages"
+            # return_dict=True, return_tensors="pt": a BatchEncoding of tensors (the stub types every return form)
+            encoded = cast(Mapping[str, torch.Tensor], self._tokenizer.apply_chat_template(
+                prompt.messages, add_generation_prompt=True, return_dict=True, return_tensors="pt"))
             return encoded["input_ids"]
         return self._tokenizer(prompt.text, return_tensors="pt")["input_ids"]
 
@@ -209,7 +214,7 @@ class TransformersBackend(Backend):
             while (ids := streamer.items.get()) is not None:
                 ended = any(i in self._eos for i in ids)
                 generated += [i for i in ids if i not in self._eos]
-                text = self._tokenizer.decode(generated, skip_special_tokens=True)
+                text = cast(str, self._tokenizer.decode(generated, skip_special_tokens=True))  # one id list: one text
                 if text.endswith("\ufffd"):  # a character split across tokens: wait for the rest
                     yield ""
                     continue

@@ -145,10 +145,9 @@ class AnthropicUsage:
         if self.cache_write_5m is not None and self.cache_write_5m + write_1h != self.cache_write:
             raise UsageUnreadable(f"cache_creation's 5m ({self.cache_write_5m}) + 1h ({write_1h}) writes != "
                                   f"cache_creation_input_tokens ({self.cache_write})")
-        known = self.input is not None
         return BilledTokens(
             # Anthropic's input_tokens excludes cache reads and writes; the record counts all input
-            input_tokens=self.input + self.cache_read + self.cache_write if known else None,
+            input_tokens=self.input + self.cache_read + self.cache_write if self.input is not None else None,
             output_tokens=self.output, cache_read_tokens=self.cache_read, cache_write_tokens=self.cache_write,
             cache_write_1h_tokens=write_1h,
         )

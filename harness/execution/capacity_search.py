@@ -104,12 +104,13 @@ class CapacitySearch:
                                "requests_per_s": len(ok) / wall_s if wall_s else 0.0}
         met = bool(ok) and len(ok) == len(records)
         for column in SLO_METRICS:
-            values = [m[column] for m in metrics if m.get(column) is not None]
+            values = [observed_s for m in metrics if (observed_s := m.get(column)) is not None]
             row[f"{column[:-2]}_p{self.percentile}_s"] = value = \
                 float(np.percentile(values, self.percentile)) if values else None
             if column in self.slos:
                 met = met and value is not None and value <= self.slos[column]
         row["met"] = met
+        assert level.concurrency is not None, "a capacity search's levels are closed loops (concurrent:N)"
         self.measured[level.concurrency] = row
 
     def result(self) -> dict[str, Any]:

@@ -190,7 +190,7 @@ class ProcessClients:
                           for i in range(n)]
         for process in self.processes:
             process.start()
-        deadline, ready = time.monotonic() + ready_timeout_s, set()
+        deadline, ready = time.monotonic() + ready_timeout_s, set[int]()
         while len(ready) < n:
             try:
                 kind, number, detail = self.outbox.get(timeout=0.2)

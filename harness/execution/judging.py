@@ -2,7 +2,8 @@
 
 Its requests go through the same timing, retry and pricing path as any other request; what it answers
 and costs is returned to the checker, which stores it in the judged record's `judge` field, apart from
-the judged model's own cost.
+the judged model's own cost. `judge_record` checks a finished request's answer (asking the judge where
+its checker does) and stores the verdict in the record.
 """
 
 from __future__ import annotations
@@ -10,13 +11,16 @@ from __future__ import annotations
 import threading
 from typing import Any
 
-from harness.backends import Prompt, backend_class
+from harness.backends import Backend, Prompt, backend_class
+from harness.checkers import LoglikelihoodChecker, run_checker
+from harness.checkers.scoring_identity import scoring_label
 from harness.config.kinds import API_KINDS
 from harness.config.model_config import has_gguf_source
 from harness.config.sources import locate_weights
 from harness.cost.pricing import RequestPricer
 from harness.execution.request import execute
 from harness.execution.retry import RetryPolicy
+from harness.suites import Task
 
 JUDGE_MAX_TOKENS = 256
 
@@ -28,10 +32,10 @@ class JudgeClient:
         self.cfg = cfg
         self._warn = warn
         self._lock = threading.Lock()
-        self._backend = None
+        self._backend: Backend | None = None
         self._pricer = RequestPricer(cfg, warn) if cfg.kind in API_KINDS else None
 
-    def _load(self):
+    def _load(self) -> Backend:
         weights = locate_weights(self.cfg).path if has_gguf_source(self.cfg) else None
         backend = backend_class(self.cfg.kind)(self.cfg, weights)
         backend.load()
@@ -51,3 +55,28 @@ class JudgeClient:
     def close(self) -> None:
         if self._backend is not None:
             self._backend.close()
+
+
+def judge_record(task: Task, record: dict[str, Any], completion_style: bool, judge: Any) -> None:
+    """Check a finished request's answer and store the verdict (and a judge's reply) in its record."""
+    record["expected"] = task.expected
+    record["checker"] = task.checker.kind
+    record["scoring"] = scoring_label(task.checker)
+    record["score_form"] = task.score_form
+    if record["error"] is not None:
+        record.update(verdict=None, extracted=None, verdict_detail=None, judge=None, scores=None)
+        return
+    if task.choices is not None:
+        assert isinstance(task.checker, LoglikelihoodChecker), "Task's validator: choices go with that checker"
+        verdict = task.checker.check_scores([s["logprob"] for s in record["loglikelihoods"]], task.choices,
+                                            task.expected)
+        record.update(verdict=verdict.verdict, extracted=verdict.extracted, verdict_detail=verdict.detail,
+                      judge=None, scores=verdict.scores)
+        return
+    answer = record["output_text"]
+    if completion_style and task.answer_prefix:
+        answer = task.answer_prefix + answer
+    verdict = run_checker(task.checker, answer, task.expected, judge=judge.ask if judge else None,
+                          question=task.question, prompt_style="completion" if completion_style else "chat")
+    record.update(verdict=verdict.verdict, extracted=verdict.extracted, verdict_detail=verdict.detail,
+                  judge=verdict.judge, scores=verdict.scores)

@@ -21,7 +21,7 @@ import asyncio
 import queue
 import threading
 import time
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -76,7 +76,7 @@ def arrival_offsets_s(n: int, rate_per_s: float, burstiness: float, seed: int = 
     return np.concatenate([[0.0], np.cumsum(gaps[:-1])])
 
 
-async def drive(level: Level, jobs: list[Any], send: Callable[[Any], Awaitable[dict]],
+async def drive(level: Level, jobs: list[Any], send: Callable[[Any], Awaitable[dict | None]],
                 deliver: Callable[[dict], None], stop: Callable[[], bool], offsets_s: list[float] | None,
                 start_at_s: float | None = None) -> None:
     """Run one level's `jobs` on the running event loop, handing each finished record to `deliver`. An open
@@ -95,7 +95,10 @@ async def drive(level: Level, jobs: list[Any], send: Callable[[Any], Awaitable[d
 
         await asyncio.gather(*(worker() for _ in range(min(level.concurrency, len(jobs)))))
         return
-    offsets = offsets_s if offsets_s is not None else arrival_offsets_s(len(jobs), level.rate_per_s, level.burstiness)
+    offsets: Sequence[float] | np.ndarray | None = offsets_s
+    if offsets is None:
+        assert level.rate_per_s is not None, "a level with neither concurrency nor rate replays given offsets"
+        offsets = arrival_offsets_s(len(jobs), level.rate_per_s, level.burstiness)
     loop = asyncio.get_running_loop()
     start = loop.time() + (start_at_s - time.time() if start_at_s is not None else 0.0)
     tasks = []
@@ -167,8 +170,8 @@ def lag_stats(lags_s: list[float]) -> dict[str, Any]:
                             "max": float(values.max()), "n": len(values)}}
 
 
-def run_level(level: Level, jobs: list[Any], send: Callable[[Any], Awaitable[dict]], loop: asyncio.AbstractEventLoop,
-              stop: Callable[[], bool], stats: dict[str, Any],
+def run_level(level: Level, jobs: list[Any], send: Callable[[Any], Awaitable[dict | None]],
+              loop: asyncio.AbstractEventLoop, stop: Callable[[], bool], stats: dict[str, Any],
               offsets_s: list[float] | None = None) -> Iterator[dict[str, Any]]:
     """Run one level on `loop` (in a helper thread), yielding records as they finish; fills `stats` with the
     level's wall time and the load generator's own CPU time once the level is done. `offsets_s` (ascending,

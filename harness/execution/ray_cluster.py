@@ -36,8 +36,9 @@ from harness.backends import backend_class
 from harness.energy.roofline import cpu_copy_bandwidth_gbs
 from harness.errors import HarnessError, InputError
 from harness.execution.client_processes import NodeLost, Share, ShareTally, run_share
+from harness.execution.judging import judge_record
 from harness.execution.retry import RetryPolicy
-from harness.execution.session import ModelSession, judge_record
+from harness.execution.session import ModelSession
 from harness.execution.session_context import SessionContext, SilentProgress
 from harness.host import cpu_model, usable_cores
 from harness.version import __version__
@@ -107,12 +108,21 @@ class ClientWorker:
                 raise item
 
 
+class CollectingProgress(SilentProgress):
+    """A `Progress` that shows nothing and keeps the warnings in `warnings` (for the driver's display)."""
+
+    def __init__(self, warnings: list[str]) -> None:
+        self.warnings = warnings
+
+    def warn(self, message: str) -> None:
+        self.warnings.append(message)
+
+
 def node_context(run_id: str, energy: Any, cost_overrides: Any, warnings: list[str],
                  stopped: Callable[[], bool]) -> SessionContext:
     """A session's context on a node: weights are found on the node itself, judged tasks are judged again by
     the driver, warnings are collected for the driver's display, server logs go to a node-local folder."""
-    progress = SilentProgress()
-    progress.warn = warnings.append  # type: ignore[method-assign]
+    progress = CollectingProgress(warnings)
     return SessionContext(run_id=run_id, run_dir=Path(tempfile.mkdtemp(prefix="harness-node-")), energy=energy,
                           cost_overrides=cost_overrides, progress=progress, stopping=stopped)
 
@@ -130,7 +140,8 @@ class SessionWorker:
 
     def __init__(self, cfg: Any, run_id: str, energy: Any, cost_overrides: Any) -> None:
         energy = node_energy(energy, _ray().get_gpu_ids())
-        self.cfg, self.warnings, self.stopped = cfg, [], False
+        self.cfg, self.stopped = cfg, False
+        self.warnings: list[str] = []
         self.context = node_context(run_id, energy, cost_overrides, self.warnings, lambda: self.stopped)
         self.entry: dict[str, Any] = {}
         self.session: ModelSession | None = None
@@ -153,6 +164,7 @@ class SessionWorker:
 
     def run(self, jobs: list[Any]) -> Iterator[Any]:
         """Yields batches of finished records, then `{"entry": ...}` (the energy window and the rest)."""
+        assert self.session is not None, "the driver calls load() before run()"
         batch, last = [], time.monotonic()
         for record in self.session.records(jobs, lambda: self.stopped):
             batch.append(record)
@@ -185,7 +197,7 @@ class RemoteSession:
 
     def __init__(self, cluster: RayCluster, cfg: Any, entry: dict[str, Any], context: SessionContext) -> None:
         self.cluster, self.cfg, self.entry, self.context = cluster, cfg, entry, context
-        self.actor = None
+        self.actor: Any = None  # a Ray actor handle (untyped), set by load()
 
     def load(self) -> None:
         ray = self.cluster.ray
@@ -270,13 +282,14 @@ class RayClients:
 
     def _clock_offset_s(self, actor: Any) -> float:
         """The node's clock minus the driver's, from the round trip with the least delay."""
-        best = None
+        best: tuple[float, float] | None = None
         for _ in range(CLOCK_SAMPLES):
             t0 = time.time()
             remote_s = self.ray.get(actor.clock_s.remote())
             t1 = time.time()
             if best is None or t1 - t0 < best[0]:
                 best = (t1 - t0, remote_s - (t0 + t1) / 2)
+        assert best is not None, "CLOCK_SAMPLES >= 1 round trips were made"
         return best[1]
 
     def run(self, shares: list[Share], stop: Callable[[], bool], stats: dict[str, Any]) -> Iterator[dict[str, Any]]:

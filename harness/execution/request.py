@@ -26,6 +26,7 @@ class _Observation:
 
     __slots__ = ("offsets", "chars", "parts", "reasoning_offsets", "reasoning_chars", "reasoning_parts", "usage",
                  "error", "started_at", "t0", "end_offset_ns")
+    end_offset_ns: int  # set when the attempt ends, before `raw()` reads it
 
     def __init__(self) -> None:
         self.offsets: list[int] = []

@@ -56,9 +56,10 @@ def _check_manifest(run_dir: Path, manifest: Any) -> None:
     for key, kind in (("run_id", str), ("models_file", str), ("suites", list), ("settings", dict)):
         if not isinstance(manifest.get(key), kind):
             raise InputError(f"{where}: key '{key}': missing or not a {kind.__name__}; the run cannot be resumed")
-    for key, kind in (("models", list), ("repeat", int)):
-        if not isinstance(manifest["settings"].get(key), kind):
-            raise InputError(f"{where}: key 'settings.{key}': missing or not a {kind.__name__}; the run cannot be resumed")
+    for key, setting_type in (("models", list), ("repeat", int)):
+        if not isinstance(manifest["settings"].get(key), setting_type):
+            raise InputError(f"{where}: key 'settings.{key}': missing or not a {setting_type.__name__}; the run cannot "
+                             "be resumed")
     for index, suite in enumerate(manifest["suites"]):
         if not isinstance(suite, dict) or not all(isinstance(suite.get(k), str) for k in ("name", "source", "sha256")):
             raise InputError(f"{where}: key 'suites.{index}': needs name, source and sha256; the run cannot be resumed")

@@ -19,7 +19,6 @@ from typing import Any
 
 from harness.backends import Backend, Prompt, backend_class
 from harness.backends.api_common import api_key
-from harness.checkers import run_checker
 from harness.checkers.sandbox_exec import register_secrets
 from harness.checkers.scoring_identity import scoring_label
 from harness.config.kinds import API_KINDS
@@ -34,6 +33,7 @@ from harness.energy.meter_setup import build_meter, describe_meter
 from harness.errors import HarnessError, InputError
 from harness.execution.capacity_search import CapacitySearch
 from harness.execution.client_processes import START_LEAD_S, ProcessClients, default_client_processes, split_level
+from harness.execution.judging import judge_record
 from harness.execution.loadgen import Level, arrival_offsets_s, run_level
 from harness.execution.request import RequestStopped, execute, execute_async, timed_loglikelihood, unsent_raw
 from harness.execution.retry import RetryPolicy
@@ -69,6 +69,11 @@ class ModelSession:
         self.meter: EnergyMeter | None = None
         self.server: Server | None = None
         self.sizer: PromptSizer | None = None
+
+    def _loaded(self) -> tuple[Backend, EnergyMeter]:
+        """The backend and meter, which `load()` sets before any request is sent."""
+        assert self.backend is not None and self.meter is not None, "requests are sent only after load()"
+        return self.backend, self.meter
 
     def load(self) -> None:
         """Start its server (if launched), load weights and runtime, then the meter and its idle baseline;
@@ -123,7 +128,7 @@ class ModelSession:
         if task.workload is None:
             return build_prompt(task, self.cfg)
         if self.sizer is None:
-            self.sizer = PromptSizer(self.backend, self.cfg.prompt_style)
+            self.sizer = PromptSizer(self._loaded()[0], self.cfg.prompt_style)
         try:
             prompt, record["workload"] = self.sizer.build(task.id, task.workload)
         except ValueError as exc:
@@ -146,7 +151,7 @@ class ModelSession:
     def _one(self, job: Job) -> dict[str, Any] | None:
         """One request's record, or None when the run stopped while it waited for a retry."""
         suite, repetition, task = job
-        cfg, meter = self.cfg, self.meter
+        cfg, (backend, meter) = self.cfg, self._loaded()
         record = self.context.base_record(cfg.name, suite, task, repetition)
         key = f"{suite.name}/{task.id}/{repetition}"
         if self.concurrency == 1:  # overlapping requests share the model-level window instead
@@ -160,7 +165,7 @@ class ModelSession:
             return self._finish(task, record)
         prompt = self.prompt_for(task, record)
         try:
-            record.update(execute(self.backend, prompt, self.policy, self._stop))
+            record.update(execute(backend, prompt, self.policy, self._stop))
         except RequestStopped:
             return None
         finally:
@@ -171,16 +176,19 @@ class ModelSession:
     def _scored(self, task: Task) -> dict[str, Any]:
         """A log-likelihood task's observations: its choices scored after its completion prompt, where the
         backend can score (in-process llama.cpp and transformers); otherwise a failed request saying so."""
-        if not self.backend.supports_loglikelihood:
+        backend = self._loaded()[0]
+        if not backend.supports_loglikelihood:
             return {**unsent_raw({"type": "LoglikelihoodUnsupported", "retryable": False, "message":
                                   f"model '{self.cfg.name}' ({self.cfg.kind}) returns no log-probabilities: the "
                                   "log-likelihood form needs an in-process llama_cpp or transformers model; "
                                   "score this model with the generative suite instead"}), "loglikelihoods": None}
-        return timed_loglikelihood(self.backend, task.completion, list(task.choices))
+        assert task.completion is not None and task.choices is not None, "Task's validator: choices need a completion"
+        return timed_loglikelihood(backend, task.completion, list(task.choices))
 
     def _finish(self, task: Task, record: dict[str, Any]) -> dict[str, Any]:
         """Price and check a finished request."""
         if self.pricer is not None:
+            assert self.impacts is not None, "load() resolves an API model's EcoLogits mapping with its pricer"
             record["prices"], record["cost_usd"] = self.pricer.price(record)
             check = provider_cost_check(record.get("provider_cost_usd"), record["cost_usd"])
             if check is not None:
@@ -194,6 +202,7 @@ class ModelSession:
             energy_j, source = window_total(record["energy"])
             record["local_cost"] = {"energy_source": source}
             elapsed_s = record["end_offset_ns"] / 1e9 if record["end_offset_ns"] is not None else None
+            assert self.local_cost is not None, "load() resolves a local model's cost parameters (no pricer)"
             record["cost_usd"] = local_task_cost_usd(self.local_cost, energy_j, elapsed_s) if elapsed_s is not None \
                 else None
         judge_record(task, record, self.cfg.prompt_style == "completion", self.context.judge)
@@ -208,6 +217,7 @@ class ModelSession:
         if search is not None:
             yield from self._searched(search, jobs_for, stop)
             return
+        backend, meter = self._loaded()
         loop = asyncio.new_event_loop()
         levels_entry = self.entry.setdefault("levels", {})
         key = api_key(self.cfg) if self.cfg.kind not in IN_PROCESS_KINDS else None
@@ -218,7 +228,7 @@ class ModelSession:
             record = {**self.context.base_record(self.cfg.name, suite, task, repetition), "level": level_name}
             prompt = self.prompt_for(task, record)
             try:
-                record.update(await execute_async(self.backend, prompt, self.policy, self._stop))
+                record.update(await execute_async(backend, prompt, self.policy, self._stop))
             except RequestStopped:
                 return None
             record["energy"], record["_task"] = None, task
@@ -238,7 +248,7 @@ class ModelSession:
                                          "rate_per_s": level.rate_per_s, "burstiness": level.burstiness,
                                          "client_processes": n_clients}
                 stats["metrics_before"] = scrape_metrics(self.cfg.base_url, key) if getattr(self.cfg, "base_url", None) else None
-                self.meter.begin(level.name)
+                meter.begin(level.name)
                 try:
                     if n_clients == 1 and (self.context.ray is None or self.cfg.kind in IN_PROCESS_KINDS):
                         for record in run_level(level, jobs, send, loop, stop, stats, offsets_s):
@@ -250,7 +260,7 @@ class ModelSession:
                         clients = self._start_clients(n_clients)
                     yield from self._split_level(level, jobs, offsets_s, n_clients, clients, stop, stats)
                 finally:
-                    stats["energy_window"] = self.meter.end(level.name)
+                    stats["energy_window"] = meter.end(level.name)
                     after = scrape_metrics(self.cfg.base_url, key) if getattr(self.cfg, "base_url", None) else None
                     before = stats.pop("metrics_before")
                     stats["metrics_delta"] = ({k: v - before.get(k, 0.0) for k, v in after.items()
@@ -259,7 +269,7 @@ class ModelSession:
         finally:
             if clients is not None:
                 clients.close()
-            loop.run_until_complete(self.backend.aclose())
+            loop.run_until_complete(backend.aclose())
             loop.close()
 
     def _searched(self, search: CapacitySearch, jobs_for: Callable[[str], list[Job]],
@@ -310,6 +320,7 @@ class ModelSession:
         start_at_s = None
         if level.concurrency is None:  # an open loop: one schedule for all clients, started together
             if offsets_s is None:
+                assert level.rate_per_s is not None, "a level with neither concurrency nor rate replays a trace"
                 offsets_s = [float(x) for x in arrival_offsets_s(len(jobs), level.rate_per_s, level.burstiness)]
             start_at_s = time.time() + START_LEAD_S
         for raw in clients.run(split_level(level, items, n_clients, offsets_s, start_at_s), stop, stats):
@@ -321,7 +332,8 @@ class ModelSession:
 
     def records(self, jobs: list[Job], stop: Callable[[], bool]) -> Iterator[dict[str, Any]]:
         """Run `jobs`, yielding records as they finish; stop starting new ones once `stop()` is true."""
-        self.meter.begin("model")
+        meter = self._loaded()[1]
+        meter.begin("model")
         try:
             if self.concurrency == 1:
                 for job in jobs:
@@ -338,10 +350,10 @@ class ModelSession:
             try:
                 while True:
                     while len(pending) < self.concurrency and not stop():
-                        job = next(queue, None)
-                        if job is None:
+                        queued = next(queue, None)
+                        if queued is None:
                             break
-                        pending.add(pool.submit(self._one, job))
+                        pending.add(pool.submit(self._one, queued))
                     if not pending:
                         cut = False
                         return
@@ -352,43 +364,25 @@ class ModelSession:
             finally:
                 pool.shutdown(wait=not cut, cancel_futures=True)
         finally:
-            self.entry["energy_window"] = self.meter.end("model")
+            self.entry["energy_window"] = meter.end("model")
 
 
 def trace_schedule(jobs: list[tuple[Job, str]]) -> tuple[list[tuple[Job, str]], list[float]]:
     """Jobs in arrival order and their offsets: each task's `at_s`, repetition r shifted by r trace spans."""
-    span_s = max(task.workload.at_s for (_, _, task), _ in jobs) + 1.0
+    span_s = max(_arrival_s(task) for (_, _, task), _ in jobs) + 1.0
 
     def offset(item: tuple[Job, str]) -> float:
         (_, repetition, task), _ = item
-        return task.workload.at_s + repetition * span_s
+        return _arrival_s(task) + repetition * span_s
 
     ordered = sorted(jobs, key=offset)
     return ordered, [offset(item) for item in ordered]
 
 
-def judge_record(task: Task, record: dict[str, Any], completion_style: bool, judge: Any) -> None:
-    """Check a finished request's answer and store the verdict (and a judge's reply) in its record."""
-    record["expected"] = task.expected
-    record["checker"] = task.checker.kind
-    record["scoring"] = scoring_label(task.checker)
-    record["score_form"] = task.score_form
-    if record["error"] is not None:
-        record.update(verdict=None, extracted=None, verdict_detail=None, judge=None, scores=None)
-        return
-    if task.choices is not None:
-        verdict = task.checker.check_scores([s["logprob"] for s in record["loglikelihoods"]], task.choices,
-                                            task.expected)
-        record.update(verdict=verdict.verdict, extracted=verdict.extracted, verdict_detail=verdict.detail,
-                      judge=None, scores=verdict.scores)
-        return
-    answer = record["output_text"]
-    if completion_style and task.answer_prefix:
-        answer = task.answer_prefix + answer
-    verdict = run_checker(task.checker, answer, task.expected, judge=judge.ask if judge else None,
-                          question=task.question, prompt_style="completion" if completion_style else "chat")
-    record.update(verdict=verdict.verdict, extracted=verdict.extracted, verdict_detail=verdict.detail,
-                  judge=verdict.judge, scores=verdict.scores)
+def _arrival_s(task: Task) -> float:
+    # a level with neither concurrency nor rate comes only from a trace, whose every task has `at_s`
+    assert task.workload is not None and task.workload.at_s is not None, f"task {task.id} has no arrival time"
+    return task.workload.at_s
 
 
 def failure_record(base: dict[str, Any], task: Task, error: dict[str, Any]) -> dict[str, Any]:

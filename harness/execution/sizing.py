@@ -72,6 +72,12 @@ def _pads(n: int) -> list[list[str]]:
     return [[a, *rest] for a in SAFE_PAD for rest in _pads(n - 1)][:60]
 
 
+def _counted(n_tokens: int | None) -> int:
+    # only exact sizing counts, and PromptSizer found that this backend's tokenizer counts (None: it cannot)
+    assert n_tokens is not None, "exact sizing needs a backend that counts tokens"
+    return n_tokens
+
+
 class PromptSizer:
     """Builds a workload task's prompt for one loaded backend, to the exact input-token count."""
 
@@ -94,7 +100,7 @@ class PromptSizer:
                 self._prefixes[key] = words_for(f"prefix/{prefix_id}", n_tokens)
             else:
                 def count(ws: list[str]) -> int:
-                    return self.backend.count_text_tokens(" ".join(ws))
+                    return _counted(self.backend.count_text_tokens(" ".join(ws)))
                 found = _exact(count, lambda n: words_for(f"prefix/{prefix_id}", n), n_tokens, 1)
                 if found is None:
                     raise ValueError(f"cannot build a prefix of exactly {n_tokens} tokens")
@@ -115,7 +121,7 @@ class PromptSizer:
             return prefix + words_for(f"task/{task_id}", n)
 
         def count(ws: list[str]) -> int:
-            return self.backend.count_prompt_tokens(self._prompt(" ".join(ws), **options))
+            return _counted(self.backend.count_prompt_tokens(self._prompt(" ".join(ws), **options)))
 
         if self.exact:
             floor = count(words_at(0))

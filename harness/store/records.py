@@ -26,7 +26,7 @@ import json
 import operator
 import os
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import IO, Any
 
@@ -34,7 +34,9 @@ RECORD_SCHEMA = 1
 RECORDS_FILE = "records.jsonl"
 
 try:  # orjson parses large record files several times faster; the standard library does the same job
-    from orjson import loads as _loads
+    import orjson
+
+    _loads: Callable[[bytes | str], Any] = orjson.loads
 except ImportError:
     _loads = json.loads
 
@@ -51,7 +53,8 @@ class RecordWriter:
 
     def write(self, record: dict[str, Any]) -> None:
         """Write one record as a single line; on `OSError`, truncate what part of it reached the file."""
-        view = memoryview((json.dumps(record, ensure_ascii=False, separators=(",", ":")) + "\n").encode("utf-8"))
+        line = (json.dumps(record, ensure_ascii=False, separators=(",", ":")) + "\n").encode("utf-8")
+        view = memoryview(line)
         try:
             while view:  # an unbuffered write may take only part of the line (a disk filling up)
                 written = self._handle.write(view)
@@ -59,7 +62,7 @@ class RecordWriter:
         except OSError:
             self._cut_back()
             raise
-        self.valid_bytes += len(view.obj)
+        self.valid_bytes += len(line)
 
     def _cut_back(self) -> None:
         try:  # truncating frees space, so it works on a full disk; not on a read-only one
