@@ -26,6 +26,7 @@ class Record(TypedDict, total=False):
     subject_group: str | None
     level: str
     client: int
+    scheduled_offset_s: float
     started_at: str | None
     chunk_offsets_ns: list[int]
     chunk_chars: list[int]
@@ -39,6 +40,7 @@ class Record(TypedDict, total=False):
     output_tokens_source: str | None
     cache_read_tokens: int
     cache_write_tokens: int
+    cache_write_1h_tokens: int
     reasoning_tokens: int | None
     finish_reason: str | None
     output_text: str
@@ -49,10 +51,16 @@ class Record(TypedDict, total=False):
     energy: dict[str, Any] | None
     prices: dict[str, Any] | None
     cost_usd: float | None
+    provider_cost_usd: float
+    provider_cost_check: dict[str, Any]
+    unpriced_usage: str
     ecologits: dict[str, Any]
     local_cost: dict[str, Any]
     expected: Any
     checker: str
+    scoring: str
+    score_form: str
+    loglikelihoods: list[dict[str, Any]] | None
     verdict: str | None
     extracted: Any
     verdict_detail: str | None
@@ -72,6 +80,7 @@ class SuiteEntry(TypedDict):
     selection: dict[str, Any] | None
     description: str
     dataset: dict[str, Any] | None
+    scoring: list[str] | None
 
 
 class Manifest(TypedDict, total=False):
@@ -92,7 +101,8 @@ class Manifest(TypedDict, total=False):
     placement: list[dict[str, Any]]
     resumed: list[dict[str, Any]]
     finished_at: str
-    interrupted: dict[str, Any]
+    stopped_by: dict[str, Any]
+    code_isolation: dict[str, Any]
 
 
 FIELD_DOCS: dict[str, dict[str, str]] = {
@@ -108,6 +118,7 @@ FIELD_DOCS: dict[str, dict[str, str]] = {
         "subject_group": "a group of subjects (MMLU's categories), or null",
         "level": "the load level that sent it (`--profile`); absent for sequential requests",
         "client": "which of the level's client processes sent it (the manifest's `clients`)",
+        "scheduled_offset_s": "an open-loop level's planned start, seconds after the level began",
         "started_at": "wall-clock start, ISO 8601 UTC (null when it was never sent)",
         "chunk_offsets_ns": "arrival of each streamed answer chunk, ns after the request's start",
         "chunk_chars": "characters in each answer chunk",
@@ -121,6 +132,7 @@ FIELD_DOCS: dict[str, dict[str, str]] = {
         "output_tokens_source": "runtime | provider | tokenizer | chunks: who counted `output_tokens`",
         "cache_read_tokens": "input tokens read from a prompt cache (billed at the cache-read price)",
         "cache_write_tokens": "input tokens written to a prompt cache",
+        "cache_write_1h_tokens": "the part of the cache writes kept for an hour (priced apart; Anthropic)",
         "reasoning_tokens": "output tokens spent reasoning, as the provider reports them",
         "finish_reason": "why generation stopped (stop, length, ...)",
         "output_text": "the answer text",
@@ -131,10 +143,16 @@ FIELD_DOCS: dict[str, dict[str, str]] = {
         "energy": "the request's energy window: `{window_s, readings: [{device, source, j}]}`, or null",
         "prices": "the per-token prices an API request was priced at, with their source",
         "cost_usd": "the request's cost: API list price of its tokens, or the local cost model's share",
+        "provider_cost_usd": "what the provider says it charged (OpenRouter's usage.cost), where it says",
+        "provider_cost_check": "the stated against the computed cost, flagged when over 1% apart",
+        "unpriced_usage": "billed tokens the harness has no price for (the cost is then unknown)",
         "ecologits": "an API request's EcoLogits energy/GWP estimate (min–max), or why there is none",
         "local_cost": "a local request's cost basis (its energy source)",
         "expected": "the task's expected answer",
         "checker": "the checker's kind",
+        "scoring": "how the reply was scored: the checker and its rule (e.g. 'mmlu: lm-eval mmlu_generative')",
+        "score_form": "generative (a reply checked) or loglikelihood (options ranked by log-probability)",
+        "loglikelihoods": "a log-likelihood task's score of each choice: continuation, logprob, tokens, is_greedy",
         "verdict": "correct | incorrect | error | unscored (null for a failed request)",
         "extracted": "the answer the checker extracted from the output",
         "verdict_detail": "why the checker decided so (secrets scrubbed)",
@@ -151,6 +169,7 @@ FIELD_DOCS: dict[str, dict[str, str]] = {
         "selection": "the selection that took part of it, or null",
         "description": "the suite's description",
         "dataset": "a dataset suite's Hub id, revision and split, or null",
+        "scoring": "each checker's scoring rule, as the records' `scoring` writes it",
     },
     "Manifest": {
         "run_id": "the run folder's name",
@@ -168,7 +187,8 @@ FIELD_DOCS: dict[str, dict[str, str]] = {
         "placement": "client processes and Ray cluster facts",
         "resumed": "each resume: when, and its command line",
         "finished_at": "when the run ended",
-        "interrupted": "how an interrupted run stopped",
+        "stopped_by": "why an interrupted run stopped: the signal, or the output folder's error",
+        "code_isolation": "how model-written code was isolated in this run (namespaces found, or why not)",
     },
 }
 

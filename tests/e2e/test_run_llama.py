@@ -96,7 +96,7 @@ def test_manifest_is_complete(default_run):
     assert manifest["suites"] == [{"name": "smoke", "version": 1, "sha256": SMOKE.sha256,
                                    "source": SMOKE.source, "n_tasks": len(SMOKE.tasks), "n_total": len(SMOKE.tasks),
                                    "description": SMOKE.description,
-                                   "selection": None, "dataset": None}]
+                                   "selection": None, "dataset": None, "scoring": SMOKE.scoring}]
     host = manifest["host"]
     assert host["cpu_model"] and host["cpu_logical_cores"] >= 1 and host["ram_bytes"] > 0 and host["python"]
     assert "llama_cpp_python" in manifest["libraries"] and manifest["harness_version"]

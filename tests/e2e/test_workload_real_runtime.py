@@ -100,7 +100,7 @@ def test_prefix_reuse_lowers_ttft_on_the_real_runtime(tmp_path):
 def test_whatif_at_the_runs_own_shape_reproduces_its_measured_cost(tmp_path):
     models = _models(tmp_path)
     proc = run_cli("run", "--models", str(models), "--workload", "in=120,out=12,n=4", "--out", str(tmp_path / "r"),
-                   "--no-report")
+                   "--no-report", "--full")
     assert proc.returncode == 0, proc.stderr
     (run_dir,) = (tmp_path / "r").iterdir()
     assert "workload: 120 in / 12 out tokens" in proc.stdout
