@@ -49,10 +49,11 @@ test: setup $(CHROMIUM) lint
 	$(BIN)/python -m pytest; status=$$?; \
 	if [ $$status -eq 5 ]; then echo "pytest collected no tests" >&2; exit 1; fi; exit $$status
 
-# The unit tier needs none of the compiled runtimes: its own light install (no llama.cpp build, no torch).
+# The unit tier needs none of the compiled runtimes: its own install without the llama.cpp build (lm-eval, the
+# reference some unit tests check the scoring rules against, brings the CPU torch pinned in constraints.txt).
 UNIT_EXTRAS ?= api,report,hub,datasets,ifeval,lint
 $(VENV)/.installed-unit: pyproject.toml constraints.txt | $(BIN)/python
-	$(PIP) install -c constraints.txt -e '.[$(UNIT_EXTRAS)]' 'pytest>=8' hypothesis
+	$(PIP) install -c constraints.txt -e '.[$(UNIT_EXTRAS)]' 'pytest>=8' hypothesis lm-eval
 	touch $@
 
 test-unit: $(VENV)/.installed-unit
