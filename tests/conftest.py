@@ -11,7 +11,7 @@ import pytest
 from tests.support.runs import _SCRATCH, REPO, scratch_dir  # noqa: F401
 
 # SIGTERM stops the test process (with the summary), whatever an in-process library leaves installed.
-pytest_plugins = ["tests.support.signal_guard"]
+pytest_plugins = ["tests.support.signal_guard", "tests.support.vendor_fakes"]  # the second: the `nvml` fixture
 
 
 def _smollm2_path() -> Path | None:

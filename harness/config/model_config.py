@@ -126,13 +126,10 @@ FlashAttn = Annotated[Literal["auto", "on", "off"], BeforeValidator(_yaml_switch
 RayResources = dict[Annotated[str, Field(min_length=1)], Annotated[float, Field(gt=0)]]
 
 
-class LlamaCppModel(StrictModel):
-    """A GGUF model run in-process by llama-cpp-python."""
+class LocalKindDefaults:
+    """What API kinds configure and an in-process model does not, declared so that every model config answers
+    the same attribute reads (the execution stage reads these on any kind)."""
 
-    name: str = Field(pattern=NAME_PATTERN)
-    kind: Literal["llama_cpp"]
-    # What other kinds configure and this one does not: declared so that every model config answers the
-    # same attribute reads (harness.execution reads these on any kind).
     launch: ClassVar[None] = None
     self_hosted: ClassVar[bool] = False
     provider: ClassVar[None] = None
@@ -140,6 +137,13 @@ class LlamaCppModel(StrictModel):
     max_tokens_param: ClassVar[None] = None
     max_attempts: ClassVar[int] = 1
     concurrency: ClassVar[int] = 1
+
+
+class LlamaCppModel(LocalKindDefaults, StrictModel):
+    """A GGUF model run in-process by llama-cpp-python."""
+
+    name: str = Field(pattern=NAME_PATTERN)
+    kind: Literal["llama_cpp"]
     model_dir: ClassVar[None] = None
     description: str | None = None
     # Source of the weights: a file, a Python distribution that ships one, a Hub repo, or Ollama's store.
@@ -189,21 +193,12 @@ class LlamaCppModel(StrictModel):
         return self
 
 
-class TransformersModel(StrictModel):
+class TransformersModel(LocalKindDefaults, StrictModel):
     """A model run in-process by Hugging Face transformers on torch: a local model folder, or a GGUF file
     dequantised through `gguf_file=` (converted once and cached by the GGUF's sha256)."""
 
     name: str = Field(pattern=NAME_PATTERN)
     kind: Literal["transformers"]
-    # What other kinds configure and this one does not: declared so that every model config answers the
-    # same attribute reads (harness.execution reads these on any kind).
-    launch: ClassVar[None] = None
-    self_hosted: ClassVar[bool] = False
-    provider: ClassVar[None] = None
-    ecologits_model: ClassVar[None] = None
-    max_tokens_param: ClassVar[None] = None
-    max_attempts: ClassVar[int] = 1
-    concurrency: ClassVar[int] = 1
     description: str | None = None
     model_dir: ConfigPath | None = Field(default=None, description="a local Hugging Face model folder")
     path: ConfigPath | None = None

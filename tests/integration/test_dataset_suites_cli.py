@@ -11,22 +11,9 @@ import sys
 
 import pytest
 
+from tests.support.dataset_files import LOCAL_SUITE
 from tests.support.hub_cache import build_hub_cache, offline_env
 from tests.support.runs import REPO, write
-
-LOCAL_SUITE = """
-kind: dataset
-name: capitals
-version: 1
-source: {files: [DATA]}
-id: "{{ country | lower }}"
-prompt:
-  chat: "What is the capital of {{ country }}? One word."
-  completion: "Q: What is the capital of {{ country }}?\\nA:"
-expected: capital
-checker: exact
-max_tokens: 8
-"""
 
 
 def _cli(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess:

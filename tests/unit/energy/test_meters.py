@@ -4,7 +4,6 @@ out like /sys/class/powercap. The CPU estimate runs on this machine for real."""
 
 from __future__ import annotations
 
-import sys
 import time
 import types
 
@@ -14,46 +13,6 @@ from harness.energy import EnergyMeter, MeterError, window_total
 from harness.energy.estimate import DEFAULT_W_PER_LOGICAL_CPU, EstimatedCpuReader, watts_per_logical_cpu
 from harness.energy.nvml import COUNTER_WRAP_MJ, NvmlCounterReader, NvmlSampledReader, nvml_readers
 from harness.energy.rapl import RaplReader
-
-
-def fake_pynvml(counters_mj: list[int | None], power_mw: list[float]):
-    """A stand-in for pynvml: GPU i has counter counters_mj[i] (None: not supported) and power power_mw[i]."""
-    module = types.SimpleNamespace()
-
-    class NVMLError(Exception):
-        def __init__(self, value):
-            super().__init__(f"NVML error {value}")
-            self.value = value
-
-    module.NVMLError = NVMLError
-    module.NVML_ERROR_NOT_SUPPORTED = 3
-    module.NVML_CLOCK_MEM = 2
-    module.state = {"counters": list(counters_mj), "power": list(power_mw), "inits": 0, "shutdowns": 0}
-    module.nvmlInit = lambda: module.state.__setitem__("inits", module.state["inits"] + 1)
-    module.nvmlShutdown = lambda: module.state.__setitem__("shutdowns", module.state["shutdowns"] + 1)
-    module.nvmlDeviceGetCount = lambda: len(counters_mj)
-    module.nvmlDeviceGetHandleByIndex = lambda index: index
-
-    def energy(handle):
-        value = module.state["counters"][handle]
-        if value is None:
-            raise NVMLError(module.NVML_ERROR_NOT_SUPPORTED)
-        return value
-
-    module.nvmlDeviceGetTotalEnergyConsumption = energy
-    module.nvmlDeviceGetPowerUsage = lambda handle: module.state["power"][handle]
-    module.nvmlDeviceGetMaxClockInfo = lambda handle, kind: 2619  # MHz
-    module.nvmlDeviceGetMemoryBusWidth = lambda handle: 5120     # bits
-    return module
-
-
-@pytest.fixture
-def nvml(monkeypatch):
-    def install(counters_mj, power_mw):
-        module = fake_pynvml(counters_mj, power_mw)
-        monkeypatch.setitem(sys.modules, "pynvml", module)
-        return module
-    return install
 
 
 def test_counter_deltas_over_several_gpus(nvml):

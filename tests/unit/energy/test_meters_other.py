@@ -10,7 +10,6 @@ from __future__ import annotations
 import plistlib
 import sys
 import time
-import types
 
 import pytest
 
@@ -18,34 +17,7 @@ from harness.energy import EnergyMeter, MeterError, window_total
 from harness.energy.amd import COUNTER_WRAP, AmdsmiCounterReader, amd_readers
 from harness.energy.apple import sample_energy_j, split_samples
 from harness.energy.ascend import NpuSmiReader, ascend_readers, parse_devices, parse_power_w
-
-
-def fake_amdsmi(energy: list[dict | None], power: list[dict]):
-    """GPU i answers amdsmi_get_energy_count with energy[i] (None: not supported) and power info power[i]."""
-    lib = types.SimpleNamespace()
-
-    class AmdSmiException(Exception):
-        pass
-
-    class AmdSmiLibraryException(AmdSmiException):
-        def __init__(self, code):
-            super().__init__(f"AMDSMI_STATUS error {code}")
-
-    lib.AmdSmiException, lib.AmdSmiLibraryException = AmdSmiException, AmdSmiLibraryException
-    lib.state = {"energy": energy, "power": power, "inits": 0, "shutdowns": 0}
-    lib.amdsmi_init = lambda *flags: lib.state.__setitem__("inits", lib.state["inits"] + 1)
-    lib.amdsmi_shut_down = lambda: lib.state.__setitem__("shutdowns", lib.state["shutdowns"] + 1)
-    lib.amdsmi_get_processor_handles = lambda: [f"handle{i}" for i in range(len(energy))]
-
-    def energy_count(handle):
-        reply = lib.state["energy"][int(handle[-1])]
-        if reply is None:
-            raise AmdSmiLibraryException(2)  # AMDSMI_STATUS_NOT_SUPPORTED
-        return dict(reply)
-
-    lib.amdsmi_get_energy_count = energy_count
-    lib.amdsmi_get_power_info = lambda handle: dict(lib.state["power"][int(handle[-1])])
-    return lib
+from tests.support.vendor_fakes import fake_amdsmi
 
 
 def test_amd_counter_in_microjoules_both_key_names_and_shutdown_once(monkeypatch):

@@ -13,6 +13,7 @@ from harness.errors import InputError, SuiteError
 from harness.suites import load_suite, reload_suite
 from harness.suites.dataset_rows import DatasetUnavailable
 from harness.suites.selection import Selection
+from tests.support.dataset_files import LOCAL_SUITE
 from tests.support.hub_cache import GSM8K_REVISION, IFEVAL_ROWS, MMLU_TEST_SUBJECTS, build_hub_cache, offline_env
 from tests.support.runs import REPO, write
 
@@ -150,19 +151,6 @@ def test_a_missing_dataset_names_itself_and_the_fetch_command(tmp_path, monkeypa
         load_suite("mmlu")
 
 
-LOCAL_SUITE = """
-kind: dataset
-name: capitals
-version: 1
-source: {files: [DATA]}
-id: "{{ country | lower }}"
-prompt:
-  chat: "What is the capital of {{ country }}? One word."
-  completion: "Q: What is the capital of {{ country }}?\\nA:"
-expected: capital
-checker: exact
-max_tokens: 8
-"""
 
 
 @pytest.mark.parametrize("fmt", ["parquet", "jsonl", "csv"])
