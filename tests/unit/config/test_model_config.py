@@ -163,27 +163,6 @@ def test_scientific_notation_without_a_dot_is_a_number(tmp_path):
     assert load_yaml_file(path, "test") == {"a": 1e-6, "b": -2500.0, "c": "1e5x"}
 
 
-def test_llama_cpp_settings_default_to_llama_cpps_own(tmp_path):
-    import inspect
-
-    import llama_cpp
-
-    from harness.backends.llama_context import FLASH_ATTN, KV_TYPE
-
-    path = write(tmp_path / "models.yaml", "models:\n  - {name: a, kind: llama_cpp, path: a.gguf}\n"
-                                           "  - {name: b, kind: llama_cpp, path: b.gguf, flash_attn: on, n_ubatch: 256}\n")
-    default, switched = load_models_config(path).models
-    reference = llama_cpp.llama_context_default_params()
-    assert FLASH_ATTN[default.flash_attn] == reference.flash_attn_type  # auto
-    assert KV_TYPE[default.type_k] == reference.type_k and KV_TYPE[default.type_v] == reference.type_v
-    assert default.n_ubatch == reference.n_ubatch and default.offload_kqv == reference.offload_kqv
-    # loading options go through llama-cpp-python's Llama (it maps use_mmap/use_mlock to llama.cpp's load_mode)
-    loading = inspect.signature(llama_cpp.Llama.__init__).parameters
-    assert (default.use_mmap, default.use_mlock, default.main_gpu) == (
-        loading["use_mmap"].default, loading["use_mlock"].default, loading["main_gpu"].default)
-    assert switched.flash_attn == "on" and switched.n_ubatch == 256  # YAML's bare `on` is the word, not True
-
-
 @pytest.mark.parametrize("setting", ["compile: true", "cache_implementation: static"])
 def test_cuda_only_transformers_settings_are_refused_on_cpu(tmp_path, setting):
     _assert_entry_error(tmp_path, "kind: transformers\n    path: tiny.gguf\n    device: cpu", setting,
