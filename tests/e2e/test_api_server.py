@@ -16,6 +16,7 @@ from genai_prices import Usage, calc_price
 
 from harness.analysis.request_metrics import request_metrics
 from harness.execution.serve import free_port
+from harness.formatting import usd
 from harness.store.records import read_records
 from harness.suites import load_suite
 from tests.support.runs import run_cli, write
@@ -147,4 +148,4 @@ def test_missing_key_skips_the_model_and_shows_its_projected_cost(tmp_path, smol
     assert by_hand > 0
     # the projected table's row (the break-even matrix and the carbon table have gpt-5-mini rows too)
     rows = [line for line in proc.stdout.splitlines() if line.startswith("│ gpt-5-mini")]
-    assert any(f"${by_hand / len(records):.6f}*" in row for row in rows), rows
+    assert any(f"{usd(by_hand / len(records))}*" in row for row in rows), rows  # the one money formatter's form

@@ -121,14 +121,21 @@ def test_report_draws_api_energy_ranges_and_carbon_in_chromium(carbon_run):
             "--no-sandbox", "--headless", "--disable-gpu", "--disable-background-networking"])
         tab = browser.new_page(viewport={"width": 1400, "height": 900})
         tab.goto(html.as_uri())
+        # the sections a reader opens when needed are <details>: open them all, as a reader would, to measure
+        tab.evaluate("document.querySelectorAll('details').forEach(d => { d.open = true; })")
         tab.screenshot(path=str(html.parent / "test-carbon-report.png"), full_page=True)
-        headline = tab.locator("#headline tr", has_text="gpt-4o-mini").inner_text()
+        # models side by side is two tables (quality and cost; speed and energy): a model has a row in each
+        def rows(selector: str, name: str) -> str:
+            return " ".join(tab.locator(selector, has_text=name).all_text_contents())  # also inside a closed <details>
+
+        headline = rows("#headline tr", "gpt-4o-mini")
         assert "estimated (ecologits)" in headline and "–" in headline
-        assert "unavailable" in tab.locator("#headline tr", has_text="deepseek-chat").inner_text()
-        assert "grid 300 g/kWh (models.yaml)" in tab.locator("#headline tr", has_text="smol").first.inner_text()
+        assert "unavailable" in rows("#headline tr", "deepseek-chat")
+        # the carbon basis is stated once, above the carbon figures, not in every row
+        assert "smol: estimated × grid 300 g/kWh (models.yaml)" in " ".join(tab.locator("ul.basis li").all_text_contents())
         energy = tab.locator("figure", has_text="Energy per task")
         carbon = tab.locator("figure", has_text="Carbon per task")
-        projected = tab.locator("#headline tr.projected", has_text="claude-haiku-4-5").inner_text()
+        projected = rows("#headline tr.projected", "claude-haiku-4-5")
         assert "projected (ecologits)" in projected and "*" in projected
         # the API's estimate is an error bar (a range), never a bar; the local model's figure is a bar;
         # the projected API's range is dashed, in the carbon chart
@@ -137,9 +144,12 @@ def test_report_draws_api_energy_ranges_and_carbon_in_chromium(carbon_run):
         for figure in (energy, carbon):
             assert figure.locator("g.range").first.bounding_box()["width"] > 1
             assert figure.locator("rect.bar").count() == 1
-        view = tab.locator("#break-even table.carbon tr")
-        assert view.count() == 3 and "smol" in view.nth(1).inner_text() and "gpt-4o-mini" in view.nth(1).inner_text()
-        assert "claude-haiku-4-5*" in tab.locator("#break-even table.carbon tr.projected").inner_text()
+        # the carbon view: one row per model (gCO2e per day at each volume), then local x API crossings
+        view = tab.locator("#carbon table.carbon tr")
+        assert view.count() == 4 and "smol" in view.nth(1).text_content() and "gpt-4o-mini" in view.nth(2).text_content()
+        assert "claude-haiku-4-5*" in tab.locator("#carbon table.carbon tr.projected").text_content()
+        crossing = tab.locator("#carbon table.carbon-matrix").text_content()
+        assert "smol" in crossing and "gpt-4o-mini" in crossing
         glossary = tab.locator("#glossary").inner_text()
         for term in ("estimated (ecologits)", "gCO2e / task", "carbon basis", "carbon view", "npu_smi", "powermetrics"):
             assert term in glossary
