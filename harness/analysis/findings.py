@@ -130,9 +130,12 @@ def _cheapest_equivalent(summary: pd.DataFrame, separation: pd.DataFrame, best: 
 
 
 def _basis(row: Any) -> str:
-    """Where a break-even row's capacity comes from (a measured level and SLO, or batch 1)."""
+    """Where a break-even row's capacity comes from, as a sentence says it: the measured level and SLO, or
+    "batch 1" (one request at a time; the matrix's caption says that no load level was measured)."""
     basis = row.get("capacity_basis") if hasattr(row, "get") else None
-    return basis if isinstance(basis, str) and basis else "batch 1: one request at a time"
+    if not isinstance(basis, str) or not basis or basis.startswith("batch 1"):
+        return "batch 1"
+    return basis
 
 
 def _local_against_apis(local: str, rows: pd.DataFrame) -> Finding:

@@ -90,12 +90,19 @@ def break_even_matrix_table(comparison: Any, locals_only: list[str] | None = Non
     bases = [f"cap. of {'every local model' if len(by_basis) == 1 and len(locals_) > 1 else ', '.join(names)}: "
              f"{basis}" for basis, names in by_basis.items()]
     utilisation = f"{comparison['utilisation'].iloc[0]:g}"
-    table.caption = ((f"≥ N/day: local cheaper from N tasks/day · never: the API is cheaper at any volume · beyond "
-                      f"cap.: break-even above one machine's capacity · * projected API cost (did not run) · "
-                      f"utilisation {utilisation}") if n_apis is None else
-                     (f"≥ N/day: local cheaper from N tasks/day · never: API always cheaper · beyond cap.: above one "
-                      f"machine's capacity · * projected · utilisation {utilisation}")) \
-        + "".join(f"\n{basis}" for basis in bases)
+    if n_apis is None:
+        table.caption = (f"≥ N/day: local cheaper from N tasks/day · never: the API is cheaper at any volume · beyond "
+                         f"cap.: break-even above one machine's capacity · * projected API cost (did not run) · "
+                         f"utilisation {utilisation}") + "".join(f"\n{basis}" for basis in bases)
+    elif len(by_basis) == 1:  # one screen: a capacity basis every local model shares goes into the caption itself
+        basis = next(iter(by_basis))
+        basis = "at batch 1, no load level measured" if basis.startswith("batch 1") else f"({basis})"
+        table.caption = (f"≥ N/day: local cheaper from N tasks/day · never: API always cheaper · beyond cap.: above one "
+                         f"machine's capacity {basis} · * projected · util. {utilisation}")
+    else:
+        table.caption = (f"≥ N/day: local cheaper from N tasks/day · never: API always cheaper · beyond cap.: above one "
+                         f"machine's capacity · * projected · utilisation {utilisation}") \
+            + "".join(f"\n{basis}" for basis in bases)
     table.caption_justify = "left"
     return table
 

@@ -209,7 +209,7 @@ def execute_run(args: argparse.Namespace) -> tuple[int, Path | None]:
               f"is complete, write it later with: harness report {result.run_dir}", file=sys.stderr, flush=True)
         return EXIT_OUTPUT_UNWRITABLE, result.run_dir
     print_summary(out, data, full=full, run_dir=result.run_dir, report_path=report_path)
-    print(f"records:  {result.run_dir / RECORDS_FILE} (manifest: run.json beside it)", flush=True)
+    print(f"records:  {result.run_dir / RECORDS_FILE}\nmanifest: {result.run_dir / 'run.json'}", flush=True)
     if report_path is not None:
         print(f"report:   {report_path}", flush=True)
     for name in result.failed_models:
