@@ -20,6 +20,7 @@ import pytest
 from genai_prices import Usage, calc_price
 
 from harness.analysis.request_metrics import request_metrics
+from harness.formatting import usd
 from harness.store.records import read_records
 from tests.support.fake_api import ANSWER, FakeAPI
 from tests.support.runs import run_cli, write
@@ -150,14 +151,14 @@ def test_projected_cost_falls_back_to_chars_over_4_and_max_tokens(tmp_path, monk
               - {{name: broken, kind: openai, base_url: '{api.base_url}/v1', model: m}}
               - {{name: gpt-5-mini, kind: openai, provider: openai, model: gpt-5-mini, api_key_env: HARNESS_TEST_ABSENT_KEY}}
             """)
-        proc = run_cli("run", "--models", str(models), "--suite", str(suite), "--out", str(tmp_path / "out"),
-                       "--no-report", env_columns=200)
+        proc = run_cli("run", "--full", "--models", str(models), "--suite", str(suite), "--out",
+                       str(tmp_path / "out"), "--no-report", env_columns=200)
     assert proc.returncode == 1, proc.stderr
     assert len(prompt) == 426
     by_hand = calc_price(Usage(input_tokens=426 // 4, output_tokens=40), "gpt-5-mini", provider_id="openai",
                          genai_request_timestamp=dt.datetime.now(dt.UTC)).total_price
     (row,) = [line for line in proc.stdout.splitlines() if line.startswith("│ gpt-5-mini")]   # the projected table
-    assert f"${float(by_hand):.6f}*" in row, row
+    assert f"{usd(float(by_hand))}*" in row, row  # the one money formatter's form
 
 
 # --- atomic writes -------------------------------------------------------------------------------------------
