@@ -32,8 +32,11 @@ from pathlib import Path
 from typing import Any
 
 REPO = Path(__file__).resolve().parent.parent
-if str(REPO) not in sys.path:
-    sys.path.insert(0, str(REPO))
+for _path in (REPO, Path(__file__).resolve().parent):  # the harness; _lm_eval_items beside this file
+    if str(_path) not in sys.path:
+        sys.path.insert(0, str(_path))
+
+from _lm_eval_items import go_offline  # noqa: E402 - found through the path set just above
 
 MMLU_REVISION = "c30699e8356da336a370243923dbaf21066bb9fe"
 SUBJECTS = ("abstract_algebra", "anatomy", "philosophy")
@@ -128,19 +131,6 @@ def prepare_datasets_cache(hf_home: Path, subjects: tuple[str, ...] = SUBJECTS) 
         target.mkdir(parents=True, exist_ok=True)
         shutil.move(builder.cache_dir, target / MMLU_REVISION)
     shutil.rmtree(scratch, ignore_errors=True)
-
-
-def go_offline(hf_home: Path) -> None:
-    """Point the Hub and datasets libraries at `hf_home`, offline (also when they were imported already)."""
-    import datasets.config
-    import huggingface_hub.constants
-
-    os.environ.update({"HF_HOME": str(hf_home), "HF_HUB_CACHE": str(hf_home / "hub"), "HF_HUB_OFFLINE": "1",
-                       "HF_DATASETS_OFFLINE": "1", "HF_DATASETS_CACHE": str(hf_home / "datasets")})
-    huggingface_hub.constants.HF_HUB_CACHE = str(hf_home / "hub")
-    huggingface_hub.constants.HF_HUB_OFFLINE = True
-    datasets.config.HF_DATASETS_CACHE = Path(hf_home / "datasets")
-    datasets.config.HF_HUB_OFFLINE = True
 
 
 def smollm2_gguf() -> Path:
