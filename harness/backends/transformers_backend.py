@@ -10,16 +10,22 @@ Nothing is downloaded: every load passes `local_files_only=True`.
 token ids that transformers has already copied to the CPU (`next_tokens.cpu()`), which waits for the GPU,
 so on CUDA each stamp the runner takes reflects finished GPU work. Token counts are the generated ids
 (the end-of-sequence token not counted), never the text pieces.
+
+With `parallel: N` > 1 the requests go to one engine thread that decodes up to N of them together
+(`harness.backends.transformers_batched`); its blocks reach the asyncio load generator through one
+`LoopOutbox` per event loop, which wakes the loop once per hand-over rather than once per token.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 import queue
 import shutil
 import threading
 import time
-from collections.abc import Iterator, Mapping
+import weakref
+from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any, cast
 
@@ -29,8 +35,10 @@ from transformers import AutoModelForCausalLM, AutoTokenizer, StoppingCriteria, 
 from transformers.generation.streamers import BaseStreamer
 
 from harness.backends.base import Backend, Prompt, Usage
+from harness.backends.batch_rows import LoopOutbox, RowText
 from harness.backends.loglikelihood import ContinuationScore, encode_pair
 from harness.backends.stop_strings import StopScanner
+from harness.backends.transformers_batched import BatchedGenerator
 from harness.config.sources import cache_dir, file_sha256
 from harness.errors import ModelLoadError
 
@@ -138,12 +146,20 @@ class TransformersBackend(Backend):
             self._model.forward = torch.compile(self._model.forward, mode="reduce-overhead", fullgraph=True)
         self._eos = set(self._model.generation_config.eos_token_id if isinstance(
             self._model.generation_config.eos_token_id, list) else [self._model.generation_config.eos_token_id])
+        self._engine: BatchedGenerator | None = None
+        if cfg.parallel > 1:  # up to N requests decoded together by one engine thread (transformers_batched)
+            try:
+                self._engine = BatchedGenerator(self._model, self._eos, cfg.parallel, device)
+            except ValueError as exc:
+                raise ModelLoadError(f"model '{cfg.name}': parallel: {cfg.parallel}: {exc}") from None
+            self._outboxes: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, LoopOutbox] = \
+                weakref.WeakKeyDictionary()
         return {"runtime": "transformers", "runtime_version": transformers.__version__, "torch": torch.__version__,
                 "device": "gpu" if device.startswith("cuda") else "cpu", "torch_device": device,
                 "dtype": str(next(self._model.parameters()).dtype).removeprefix("torch."),
                 "n_threads": torch.get_num_threads(), "cache": cache, "conversion_s": conversion_s,
                 "kv_cache": cfg.cache_implementation, "compiled": bool(cfg.compile and device.startswith("cuda")),
-                "model_folder": str(folder)}
+                "parallel": cfg.parallel, "model_folder": str(folder)}
 
     def _prompt_ids(self, prompt: Prompt) -> torch.Tensor:
         if prompt.style == "chat":
@@ -185,9 +201,21 @@ class TransformersBackend(Backend):
             scores.append(ContinuationScore(total, greedy, len(context_ids), len(continuation_ids)))
         return scores
 
+    def _stops(self, prompt: Prompt) -> list[str]:
+        return [] if prompt.ignore_eos else [s for s in [*self.config.stop, *prompt.stop] if s]
+
+    def _row_text(self, ids: list[int], prompt: Prompt) -> RowText:
+        def decode(generated: list[int]) -> str:
+            return cast(str, self._tokenizer.decode(generated, skip_special_tokens=True))
+
+        return RowText(decode, self._stops(prompt), self._eos, len(ids), prompt.max_tokens)
+
     def stream(self, prompt: Prompt) -> Iterator[str | Usage]:
+        if self._engine is not None:
+            yield from self._stream_batched(prompt)
+            return
         input_ids = self._prompt_ids(prompt).to(self._device)
-        stops = [] if prompt.ignore_eos else [s for s in [*self.config.stop, *prompt.stop] if s]
+        stops = self._stops(prompt)
         # min_new_tokens suppresses end-of-sequence until max_tokens: the output is held to its length
         hold = {"min_new_tokens": prompt.max_tokens} if prompt.ignore_eos else {}
         streamer, abandoned = _TokenQueue(), _Abandoned()
@@ -235,7 +263,54 @@ class TransformersBackend(Backend):
         yield Usage(input_tokens=int(input_ids.shape[1]), output_tokens=len(generated), input_tokens_source="runtime",
                     output_tokens_source="runtime", finish_reason=finish)
 
+    def _stream_batched(self, prompt: Prompt) -> Iterator[str | Usage]:
+        assert self._engine is not None, "parallel > 1"
+        ids = self._prompt_ids(prompt)[0].tolist()
+        inbox: queue.SimpleQueue = queue.SimpleQueue()
+        row = self._engine.submit(ids, self._row_text(ids, prompt), prompt.ignore_eos, inbox.put)
+        try:
+            while True:
+                item = inbox.get()
+                if isinstance(item, BaseException):
+                    raise item
+                _, block = item
+                yield from block
+                if isinstance(block[-1], Usage):
+                    return
+        finally:
+            self._engine.cancel(row)  # a caller that stops reading frees its row
+
+    async def astream_blocks(self, prompt: Prompt) -> AsyncIterator[Sequence[str | Usage]]:
+        """With `parallel` > 1: the request joins the batched engine; each step's token arrives as its own
+        block, handed to this event loop together with the other requests' blocks of the same hand-over."""
+        if self._engine is None:
+            async for block in super().astream_blocks(prompt):
+                yield block
+            return
+        loop = asyncio.get_running_loop()
+        outbox = self._outboxes.get(loop)
+        if outbox is None:
+            outbox = self._outboxes[loop] = LoopOutbox(loop)
+        ids = self._prompt_ids(prompt)[0].tolist()
+        inbox: asyncio.Queue[Any] = asyncio.Queue()
+        row = self._engine.submit(ids, self._row_text(ids, prompt), prompt.ignore_eos, outbox.sink(inbox))
+        try:
+            while True:
+                item = await inbox.get()
+                if isinstance(item, BaseException):
+                    raise item
+                _, block = item
+                yield block
+                if isinstance(block[-1], Usage):
+                    return
+        finally:
+            self._engine.cancel(row)
+
     def close(self) -> None:
+        engine = getattr(self, "_engine", None)
+        if engine is not None:  # the engine thread goes before the model it runs
+            engine.close()
+            self._engine = None
         self._model = None
         if torch.cuda.is_available():
             torch.cuda.empty_cache()

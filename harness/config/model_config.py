@@ -219,6 +219,8 @@ class TransformersModel(LocalKindDefaults, StrictModel):
     stop: list[str] = Field(default_factory=list)
     n_threads: int | None = Field(default=None, ge=1)
     seed: int = Field(default=0, ge=0)
+    parallel: int = Field(default=1, ge=1, le=256, description="requests decoded together by one engine thread "
+                          "(continuous batching, greedy; a dynamic KV cache, no compile)")
     cost: LocalCost | None = None
     resources: RayResources | None = None
 
@@ -227,6 +229,9 @@ class TransformersModel(LocalKindDefaults, StrictModel):
         check_weights_source(self, ("model_dir", "path", "package", "hf", "ollama"))
         if self.device == "cpu" and (self.compile or self.cache_implementation == "static"):
             raise ValueError("'compile' and 'cache_implementation: static' are CUDA settings; device is cpu")
+        if self.parallel > 1 and (self.compile or self.cache_implementation == "static"):
+            raise ValueError(f"'parallel: {self.parallel}' decodes with a dynamic KV cache: it does not go with "
+                             "'compile' or 'cache_implementation: static'")
         return self
 
 
