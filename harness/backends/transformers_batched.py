@@ -160,8 +160,8 @@ class BatchedGenerator:
         """Hand the row its token's text block; True when the row goes on."""
         row.last = token
         fresh = row.text.feed(token)
-        if row.text.done or row.cancelled:
-            row.sink((t_ns, [fresh, *row.text.end()] if fresh else row.text.end()))
+        if row.text.done or row.cancelled:  # the token's text event (even empty), the rest, the usage
+            row.sink((t_ns, [fresh, *row.text.end()]))
             return False
         row.sink((t_ns, [fresh]))
         return True
