@@ -33,7 +33,7 @@ import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 import torch
 from transformers import DynamicCache
@@ -181,9 +181,9 @@ class BatchedGenerator:
         if self._cache is None:
             self._cache = cache
         else:
-            for mine, theirs in zip(self._cache.layers, cache.layers, strict=True):
-                mine.keys = torch.cat([_pad_left(mine.keys, pad_batch), _pad_left(theirs.keys, pad_new)])
-                mine.values = torch.cat([_pad_left(mine.values, pad_batch), _pad_left(theirs.values, pad_new)])
+            for mine, theirs in zip(_states(self._cache), _states(cache), strict=True):
+                mine.keys = torch.cat([_pad_left(_kv(mine)[0], pad_batch), _pad_left(_kv(theirs)[0], pad_new)])
+                mine.values = torch.cat([_pad_left(_kv(mine)[1], pad_batch), _pad_left(_kv(theirs)[1], pad_new)])
         self._rows.append(row)
 
     def _step(self) -> None:
@@ -221,9 +221,20 @@ class BatchedGenerator:
             return
         assert self._cache is not None, "rows in the batch have a cache"
         index = torch.tensor(keep, device=self._device)
-        for layer in self._cache.layers:
-            layer.keys = layer.keys.index_select(0, index)[:, :, trim:]
-            layer.values = layer.values.index_select(0, index)[:, :, trim:]
+        for layer in _states(self._cache):
+            keys, values = _kv(layer)
+            layer.keys, layer.values = keys.index_select(0, index)[:, :, trim:], values.index_select(0, index)[:, :, trim:]
+
+
+def _states(cache: DynamicCache) -> list[DynamicLayer]:
+    """The cache's layers: every one a `DynamicLayer` (the engine refuses a model whose cache has others)."""
+    return cast(list[DynamicLayer], cache.layers)
+
+
+def _kv(layer: DynamicLayer) -> tuple[torch.Tensor, torch.Tensor]:
+    """A filled layer's keys and values."""
+    assert layer.keys is not None and layer.values is not None, "the layer holds the prefilled tokens"
+    return layer.keys, layer.values
 
 
 def _pad_left(states: torch.Tensor, columns: int) -> torch.Tensor:
