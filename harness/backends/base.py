@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from harness.backends.thread_handoff import Handoff
+from harness.backends.thread_handoff import Handoff, StampedBlock  # noqa: F401 - StampedBlock: part of the stream contract
 
 
 @dataclass(frozen=True)
