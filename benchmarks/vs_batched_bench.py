@@ -42,6 +42,7 @@ from vs_llama_bench import build_llama_tool, makefile_cmake_args, prompt_of, smo
 from harness.backends import Prompt
 from harness.backends.llama_cpp import LlamaCppBackend, default_threads
 from harness.config.model_config import LlamaCppModel
+from harness.execution.request import timed_stream_async
 
 
 def batched_bench(exe: Path, cfg: LlamaCppModel, threads: int, n: int, n_prompt: int, n_gen: int) -> dict:
@@ -56,35 +57,30 @@ def batched_bench(exe: Path, cfg: LlamaCppModel, threads: int, n: int, n_prompt:
     return json.loads(lines[-1])
 
 
-async def _one(backend: LlamaCppBackend, prompt: Prompt, stamps: list[int]) -> int:
-    clock, n_out = time.perf_counter_ns, 0
-    async for block in backend.astream_blocks(prompt):
-        t = clock()
-        for item in block:
-            if isinstance(item, str):
-                stamps.append(t)
-            else:
-                n_out = item.output_tokens
-    return n_out
-
-
 def harness_side(backend: LlamaCppBackend, n: int, text: str, n_gen: int) -> dict:
-    """N concurrent requests through the batched backend: decode tok/s while all N generate, requests/s."""
+    """N concurrent requests through the batched backend, each timed as a load level times it
+    (`timed_stream_async`): decode tok/s while all N generate, requests/s."""
     prompt = Prompt(style="completion", max_tokens=n_gen, text=text, ignore_eos=True)
-    stamps: list[list[int]] = [[] for _ in range(n)]
 
-    async def level() -> tuple[int, list[int]]:
+    async def level() -> tuple[int, list[dict]]:
         t0 = time.perf_counter_ns()
-        outs = await asyncio.gather(*(_one(backend, prompt, stamps[i]) for i in range(n)))
-        return t0, outs
+        raws = await asyncio.gather(*(_timed(backend, prompt) for _ in range(n)))
+        return t0, raws
 
-    t0, outs = asyncio.run(level())
-    assert all(out == n_gen for out in outs), outs
+    t0, raws = asyncio.run(level())
+    assert all(raw["error"] is None and raw["output_tokens"] == n_gen for raw in raws), raws
+    stamps = [[raw["t0_ns"] + offset for offset in raw["chunk_offsets_ns"]] for raw in raws]
     start = max(s[0] for s in stamps)  # every sequence has its first token: all N generate from here
     stop = min(s[-1] for s in stamps)  # until the first of them ends
     inside = sum(1 for s in stamps for t in s if start < t <= stop)
     return {"decode_tok_per_s": inside / ((stop - start) / 1e9),
             "requests_per_s": n / ((max(s[-1] for s in stamps) - t0) / 1e9)}
+
+
+async def _timed(backend: LlamaCppBackend, prompt: Prompt) -> dict:
+    t0_ns = time.perf_counter_ns()  # no later than the request's own start, which its offsets count from
+    raw = await timed_stream_async(backend, prompt)
+    return {**raw, "t0_ns": t0_ns}
 
 
 def main() -> None:

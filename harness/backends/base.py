@@ -7,10 +7,12 @@ from __future__ import annotations
 import asyncio
 import threading
 from abc import ABC, abstractmethod
-from collections.abc import AsyncIterator, Callable, Iterator, Sequence
+from collections.abc import AsyncIterator, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
+
+from harness.backends.thread_handoff import Handoff, StampedBlock  # noqa: F401 - StampedBlock: part of the stream contract
 
 
 @dataclass(frozen=True)
@@ -81,33 +83,25 @@ class Backend(ABC):
         """`stream` for the load generator's event loop: each item as a one-item block. An in-process backend
         runs `stream` on a worker thread, one request at a time (its one context is not shared), so the
         requests of a load level queue as they would at a server with one slot; a backend that decodes
-        several sequences together overrides this."""
-        loop, inbox = asyncio.get_running_loop(), asyncio.Queue[Any]()  # blocks, an exception, then `end`
-        abandoned = threading.Event()
+        several sequences together overrides this. Each block is stamped on the worker thread when `stream`
+        yields it and reaches the loop in batches (harness.backends.thread_handoff)."""
+        handoff = Handoff(asyncio.get_running_loop())
         lock = self.__dict__.setdefault("_serial", threading.Lock())
-        end = object()
-
-        put = to_loop(loop, inbox)
 
         def work() -> None:
             with lock:
                 try:
                     for item in self.stream(prompt):
-                        if abandoned.is_set() or not put([item]):
+                        if not handoff.block([item]):
                             break
                 except BaseException as exc:  # noqa: BLE001 - handed to the reader, which raises it
-                    put(exc)
+                    handoff.fail(exc)
                 finally:
-                    put(end)
+                    handoff.end()
 
         threading.Thread(target=work, name=f"stream-{self.kind}", daemon=True).start()
-        try:
-            while (block := await inbox.get()) is not end:
-                if isinstance(block, BaseException):
-                    raise block
-                yield block
-        finally:
-            abandoned.set()
+        async for block in handoff.blocks():
+            yield block
 
     async def aclose(self) -> None:  # noqa: B027 - optional hook
         """Release what the asyncio stream holds (connections); the model itself is freed by `close`."""
@@ -136,16 +130,3 @@ class Backend(ABC):
         """One `ContinuationScore` per continuation: its log-probability after `context` (completion text,
         no chat template), split and summed as lm-eval does."""
         raise NotImplementedError(f"backend {self.kind} cannot score log-likelihoods: it returns no logits")
-
-
-def to_loop(loop: asyncio.AbstractEventLoop, inbox: asyncio.Queue) -> Callable[[Any], bool]:
-    """A thread-safe `put` onto an event loop's queue; False once the loop is closed (nobody reads any more)."""
-
-    def put(item: Any) -> bool:
-        try:
-            loop.call_soon_threadsafe(inbox.put_nowait, item)
-        except RuntimeError:
-            return False
-        return True
-
-    return put

@@ -23,7 +23,7 @@ from typing import Any
 import llama_cpp
 from llama_cpp import Llama, llama_chat_format
 
-from harness.backends.base import Backend, Prompt, Usage, to_loop
+from harness.backends.base import Backend, Prompt, Usage
 from harness.backends.llama_batched import BatchedEngine
 from harness.backends.llama_context import (
     SPLIT_MODE,
@@ -35,6 +35,7 @@ from harness.backends.llama_context import (
 )
 from harness.backends.loglikelihood import ContinuationScore, encode_pair
 from harness.backends.stop_strings import StopScanner
+from harness.backends.thread_handoff import Handoff
 from harness.errors import ModelLoadError
 
 
@@ -277,26 +278,37 @@ class LlamaCppBackend(Backend):
         yield from text.end(len(tokens), prompt.max_tokens)
 
     async def astream_blocks(self, prompt: Prompt) -> AsyncIterator[Sequence[str | Usage]]:
-        """With `parallel` > 1: the request joins the batched engine, and each step's token arrives on the
-        running event loop as its own block (a load level's concurrent requests decode together)."""
+        """With `parallel` > 1: the request joins the batched engine. Its tokens become text on the engine
+        thread (a stop string ends the sequence at that step), each stamped there when the step hands it
+        over, and reach the event loop in batches (harness.backends.thread_handoff)."""
         if not isinstance(self._context, BatchedEngine):
             async for block in super().astream_blocks(prompt):
                 yield block
             return
+        engine = self._context
         tokens, stops = self._render(prompt)
         text = TokenText(self._vocab, [] if prompt.ignore_eos else stops)
-        loop, inbox = asyncio.get_running_loop(), asyncio.Queue[int | BaseException | None]()
-        sequence = self._context.submit(tokens, prompt.max_tokens, prompt.ignore_eos, to_loop(loop, inbox))
+        handoff = Handoff(asyncio.get_running_loop())
+        sequence: list[Any] = []  # the engine's Sequence, once submitted
+
+        def sink(item: int | BaseException | None) -> None:  # on the engine thread
+            if item is None:
+                handoff.block(list(text.end(len(tokens), prompt.max_tokens)))
+                handoff.end()
+            elif isinstance(item, BaseException):
+                handoff.fail(item)
+                handoff.end()
+            elif not text.stopped:
+                fresh = text.feed(item)
+                if not handoff.block([fresh]) or text.stopped:
+                    engine.cancel(sequence[0])
+
+        sequence.append(engine.submit(tokens, prompt.max_tokens, prompt.ignore_eos, sink))
         try:
-            while (item := await inbox.get()) is not None:
-                if isinstance(item, BaseException):
-                    raise item
-                yield [text.feed(item)]
-                if text.stopped:
-                    break
+            async for block in handoff.blocks():
+                yield block
         finally:
-            self._context.cancel(sequence)
-        yield list(text.end(len(tokens), prompt.max_tokens))
+            engine.cancel(sequence[0])
 
     def close(self) -> None:
         scoring = getattr(self, "_scoring", None)

@@ -18,6 +18,7 @@ from typing import Any
 
 from harness.backends import Backend, Prompt, Reasoning, Usage
 from harness.backends.failures import RequestFailed
+from harness.backends.thread_handoff import StampedBlock
 from harness.execution.retry import RetryPolicy
 
 
@@ -137,13 +138,18 @@ def timed_loglikelihood(backend: Backend, context: str, choices: list[str]) -> d
 
 
 async def timed_stream_async(backend: Any, prompt: Prompt) -> dict[str, Any]:
-    """`timed_stream` over a backend's asyncio stream (`astream_blocks`): the chunks of one received block
-    share its receipt stamp."""
+    """`timed_stream` over a backend's asyncio stream (`astream_blocks`): the chunks of one block share its
+    stamp — its receipt, or, for a block an in-process engine stamped when it produced it (`StampedBlock`),
+    that moment."""
     seen = _Observation()
     offsets, chars, parts, clock, t0 = seen.offsets, seen.chars, seen.parts, time.perf_counter_ns, seen.t0
+    produced_ns = None  # the last producer stamp: a stamped stream ends when its last block was made
     try:
         async for block in backend.astream_blocks(prompt):
-            t = clock()
+            if block.__class__ is StampedBlock:
+                t = produced_ns = block.t_ns
+            else:
+                t = clock()
             if set(map(type, block)) == _ANSWER_ONLY:  # the common block: answer text only, stamped at once
                 offsets.extend([t - t0] * len(block))
                 chars.extend(map(len, block))
@@ -158,7 +164,8 @@ async def timed_stream_async(backend: Any, prompt: Prompt) -> dict[str, Any]:
                     seen.add(item, t)
     except Exception as exc:  # noqa: BLE001 - a failed request is recorded, the run goes on
         seen.failed(exc)
-    seen.end_offset_ns = clock() - t0
+        produced_ns = None
+    seen.end_offset_ns = (produced_ns or clock()) - t0
     return seen.raw()
 
 
