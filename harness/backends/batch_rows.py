@@ -1,6 +1,5 @@
 """The bookkeeping of a batched decoder that needs no tensors: the left-padded layout of the rows sharing one
-KV cache, each row's text (token ids -> one text event per token, stop strings, usage), and the hand-over of
-blocks from the engine thread to an asyncio event loop.
+KV cache, and each row's text (token ids -> one text event per token, stop strings, usage).
 
 `harness.backends.transformers_batched` drives these with torch; kept apart so that their arithmetic is tested
 without a model.
@@ -8,10 +7,7 @@ without a model.
 
 from __future__ import annotations
 
-import asyncio
-import threading
 from collections.abc import Callable
-from typing import Any
 
 from harness.backends.base import Usage
 from harness.backends.stop_strings import StopScanner
@@ -105,40 +101,3 @@ class RowText:
         block.append(Usage(input_tokens=self.n_prompt, output_tokens=len(self.ids), input_tokens_source="runtime",
                            output_tokens_source="runtime", finish_reason=finish))
         return block
-
-
-class LoopOutbox:
-    """Hands items from a producer thread to asyncio queues of one event loop, waking the loop at most once per
-    drain: items put while a drain is already scheduled ride along with it. A producer that makes several
-    streams' tokens per step thus costs the loop one wake-up per step, or fewer when the loop is busy."""
-
-    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
-        self._loop = loop
-        self._lock = threading.Lock()
-        self._pending: list[tuple[asyncio.Queue, Any]] = []
-        self._scheduled = False
-        self.wakeups = 0  # how many drains were scheduled (the coalescing shows as wakeups < items)
-
-    def sink(self, inbox: asyncio.Queue) -> Callable[[Any], bool]:
-        """A thread-safe `put` into `inbox`; it returns False once the loop is closed (nobody reads any more)."""
-
-        def put(item: Any) -> bool:
-            with self._lock:
-                self._pending.append((inbox, item))
-                if self._scheduled:
-                    return True
-                self._scheduled = True
-                self.wakeups += 1
-            try:
-                self._loop.call_soon_threadsafe(self._drain)
-            except RuntimeError:
-                return False
-            return True
-
-        return put
-
-    def _drain(self) -> None:
-        with self._lock:
-            pending, self._pending, self._scheduled = self._pending, [], False
-        for inbox, item in pending:
-            inbox.put_nowait(item)

@@ -101,9 +101,10 @@ class Handoff:
         self._inbox: asyncio.Queue[Any] = asyncio.Queue()
         self.abandoned = threading.Event()  # the reader stopped reading: the producer should stop
 
-    def block(self, items: Sequence[Any]) -> bool:
-        """Hand over `items`, stamped now. False when nobody reads any more (stop producing)."""
-        block = StampedBlock(items, time.perf_counter_ns())
+    def block(self, items: Sequence[Any], t_ns: int | None = None) -> bool:
+        """Hand over `items`, stamped `t_ns` (when the engine produced them; default now). False when nobody
+        reads any more (stop producing)."""
+        block = StampedBlock(items, time.perf_counter_ns() if t_ns is None else t_ns)
         return self._mailbox.put(self._inbox, block) and not self.abandoned.is_set()
 
     def fail(self, exc: BaseException) -> None:

@@ -12,8 +12,8 @@ so on CUDA each stamp the runner takes reflects finished GPU work. Token counts 
 (the end-of-sequence token not counted), never the text pieces.
 
 With `parallel: N` > 1 the requests go to one engine thread that decodes up to N of them together
-(`harness.backends.transformers_batched`); its blocks reach the asyncio load generator through one
-`LoopOutbox` per event loop, which wakes the loop once per hand-over rather than once per token.
+(`harness.backends.transformers_batched`); each token's block is stamped there when its step returns and
+reaches the asyncio load generator in batches (`harness.backends.thread_handoff`).
 """
 
 from __future__ import annotations
@@ -24,7 +24,6 @@ import queue
 import shutil
 import threading
 import time
-import weakref
 from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any, cast
@@ -35,9 +34,10 @@ from transformers import AutoModelForCausalLM, AutoTokenizer, StoppingCriteria, 
 from transformers.generation.streamers import BaseStreamer
 
 from harness.backends.base import Backend, Prompt, Usage
-from harness.backends.batch_rows import LoopOutbox, RowText
+from harness.backends.batch_rows import RowText
 from harness.backends.loglikelihood import ContinuationScore, encode_pair
 from harness.backends.stop_strings import StopScanner
+from harness.backends.thread_handoff import Handoff
 from harness.backends.transformers_batched import BatchedGenerator
 from harness.config.sources import cache_dir, file_sha256
 from harness.errors import ModelLoadError
@@ -152,8 +152,6 @@ class TransformersBackend(Backend):
                 self._engine = BatchedGenerator(self._model, self._eos, cfg.parallel, device)
             except ValueError as exc:
                 raise ModelLoadError(f"model '{cfg.name}': parallel: {cfg.parallel}: {exc}") from None
-            self._outboxes: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, LoopOutbox] = \
-                weakref.WeakKeyDictionary()
         return {"runtime": "transformers", "runtime_version": transformers.__version__, "torch": torch.__version__,
                 "device": "gpu" if device.startswith("cuda") else "cpu", "torch_device": device,
                 "dtype": str(next(self._model.parameters()).dtype).removeprefix("torch."),
@@ -281,30 +279,36 @@ class TransformersBackend(Backend):
             self._engine.cancel(row)  # a caller that stops reading frees its row
 
     async def astream_blocks(self, prompt: Prompt) -> AsyncIterator[Sequence[str | Usage]]:
-        """With `parallel` > 1: the request joins the batched engine; each step's token arrives as its own
-        block, handed to this event loop together with the other requests' blocks of the same hand-over."""
-        if self._engine is None:
+        """With `parallel` > 1: the request joins the batched engine. Its tokens become text on the engine
+        thread (a stop string ends the row at that step), each block stamped when its step returned, and reach
+        the event loop in batches (harness.backends.thread_handoff)."""
+        engine = self._engine
+        if engine is None:
             async for block in super().astream_blocks(prompt):
                 yield block
             return
-        loop = asyncio.get_running_loop()
-        outbox = self._outboxes.get(loop)
-        if outbox is None:
-            outbox = self._outboxes[loop] = LoopOutbox(loop)
         ids = self._prompt_ids(prompt)[0].tolist()
-        inbox: asyncio.Queue[Any] = asyncio.Queue()
-        row = self._engine.submit(ids, self._row_text(ids, prompt), prompt.ignore_eos, outbox.sink(inbox))
+        handoff = Handoff(asyncio.get_running_loop())
+        row: list[Any] = []  # the engine's Row, once submitted
+
+        def sink(item: Any) -> None:  # on the engine thread
+            if isinstance(item, BaseException):
+                handoff.fail(item)
+                handoff.end()
+                return
+            t_ns, block = item
+            reading = handoff.block(block, t_ns)
+            if isinstance(block[-1], Usage):
+                handoff.end()
+            elif not reading:
+                engine.cancel(row[0])
+
+        row.append(engine.submit(ids, self._row_text(ids, prompt), prompt.ignore_eos, sink))
         try:
-            while True:
-                item = await inbox.get()
-                if isinstance(item, BaseException):
-                    raise item
-                _, block = item
+            async for block in handoff.blocks():
                 yield block
-                if isinstance(block[-1], Usage):
-                    return
         finally:
-            self._engine.cancel(row)
+            engine.cancel(row[0])  # a reader that stops early frees its row
 
     def close(self) -> None:
         engine = getattr(self, "_engine", None)

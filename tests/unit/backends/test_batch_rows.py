@@ -1,13 +1,10 @@
-"""The tensor-free bookkeeping of batched decoding: the left-padded layout of rows sharing a KV cache, a row's
-text events, and the coalesced hand-over of blocks to an event loop."""
+"""The tensor-free bookkeeping of batched decoding: the left-padded layout of rows sharing a KV cache, and a
+row's text events."""
 
 from __future__ import annotations
 
-import asyncio
-import threading
-
 from harness.backends.base import Usage
-from harness.backends.batch_rows import LoopOutbox, PaddedLayout, RowText
+from harness.backends.batch_rows import PaddedLayout, RowText
 
 
 def test_layout_pads_the_shorter_side_and_counts_positions_per_row():
@@ -63,29 +60,3 @@ def test_row_text_waits_for_a_split_character_and_stops_at_max_tokens():
     assert row.feed(90) == ""  # half a character: shown once complete
     assert row.feed(91) == "é" and row.done and not row.stopped
     assert row.end() == [Usage(1, 3, "runtime", "runtime", finish_reason="length")]
-
-
-def test_outbox_wakes_the_loop_once_for_items_put_before_it_drains():
-    async def scenario() -> tuple[list, int, list, int]:
-        loop = asyncio.get_running_loop()
-        outbox = LoopOutbox(loop)
-        first, second = asyncio.Queue(), asyncio.Queue()
-        put_first, put_second = outbox.sink(first), outbox.sink(second)
-        producer = threading.Thread(target=lambda: [put(i) for i in range(50) for put in (put_first, put_second)])
-        producer.start()
-        producer.join()  # the loop did not run meanwhile: one drain is scheduled for all 100 items
-        got_first = [await first.get() for _ in range(50)]
-        woken = outbox.wakeups
-        put_second("later")  # after the drain: a new wake-up
-        return got_first, woken, [await second.get() for _ in range(51)], outbox.wakeups
-
-    got_first, woken, got_second, wakeups = asyncio.run(scenario())
-    assert got_first == list(range(50)) and got_second == [*range(50), "later"]
-    assert (woken, wakeups) == (1, 2)
-
-
-def test_outbox_put_says_false_once_the_loop_is_closed():
-    loop = asyncio.new_event_loop()
-    put = LoopOutbox(loop).sink(asyncio.Queue())
-    loop.close()
-    assert put("x") is False
