@@ -173,7 +173,11 @@ class BatchedGenerator:
             return
         ids = torch.tensor([row.prompt_ids], device=self._device)
         cache = DynamicCache(config=self._model.config)
-        out = self._model(input_ids=ids, cache=cache, use_cache=True, logits_to_keep=1)
+        try:
+            out = self._model(input_ids=ids, cache=cache, use_cache=True, logits_to_keep=1)
+        except Exception as exc:  # noqa: BLE001 - a prompt the model cannot take fails its request alone
+            row.sink(exc)
+            return
         (token,) = self._pick(out.logits[:, -1], [row])
         if not self._emit(row, token, time.perf_counter_ns()):
             return

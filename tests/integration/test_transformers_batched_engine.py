@@ -129,3 +129,16 @@ def test_a_model_with_sliding_window_layers_is_refused():
                                         num_attention_heads=2, num_key_value_heads=1, sliding_window=8)
     with pytest.raises(ValueError, match="full-attention KV cache"):
         BatchedGenerator(transformers.MistralForCausalLM(config).eval(), {EOS}, n_rows=2, device="cpu")
+
+
+def test_a_prompt_the_model_cannot_take_fails_its_request_alone(model):
+    engine = BatchedGenerator(model, {EOS}, n_rows=2, device="cpu")
+    try:
+        started = threading.Event()
+        good, good_done = _submit(engine, [0, 6, 7], 15, ignore_eos=True, on_token=started.set)
+        assert started.wait(60)
+        _, bad_done = _submit(engine, [0, 10_000], 5)  # a token id outside the vocabulary
+        assert isinstance(bad_done.get(timeout=60), IndexError)
+        assert _usage(good_done).output_tokens == 15 and good.ids == _reference(model, [0, 6, 7], 15, ignore_eos=True)
+    finally:
+        engine.close()
