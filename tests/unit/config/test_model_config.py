@@ -171,3 +171,15 @@ def test_cuda_only_transformers_settings_are_refused_on_cpu(tmp_path, setting):
                                        f"{setting}}}\n")
     (model,) = load_models_config(path).models
     assert model.compile or model.cache_implementation == "static"
+
+
+@pytest.mark.parametrize(("entry", "expected"), [
+    ("parallel: 0", "model 'tiny': key 'parallel': Input should be greater than or equal to 1"),
+    ("parallel: 257", "model 'tiny': key 'parallel': Input should be less than or equal to 256"),
+    ("parallel: 4\n    device: cuda\n    compile: true", "'parallel: 4' decodes with a dynamic KV cache"),
+    ("parallel: 2\n    device: cuda\n    cache_implementation: static", "'parallel: 2' decodes with a dynamic KV cache"),
+])
+def test_transformers_parallel_is_checked(tmp_path, entry, expected):
+    _assert_entry_error(tmp_path, "kind: transformers\n    path: tiny.gguf", entry, expected)
+    path = write(tmp_path / "ok.yaml", "models:\n  - {name: t, kind: transformers, path: t.gguf, parallel: 256}\n")
+    assert load_models_config(path).models[0].parallel == 256
