@@ -46,9 +46,9 @@ class PaddedLayout:
         self.width += 1
         self.lengths = [n + 1 for n in self.lengths]
 
-    def mask_rows(self) -> list[list[int]]:
-        """The 2-D attention mask (1 = a real token) of the current width."""
-        return [[0] * (self.width - n) + [1] * n for n in self.lengths]
+    def pads(self) -> list[int]:
+        """Each row's padding columns on the left (its attention mask is 0 there, 1 after)."""
+        return [self.width - n for n in self.lengths]
 
     def positions(self) -> list[int]:
         """The position id of each row's next token (its own count of real tokens, padding not counted)."""

@@ -198,7 +198,10 @@ class BatchedGenerator:
         positions = torch.tensor([[p] for p in layout.positions()], device=self._device)
         layout.step()
         # no padding: no mask, as `generate` drops an all-ones mask (the attention takes its causal path)
-        mask = torch.tensor(layout.mask_rows(), device=self._device) if padded else None
+        mask = None
+        if padded:  # 1 from each row's first real column on
+            pads = torch.tensor(layout.pads(), device=self._device)
+            mask = (torch.arange(layout.width, device=self._device)[None, :] >= pads[:, None]).long()
         out = self._model(input_ids=ids, attention_mask=mask, position_ids=positions, cache=self._cache,
                           use_cache=True, logits_to_keep=1)
         tokens = self._pick(out.logits[:, -1], rows)

@@ -13,10 +13,10 @@ def test_layout_pads_the_shorter_side_and_counts_positions_per_row():
     assert layout.add(3) == (0, 2)  # shorter than the batch: the new row is padded
     assert layout.add(8) == (3, 0)  # longer: every row already there is padded by 3
     assert layout.width == 8 and layout.positions() == [5, 3, 8]
-    assert layout.mask_rows() == [[0, 0, 0, 1, 1, 1, 1, 1], [0] * 5 + [1] * 3, [1] * 8]
+    assert layout.pads() == [3, 5, 0]
     layout.step()
     assert layout.width == 9 and layout.positions() == [6, 4, 9]
-    assert layout.mask_rows()[1] == [0] * 5 + [1] * 4
+    assert layout.pads() == [3, 5, 0]
 
 
 def test_layout_cuts_the_columns_that_only_padding_is_left_in():
@@ -26,7 +26,7 @@ def test_layout_cuts_the_columns_that_only_padding_is_left_in():
     layout.step()  # lengths 5, 11, 7 in width 11
     assert layout.keep([2, 0]) == 4  # the longest row left has 7 tokens: 4 leading columns are padding in all
     assert layout.width == 7 and layout.lengths == [7, 5]
-    assert layout.mask_rows() == [[1] * 7, [0, 0] + [1] * 5]
+    assert layout.pads() == [0, 2]
     assert layout.keep([0, 1]) == 0
     assert layout.keep([]) == 0 and layout.width == 0
     assert layout.add(2) == (0, 0)  # an emptied layout starts again from the new row
