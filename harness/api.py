@@ -24,8 +24,8 @@ from harness.config.sources import locate_weights
 from harness.cost.local import CostOverrides
 from harness.energy.meter_setup import EnergySettings
 from harness.errors import InputError, ModelSourceError, SuiteError
-from harness.execution.capacity_search import CapacitySearch
 from harness.execution.loadgen import Level
+from harness.execution.rate_search import LevelSearch
 from harness.execution.resume import ResumeState, check_unchanged, prepare_resume
 from harness.execution.run_spec import RunSpec
 from harness.execution.runner import Runner, RunResult
@@ -53,7 +53,7 @@ class Plan:
     report_dir: Path | None = None  # a resumed run's own; else the spec's
     spec: RunSpec | None = None
     code_isolation: str = "best-effort"
-    search: CapacitySearch | None = None  # --profile capacity
+    search: LevelSearch | None = None  # --profile capacity
 
 
 def plan_new(spec: RunSpec) -> Plan:

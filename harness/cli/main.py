@@ -60,7 +60,9 @@ def _add_run_arguments(parser: argparse.ArgumentParser, default_repeat: int) -> 
     parser.add_argument("--report-dir", default="reports", help="where the HTML report goes (default: reports)")
     parser.add_argument("--profile", metavar="PROFILE", help="load profile for server endpoints (kind openai) and in-process models: "
                         "synchronous | concurrent:N | sweep:1,2,4,8 | poisson:RATE[:BURSTINESS] | capacity[:p90|p99][:MAX] "
-                        "(the highest concurrency meeting --slo, found by search; docs/guides/capacity.md)")
+                        "(the highest concurrency meeting --slo, found by search) | capacity:rate[:p90|p99][:MAX_RPS] "
+                        "(the highest Poisson arrival rate meeting --slo that the engine keeps up with; "
+                        "docs/guides/capacity.md)")
     parser.add_argument("--slo", metavar="SPEC", help="service-level objectives for goodput: ttft_ms=..,itl_ms=..,e2e_ms=..")
     energy = parser.add_argument_group("energy (docs/guides/energy-cost-carbon.md)")
     energy.add_argument("--energy", choices=ENERGY_CHOICES, default="auto",

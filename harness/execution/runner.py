@@ -12,7 +12,7 @@ import datetime as dt
 import errno
 import os
 import secrets
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -23,9 +23,9 @@ from harness.config.sources import Weights
 from harness.cost.local import CostOverrides
 from harness.energy.meter_setup import EnergySettings
 from harness.errors import HarnessError, OutputUnwritable
-from harness.execution.capacity_search import CapacitySearch
 from harness.execution.client_processes import NodeLost
 from harness.execution.loadgen import Level
+from harness.execution.rate_search import LevelSearch
 from harness.execution.resume import ResumeState
 from harness.execution.session import IN_PROCESS_KINDS, Job, ModelSession, describe_failure, failure_record
 from harness.execution.session_context import Progress, SessionContext, SilentProgress, base_record
@@ -86,7 +86,7 @@ class Runner:
                  weights: dict[str, Weights] | None = None, skipped: dict[str, dict] | None = None,
                  energy: EnergySettings | None = None, cost_overrides: CostOverrides | None = None,
                  judge: Any = None, resume: ResumeState | None = None, levels: list[Level] | None = None,
-                 client_processes: int | None = None, ray: Any = None, search: CapacitySearch | None = None,
+                 client_processes: int | None = None, ray: Any = None, search: LevelSearch | None = None,
                  code_isolation: str = "best-effort") -> None:
         self.suites = suites
         self.code_isolation = code_isolation  # "required": refuse to run model-written code without namespaces
@@ -123,8 +123,7 @@ class Runner:
                       "energy": vars(self.energy), "cost_overrides": vars(self.cost_overrides),
                       "judge": judge.cfg.name if judge else None,
                       "profile": [vars(level) for level in self.levels] or None,
-                      "capacity_search": {"percentile": search.percentile, "max_concurrency": search.max_concurrency}
-                      if search else None},
+                      "capacity_search": search.settings() if search else None},
         )
         self.manifest["skipped_models"] = dict(skipped or {})  # name -> {"reason": ..., "config": ...}
         self._prepared = False
@@ -164,7 +163,7 @@ class Runner:
 
     def _pending(self, cfg: Any) -> int:
         if self._profiled(cfg) and self.search is not None:  # the number of levels is known at the end only
-            return len(self._jobs(cfg.name, "concurrent:1")) * (self.search.max_concurrency.bit_length() + 1)
+            return len(self._jobs(cfg.name, "concurrent:1")) * self.search.max_levels()
         if self._profiled(cfg):
             return sum(len(self._jobs(cfg.name, level.name)) for level in self.levels)
         return len(self._jobs(cfg.name))
@@ -285,7 +284,7 @@ class Runner:
         entry["status"] = "running"
         stop = lambda: self.stop_requested  # noqa: E731
         if self._profiled(cfg):
-            search = replace(self.search, measured={}) if self.search is not None else None  # one per model
+            search = self.search.fresh() if self.search is not None else None  # one per model
             records = session.level_records(self.levels, lambda level: self._jobs(cfg.name, level), stop, search)
         else:
             records = session.records(self._jobs(cfg.name), stop)

@@ -31,10 +31,10 @@ from harness.cost.pricing import RequestPricer, provider_cost_check
 from harness.energy import EnergyMeter, MeterError, ecologits, window_total
 from harness.energy.meter_setup import build_meter, describe_meter
 from harness.errors import HarnessError, InputError
-from harness.execution.capacity_search import CapacitySearch
 from harness.execution.client_processes import START_LEAD_S, ProcessClients, default_client_processes, split_level
 from harness.execution.judging import judge_record
 from harness.execution.loadgen import Level, arrival_offsets_s, run_level
+from harness.execution.rate_search import LevelSearch
 from harness.execution.request import RequestStopped, execute, execute_async, timed_loglikelihood, unsent_raw
 from harness.execution.retry import RetryPolicy
 from harness.execution.serve import Server, scrape_metrics
@@ -209,7 +209,7 @@ class ModelSession:
         return record
 
     def level_records(self, levels: Iterable[Level], jobs_for: Callable[[str], list[Job]],
-                      stop: Callable[[], bool], search: CapacitySearch | None = None) -> Iterator[dict[str, Any]]:
+                      stop: Callable[[], bool], search: LevelSearch | None = None) -> Iterator[dict[str, Any]]:
         """Run the load levels one after another, yielding records as they finish: on this process's asyncio
         client, or split between client processes (run/clients.py) or Ray client actors. Each level has its
         own energy window and, where the server exposes them, Prometheus counters. With a capacity `search`,
@@ -272,7 +272,7 @@ class ModelSession:
             loop.run_until_complete(backend.aclose())
             loop.close()
 
-    def _searched(self, search: CapacitySearch, jobs_for: Callable[[str], list[Job]],
+    def _searched(self, search: LevelSearch, jobs_for: Callable[[str], list[Job]],
                   stop: Callable[[], bool]) -> Iterator[dict[str, Any]]:
         """The levels of a capacity search, each observed by the search once its records are in."""
         seen: list[dict[str, Any]] = []
