@@ -96,6 +96,9 @@ def build_parser() -> argparse.ArgumentParser:
     spread = run.add_argument_group("spreading a run (docs/guides/ray.md)")
     spread.add_argument("--client-processes", type=int, metavar="N", help="split each load level between N client "
                         "processes (default: chosen per level from its size and the cores); with --ray, N client actors")
+    spread.add_argument("--client-watch-lag-ms", type=float, metavar="MS", help="flag a load level whose client "
+                        "event loop's p99 lag exceeds MS (default 10); a server endpoint's flagged level is run again "
+                        "with twice the client processes unless --client-processes fixes them (docs/guides/capacity.md)")
     spread.add_argument("--ray", metavar="ADDRESS", help="run local models' sessions, and load levels' clients, on "
                         "this Ray cluster (host:port, or auto); needs harness[ray] on every node")
 

@@ -77,6 +77,9 @@ class RunSpec(_Spec):
     cost: CostSpec = Field(default_factory=CostSpec)
     judge: str | None = Field(default=None, description="models.yaml entry that grades judged tasks")
     client_processes: int | None = Field(default=None, ge=1, description="client processes per load level")
+    client_watch_lag_ms: float = Field(default=10.0, gt=0, description="the load generator's event-loop lag p99 "
+                                       "(ms) above which a level is flagged (and, with the client processes chosen "
+                                       "by the harness, run again with more)")
     ray: str | None = Field(default=None, description="Ray cluster address (host:port or auto)")
     code_isolation: Literal["best-effort", "required"] = Field(
         default="best-effort", description="model-written code: 'required' refuses to run it without user and "

@@ -87,7 +87,7 @@ class Runner:
                  energy: EnergySettings | None = None, cost_overrides: CostOverrides | None = None,
                  judge: Any = None, resume: ResumeState | None = None, levels: list[Level] | None = None,
                  client_processes: int | None = None, ray: Any = None, search: LevelSearch | None = None,
-                 code_isolation: str = "best-effort") -> None:
+                 code_isolation: str = "best-effort", watch_lag_ms: float = 10.0) -> None:
         self.suites = suites
         self.code_isolation = code_isolation  # "required": refuse to run model-written code without namespaces
         self.models = models
@@ -103,6 +103,7 @@ class Runner:
         self.levels = list(levels or [])  # load levels for server endpoints (`--profile`)
         self.search = search  # `--profile capacity`: levels chosen one at a time (run/capacity_search.py)
         self.client_processes = client_processes  # None: chosen per level (run/clients.py)
+        self.watch_lag_ms = watch_lag_ms  # the self-watch's event-loop lag limit (--client-watch-lag-ms)
         self.ray = ray  # a RayCluster (run/ray_cluster.py): sessions and client actors on its nodes, or None
         self.done = set(resume.done) if resume else set()
         self.resumed = resume is not None
@@ -144,6 +145,7 @@ class Runner:
         return SessionContext(run_id=self.run_id, run_dir=self.run_dir, energy=self.energy,
                               cost_overrides=self.cost_overrides, weights=self.weights, judge=self.judge,
                               progress=self.progress, client_processes=self.client_processes, ray=self.ray,
+                              watch_lag_ms=self.watch_lag_ms,
                               stopping=lambda: self.stop_requested)
 
     def base_record(self, model_name: str, suite: Suite, task: Task, repetition: int) -> dict[str, Any]:
