@@ -2,8 +2,9 @@
 
 After each level of a server endpoint the client reads its own watch (the same figures and limits as
 `harness.analysis.load_levels.client_watch`): its event loop's p99 lag, its CPU share per process and the
-share of chunks that arrived coalesced. When one is over its limit, the client may have made the level's
-latencies itself; if the number of client processes was chosen by the harness (no `--client-processes`,
+share of chunks that arrived coalesced. When the lag or the CPU share is over its limit, the client may
+have made the level's latencies itself (coalesced chunks alone, with the loop on time, come from how the
+server wrote them, and more processes would not change them: such a level is flagged, not re-run); if the number of client processes was chosen by the harness (no `--client-processes`,
 no Ray), the level is run once more with twice the processes, at most the cores the client may use:
 `usable_cores()`, less half of them when the harness launched the endpoint's server on this machine (the
 server needs its share; the same split `default_client_processes` makes).
@@ -40,7 +41,10 @@ def level_watch(stats: dict[str, Any], records: list[dict[str, Any]], limits: Wa
             coalesced += sum(1 for a, b in pairwise(stamps) if a == b)
     share = coalesced / gaps if gaps else None
     return {"loop_lag_p99_ms": lag.get("p99"), "client_cpu_share": cpu_share, "coalesced_share": share,
-            "reasons": watch_reasons(lag.get("p99"), cpu_share, share, limits)}
+            "reasons": watch_reasons(lag.get("p99"), cpu_share, share, limits),
+            # what more client processes can cure: a late event loop or a busy core. Chunks coalesced while
+            # the loop was on time were written together by the server (or the network): not the client's doing
+            "client_bound": watch_reasons(lag.get("p99"), cpu_share, None, limits)}
 
 
 def client_cores(usable: int, server_launched_here: bool) -> int:

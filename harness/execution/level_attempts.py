@@ -109,8 +109,8 @@ def run_levels(session: Any, levels: Iterable[Level], jobs_for: Callable[[str], 
                 levels_entry[level.name] = stats
             grow_to = _grow_to(session, earlier is None and attempt < MAX_ATTEMPTS, n_clients)
             watch = level_watch(stats, seen, limits)
-            if not watch["reasons"] or grow_to is None or stop():
-                if watch["reasons"] and history.get("superseded") is None and grow_to is None:
+            if not watch["client_bound"] or grow_to is None or stop():
+                if watch["client_bound"] and history.get("superseded") is None and grow_to is None:
                     stats["client_not_grown"] = _why_not(session, n_clients)
                 continue
             context.progress.warn(f"{cfg.name} {level.name}: client may have distorted the level "

@@ -109,3 +109,11 @@ def test_only_a_server_endpoints_level_with_harness_chosen_clients_is_run_again(
     assert level_attempts._grow_to(session(fixed=1), True, 1) is None
     assert "--client-processes 1" in level_attempts._why_not(session(fixed=1), 1)
     assert level_attempts._grow_to(session(ray=object()), True, 1) is None
+
+
+def test_coalesced_chunks_alone_flag_a_level_but_do_not_call_for_more_clients():
+    stats = {"wall_s": 2.0, "client_cpu_s": 0.2, "client_processes": 1, "loop_lag_ms": {"p99": 1.0}}
+    watch = level_watch(stats, [_record("a", [1, 1, 1])], WatchLimits())
+    assert watch["reasons"] == ["100% of chunks coalesced"] and watch["client_bound"] == []
+    late = level_watch({**stats, "loop_lag_ms": {"p99": 25.0}}, [_record("a", [1, 1, 1])], WatchLimits())
+    assert late["client_bound"] == ["event loop p99 lag 25.0 ms"]
