@@ -290,17 +290,24 @@ class Runner:
             records = session.level_records(self.levels, lambda level: self._jobs(cfg.name, level), stop, search)
         else:
             records = session.records(self._jobs(cfg.name), stop)
+        # failures per (level, attempt): a level run again supersedes its earlier attempt's failures too
+        failed: dict[tuple[str, int], int] = {}
+        latest: dict[str, int] = {}
         try:
             write_manifest(self.run_dir, self.manifest)  # in here: a full disk must still stop its server
             for record in records:
                 writer.write(record)
                 result.n_records += 1
-                result.n_errors += record["error"] is not None
+                where, attempt = record.get("level") or "", record.get("attempt") or 1
+                latest[where] = max(latest.get(where, 1), attempt)
+                if record["error"] is not None:
+                    failed[(where, attempt)] = failed.get((where, attempt), 0) + 1
                 self.progress.request_done(cfg.name, record)
         except NodeLost as exc:  # its node went away: what it owed is recorded as failed (resume retries it)
             self._fail_model(cfg, entry, [(job, "") for job in exc.owed], writer, result, exc.error)
             return
         finally:
+            result.n_errors += sum(n for (where, attempt), n in failed.items() if attempt == latest[where])
             session.close()
             write_manifest(self.run_dir, self.manifest)
         if self.stop_requested:

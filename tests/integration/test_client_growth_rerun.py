@@ -19,7 +19,8 @@ pytestmark = pytest.mark.skipif(usable_cores() < 2, reason="growing the client n
 
 
 def test_a_flagged_level_is_run_again_with_more_client_processes_and_counted_once(tmp_path):
-    with FakeAPI(usage=USAGE, delay_s=0.2, event_gap_s=0.002) as api:
+    # the first attempt's first request fails; the re-run's all succeed: the run ends with no failure counted
+    with FakeAPI([{"do": "status", "status": 500}], usage=USAGE, delay_s=0.2, event_gap_s=0.002) as api:
         proc = run_cli("run", "--models", str(fake_openai_models(tmp_path, f"{api.base_url}/v1")), "--suite",
                        str(load_suite(tmp_path, 16)), "--profile", "concurrent:4", "--client-watch-lag-ms", "0.001",
                        "--out", str(tmp_path / "out"), "--no-report", env_columns=250)
@@ -29,8 +30,9 @@ def test_a_flagged_level_is_run_again_with_more_client_processes_and_counted_onc
     (run_dir,) = (tmp_path / "out").iterdir()
     lines = [json.loads(line) for line in (run_dir / "records.jsonl").read_text().splitlines()]
     assert [r.get("attempt", 1) for r in lines].count(1) == 16 and [r.get("attempt") for r in lines].count(2) == 16
+    assert sum(r["error"] is not None for r in lines) == 1  # kept in the file, superseded
     records = read_records(run_dir / "records.jsonl")  # what every aggregate reads: the accepted attempt
-    assert len(records) == 16 and all(r["attempt"] == 2 for r in records)
+    assert len(records) == 16 and all(r["attempt"] == 2 and r["error"] is None for r in records)
     assert sorted(r["task_id"] for r in records) == sorted(f"t{i}" for i in range(16))
     assert {r["client"] for r in records} == {0, 1}  # the re-run was split between two client processes
     level = json.loads((run_dir / "run.json").read_text())["models"]["fake"]["levels"]["concurrent:4"]
