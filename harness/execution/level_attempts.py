@@ -99,6 +99,9 @@ def run_levels(session: Any, levels: Iterable[Level], jobs_for: Callable[[str], 
             attempt = (earlier or {}).get("attempt", 1)
             history = {k: earlier[k] for k in ("superseded", "client_grown") if earlier and k in earlier}
             n_clients = session._n_clients(level, len(jobs))
+            if history.get("client_grown") and _grow_to(session, True, n_clients) is not None:
+                # a grown level resumed goes on with the client processes it had grown to
+                n_clients = max(n_clients, int(history["client_grown"]["to"]))
             stats = {**new_stats(level, len(jobs), n_clients, attempt), **history}
             seen: list[dict[str, Any]] = []
             try:

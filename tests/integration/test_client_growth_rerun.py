@@ -64,3 +64,31 @@ def test_fixed_client_processes_are_never_grown(tmp_path):
     (run_dir,) = (tmp_path / "out").iterdir()
     level = json.loads((run_dir / "run.json").read_text())["models"]["fake"]["levels"]["concurrent:2"]
     assert "superseded" not in level and level["client_not_grown"] == "--client-processes 1 fixes the client processes"
+
+
+def test_a_re_run_cut_short_is_resumed_in_its_own_attempt(tmp_path):
+    with FakeAPI(usage=USAGE, delay_s=0.1, event_gap_s=0.002) as api:
+        models = fake_openai_models(tmp_path, f"{api.base_url}/v1")
+        proc = run_cli("run", "--models", str(models), "--suite", str(load_suite(tmp_path, 8)), "--profile",
+                       "concurrent:2", "--client-watch-lag-ms", "0.001", "--out", str(tmp_path / "out"), "--no-report")
+        assert proc.returncode == 0, proc.stderr
+        (run_dir,) = (tmp_path / "out").iterdir()
+        # as if the run had been killed after the re-run's first five requests
+        path = run_dir / "records.jsonl"
+        lines = path.read_text().splitlines()
+        assert len(lines) == 16
+        path.write_text("\n".join(lines[:13]) + "\n")
+        manifest = json.loads((run_dir / "run.json").read_text())
+        manifest["status"] = "interrupted"
+        (run_dir / "run.json").write_text(json.dumps(manifest))
+        before = len(api.requests)
+        resumed = run_cli("run", "--resume", str(run_dir), "--no-report")
+        sent = len(api.requests) - before
+    assert resumed.returncode == 0, resumed.stderr
+    assert sent == 3  # the three the re-run still owed; not the eight of the superseded attempt, not a third run
+    records = read_records(path)
+    assert sorted(r["task_id"] for r in records) == sorted(f"t{i}" for i in range(8))
+    assert all(r["attempt"] == 2 for r in records)
+    level = json.loads((run_dir / "run.json").read_text())["models"]["fake"]["levels"]["concurrent:2"]
+    assert level["attempt"] == 2 and level["superseded"][0]["attempt"] == 1 and level["client_grown"]["to"] == 2
+    assert level["client_processes"] == 2 and {r["client"] for r in records[-3:]} == {0, 1}  # as it had grown
