@@ -81,10 +81,10 @@ def _searched(search: dict[str, Any], rows: pd.DataFrame) -> tuple[Any, str, flo
         if len(match):
             rate = float(search["capacity_rate_per_s"])
             if not slos_s:
-                return match.iloc[0], f"searched: rate {rate:g} req/s ({level}), the highest arrival rate that " \
+                return match.iloc[0], f"searched: rate {rate:.3g} req/s ({level}), the highest arrival rate that " \
                     "kept up (no SLO given)", rate
             limits = ", ".join(f"{k[:-2].upper()} ≤ {v * 1000:g} ms" for k, v in slos_s.items())
-            return match.iloc[0], f"searched: rate {rate:g} req/s at p{search['percentile']} under SLO {limits} " \
+            return match.iloc[0], f"searched: rate {rate:.3g} req/s at p{search['percentile']} under SLO {limits} " \
                 f"({level}, the highest arrival rate meeting it that kept up)", rate
         lightest = rows.sort_values("concurrency").iloc[0]
         return lightest, f"searched: no arrival rate met {slo}; {lightest['level']}, the lightest level, shown", None

@@ -16,7 +16,8 @@ Its levels are open loops with Poisson arrivals (`poisson:R`, as `--profile pois
    level ends a backlog (half of which the E2E p50 absorbs) after it: that rate is not sustainable, whatever
    the latencies of this finite level say;
 4. the *capacity* is the highest rate that met the SLO and kept up (with no `--slo`: the highest rate that
-   kept up, said so); the *knee* is the highest rate, before the first that fell behind, whose E2E pNN stays
+   kept up, said so), priced at the rate its arrival schedule actually offered (a finite Poisson draw at R
+   offers R give or take a few per cent); the *knee* is the highest rate, before the first that fell behind, whose E2E pNN stays
    within `KNEE_RISE` x that of the lightest rate: past it, latency turns up with load.
 
 GuideLLM's `sweep` profile does the same in spirit (a synchronous probe, then rates up to the throughput
@@ -157,12 +158,13 @@ class RateSearch:
                 break
             knee = row["level"]
         probe = self.measured.get(PROBE.name)
+        # the rate its schedule actually offered (a Poisson draw of a finite level is not exactly R), and kept up with
+        rate_per_s = (chosen["offered_per_s"] or chosen["rate_per_s"]) if chosen else None
         return {"mode": self.mode, "percentile": self.percentile,
                 "slos_ms": {k: v * 1000 for k, v in self.slos.items()}, "max_rate_per_s": self.max_rate_per_s,
                 "levels": ([probe] if probe else []) + rates, "stopped": self.stopped,
                 "capacity_level": chosen["level"] if chosen else None,
-                "capacity_rate_per_s": chosen["rate_per_s"] if chosen else None,
-                "capacity_tasks_per_day": chosen["rate_per_s"] * 86400 if chosen else None,
+                "capacity_rate_per_s": rate_per_s, "capacity_tasks_per_day": rate_per_s * 86400 if rate_per_s else None,
                 "knee_level": knee}
 
 
