@@ -24,8 +24,8 @@ from harness.config.sources import locate_weights
 from harness.cost.local import CostOverrides
 from harness.energy.meter_setup import EnergySettings
 from harness.errors import InputError, ModelSourceError, SuiteError
-from harness.execution.capacity_search import CapacitySearch
 from harness.execution.loadgen import Level
+from harness.execution.rate_search import LevelSearch
 from harness.execution.resume import ResumeState, check_unchanged, prepare_resume
 from harness.execution.run_spec import RunSpec
 from harness.execution.runner import Runner, RunResult
@@ -53,7 +53,8 @@ class Plan:
     report_dir: Path | None = None  # a resumed run's own; else the spec's
     spec: RunSpec | None = None
     code_isolation: str = "best-effort"
-    search: CapacitySearch | None = None  # --profile capacity
+    search: LevelSearch | None = None  # --profile capacity
+    watch_lag_ms: float = 10.0  # --client-watch-lag-ms
 
 
 def plan_new(spec: RunSpec) -> Plan:
@@ -75,7 +76,7 @@ def plan_new(spec: RunSpec) -> Plan:
         raise InputError(f"--suite: a suite is given twice ({', '.join(names)})")
     return Plan(models_file, config, config.select(spec.only), suites, spec.repeat, spec.energy.settings(),
                 spec.cost.overrides(), spec.judge, levels=levels, slos=spec.slos(), report_dir=Path(spec.report_dir),
-                spec=spec, code_isolation=spec.code_isolation, search=search)
+                spec=spec, code_isolation=spec.code_isolation, search=search, watch_lag_ms=spec.client_watch_lag_ms)
 
 
 def plan_resume(run_dir: Path, retry_failed: bool = False, models_file: Path | None = None) -> Plan:
@@ -101,7 +102,8 @@ def plan_resume(run_dir: Path, retry_failed: bool = False, models_file: Path | N
                 resume=state, levels=[Level(**level) for level in settings.get("profile") or []],
                 slos=settings.get("slos") or {},
                 report_dir=Path(settings["report_dir"]) if settings.get("report_dir") else None,
-                code_isolation=(settings.get("spec") or {}).get("code_isolation", "best-effort"))
+                code_isolation=(settings.get("spec") or {}).get("code_isolation", "best-effort"),
+                watch_lag_ms=(settings.get("spec") or {}).get("client_watch_lag_ms", 10.0))
 
 
 @dataclass
@@ -163,7 +165,8 @@ def prepare(plan: Plan, out_dir: Path, argv: list[str] | None = None, client_pro
     runner = Runner(plan.suites, runnable, plan.models_file, Path(out_dir), repeat=plan.repeat, argv=argv,
                     weights=weights, skipped=plan.skipped, energy=plan.energy, cost_overrides=plan.cost_overrides,
                     judge=judge, resume=plan.resume, levels=plan.levels, client_processes=client_processes,
-                    ray=cluster, code_isolation=plan.code_isolation, search=plan.search)
+                    ray=cluster, code_isolation=plan.code_isolation, search=plan.search,
+                    watch_lag_ms=plan.watch_lag_ms)
     report_dir = (plan.report_dir or Path("reports")).resolve()
     runner.manifest["settings"].update(slos=plan.slos, report_dir=str(report_dir))
     if plan.spec is not None:

@@ -19,6 +19,7 @@ For each model and level (`concurrent:4`, `poisson:2`, ...), with W the level's 
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import pandas as pd
@@ -94,24 +95,63 @@ CPU_SHARE_LIMIT = 0.8
 COALESCED_LIMIT = 0.2
 
 
+@dataclass(frozen=True)
+class WatchLimits:
+    """The self-watch's limits: event-loop lag p99 (ms; `--client-watch-lag-ms`), CPU share of a core per
+    client process, share of chunks coalesced."""
+
+    loop_lag_p99_ms: float = LAG_P99_LIMIT_MS
+    cpu_share: float = CPU_SHARE_LIMIT
+    coalesced_share: float = COALESCED_LIMIT
+
+    def to_record(self) -> dict[str, float]:
+        """The limits as a level's manifest entry records them (`watch_limits`)."""
+        return {"loop_lag_p99_ms": self.loop_lag_p99_ms, "cpu_share": self.cpu_share,
+                "coalesced_share": self.coalesced_share}
+
+    @classmethod
+    def from_record(cls, record: dict[str, Any] | None) -> WatchLimits:
+        """The limits a level was watched with (the defaults for a level recorded without them)."""
+        return cls(**record) if record else cls()
+
+
+def watch_reasons(lag_p99_ms: float | None, cpu_share: float | None, coalesced_share: float | None,
+                  limits: WatchLimits) -> list[str]:
+    """Why the client may have distorted a level: each figure over its limit, in words; [] when none is."""
+    reasons = []
+    if lag_p99_ms is not None and lag_p99_ms > limits.loop_lag_p99_ms:
+        reasons.append(f"event loop p99 lag {lag_p99_ms:.1f} ms")
+    if cpu_share is not None and cpu_share > limits.cpu_share:
+        reasons.append(f"client CPU {cpu_share:.0%} of a core")
+    if coalesced_share is not None and coalesced_share > limits.coalesced_share:
+        reasons.append(f"{coalesced_share:.0%} of chunks coalesced")
+    return reasons
+
+
 def client_watch(ok: pd.DataFrame, stats: dict[str, Any], wall_s: float) -> dict[str, Any]:
     """How the load generator fared during a level: its event loop's p99 lag, its CPU share (CPU seconds per
     wall second, per client process), the share of chunks that arrived coalesced, and a flag with its
-    reasons when any of them says the client, not the model, may have made the latencies."""
+    reasons when any of them is over the limits the level was run with (`watch_limits`; the defaults for
+    older runs): the client, not the model, may have made the latencies. A level run again with more client
+    processes (`client_grown`) says so; still flagged, its flag gives both attempts' reasons."""
     lag = stats.get("loop_lag_ms") or {}
     processes = max(int(stats.get("client_processes") or 1), 1)
     cpu_share = (stats.get("client_cpu_s") or 0.0) / wall_s / processes if wall_s else None
     gaps = float(ok["chunk_gaps"].sum()) if "chunk_gaps" in ok else 0.0
     coalesced = float(ok["chunks_coalesced"].sum()) / gaps if gaps else None
-    reasons = []
-    if lag.get("p99") is not None and lag["p99"] > LAG_P99_LIMIT_MS:
-        reasons.append(f"event loop p99 lag {lag['p99']:.1f} ms")
-    if cpu_share is not None and cpu_share > CPU_SHARE_LIMIT:
-        reasons.append(f"client CPU {cpu_share:.0%} of a core")
-    if coalesced is not None and coalesced > COALESCED_LIMIT:
-        reasons.append(f"{coalesced:.0%} of chunks coalesced")
+    reasons = watch_reasons(lag.get("p99"), cpu_share, coalesced, WatchLimits.from_record(stats.get("watch_limits")))
+    grown = stats.get("client_grown")
+    grown_text = (f"client grown to {grown['to']} processes after {grown['after']}" if grown else None)
+    flag = None
+    if reasons:
+        flag = "client may have distorted this level: " + ", ".join(reasons)
+        earlier = [f"attempt {a['attempt']} ({a['client_processes']} process{'es' if a['client_processes'] > 1 else ''}): "
+                   + ", ".join(a["reasons"]) for a in stats.get("superseded") or []]
+        if earlier:
+            flag += f" (attempt {stats.get('attempt', 1)}, {processes} process{'es' if processes > 1 else ''}; " \
+                "earlier " + "; ".join(earlier) + ")"
     return {"loop_lag_p99_ms": lag.get("p99"), "client_cpu_share": cpu_share, "coalesced_share": coalesced,
-            "client_flag": "client may have distorted this level: " + ", ".join(reasons) if reasons else None}
+            "client_flag": flag, "client_grown": grown_text}
 
 
 def share_by_tokens(frame: pd.DataFrame, rows: pd.Series, total_j: float, source: str) -> None:

@@ -1,8 +1,9 @@
 """Which capacity the break-even uses for a local model, and where it comes from.
 
 In order of preference:
-1. a capacity search (`--profile capacity`): the level it chose, the highest-throughput level whose
-   latency percentiles met the SLO;
+1. a capacity search: with `--profile capacity`, the level it chose, the highest-throughput closed-loop
+   level whose latency percentiles met the SLO; with `--profile capacity:rate`, the highest open-loop
+   arrival rate that met the SLO and kept up (the capacity is that rate: tasks/day = rate x 86,400);
 2. load levels measured otherwise (`--profile sweep:...`): the highest-throughput level whose p90 TTFT, ITL
    and E2E met the run's `--slo` (with no SLO: the highest-throughput level, said so);
 3. nothing measured under load: one request at a time (86,400 / mean E2E), labelled batch 1.
@@ -46,19 +47,9 @@ def served_capacity(model: str, entry: dict[str, Any], levels: pd.DataFrame | No
     rows = levels[levels["model"] == model] if levels is not None and len(levels) else pd.DataFrame()
     rows = rows[rows["request_throughput_per_s"].fillna(0) > 0] if len(rows) else rows
     search = entry.get("capacity_search")
-    chosen, basis = None, ""
+    chosen, basis, rate_per_s = None, "", None
     if search and len(rows):
-        slo = _slo_text({k: v / 1000 for k, v in (search.get("slos_ms") or {}).items()}, search["percentile"])
-        if search.get("capacity_level") is not None:
-            match = rows[rows["level"] == search["capacity_level"]]
-            if len(match):
-                chosen = match.iloc[0]
-                basis = f"searched: {search['capacity_level']}, the busiest level meeting {slo}"
-                if not search.get("slos_ms"):
-                    basis = f"searched: {search['capacity_level']}, the highest throughput measured (no SLO given)"
-        else:
-            chosen = rows.sort_values("concurrency").iloc[0]
-            basis = f"searched: no level met {slo}; {chosen['level']}, the lightest level, shown"
+        chosen, basis, rate_per_s = _searched(search, rows)
     elif len(rows):
         met = rows
         for column, limit in slos_s.items():
@@ -71,7 +62,7 @@ def served_capacity(model: str, entry: dict[str, Any], levels: pd.DataFrame | No
             chosen = rows.sort_values("concurrency").iloc[0]
             basis = f"measured: no level met {_slo_text(slos_s, 90)}; {chosen['level']}, the lightest level, shown"
     if chosen is not None:
-        rate = float(chosen["request_throughput_per_s"])
+        rate = rate_per_s if rate_per_s else float(chosen["request_throughput_per_s"])
         energy = chosen["energy_j_per_task"]
         return ServedCapacity(rate * 86400, 1.0 / rate, None if energy is None or math.isnan(energy) else float(energy),
                               str(chosen["level"]), basis)
@@ -79,3 +70,29 @@ def served_capacity(model: str, entry: dict[str, Any], levels: pd.DataFrame | No
         return ServedCapacity(86400 / e2e_mean_s, e2e_mean_s, energy_j_per_task, None,
                               "batch 1: one request at a time (no load level measured)")
     return None
+
+
+def _searched(search: dict[str, Any], rows: pd.DataFrame) -> tuple[Any, str, float | None]:
+    """(level row, basis, capacity rate for an open-loop search) of a model's `capacity_search` entry."""
+    slos_s = {k: v / 1000 for k, v in (search.get("slos_ms") or {}).items()}
+    slo, level = _slo_text(slos_s, search["percentile"]), search.get("capacity_level")
+    match = rows[rows["level"] == level] if level is not None else rows.iloc[0:0]
+    if search.get("mode") == "rate":
+        if len(match):
+            rate = float(search["capacity_rate_per_s"])
+            if not slos_s:
+                return match.iloc[0], f"searched: rate {rate:.3g} req/s ({level}), the highest arrival rate that " \
+                    "kept up (no SLO given)", rate
+            limits = ", ".join(f"{k[:-2].upper()} ≤ {v * 1000:g} ms" for k, v in slos_s.items())
+            return match.iloc[0], f"searched: rate {rate:.3g} req/s at p{search['percentile']} under SLO {limits} " \
+                f"({level}, the highest arrival rate meeting it that kept up)", rate
+        lightest = rows.sort_values("concurrency").iloc[0]
+        return lightest, f"searched: no arrival rate met {slo}; {lightest['level']}, the lightest level, shown", None
+    if len(match):
+        if not slos_s:
+            return match.iloc[0], f"searched: {level}, the highest throughput measured (no SLO given)", None
+        return match.iloc[0], f"searched: {level}, the busiest level meeting {slo}", None
+    if level is None:
+        lightest = rows.sort_values("concurrency").iloc[0]
+        return lightest, f"searched: no level met {slo}; {lightest['level']}, the lightest level, shown", None
+    return None, "", None

@@ -60,7 +60,9 @@ def _add_run_arguments(parser: argparse.ArgumentParser, default_repeat: int) -> 
     parser.add_argument("--report-dir", default="reports", help="where the HTML report goes (default: reports)")
     parser.add_argument("--profile", metavar="PROFILE", help="load profile for server endpoints (kind openai) and in-process models: "
                         "synchronous | concurrent:N | sweep:1,2,4,8 | poisson:RATE[:BURSTINESS] | capacity[:p90|p99][:MAX] "
-                        "(the highest concurrency meeting --slo, found by search; docs/guides/capacity.md)")
+                        "(the highest concurrency meeting --slo, found by search) | capacity:rate[:p90|p99][:MAX_RPS] "
+                        "(the highest Poisson arrival rate meeting --slo that the engine keeps up with; "
+                        "docs/guides/capacity.md)")
     parser.add_argument("--slo", metavar="SPEC", help="service-level objectives for goodput: ttft_ms=..,itl_ms=..,e2e_ms=..")
     energy = parser.add_argument_group("energy (docs/guides/energy-cost-carbon.md)")
     energy.add_argument("--energy", choices=ENERGY_CHOICES, default="auto",
@@ -94,6 +96,9 @@ def build_parser() -> argparse.ArgumentParser:
     spread = run.add_argument_group("spreading a run (docs/guides/ray.md)")
     spread.add_argument("--client-processes", type=int, metavar="N", help="split each load level between N client "
                         "processes (default: chosen per level from its size and the cores); with --ray, N client actors")
+    spread.add_argument("--client-watch-lag-ms", type=float, metavar="MS", help="flag a load level whose client "
+                        "event loop's p99 lag exceeds MS (default 10); a server endpoint's flagged level is run again "
+                        "with twice the client processes unless --client-processes fixes them (docs/guides/capacity.md)")
     spread.add_argument("--ray", metavar="ADDRESS", help="run local models' sessions, and load levels' clients, on "
                         "this Ray cluster (host:port, or auto); needs harness[ray] on every node")
 

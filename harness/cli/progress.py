@@ -19,8 +19,8 @@ class TerminalProgress:
             TextColumn("{task.fields[status]}"), console=self.console, auto_refresh=False, transient=False,
         )
         self._bars: dict[str, Any] = {}
-        self._correct: dict[str, int] = {}
-        self._failed: dict[str, int] = {}
+        # per model: (level, attempt) -> [correct, failed]; the tally counts each level's latest attempt only
+        self._counts: dict[str, dict[tuple[str, int], list[int]]] = {}
 
     def __enter__(self) -> TerminalProgress:
         self._progress.start()
@@ -31,17 +31,26 @@ class TerminalProgress:
 
     def model_started(self, model: str, n_requests: int) -> None:
         self._bars[model] = self._progress.add_task(model, total=n_requests, status="loading")
-        self._correct[model] = self._failed[model] = 0
+        self._counts[model] = {}
         self._progress.refresh()
 
     def request_done(self, model: str, record: dict[str, Any]) -> None:
-        self._correct[model] += record.get("verdict") == "correct"
-        self._failed[model] += record.get("error") is not None
-        self._progress.update(self._bars[model], advance=1, status=self._tally(model), refresh=True)
+        counts = self._counts[model].setdefault((record.get("level") or "", record.get("attempt") or 1), [0, 0])
+        counts[0] += record.get("verdict") == "correct"
+        counts[1] += record.get("error") is not None
+        bar = self._bars[model]
+        if (record.get("attempt") or 1) > 1:  # a level run again with more client processes: one more request
+            total = next(task.total for task in self._progress.tasks if task.id == bar)
+            self._progress.update(bar, total=(total or 0) + 1)
+        self._progress.update(bar, advance=1, status=self._tally(model), refresh=True)
 
     def _tally(self, model: str) -> str:
-        failed = self._failed[model]
-        return f"{self._correct[model]} correct" + (f" · [red]{failed} failed[/]" if failed else "")
+        latest: dict[str, int] = {}
+        for level, attempt in self._counts[model]:
+            latest[level] = max(latest.get(level, 1), attempt)
+        accepted = [n for (level, attempt), n in self._counts[model].items() if attempt == latest[level]]
+        correct, failed = sum(n[0] for n in accepted), sum(n[1] for n in accepted)
+        return f"{correct} correct" + (f" · [red]{failed} failed[/]" if failed else "")
 
     def warn(self, message: str) -> None:
         self._progress.console.print(f"[yellow]warning:[/] {message}", highlight=False)

@@ -297,6 +297,8 @@ def levels_table(rows: list[dict[str, Any]], with_goodput: bool) -> Table:
             cells[1] = f"[yellow]{row['level']} ⚠[/]"
         table.add_row(*cells)
     flags = [f"⚠ {row['model']} {row['level']}: {row['client_flag']}" for row in rows if row.get("client_flag")]
+    flags += [f"↻ {row['model']} {row['level']}: {row['client_grown']}" for row in rows
+              if isinstance(row.get("client_grown"), str)]
     if flags:
         table.caption, table.caption_justify = "\n".join(flags), "left"
     return table

@@ -10,7 +10,7 @@ in the run's process (prompt built, record identity fixed), then:
                                level's overall rate and burstiness are the schedule's.
 Each process runs the same client and request path as a single generator (`loadgen.drive` over
 `request.execute_async`), sends finished requests back in batches (at most `HANDOFF_S` apart), and
-reports its own CPU time; the run's process merges them into the one records.jsonl as they come. A client
+reports its own CPU time and event-loop lag; the run's process merges them into the one records.jsonl as they come. A client
 process that dies leaves its unfinished requests recorded as failed (`client_lost`, not retried; `harness
 run --resume RUN --retry-failed` sends them again). The same share runner serves Ray's client actors
 (run/ray_cluster.py).
@@ -32,7 +32,7 @@ from typing import Any
 from harness.backends import Prompt, backend_class
 from harness.backends.failures import RequestFailed
 from harness.errors import HarnessError
-from harness.execution.loadgen import Level, batched, drive
+from harness.execution.loadgen import Level, batched, drive, lag_stats, watched
 from harness.execution.request import RequestStopped, execute_async, unsent_raw
 from harness.execution.retry import RetryPolicy
 
@@ -124,9 +124,12 @@ class ShareTally:
 
     def fill(self, stats: dict[str, Any]) -> None:
         """The level's wall time, the clients' summed CPU time and each client's figures, into `stats`."""
+        clients = [self.clients[i] for i in sorted(self.clients)]
+        lags = [c["loop_lag_ms"] for c in clients if c.get("loop_lag_ms")]
         stats.update(wall_s=time.perf_counter() - self.t0,
-                     client_cpu_s=sum(c.get("cpu_s", 0.0) for c in self.clients.values()),
-                     clients=[self.clients[i] for i in sorted(self.clients)])
+                     client_cpu_s=sum(c.get("cpu_s", 0.0) for c in self.clients.values()), clients=clients,
+                     # the level's event-loop lag: its worst client's (every client's own is in `clients`)
+                     loop_lag_ms=max(lags, key=lambda lag: lag["p99"]) if lags else None)
 
 
 def run_share(backend: Any, policy: RetryPolicy, share: Share, stop: Callable[[], bool],
@@ -145,14 +148,15 @@ def run_share(backend: Any, policy: RetryPolicy, share: Share, stop: Callable[[]
         return raw
 
     cpu0_s, t0 = time.process_time(), time.perf_counter()
+    lags_s: list[float] = []
     try:
-        loop.run_until_complete(drive(share.level, [index for index, _ in share.items], send, collect, stop,
-                                      share.offsets_s, share.start_at_s))
+        loop.run_until_complete(watched(drive(share.level, [index for index, _ in share.items], send, collect, stop,
+                                              share.offsets_s, share.start_at_s), lags_s))
     finally:
         flush()
     return {"pid": os.getpid(), "host": socket.gethostname(), "n_requests": len(share.items),
             "concurrency": share.level.concurrency, "wall_s": time.perf_counter() - t0,
-            "cpu_s": time.process_time() - cpu0_s}
+            "cpu_s": time.process_time() - cpu0_s, **lag_stats(lags_s)}
 
 
 def serve_shares(cfg: Any, max_attempts: int, inbox: Any, outbox: Any, stop_event: Any, number: int) -> None:

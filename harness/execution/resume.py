@@ -21,7 +21,7 @@ from harness.config.redact import public_config, redact_config
 from harness.errors import InputError, RunLocked
 from harness.store.atomic_files import atomic_write_bytes, child_path
 from harness.store.manifest import MANIFEST_FILE, read_manifest
-from harness.store.records import RECORDS_FILE, Key, check_record, record_key
+from harness.store.records import RECORDS_FILE, Key, accepted_attempts, check_record, record_key
 from harness.store.runlock import LockHeld, RunLock
 
 
@@ -99,7 +99,7 @@ def _read_done(run_dir: Path, manifest: dict[str, Any], retry_failed: bool) -> R
     raw = path.read_bytes() if path.exists() else b""
     lines = raw.split(b"\n")
     kept: list[bytes] = []
-    done: set[Key] = set()
+    recorded: list[dict[str, Any]] = []
     dropped = 0
     for number, line in enumerate(lines, 1):
         if not line.strip():
@@ -120,7 +120,9 @@ def _read_done(run_dir: Path, manifest: dict[str, Any], retry_failed: bool) -> R
             dropped += 1
             continue
         kept.append(line)
-        done.add(record_key(record))
+        recorded.append(record)
+    # a superseded attempt's records (a level run again with more clients) do not make a request done
+    done: set[Key] = {record_key(record) for record in accepted_attempts(recorded)}
     if dropped:
         try:
             atomic_write_bytes(path, b"".join(line + b"\n" for line in kept))

@@ -19,6 +19,7 @@ from harness.energy.meter_setup import ENERGY_CHOICES, EnergySettings
 from harness.errors import InputError
 from harness.execution.capacity_search import CapacitySearch, parse_capacity_profile
 from harness.execution.loadgen import Level, parse_profile
+from harness.execution.rate_search import LevelSearch, RateSearch
 
 EnergyChoice = Literal[ENERGY_CHOICES]  # type: ignore[valid-type]
 
@@ -70,12 +71,15 @@ class RunSpec(_Spec):
     shots: int | None = Field(default=None, ge=0, description="few-shot exemplars per item")
     repeat: int = Field(default=1, ge=1, description="run each task N times")
     profile: str | None = Field(default=None, description="load profile: synchronous | concurrent:N | sweep:.. | "
-                                "poisson:RATE[:BURSTINESS]")
+                                "poisson:RATE[:BURSTINESS] | capacity[:pNN][:MAX] | capacity:rate[:pNN][:MAX_RPS]")
     slo: str | None = Field(default=None, description="service-level objectives: ttft_ms=..,itl_ms=..,e2e_ms=..")
     energy: EnergySpec = Field(default_factory=EnergySpec)
     cost: CostSpec = Field(default_factory=CostSpec)
     judge: str | None = Field(default=None, description="models.yaml entry that grades judged tasks")
     client_processes: int | None = Field(default=None, ge=1, description="client processes per load level")
+    client_watch_lag_ms: float = Field(default=10.0, gt=0, description="the load generator's event-loop lag p99 "
+                                       "(ms) above which a level is flagged (and, with the client processes chosen "
+                                       "by the harness, run again with more)")
     ray: str | None = Field(default=None, description="Ray cluster address (host:port or auto)")
     code_isolation: Literal["best-effort", "required"] = Field(
         default="best-effort", description="model-written code: 'required' refuses to run it without user and "
@@ -107,10 +111,10 @@ class RunSpec(_Spec):
         """The fixed load levels of `profile` (none: one request at a time, or a capacity search)."""
         return parse_profile(self.profile) if self.profile and self.capacity_search() is None else []
 
-    def capacity_search(self) -> CapacitySearch | None:
-        """The search of a `capacity[:pNN][:MAX]` profile, which picks its levels as it measures them."""
-        found = parse_capacity_profile(self.profile) if self.profile else None
-        return CapacitySearch(self.slos(), *found) if found else None
+    def capacity_search(self) -> LevelSearch | None:
+        """The search of a `capacity[:pNN][:MAX]` (closed loop) or `capacity:rate[:pNN][:MAX_RPS]` (open loop)
+        profile, which picks its levels as it measures them."""
+        return capacity_search_for(self.profile, self.slos()) if self.profile else None
 
     def slos(self) -> dict[str, float]:
         """The SLO limits, in seconds, by metric column."""
@@ -119,6 +123,15 @@ class RunSpec(_Spec):
     def settings_dump(self) -> dict[str, Any]:
         """The spec as the manifest records it (JSON types only)."""
         return self.model_dump(mode="json")
+
+
+def capacity_search_for(profile: str, slos: dict[str, float]) -> LevelSearch | None:
+    """The capacity search a `--profile` value asks for; None for a profile of fixed levels."""
+    found = parse_capacity_profile(profile)
+    if found is None:
+        return None
+    mode, percentile, most = found
+    return RateSearch(slos, percentile, most) if mode == "rate" else CapacitySearch(slos, percentile, int(most))
 
 
 def build_spec(values: dict[str, Any], flags: dict[str, str] | None = None) -> RunSpec:

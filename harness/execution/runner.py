@@ -12,7 +12,7 @@ import datetime as dt
 import errno
 import os
 import secrets
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -23,9 +23,9 @@ from harness.config.sources import Weights
 from harness.cost.local import CostOverrides
 from harness.energy.meter_setup import EnergySettings
 from harness.errors import HarnessError, OutputUnwritable
-from harness.execution.capacity_search import CapacitySearch
 from harness.execution.client_processes import NodeLost
 from harness.execution.loadgen import Level
+from harness.execution.rate_search import LevelSearch
 from harness.execution.resume import ResumeState
 from harness.execution.session import IN_PROCESS_KINDS, Job, ModelSession, describe_failure, failure_record
 from harness.execution.session_context import Progress, SessionContext, SilentProgress, base_record
@@ -86,8 +86,8 @@ class Runner:
                  weights: dict[str, Weights] | None = None, skipped: dict[str, dict] | None = None,
                  energy: EnergySettings | None = None, cost_overrides: CostOverrides | None = None,
                  judge: Any = None, resume: ResumeState | None = None, levels: list[Level] | None = None,
-                 client_processes: int | None = None, ray: Any = None, search: CapacitySearch | None = None,
-                 code_isolation: str = "best-effort") -> None:
+                 client_processes: int | None = None, ray: Any = None, search: LevelSearch | None = None,
+                 code_isolation: str = "best-effort", watch_lag_ms: float = 10.0) -> None:
         self.suites = suites
         self.code_isolation = code_isolation  # "required": refuse to run model-written code without namespaces
         self.models = models
@@ -103,6 +103,7 @@ class Runner:
         self.levels = list(levels or [])  # load levels for server endpoints (`--profile`)
         self.search = search  # `--profile capacity`: levels chosen one at a time (run/capacity_search.py)
         self.client_processes = client_processes  # None: chosen per level (run/clients.py)
+        self.watch_lag_ms = watch_lag_ms  # the self-watch's event-loop lag limit (--client-watch-lag-ms)
         self.ray = ray  # a RayCluster (run/ray_cluster.py): sessions and client actors on its nodes, or None
         self.done = set(resume.done) if resume else set()
         self.resumed = resume is not None
@@ -123,8 +124,7 @@ class Runner:
                       "energy": vars(self.energy), "cost_overrides": vars(self.cost_overrides),
                       "judge": judge.cfg.name if judge else None,
                       "profile": [vars(level) for level in self.levels] or None,
-                      "capacity_search": {"percentile": search.percentile, "max_concurrency": search.max_concurrency}
-                      if search else None},
+                      "capacity_search": search.settings() if search else None},
         )
         self.manifest["skipped_models"] = dict(skipped or {})  # name -> {"reason": ..., "config": ...}
         self._prepared = False
@@ -145,6 +145,7 @@ class Runner:
         return SessionContext(run_id=self.run_id, run_dir=self.run_dir, energy=self.energy,
                               cost_overrides=self.cost_overrides, weights=self.weights, judge=self.judge,
                               progress=self.progress, client_processes=self.client_processes, ray=self.ray,
+                              watch_lag_ms=self.watch_lag_ms,
                               stopping=lambda: self.stop_requested)
 
     def base_record(self, model_name: str, suite: Suite, task: Task, repetition: int) -> dict[str, Any]:
@@ -164,7 +165,7 @@ class Runner:
 
     def _pending(self, cfg: Any) -> int:
         if self._profiled(cfg) and self.search is not None:  # the number of levels is known at the end only
-            return len(self._jobs(cfg.name, "concurrent:1")) * (self.search.max_concurrency.bit_length() + 1)
+            return len(self._jobs(cfg.name, "concurrent:1")) * self.search.max_levels()
         if self._profiled(cfg):
             return sum(len(self._jobs(cfg.name, level.name)) for level in self.levels)
         return len(self._jobs(cfg.name))
@@ -285,21 +286,28 @@ class Runner:
         entry["status"] = "running"
         stop = lambda: self.stop_requested  # noqa: E731
         if self._profiled(cfg):
-            search = replace(self.search, measured={}) if self.search is not None else None  # one per model
+            search = self.search.fresh() if self.search is not None else None  # one per model
             records = session.level_records(self.levels, lambda level: self._jobs(cfg.name, level), stop, search)
         else:
             records = session.records(self._jobs(cfg.name), stop)
+        # failures per (level, attempt): a level run again supersedes its earlier attempt's failures too
+        failed: dict[tuple[str, int], int] = {}
+        latest: dict[str, int] = {}
         try:
             write_manifest(self.run_dir, self.manifest)  # in here: a full disk must still stop its server
             for record in records:
                 writer.write(record)
                 result.n_records += 1
-                result.n_errors += record["error"] is not None
+                where, attempt = record.get("level") or "", record.get("attempt") or 1
+                latest[where] = max(latest.get(where, 1), attempt)
+                if record["error"] is not None:
+                    failed[(where, attempt)] = failed.get((where, attempt), 0) + 1
                 self.progress.request_done(cfg.name, record)
         except NodeLost as exc:  # its node went away: what it owed is recorded as failed (resume retries it)
             self._fail_model(cfg, entry, [(job, "") for job in exc.owed], writer, result, exc.error)
             return
         finally:
+            result.n_errors += sum(n for (where, attempt), n in failed.items() if attempt == latest[where])
             session.close()
             write_manifest(self.run_dir, self.manifest)
         if self.stop_requested:

@@ -9,8 +9,6 @@ window.
 
 from __future__ import annotations
 
-import asyncio
-import datetime as dt
 import time
 import traceback
 from collections.abc import Callable, Iterable, Iterator
@@ -31,13 +29,14 @@ from harness.cost.pricing import RequestPricer, provider_cost_check
 from harness.energy import EnergyMeter, MeterError, ecologits, window_total
 from harness.energy.meter_setup import build_meter, describe_meter
 from harness.errors import HarnessError, InputError
-from harness.execution.capacity_search import CapacitySearch
 from harness.execution.client_processes import START_LEAD_S, ProcessClients, default_client_processes, split_level
 from harness.execution.judging import judge_record
-from harness.execution.loadgen import Level, arrival_offsets_s, run_level
-from harness.execution.request import RequestStopped, execute, execute_async, timed_loglikelihood, unsent_raw
+from harness.execution.level_attempts import IN_PROCESS_KINDS, run_levels
+from harness.execution.loadgen import Level, arrival_offsets_s
+from harness.execution.rate_search import LevelSearch
+from harness.execution.request import RequestStopped, execute, timed_loglikelihood, unsent_raw
 from harness.execution.retry import RetryPolicy
-from harness.execution.serve import Server, scrape_metrics
+from harness.execution.serve import Server
 from harness.execution.session_context import SessionContext
 from harness.execution.sizing import PromptSizer
 from harness.host import usable_cores
@@ -45,7 +44,6 @@ from harness.store.atomic_files import child_path
 from harness.suites import Suite, Task
 
 Job = tuple[Suite, int, Task]
-IN_PROCESS_KINDS = ("llama_cpp", "transformers")  # a load level drives the model inside this process
 
 
 def build_prompt(task: Task, model_cfg: Any) -> Prompt:
@@ -209,70 +207,17 @@ class ModelSession:
         return record
 
     def level_records(self, levels: Iterable[Level], jobs_for: Callable[[str], list[Job]],
-                      stop: Callable[[], bool], search: CapacitySearch | None = None) -> Iterator[dict[str, Any]]:
-        """Run the load levels one after another, yielding records as they finish: on this process's asyncio
-        client, or split between client processes (run/clients.py) or Ray client actors. Each level has its
-        own energy window and, where the server exposes them, Prometheus counters. With a capacity `search`,
-        the levels are the search's, each chosen after the one before it was measured."""
+                      stop: Callable[[], bool], search: LevelSearch | None = None) -> Iterator[dict[str, Any]]:
+        """Run the load levels one after another, yielding records as they finish (level_attempts.py: on this
+        process's asyncio client, or split between client processes or Ray client actors; a level whose
+        client was the bottleneck is run again with more). With a capacity `search`, the levels are the
+        search's, each chosen after the one before it was measured."""
         if search is not None:
             yield from self._searched(search, jobs_for, stop)
             return
-        backend, meter = self._loaded()
-        loop = asyncio.new_event_loop()
-        levels_entry = self.entry.setdefault("levels", {})
-        key = api_key(self.cfg) if self.cfg.kind not in IN_PROCESS_KINDS else None
-        clients = None  # the client processes (or actors), started by the first level that splits
+        yield from run_levels(self, levels, jobs_for, stop)
 
-        async def send(job: tuple[Job, str]) -> dict[str, Any] | None:
-            (suite, repetition, task), level_name = job
-            record = {**self.context.base_record(self.cfg.name, suite, task, repetition), "level": level_name}
-            prompt = self.prompt_for(task, record)
-            try:
-                record.update(await execute_async(backend, prompt, self.policy, self._stop))
-            except RequestStopped:
-                return None
-            record["energy"], record["_task"] = None, task
-            return record  # checked on the reading thread: a checker must not stall the event loop
-
-        try:
-            for level in levels:
-                jobs = [(job, level.name) for job in jobs_for(level.name)]
-                if not jobs or stop():
-                    continue
-                offsets_s = None
-                if level.concurrency is None and level.rate_per_s is None:  # replay the trace's arrival times
-                    jobs, offsets_s = trace_schedule(jobs)
-                n_clients = self._n_clients(level, len(jobs))
-                stats: dict[str, Any] = {"started_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-                                         "n_requests": len(jobs), "concurrency": level.concurrency,
-                                         "rate_per_s": level.rate_per_s, "burstiness": level.burstiness,
-                                         "client_processes": n_clients}
-                stats["metrics_before"] = scrape_metrics(self.cfg.base_url, key) if getattr(self.cfg, "base_url", None) else None
-                meter.begin(level.name)
-                try:
-                    if n_clients == 1 and (self.context.ray is None or self.cfg.kind in IN_PROCESS_KINDS):
-                        for record in run_level(level, jobs, send, loop, stop, stats, offsets_s):
-                            yield self._finish(record.pop("_task"), record)
-                        continue
-                    if clients is None or clients.size < n_clients:
-                        if clients is not None:
-                            clients.close()
-                        clients = self._start_clients(n_clients)
-                    yield from self._split_level(level, jobs, offsets_s, n_clients, clients, stop, stats)
-                finally:
-                    stats["energy_window"] = meter.end(level.name)
-                    after = scrape_metrics(self.cfg.base_url, key) if getattr(self.cfg, "base_url", None) else None
-                    before = stats.pop("metrics_before")
-                    stats["metrics_delta"] = ({k: v - before.get(k, 0.0) for k, v in after.items()
-                                               if v != before.get(k, 0.0)} if before is not None and after else None)
-                    levels_entry[level.name] = stats
-        finally:
-            if clients is not None:
-                clients.close()
-            loop.run_until_complete(backend.aclose())
-            loop.close()
-
-    def _searched(self, search: CapacitySearch, jobs_for: Callable[[str], list[Job]],
+    def _searched(self, search: LevelSearch, jobs_for: Callable[[str], list[Job]],
                   stop: Callable[[], bool]) -> Iterator[dict[str, Any]]:
         """The levels of a capacity search, each observed by the search once its records are in."""
         seen: list[dict[str, Any]] = []
@@ -284,8 +229,10 @@ class ModelSession:
                 yield level
                 # resumed when the level is over: its records have all been yielded, its stats written
                 stats = self.entry.get("levels", {}).get(level.name)
-                if stats is not None:
-                    search.observe(level, stats, [r for r in seen if r.get("level") == level.name])
+                if stats is not None:  # the accepted attempt's records only (a level may have been run again)
+                    attempt = stats.get("attempt", 1)
+                    search.observe(level, stats, [r for r in seen if r.get("level") == level.name
+                                                  and (r.get("attempt") or 1) == attempt])
 
         try:
             for record in self.level_records(levels(), jobs_for, stop):
@@ -365,24 +312,6 @@ class ModelSession:
                 pool.shutdown(wait=not cut, cancel_futures=True)
         finally:
             self.entry["energy_window"] = meter.end("model")
-
-
-def trace_schedule(jobs: list[tuple[Job, str]]) -> tuple[list[tuple[Job, str]], list[float]]:
-    """Jobs in arrival order and their offsets: each task's `at_s`, repetition r shifted by r trace spans."""
-    span_s = max(_arrival_s(task) for (_, _, task), _ in jobs) + 1.0
-
-    def offset(item: tuple[Job, str]) -> float:
-        (_, repetition, task), _ = item
-        return _arrival_s(task) + repetition * span_s
-
-    ordered = sorted(jobs, key=offset)
-    return ordered, [offset(item) for item in ordered]
-
-
-def _arrival_s(task: Task) -> float:
-    # a level with neither concurrency nor rate comes only from a trace, whose every task has `at_s`
-    assert task.workload is not None and task.workload.at_s is not None, f"task {task.id} has no arrival time"
-    return task.workload.at_s
 
 
 def failure_record(base: dict[str, Any], task: Task, error: dict[str, Any]) -> dict[str, Any]:

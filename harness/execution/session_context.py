@@ -65,6 +65,7 @@ class SessionContext:
     progress: Progress = field(default_factory=SilentProgress)
     client_processes: int | None = None  # --client-processes (None: chosen per level)
     ray: Any = None  # a RayCluster, or None
+    watch_lag_ms: float = 10.0  # --client-watch-lag-ms: event-loop lag p99 above which a level is flagged
     stopping: Callable[[], bool] = lambda: False  # whether the run was asked to stop
 
     def base_record(self, model_name: str, suite: Suite, task: Task, repetition: int) -> dict[str, Any]:

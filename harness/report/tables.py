@@ -164,6 +164,9 @@ def _client_watch(row: dict) -> str:
     lag, cpu, coalesced = row.get("loop_lag_p99_ms"), row.get("client_cpu_share"), row.get("coalesced_share")
     text = (f"loop lag p99 {_num(lag, '.1f', ' ms')} · CPU {_num(cpu, '.0f', '%', 100)}"
             f" · coalesced {_num(coalesced, '.0f', '%', 100)}")
+    grown = row.get("client_grown")
+    if isinstance(grown, str):
+        text = f"{_e(grown)}<br>{text}"
     flag = row.get("client_flag")
     return f"<span class='incorrect'>⚠ {_e(flag)}</span><br>{text}" if isinstance(flag, str) else text
 

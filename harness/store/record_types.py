@@ -26,6 +26,7 @@ class Record(TypedDict, total=False):
     subject_group: str | None
     level: str
     client: int
+    attempt: int
     scheduled_offset_s: float
     started_at: str | None
     chunk_offsets_ns: list[int]
@@ -118,6 +119,9 @@ FIELD_DOCS: dict[str, dict[str, str]] = {
         "subject_group": "a group of subjects (MMLU's categories), or null",
         "level": "the load level that sent it (`--profile`); absent for sequential requests",
         "client": "which of the level's client processes sent it (the manifest's `clients`)",
+        "attempt": "which run of its level it belongs to, absent for the first: a level whose client was the "
+                   "bottleneck is run again with more client processes (attempt 2), and only a level's latest "
+                   "attempt counts (the earlier one's lines stay, superseded; the manifest's level entry says why)",
         "scheduled_offset_s": "an open-loop level's planned start, seconds after the level began",
         "started_at": "wall-clock start, ISO 8601 UTC (null when it was never sent)",
         "chunk_offsets_ns": "arrival of each streamed answer chunk, ns after the request's start",
@@ -182,7 +186,9 @@ FIELD_DOCS: dict[str, dict[str, str]] = {
         "libraries": "versions of the runtimes and scoring libraries",
         "suites": "each suite run (SuiteEntry)",
         "models_file": "the models file (absolute, so a resume works from any folder)",
-        "models": "per model: resolved config (secrets as ***), weights facts, load facts, meter, errors",
+        "models": "per model: resolved config (secrets as ***), weights facts, load facts, meter, errors; "
+                  "profiled models: `levels` (per level: client figures, `watch_limits`, `superseded` attempts, "
+                  "`client_grown`) and, after a capacity search, `capacity_search` (its `mode`: concurrency or rate)",
         "skipped_models": "models that could not run here, with the reason",
         "placement": "client processes and Ray cluster facts",
         "resumed": "each resume: when, and its command line",

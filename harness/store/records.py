@@ -14,6 +14,9 @@ checker's verdict, the error if any — and nothing derived: latencies and rates
 - `input_tokens`, `output_tokens` and their `*_source` (`runtime`, `provider`, `tokenizer`, `chunks`)
 - `finish_reason`, `output_text`, `expected`, `checker`, `verdict`, `extracted`, `verdict_detail`
 - `error`: null, or `{"type": ..., "message": ...}` when the request or the model failed
+- `level` (profiled runs): the load level; `attempt` (absent: 1): which run of that level the record belongs
+  to — a level whose client was flagged is run again with more client processes, and only a level's latest
+  attempt counts (`accepted_attempts`); the earlier attempt's lines stay in the file, superseded
 - `ecologits` (API models): the request's EcoLogits estimate, `{"source": "estimated (ecologits)", "energy_j":
   {"min", "max"}, "gco2e": {"min", "max"}, ...}`, or `{"source": "unavailable", "reason": ...}`
 """
@@ -102,7 +105,7 @@ def read_records(path: Path, warn: IO[str] | None = sys.stderr) -> list[dict[str
     lines = path.read_bytes().split(b"\n")
     with paused_gc():
         _parse_lines(path, lines, records, warn)
-        return latest_records(records, path, warn)
+        return latest_records(accepted_attempts(records), path, warn)
 
 
 Key = tuple[str, str, str, int, str]
@@ -112,6 +115,23 @@ def record_key(record: dict[str, Any]) -> Key:
     """What identifies a request within a run: (model, suite, task, repetition) and, in a profiled run, the load
     level. A run holds one record per key; two processes writing one run (before the run lock) could leave two."""
     return record["model"], record.get("suite", ""), record["task_id"], record["repetition"], record.get("level") or ""
+
+
+def attempt_of(record: dict[str, Any]) -> int:
+    """Which run of its load level a record belongs to (1 unless the level was run again)."""
+    return record.get("attempt") or 1
+
+
+def accepted_attempts(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """`records` without those of superseded attempts: per (model, level), only the latest attempt's records
+    count (a level run again with more client processes supersedes its earlier run, whose lines stay)."""
+    if not any("attempt" in record for record in records):
+        return records
+    latest: dict[tuple[str, str], int] = {}
+    for record in records:
+        where = (record["model"], record.get("level") or "")
+        latest[where] = max(latest.get(where, 1), attempt_of(record))
+    return [r for r in records if attempt_of(r) == latest[(r["model"], r.get("level") or "")]]
 
 
 _PLAIN_KEY = operator.itemgetter("model", "suite", "task_id", "repetition")

@@ -57,8 +57,9 @@ SCRIPT = [
 
 
 # Both request paths: one request at a time through the SDK, and the load generator's own client
-# (`--profile synchronous`: backends/sse_client.py), which must classify every fault the same way.
-PATHS = {"one-at-a-time": [], "load-generator": ["--profile", "synchronous"]}
+# (`--profile synchronous`: backends/sse_client.py), which must classify every fault the same way. One client
+# process, fixed: a level flagged by the client's self-watch would otherwise be run again and replay the script.
+PATHS = {"one-at-a-time": [], "load-generator": ["--profile", "synchronous", "--client-processes", "1"]}
 
 
 @pytest.fixture(scope="module", params=list(PATHS))

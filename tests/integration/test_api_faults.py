@@ -89,7 +89,9 @@ def test_unknown_price_leaves_cost_unknown_and_warns_once(tmp_path):
     assert proc.stderr.count("no price for model 'house'") == 1
 
 
-@pytest.mark.parametrize("args", [(), ("--profile", "synchronous")], ids=["one-at-a-time", "load-generator"])
+# the load generator on one client process: a re-run with more (a flagged level) would replay the script
+@pytest.mark.parametrize("args", [(), ("--profile", "synchronous", "--client-processes", "1")],
+                         ids=["one-at-a-time", "load-generator"])
 def test_api_key_never_reaches_results_or_output(tmp_path, args):
     secret = "sk-live-DO-NOT-LEAK-7c1f9a2b"
     with FakeAPI([{"do": "echo_key"}], usage={"prompt_tokens": 10, "completion_tokens": 5, "total_tokens": 15}) as api:

@@ -76,8 +76,12 @@ class FakeAPI:
 
     def __init__(self, script: list[dict] | None = None, usage: dict | None = None, delay_s: float = 0.0,
                  answer: list[str] = ANSWER, port: int = 0, require_key: str | None = None,
-                 chunk_gap_s: float = 0.0, reasoning: list[str] = (), event_gap_s: float = 0.0) -> None:
+                 chunk_gap_s: float = 0.0, reasoning: list[str] = (), event_gap_s: float = 0.0,
+                 slots: int | None = None) -> None:
         self.script = list(script or [])
+        # at most `slots` requests served at once, the others wait their turn (an engine with a capacity:
+        # slots / delay_s requests a second); None: every request at once
+        self._slots = threading.BoundedSemaphore(slots) if slots else None
         self.answer = answer
         self.reasoning = list(reasoning)  # reasoning_content deltas (OpenAI) or thinking deltas (Anthropic)
         self.event_gap_s = event_gap_s  # between stream events: spaced chunks, as a generating server sends
@@ -137,8 +141,13 @@ class FakeAPI:
                     fake.in_flight += 1
                     fake.max_in_flight = max(fake.max_in_flight, fake.in_flight)
                 try:
-                    time.sleep(fake.delay_s)
-                    fake._respond(self, behaviour, body)
+                    if fake._slots is not None:
+                        with fake._slots:
+                            time.sleep(fake.delay_s)
+                            fake._respond(self, behaviour, body)
+                    else:
+                        time.sleep(fake.delay_s)
+                        fake._respond(self, behaviour, body)
                 except OSError:  # the client gave up (timeout) or the test dropped the connection
                     self.close_connection = True
                 finally:
@@ -212,3 +221,23 @@ class FakeAPI:
             handler.wfile.flush()
         handler.wfile.write(b"0\r\n\r\n")
         handler.wfile.flush()
+
+
+def main() -> None:
+    """Serve until killed, as a server the harness launches (`launch: command:` in models.yaml):
+    `python -m tests.support.fake_api PORT [--delay-s S] [--slots N] [--event-gap-s S]`."""
+    import argparse
+
+    parser = argparse.ArgumentParser()
+    parser.add_argument("port", type=int)
+    parser.add_argument("--delay-s", type=float, default=0.0)
+    parser.add_argument("--slots", type=int, default=None)
+    parser.add_argument("--event-gap-s", type=float, default=0.0)
+    args = parser.parse_args()
+    usage = {"prompt_tokens": 20, "completion_tokens": 5, "total_tokens": 25}
+    with FakeAPI(usage=usage, delay_s=args.delay_s, port=args.port, slots=args.slots, event_gap_s=args.event_gap_s):
+        threading.Event().wait()
+
+
+if __name__ == "__main__":
+    main()

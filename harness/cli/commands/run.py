@@ -37,6 +37,7 @@ from harness.store.records import RECORDS_FILE
 SPEC_FLAGS = {"suites": "--suite", "only": "--only", "limit": "--limit", "sample": "--sample", "seed": "--seed",
               "subjects": "--subject", "shots": "--shots", "repeat": "--repeat", "profile": "--profile",
               "slo": "--slo", "judge": "--judge", "client_processes": "--client-processes", "ray": "--ray",
+              "client_watch_lag_ms": "--client-watch-lag-ms",
               "out_dir": "--out", "report_dir": "--report-dir", "code_isolation": "--code-isolation", "tier": "--tier",
               "models_file": "--models", "workload": "--workload", "energy.meter": "--energy",
               "energy.idle_s": "--idle-seconds", "energy.cpu_w_per_core": "--cpu-w-per-core",
@@ -56,6 +57,8 @@ def spec_from_args(args: argparse.Namespace) -> RunSpec:
               "ray": getattr(args, "ray", None), "code_isolation": args.code_isolation,
               "tier": getattr(args, "tier", None), "out_dir": args.out, "report_dir": args.report_dir,
               "write_report": not getattr(args, "no_report", False)}
+    if getattr(args, "client_watch_lag_ms", None) is not None:
+        values["client_watch_lag_ms"] = args.client_watch_lag_ms
     return build_spec(values, SPEC_FLAGS)
 
 
@@ -63,7 +66,7 @@ def spec_from_args(args: argparse.Namespace) -> RunSpec:
 # refused; the others are ignored, and the warning says which.
 RESUME_REFUSED = ("suite", "repeat", "only", "profile", "judge")
 RESUME_IGNORED = ("out", "report_dir", "slo", "energy", "idle_seconds", "cpu_w_per_core", "electricity_usd_per_kwh",
-                  "pue", "hardware_usd_per_hour", "utilisation")
+                  "pue", "hardware_usd_per_hour", "utilisation", "client_watch_lag_ms")
 
 
 def _flag(dest: str, value: Any) -> str:

@@ -27,8 +27,8 @@ def _run(search: CapacitySearch, n_requests: int, serve) -> list[int]:
 
 
 def test_profile_parses_percentile_and_bound():
-    assert parse_capacity_profile("capacity") == (90, 64)
-    assert parse_capacity_profile("capacity:p99:16") == (99, 16)
+    assert parse_capacity_profile("capacity") == ("concurrency", 90, 64)
+    assert parse_capacity_profile("capacity:p99:16") == ("concurrency", 99, 16)
     assert parse_capacity_profile("sweep:1,2") is None
     with pytest.raises(InputError, match="capacity"):
         parse_capacity_profile("capacity:p42")

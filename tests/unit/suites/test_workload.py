@@ -12,7 +12,7 @@ from genai_prices import Usage, calc_price
 
 from harness.config.models_file import load_models_config
 from harness.errors import SuiteError
-from harness.execution.session import trace_schedule
+from harness.execution.level_attempts import trace_schedule
 from harness.suites import load_suite
 from harness.suites.workload import parse_workload, workload_rows
 from tests.support.runs import write
