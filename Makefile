@@ -17,7 +17,7 @@ NPROC := $(shell nproc 2>/dev/null || echo 2)
 LLAMA_CMAKE_ARGS ?= -DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON -DGGML_BMI2=ON
 # The bindings load libllama and libggml only: their build skips the multimodal library (libmtmd, for LLaVA-style
 # chat handlers the harness never uses) and llama.cpp's common library, which llama-cpp-python forces on but
-# never loads (see scripts/llama_bindings_only.cmake). docs/development/build-times.md has the measured times.
+# never loads (see scripts/llama_bindings_only.cmake). docs/measurements/build-times.md has the measured times.
 LLAMA_BINDINGS_CMAKE_ARGS ?= -DLLAVA_BUILD=OFF -DCMAKE_PROJECT_llama.cpp_INCLUDE=$(CURDIR)/scripts/llama_bindings_only.cmake
 
 .PHONY: bench test test-unit docs lint fuzz setup llama-server clean

