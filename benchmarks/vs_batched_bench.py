@@ -8,8 +8,9 @@ threads, batch sizes and flash-attention setting:
   llama-batched-bench  `-c C -npp P -ntg G -npl N`: N prompts of P tokens prefilled together, then G steps
                        of N tokens; its decode speed is N*G / t_tg, its request rate N / (t_pp + t_tg)
   the harness          a model with `parallel: N` and n_ctx C, sent N concurrent requests of a P-token prompt
-                       and G output tokens (ignore_eos) through the backend's asyncio stream, as a load level
-                       of `harness run --profile concurrent:N` sends them; every token stamped on receipt.
+                       and G output tokens (ignore_eos) through the backend's asyncio stream, each timed by
+                       `timed_stream_async` exactly as a level of `harness run --profile concurrent:N` times
+                       it (each token stamped when the engine handed it over).
                        Decode speed: the tokens received while all N sequences were generating (after the last
                        first token, up to the first last token) over that window; request rate: N / (the
                        time from the first request's start to the last token)
