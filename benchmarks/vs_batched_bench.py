@@ -104,15 +104,19 @@ def main() -> None:
                            "llama-batched-bench")
     path = (args.model or smollm2_path()).resolve()
     threads = args.threads or default_threads()
-    backends = {}
-    for n in ns:
+
+    def loaded(n: int) -> LlamaCppBackend:
         cfg = LlamaCppModel(name=f"batched{n}", kind="llama_cpp", path=path, prompt_style="completion",
                             n_threads=threads, flash_attn=args.flash_attn, n_ctx=args.ctx, parallel=n)
-        backends[n] = LlamaCppBackend(cfg, path)
-        backends[n].load()
-    text = prompt_of(backends[ns[0]], args.prompt)
-    for n in ns:  # warm-up, as llama-batched-bench does its own
-        harness_side(backends[n], n, text, 8)
+        backend = LlamaCppBackend(cfg, path)
+        backend.load()
+        return backend
+
+    # One model loaded at a time, as a run loads them: each loaded model computes on a thread of its own, and
+    # several OpenMP teams in one process make libgomp throttle its spinning (harness.backends.compute_thread)
+    first = loaded(ns[0])
+    text = prompt_of(first, args.prompt)
+    first.close()
     print(f"model {path.name}, {threads} threads, n_ctx {args.ctx} shared by the N sequences, flash_attn "
           f"{args.flash_attn}, prompt {args.prompt} + {args.gen} generated tokens per sequence; "
           f"llama-cpp-python {llama_cpp.__version__}; {exe}")
@@ -122,26 +126,27 @@ def main() -> None:
     for round_index in range(args.rounds):
         line = []
         for n in ns:
+            backend = loaded(n)
+            harness_side(backend, n, text, 8)  # warm-up, as llama-batched-bench does its own
             order = ("harness", "bench", "bench", "harness") if round_index % 2 == 0 else \
                 ("bench", "harness", "harness", "bench")
             tg: dict[str, list[float]] = {"harness": [], "bench": []}
             for side in order:
                 if side == "bench":
-                    result = batched_bench(exe, backends[n].config, threads, n, args.prompt, args.gen)
+                    result = batched_bench(exe, backend.config, threads, n, args.prompt, args.gen)
                     tg["bench"].append(result["speed_tg"])
                     seen[n]["b_rps"].append(n / result["t"])
                 else:
-                    result = harness_side(backends[n], n, text, args.gen)
+                    result = harness_side(backend, n, text, args.gen)
                     tg["harness"].append(result["decode_tok_per_s"])
                     seen[n]["h_rps"].append(result["requests_per_s"])
+            backend.close()
             harness, bench = statistics.geometric_mean(tg["harness"]), statistics.geometric_mean(tg["bench"])
             seen[n]["ratio"].append(harness / bench)
             seen[n]["h_tg"].append(harness)
             seen[n]["b_tg"].append(bench)
             line.append(f"N={n} {harness:6.1f}/{bench:6.1f} ({harness / bench:.3f})")
         print(f"  round {round_index + 1} decode tok/s harness/batched-bench: " + "; ".join(line), flush=True)
-    for backend in backends.values():
-        backend.close()
     print("N | decode tok/s harness | batched-bench | ratio (median; min-max) | capacity/day harness | batched-bench")
     for n in ns:
         s = seen[n]

@@ -10,14 +10,15 @@ sequence id inside llama.cpp's graph (backend sampling), or the argmax of its lo
 not sample. End-of-generation, `max_tokens` and cancellation (a stop string found by the caller, an
 abandoned stream) end a sequence; the others go on.
 
-Tokens go to each request's `sink` (called on the engine thread with a token id, or None at the end, or an
-exception); the engine never reads a clock: the runner stamps what the sink hands on.
+The engine is driven by the model's compute thread (harness.backends.compute_thread), which runs a step
+whenever a sequence is waiting or generating. Tokens go to each request's `sink` (called on that thread with a
+token id, or None at the end, or an exception); the engine never reads a clock: what the sink hands on is
+stamped by its caller.
 """
 
 from __future__ import annotations
 
 import ctypes
-import threading
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -25,6 +26,8 @@ from typing import Any
 
 import llama_cpp
 import numpy as np
+
+from harness.backends.compute_thread import ComputeThread
 
 Sink = Callable[[int | None | BaseException], object]  # what it returns is ignored
 BACKEND_SAMPLING = True  # greedy samplers inside llama.cpp's graph; False: the argmax of each output's logits
@@ -49,7 +52,9 @@ class Sequence:
 class BatchedEngine:
     """A llama.cpp context over `n_seq` sequence slots, decoding every active sequence in one batch per step."""
 
-    def __init__(self, model: Any, vocab: Any, params: llama_cpp.llama_context_params, n_seq: int) -> None:
+    def __init__(self, model: Any, vocab: Any, params: llama_cpp.llama_context_params, n_seq: int,
+                 compute: ComputeThread) -> None:
+        """Make the context (call this on `compute`'s thread); the compute thread then drives the steps."""
         self.n_seq = n_seq
         params.n_seq_max = n_seq
         self._samplers = [llama_cpp.llama_sampler_chain_init(llama_cpp.llama_sampler_chain_default_params())
@@ -76,10 +81,10 @@ class BatchedEngine:
         self._waiting: deque[Sequence] = deque()
         self._active: list[Sequence] = []
         self._free_ids = list(range(n_seq - 1, -1, -1))
-        self._wake = threading.Condition()
+        self._compute = compute
+        self._wake = compute.cond  # guards the waiting queue; submitting wakes the compute thread
         self._closing = False
-        self._thread = threading.Thread(target=self._loop, name="llama-batched", daemon=True)
-        self._thread.start()
+        compute.attach(self)
 
     def submit(self, prompt: list[int], max_tokens: int, ignore_eos: bool, sink: Sink) -> Sequence:
         """Queue a request; its tokens go to `sink` from the engine thread, then None (or an exception)."""
@@ -98,27 +103,32 @@ class BatchedEngine:
         """End a sequence early (its caller found a stop string, or stopped reading): freed at the next step."""
         sequence.cancelled = True
 
-    # --- the engine thread ------------------------------------------------------------------------------
+    # --- on the compute thread ---------------------------------------------------------------------------
 
-    def _loop(self) -> None:
-        while True:
-            with self._wake:
-                while not self._closing and not self._waiting and not self._active:
-                    self._wake.wait()
-                if self._closing:
-                    break
+    def busy(self) -> bool:
+        """Whether a step has work: a sequence waiting for a slot or generating."""
+        return bool(self._waiting or self._active) and not self._closing
+
+    def step(self) -> None:
+        """Admit waiting requests into free slots, then decode one batch (every sequence in flight is told
+        of a failure, and the engine goes on)."""
+        with self._wake:
+            if self._waiting and self._free_ids:
+                # the lowest free ids, and the batch in seq-id order: a batch whose sequences come out of
+                # order is split by llama.cpp into several ubatches (measured: every other level of 8 ran at
+                # half speed once finished sequences had returned their ids in finishing order)
+                self._free_ids.sort(reverse=True)
                 while self._waiting and self._free_ids:
                     sequence = self._waiting.popleft()
                     sequence.seq_id = self._free_ids.pop()
                     self._active.append(sequence)
-            try:
-                self._step()
-            except Exception as exc:  # noqa: BLE001 - every sequence in flight is told, the engine goes on
-                for sequence in self._active:
-                    self._finish(sequence, exc)
-                self._active.clear()
-        for sequence in [*self._active, *self._waiting]:
-            sequence.sink(RuntimeError("the model was closed while the request ran"))
+                self._active.sort(key=lambda s: s.seq_id)
+        try:
+            self._step()
+        except Exception as exc:  # noqa: BLE001 - every sequence in flight is told, the engine goes on
+            for sequence in self._active:
+                self._finish(sequence, exc)
+            self._active.clear()
 
     def _finish(self, sequence: Sequence, end: BaseException | None = None) -> None:
         llama_cpp.llama_memory_seq_rm(self._memory, sequence.seq_id, -1, -1)
@@ -199,11 +209,18 @@ class BatchedEngine:
         return np.ctypeslib.as_array(pointer, shape=(self._n_vocab,))
 
     def close(self) -> None:
-        """Stop the engine thread (requests in flight end with an error), then free the context."""
+        """Stop stepping (requests in flight or waiting end with an error), then free the context."""
         with self._wake:
             self._closing = True
-            self._wake.notify()
-        self._thread.join()
+        self._compute.attach(None)
+        self._compute.call(self._free)
+
+    def _free(self) -> None:
+        with self._wake:
+            left, self._waiting = [*self._active, *self._waiting], deque()
+        self._active = []
+        for sequence in left:
+            sequence.sink(RuntimeError("the model was closed while the request ran"))
         if self.ctx is not None:
             llama_cpp.llama_batch_free(self._batch)
             llama_cpp.llama_free(self.ctx)

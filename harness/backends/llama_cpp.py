@@ -24,6 +24,7 @@ import llama_cpp
 from llama_cpp import Llama, llama_chat_format
 
 from harness.backends.base import Backend, Prompt, Usage
+from harness.backends.compute_thread import ComputeThread
 from harness.backends.llama_batched import BatchedEngine
 from harness.backends.llama_context import (
     SPLIT_MODE,
@@ -134,6 +135,12 @@ class LlamaCppBackend(Backend):
     _scoring: ScoringContext | None
 
     def load(self) -> dict[str, Any]:
+        """Load on the model's compute thread, which then runs every computation of this model
+        (harness.backends.compute_thread says why)."""
+        self._compute = ComputeThread(f"llama-{self.config.name}")
+        return self._compute.call(self._load)
+
+    def _load(self) -> dict[str, Any]:
         cfg = self.config
         n_threads = cfg.n_threads or default_threads()
         n_threads_batch = cfg.n_threads_batch or n_threads
@@ -151,7 +158,8 @@ class LlamaCppBackend(Backend):
             _recent_log.clear()
             params = context_params(cfg, n_threads, n_threads_batch)
             if cfg.parallel > 1:  # N sequences decoded together in one context (llama_batched)
-                self._context = BatchedEngine(self._llm._model.model, self._llm._model.vocab, params, cfg.parallel)
+                self._context = BatchedEngine(self._llm._model.model, self._llm._model.vocab, params, cfg.parallel,
+                                              self._compute)
             else:
                 self._context = GreedyContext(self._llm._model.model, self._llm._model.vocab, params)
         except (ValueError, RuntimeError, OSError) as exc:
@@ -226,6 +234,9 @@ class LlamaCppBackend(Backend):
     def loglikelihood(self, context: str, continuations: list[str]) -> list[ContinuationScore]:
         """Scores in a second context made on first use (the generating one samples in its graph and keeps no
         logits); texts are tokenized as a completion prompt is (BOS where the model asks for one)."""
+        return self._compute.call(lambda: self._loglikelihood(context, continuations))
+
+    def _loglikelihood(self, context: str, continuations: list[str]) -> list[ContinuationScore]:
         scoring = getattr(self, "_scoring", None)
         if scoring is None:
             cfg = self.config
@@ -255,8 +266,8 @@ class LlamaCppBackend(Backend):
         tokens, stops = self._render(prompt)
         if prompt.ignore_eos:  # held to max_tokens: no stop string ends it either
             stops = []
-        text = TokenText(self._vocab, stops)
         if isinstance(self._context, BatchedEngine):
+            text = TokenText(self._vocab, stops)
             inbox: queue.SimpleQueue = queue.SimpleQueue()
             sequence = self._context.submit(tokens, prompt.max_tokens, prompt.ignore_eos, inbox.put)
             try:
@@ -269,20 +280,27 @@ class LlamaCppBackend(Backend):
                         break
             finally:
                 self._context.cancel(sequence)  # a caller that stops reading frees its slot
+            yield from text.end(len(tokens), prompt.max_tokens)
         else:
-            for token in self._context.tokens(tokens, prompt.max_tokens, reuse_prefix=prompt.reuse_prefix,
-                                              ignore_eos=prompt.ignore_eos):
-                yield text.feed(token)  # one event per token, empty while text is held back
-                if text.stopped:
-                    break
+            yield from self._compute.iterate(lambda: self._generate(prompt, tokens, stops))
+
+    def _generate(self, prompt: Prompt, tokens: list[int], stops: list[str]) -> Iterator[str | Usage]:
+        """One request on the single context, on the compute thread: a text event per token, then the usage."""
+        text, context = TokenText(self._vocab, stops), self._context
+        assert isinstance(context, GreedyContext), "a batched engine streams through its sink"
+        for token in context.tokens(tokens, prompt.max_tokens, reuse_prefix=prompt.reuse_prefix,
+                                 ignore_eos=prompt.ignore_eos):
+            yield text.feed(token)  # one event per token, empty while text is held back
+            if text.stopped:
+                break
         yield from text.end(len(tokens), prompt.max_tokens)
 
     async def astream_blocks(self, prompt: Prompt) -> AsyncIterator[Sequence[str | Usage]]:
         """With `parallel` > 1: the request joins the batched engine. Its tokens become text on the engine
         thread (a stop string ends the sequence at that step), each stamped there when the step hands it
         over, and reach the event loop in batches (harness.backends.thread_handoff)."""
-        if not isinstance(self._context, BatchedEngine):
-            async for block in super().astream_blocks(prompt):
+        if not isinstance(self._context, BatchedEngine):  # one request at a time, in order, on the compute thread
+            async for block in self._astream_single(prompt):
                 yield block
             return
         engine = self._context
@@ -310,14 +328,43 @@ class LlamaCppBackend(Backend):
         finally:
             engine.cancel(sequence[0])
 
+    async def _astream_single(self, prompt: Prompt) -> AsyncIterator[Sequence[str | Usage]]:
+        tokens, stops = self._render(prompt)
+        handoff = Handoff(asyncio.get_running_loop())
+
+        def job() -> None:
+            try:
+                for item in self._generate(prompt, tokens, [] if prompt.ignore_eos else stops):
+                    if not handoff.block([item]):
+                        break
+            except BaseException as exc:  # noqa: BLE001 - raised by the reader
+                handoff.fail(exc)
+            handoff.end()
+
+        self._compute.submit(job)
+        async for block in handoff.blocks():
+            yield block
+
     def close(self) -> None:
+        compute = getattr(self, "_compute", None)
+        if compute is None:
+            return
+        context = getattr(self, "_context", None)
+        if isinstance(context, BatchedEngine):  # stops its steps, fails what is in flight, frees its context
+            context.close()
+        compute.call(self._free)
+        compute.close()
+        del self._compute
+
+    def _free(self) -> None:
         scoring = getattr(self, "_scoring", None)
         if scoring is not None:
             scoring.close()
             self._scoring = None
         context = getattr(self, "_context", None)
         if context is not None:  # the context goes before the model it belongs to
-            context.close()
+            if not isinstance(context, BatchedEngine):
+                context.close()
             del self._context  # a closed backend holds no context (getattr above finds none)
         llm = getattr(self, "_llm", None)
         if llm is not None:
