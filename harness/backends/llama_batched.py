@@ -29,7 +29,7 @@ import numpy as np
 
 from harness.backends.compute_thread import ComputeThread
 
-Sink = Callable[[int | None | BaseException], object]  # what it returns is ignored
+Sink = Callable[[int | None | BaseException], bool]  # given a token, False ends the sequence (a stop string)
 BACKEND_SAMPLING = True  # greedy samplers inside llama.cpp's graph; False: the argmax of each output's logits
 
 
@@ -179,7 +179,8 @@ class BatchedEngine:
                 self._finish(sequence)
                 continue
             sequence.last, sequence.n_out = value, sequence.n_out + 1
-            sequence.sink(value)
+            if not sequence.sink(value):
+                sequence.cancelled = True
             if sequence.n_out == sequence.max_tokens or sequence.cancelled:
                 self._finish(sequence)
             else:

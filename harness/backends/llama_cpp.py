@@ -17,7 +17,7 @@ import asyncio
 import ctypes
 import os
 import queue
-from collections.abc import AsyncIterator, Iterator, Sequence
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from typing import Any
 
 import llama_cpp
@@ -267,22 +267,42 @@ class LlamaCppBackend(Backend):
         if prompt.ignore_eos:  # held to max_tokens: no stop string ends it either
             stops = []
         if isinstance(self._context, BatchedEngine):
-            text = TokenText(self._vocab, stops)
-            inbox: queue.SimpleQueue = queue.SimpleQueue()
-            sequence = self._context.submit(tokens, prompt.max_tokens, prompt.ignore_eos, inbox.put)
+            inbox: queue.SimpleQueue = queue.SimpleQueue()  # lists of items, then None or an exception
+
+            def emit(items: list) -> bool:
+                inbox.put(items)
+                return True
+
+            sequence = self._join_batch(prompt, tokens, stops, emit, inbox.put)
             try:
                 while (item := inbox.get()) is not None:
                     if isinstance(item, BaseException):
                         raise item
-                    yield text.feed(item)
-                    if text.stopped:
-                        self._context.cancel(sequence)
-                        break
+                    yield from item
             finally:
                 self._context.cancel(sequence)  # a caller that stops reading frees its slot
-            yield from text.end(len(tokens), prompt.max_tokens)
         else:
             yield from self._compute.iterate(lambda: self._generate(prompt, tokens, stops))
+
+    def _join_batch(self, prompt: Prompt, tokens: list[int], stops: list[str], emit: Callable[[list], bool],
+                    done: Callable[[BaseException | None], object]) -> Any:
+        """Submit a request to the batched engine. Its tokens become text on the compute thread (a stop string
+        ends the sequence at that step) and go to `emit` one per token (False: stop the sequence), then the
+        rest and the usage; then `done(None)`, or `done(exc)` if the engine failed. Returns the sequence."""
+        engine, text = self._context, TokenText(self._vocab, stops)
+        assert isinstance(engine, BatchedEngine)
+
+        def sink(item: int | BaseException | None) -> bool:  # on the compute thread; False ends the sequence
+            if item is None:
+                emit(list(text.end(len(tokens), prompt.max_tokens)))
+                done(None)
+            elif isinstance(item, BaseException):
+                done(item)
+            elif not text.stopped:
+                return emit([text.feed(item)]) and not text.stopped
+            return True
+
+        return engine.submit(tokens, prompt.max_tokens, prompt.ignore_eos, sink)
 
     def _generate(self, prompt: Prompt, tokens: list[int], stops: list[str]) -> Iterator[str | Usage]:
         """One request on the single context, on the compute thread: a text event per token, then the usage."""
@@ -305,28 +325,19 @@ class LlamaCppBackend(Backend):
             return
         engine = self._context
         tokens, stops = self._render(prompt)
-        text = TokenText(self._vocab, [] if prompt.ignore_eos else stops)
         handoff = Handoff(asyncio.get_running_loop())
-        sequence: list[Any] = []  # the engine's Sequence, once submitted
 
-        def sink(item: int | BaseException | None) -> None:  # on the engine thread
-            if item is None:
-                handoff.block(list(text.end(len(tokens), prompt.max_tokens)))
-                handoff.end()
-            elif isinstance(item, BaseException):
-                handoff.fail(item)
-                handoff.end()
-            elif not text.stopped:
-                fresh = text.feed(item)
-                if not handoff.block([fresh]) or text.stopped:
-                    engine.cancel(sequence[0])
+        def done(end: BaseException | None) -> None:
+            if end is not None:
+                handoff.fail(end)
+            handoff.end()
 
-        sequence.append(engine.submit(tokens, prompt.max_tokens, prompt.ignore_eos, sink))
+        sequence = self._join_batch(prompt, tokens, [] if prompt.ignore_eos else stops, handoff.block, done)
         try:
             async for block in handoff.blocks():
                 yield block
         finally:
-            engine.cancel(sequence[0])
+            engine.cancel(sequence)
 
     async def _astream_single(self, prompt: Prompt) -> AsyncIterator[Sequence[str | Usage]]:
         tokens, stops = self._render(prompt)
