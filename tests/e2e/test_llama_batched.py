@@ -8,9 +8,10 @@ import json
 
 import pytest
 
-from harness.backends import Prompt, Usage
+from harness.backends import Prompt
 from harness.backends.llama_cpp import LlamaCppBackend, PromptTooLong
 from harness.config.model_config import LlamaCppModel
+from tests.support.chat_streams import answer, chat
 from tests.support.runs import run_cli, write
 
 QUESTIONS = ["What is 6 times 7?", "Name a colour.", "Say hello.", "What is the capital of France?"]
@@ -23,18 +24,10 @@ def _backend(path, parallel: int, **extra) -> LlamaCppBackend:
     return backend
 
 
-def _chat(question: str, max_tokens: int, **extra) -> Prompt:
-    return Prompt(style="chat", max_tokens=max_tokens, messages=[{"role": "user", "content": question}], **extra)
-
-
-def _answer(items) -> tuple[str, Usage]:
-    return "".join(i for i in items if isinstance(i, str)), next(i for i in items if isinstance(i, Usage))
-
-
 @pytest.fixture(scope="module")
 def one_at_a_time(smollm2_gguf):
     backend = _backend(smollm2_gguf, 1)
-    yield {(q, n): _answer(list(backend.stream(_chat(q, n)))) for q in QUESTIONS for n in (5, 12)}
+    yield {(q, n): answer(list(backend.stream(chat(q, n)))) for q in QUESTIONS for n in (5, 12)}
     backend.close()
 
 
@@ -46,19 +39,19 @@ def test_concurrent_sequences_give_each_request_the_answer_it_gets_alone(smollm2
         return [item async for block in backend.astream_blocks(prompt) for item in block]
 
     async def level() -> list:
-        prompts = [_chat(q, 12 if i % 2 else 5) for i, q in enumerate(QUESTIONS)]
+        prompts = [chat(q, 12 if i % 2 else 5) for i, q in enumerate(QUESTIONS)]
         return await asyncio.gather(*(one(p) for p in prompts))
 
     try:
         results = asyncio.run(level())
         for i, (question, items) in enumerate(zip(QUESTIONS, results)):
-            text, usage = _answer(items)
+            text, usage = answer(items)
             expected_text, expected_usage = one_at_a_time[(question, 12 if i % 2 else 5)]
             assert text == expected_text
             assert (usage.input_tokens, usage.output_tokens, usage.finish_reason) == \
                 (expected_usage.input_tokens, expected_usage.output_tokens, expected_usage.finish_reason)
         # the synchronous path goes through the same engine
-        assert _answer(list(backend.stream(_chat(QUESTIONS[0], 5)))) == one_at_a_time[(QUESTIONS[0], 5)]
+        assert answer(list(backend.stream(chat(QUESTIONS[0], 5)))) == one_at_a_time[(QUESTIONS[0], 5)]
     finally:
         backend.close()
 
@@ -68,13 +61,13 @@ def test_stop_string_ends_one_sequence_and_ignore_eos_runs_to_max(smollm2_gguf, 
     try:
         full, _ = one_at_a_time[(QUESTIONS[0], 12)]
         stop = full.strip().split()[1]  # a word inside the answer
-        text, usage = _answer(list(backend.stream(_chat(QUESTIONS[0], 12, stop=[stop]))))
+        text, usage = answer(list(backend.stream(chat(QUESTIONS[0], 12, stop=[stop]))))
         assert text == full[:full.index(stop)] and usage.finish_reason == "stop"
-        _, usage = _answer(list(backend.stream(_chat(QUESTIONS[2], 40, ignore_eos=True))))
+        _, usage = answer(list(backend.stream(chat(QUESTIONS[2], 40, ignore_eos=True))))
         assert (usage.output_tokens, usage.finish_reason) == (40, "length")
         # each sequence has n_ctx / parallel cells of context
         with pytest.raises(PromptTooLong, match="over parallel 2"):
-            list(backend.stream(_chat(QUESTIONS[0], 600)))
+            list(backend.stream(chat(QUESTIONS[0], 600)))
     finally:
         backend.close()
 

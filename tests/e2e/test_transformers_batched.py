@@ -14,21 +14,14 @@ import json
 import pytest
 import torch
 
-from harness.backends import Prompt, Usage
+from harness.backends import Prompt
 from harness.backends.transformers_backend import TransformersBackend
 from harness.config.model_config import TransformersModel
+from tests.support.chat_streams import answer, chat
 from tests.support.runs import run_cli, write
 
 pytestmark = pytest.mark.model
 QUESTIONS = ["What is 6 times 7?", "Name a colour.", "Say hello.", "What is the capital of France?"]
-
-
-def _chat(question: str, max_tokens: int, **extra) -> Prompt:
-    return Prompt(style="chat", max_tokens=max_tokens, messages=[{"role": "user", "content": question}], **extra)
-
-
-def _answer(items) -> tuple[str, Usage]:
-    return "".join(i for i in items if isinstance(i, str)), next(i for i in items if isinstance(i, Usage))
 
 
 @pytest.fixture(scope="module")
@@ -60,30 +53,30 @@ async def _blocks(backend, prompt: Prompt) -> list:
 
 def test_requests_decoded_together_get_the_text_each_gets_alone(backend):
     # four requests, three rows: the fourth waits for a free row; max_tokens differ, so rows leave at different steps
-    prompts = [_chat(q, 12 if i % 2 else 5) for i, q in enumerate(QUESTIONS)]
-    full, _, _ = _reference(backend, _chat(QUESTIONS[3], 12))
+    prompts = [chat(q, 12 if i % 2 else 5) for i, q in enumerate(QUESTIONS)]
+    full, _, _ = _reference(backend, chat(QUESTIONS[3], 12))
     stop = full.split()[2]  # a word inside one answer: that row ends there, the others go on
-    prompts.append(_chat(QUESTIONS[3], 12, stop=[stop]))
+    prompts.append(chat(QUESTIONS[3], 12, stop=[stop]))
 
     async def level():
         return await asyncio.gather(*(_blocks(backend, p) for p in prompts))
 
     results = asyncio.run(level())
     for prompt, blocks in zip(prompts[:4], results):
-        text, usage = _answer([item for block in blocks for item in block])
+        text, usage = answer([item for block in blocks for item in block])
         expected_text, n_out, n_in = _reference(backend, prompt)
         assert text == expected_text, prompt.messages
         assert (usage.input_tokens, usage.output_tokens) == (n_in, n_out)
         assert usage.finish_reason == ("length" if n_out == prompt.max_tokens else "stop")
         assert all(len(block) == 1 for block in blocks[:-1])  # one block per token, the last one with the usage
         assert len(blocks) - 1 <= n_out <= len(blocks)
-    text, usage = _answer([item for block in results[4] for item in block])
+    text, usage = answer([item for block in results[4] for item in block])
     assert text == full[:full.index(stop)] and usage.finish_reason == "stop"
     assert usage.output_tokens < 12
 
 
 def test_a_request_joining_a_batch_already_decoding(backend):
-    first, second = _chat(QUESTIONS[2], 16, ignore_eos=True), _chat(QUESTIONS[0], 8)
+    first, second = chat(QUESTIONS[2], 16, ignore_eos=True), chat(QUESTIONS[0], 8)
 
     async def joined():
         early: list = []
@@ -97,21 +90,21 @@ def test_a_request_joining_a_batch_already_decoding(backend):
         return early, await late
 
     first_blocks, second_blocks = asyncio.run(joined())
-    text, usage = _answer([item for block in first_blocks for item in block])
+    text, usage = answer([item for block in first_blocks for item in block])
     assert usage.output_tokens == 16 and usage.finish_reason == "length"  # ignore_eos: held to max_tokens
     ids = backend._prompt_ids(first)
     with torch.inference_mode():
         out = backend._model.generate(ids, attention_mask=torch.ones_like(ids), max_new_tokens=16, min_new_tokens=16,
                                       do_sample=False, pad_token_id=backend._tokenizer.pad_token_id)
     assert text == backend._tokenizer.decode(out[0, ids.shape[1]:], skip_special_tokens=True)
-    text, usage = _answer([item for block in second_blocks for item in block])
+    text, usage = answer([item for block in second_blocks for item in block])
     assert (text, usage.output_tokens) == _reference(backend, second)[:2]
 
 
 def test_the_synchronous_stream_goes_through_the_same_engine(backend):
     steps = backend._engine.steps
-    text, usage = _answer(list(backend.stream(_chat(QUESTIONS[1], 6))))
-    assert (text, usage.output_tokens, usage.input_tokens) == _reference(backend, _chat(QUESTIONS[1], 6))
+    text, usage = answer(list(backend.stream(chat(QUESTIONS[1], 6))))
+    assert (text, usage.output_tokens, usage.input_tokens) == _reference(backend, chat(QUESTIONS[1], 6))
     assert backend._engine.steps > steps
 
 
