@@ -1,12 +1,12 @@
 """Hand an in-process engine's output from its own thread to the load generator's event loop, cheaply.
 
-Measured on a 2-core machine with llama.cpp decoding on both cores: waking a second Python thread for every
-generated token (a per-token `call_soon_threadsafe`) cost 30-40 % of the decode speed — the woken thread
-competes for a core with the engine's compute threads, and the engine thread then waits for the GIL. So an
-in-process engine stamps each block on its own thread at the moment its step hands the token over (what a
+An in-process engine stamps each block on its own thread at the moment its step hands the token over (what a
 synchronous caller would stamp on receipt), and the event loop is woken for a batch of blocks at a time: at
 most once per `FLUSH_INTERVAL_S`, at once when a stream ends or fails. The stamps, not the wake-ups, are the
-timing: a token's time is when the engine produced it, whenever the loop got round to reading it.
+timing: a token's time is when the engine produced it, however busy the loop was when it read it, and a level
+of N streams costs the loop one wake-up per interval instead of one per token. (A slowdown first blamed on
+per-token wake-ups was llama.cpp's OpenMP teams on several threads — harness.backends.compute_thread; with
+every computation on one thread, a per-token handoff measured no slower than none.)
 
 Stop strings and cancellation are decided on the engine's thread (the text of each token is made there), so
 delivering late never lets a sequence decode past its stop.
