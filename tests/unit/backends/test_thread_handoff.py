@@ -43,13 +43,17 @@ def test_blocks_keep_the_producer_stamps_and_wakes_are_batched(monkeypatch):
         producer.join()
         return got, stamps
 
+    t0 = time.perf_counter_ns()
     got, stamps = asyncio.run(main())
+    elapsed_s = (time.perf_counter_ns() - t0) / 1e9
     assert [block[0] for block in got] == [f"t{i}" for i in range(40)]
     assert all(isinstance(block, StampedBlock) for block in got)
-    # each block's stamp is when it was made (just after `before`), not when the loop read it
-    assert all(0 <= block.t_ns - before < 3_000_000 for block, before in zip(got, stamps))
-    # 40 blocks over ~0.2 s, at most one wake per 0.1 s plus the end's: far fewer wakes than blocks
-    assert 2 <= len(wakes) <= 6, len(wakes)
+    # each block's stamp is when it was made (between its `before` and the next block's), not when the loop
+    # read it (the loop reads many blocks per wake)
+    bounds = [*stamps[1:], time.perf_counter_ns()]
+    assert all(before <= block.t_ns <= after for block, before, after in zip(got, stamps, bounds))
+    # at most one wake per 0.1 s plus the first and the end's: far fewer wakes than blocks
+    assert 2 <= len(wakes) <= min(20, elapsed_s / 0.1 + 2), (len(wakes), elapsed_s)
 
 
 def test_an_error_reaches_the_reader_at_once():
@@ -105,5 +109,5 @@ def test_an_in_process_stream_is_timed_by_when_its_chunks_were_made():
     assert raw["error"] is None and raw["output_text"] == "abc" and raw["output_tokens"] == 3
     offsets_ms = [o / 1e6 for o in raw["chunk_offsets_ns"]]
     # ~30 ms apart as they were made, though the loop may have read all three in one wake
-    assert all(20 <= b - a <= 60 for a, b in zip(offsets_ms, offsets_ms[1:])), offsets_ms
+    assert all(b - a >= 25 for a, b in zip(offsets_ms, offsets_ms[1:])), offsets_ms
     assert raw["end_offset_ns"] >= raw["chunk_offsets_ns"][-1]
